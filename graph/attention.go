@@ -1,0 +1,374 @@
+package graph
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// AttentionOpts are the settings of scaled dot-product attention. The zero value is one
+// head, scale 1/√(head width), no mask.
+type AttentionOpts struct {
+	// Heads splits the columns of q, k and v into this many equal blocks, one per head.
+	// Zero means 1.
+	Heads int
+	// Scale multiplies q·kᵀ. Zero means 1/√(width of one head of q).
+	Scale float64
+	// Causal blocks key j for query i when j > i + (T_k − T_q): with T_q = T_k the usual
+	// lower-triangular pattern; with fewer queries than keys, the queries are taken to be
+	// the last T_q positions (as when decoding with cached keys).
+	Causal bool
+	// Mask, when not nil, is a 0/1 input node of q's dtype, 1 = this query may NOT attend
+	// to this key (PyTorch's boolean attn_mask): (T_q, T_k) shared by the batch, or
+	// (B, T_q, T_k) per example. Build it with NewMask and fill it with SetMask.
+	Mask *G.Node
+	// KeyPadding, when not nil, is a 0/1 input node (B, T_k), 1 = this key is padding
+	// (PyTorch's key_padding_mask).
+	KeyPadding *G.Node
+}
+
+// Attention is scaled dot-product attention, fused: for each batch row b and head h,
+//
+//	weights[b,h] = softmax(scale · q_h · k_hᵀ, with blocked keys excluded)   (T_q, T_k)
+//	out[b][:, h-th block] = weights[b,h] · v_h                                (T_q, d_v/H)
+//
+// q is (T_q, d) or (B, T_q, d), k is (T_k, d) or (B, T_k, d), v is (T_k, d_v) or
+// (B, T_k, d_v), all with the same number of dims and dtype; heads are the column blocks
+// of q, k and v (PyTorch's layout before its view/transpose). out has v's layout with T_q
+// rows; weights is (B, H, T_q, T_k) (B = 1 for 2-D inputs). A query whose keys are all
+// blocked gets all-zero weights, a zero output row and zero gradients, where PyTorch gives
+// NaN. The backward pass is hand-written; masked positions get gradient exactly 0.
+func Attention(q, k, v *G.Node, o AttentionOpts) (out, weights *G.Node, err error) {
+	if weights, err = AttentionWeights(q, k, o); err != nil {
+		return nil, nil, err
+	}
+	if err := checkFloat(v, "v"); err != nil {
+		return nil, nil, errors.Wrap(err, "graph: Attention")
+	}
+	if out, err = ApplyWeights(weights, v); err != nil {
+		return nil, nil, err
+	}
+	return out, weights, nil
+}
+
+// AttentionWeights returns the attention weights node (B, H, T_q, T_k) of Attention.
+func AttentionWeights(q, k *G.Node, o AttentionOpts) (*G.Node, error) {
+	wrap := func(err error) error { return errors.Wrap(err, "graph: Attention") }
+	if err := checkFloat(q, "q"); err != nil {
+		return nil, wrap(err)
+	}
+	if err := checkFloat(k, "k"); err != nil {
+		return nil, wrap(err)
+	}
+	if err := checkSameDtype(q, map[string]*G.Node{"k": k, "mask": o.Mask, "key padding": o.KeyPadding}); err != nil {
+		return nil, wrap(err)
+	}
+	heads := o.Heads
+	if heads == 0 {
+		heads = 1
+	}
+	if heads < 0 {
+		return nil, wrap(errors.Wrapf(ErrArgument, "heads = %d; want ≥ 1", heads))
+	}
+	qs, ks := q.Shape(), k.Shape()
+	if err := checkSeq(q, k); err != nil {
+		return nil, wrap(err)
+	}
+	bq, tq, cq := seqDims(qs)
+	_, tk, _ := seqDims(ks)
+	if cq%heads != 0 {
+		return nil, wrap(errors.Wrapf(ErrShape, "q %q is %v: its width %d is not divisible by %d heads", q.Name(), qs, cq, heads))
+	}
+	if math.IsNaN(o.Scale) || math.IsInf(o.Scale, 0) {
+		return nil, wrap(errors.Wrapf(ErrArgument, "scale = %v", o.Scale))
+	}
+	scale := o.Scale
+	if scale == 0 {
+		scale = 1 / math.Sqrt(float64(cq/heads))
+	}
+	sm := &softmaxSpec{causal: o.Causal}
+	if o.Mask != nil {
+		ms := o.Mask.Shape()
+		switch {
+		case ms.Eq(tensor.Shape{tq, tk}):
+		case ms.Eq(tensor.Shape{bq, tq, tk}):
+			sm.perBatch = true
+		default:
+			return nil, wrap(errors.Wrapf(ErrShape, "mask %q is %v; want (%d, %d) or (%d, %d, %d) for q %v and k %v",
+				o.Mask.Name(), ms, tq, tk, bq, tq, tk, qs, ks))
+		}
+		sm.mask = o.Mask
+	}
+	if o.KeyPadding != nil {
+		if ps := o.KeyPadding.Shape(); !ps.Eq(tensor.Shape{bq, tk}) {
+			return nil, wrap(errors.Wrapf(ErrShape, "key padding %q is %v; want (%d, %d) for k %v", o.KeyPadding.Name(), ps, bq, tk, ks))
+		}
+		sm.pad = o.KeyPadding
+	}
+	w, err := headScores(q, k, heads, scale, sm)
+	return w, wrap(err)
+}
+
+// ApplyWeights returns the attention output weights · v per head: weights is
+// (B, H, T_q, T_k), v is (T_k, d_v) or (B, T_k, d_v), the output has v's layout with T_q
+// rows.
+func ApplyWeights(weights, v *G.Node) (*G.Node, error) {
+	wrap := func(err error) error { return errors.Wrap(err, "graph: ApplyWeights") }
+	if err := checkFloat(weights, "weights"); err != nil {
+		return nil, wrap(err)
+	}
+	if err := checkFloat(v, "v"); err != nil {
+		return nil, wrap(err)
+	}
+	if err := checkSameDtype(weights, map[string]*G.Node{"v": v}); err != nil {
+		return nil, wrap(err)
+	}
+	ws, vs := weights.Shape(), v.Shape()
+	if ws.Dims() != 4 || (vs.Dims() != 2 && vs.Dims() != 3) {
+		return nil, wrap(errors.Wrapf(ErrShape, "weights %v and v %v: want (B, H, T_q, T_k) and (T_k, d_v) or (B, T_k, d_v)", ws, vs))
+	}
+	b, t, c := seqDims(vs)
+	if ws[0] != b || ws[3] != t || c%ws[1] != 0 {
+		return nil, wrap(errors.Wrapf(ErrShape, "weights %v do not fit v %v: want batch %d, %d keys and a width divisible by %d heads",
+			ws, vs, ws[0], ws[3], ws[1]))
+	}
+	out, err := headApply(weights, v, false, 1)
+	return out, wrap(err)
+}
+
+// seqDims reads (B, T, C) off a 2-D (T, C) or 3-D (B, T, C) shape.
+func seqDims(s tensor.Shape) (b, t, c int) {
+	if s.Dims() == 2 {
+		return 1, s[0], s[1]
+	}
+	return s[0], s[1], s[2]
+}
+
+// checkSeq checks that a and b are both (T, C) or both (B, T, C) with the same B and C.
+func checkSeq(a, b *G.Node) error {
+	as, bs := a.Shape(), b.Shape()
+	if (as.Dims() != 2 && as.Dims() != 3) || as.Dims() != bs.Dims() {
+		return errors.Wrapf(ErrShape, "%q is %v and %q is %v; want both (T, C) or both (B, T, C)", a.Name(), as, b.Name(), bs)
+	}
+	ba, _, ca := seqDims(as)
+	bb, _, cb := seqDims(bs)
+	if ba != bb || ca != cb {
+		return errors.Wrapf(ErrShape, "%q is %v and %q is %v; want the same batch and width", a.Name(), as, b.Name(), bs)
+	}
+	return nil
+}
+
+// softmaxSpec asks headScores for a masked softmax over each row of scores.
+type softmaxSpec struct {
+	causal   bool
+	mask     *G.Node // nil, (Ta, Tb) or (B, Ta, Tb)
+	perBatch bool
+	pad      *G.Node // nil or (B, Tb)
+}
+
+// headScores builds the node (B, H, Ta, Tb) of alpha · a_h · b_hᵀ for every batch row and
+// head h (the h-th column block of a and b), and then, when sm is not nil, the masked
+// softmax of each row.
+func headScores(a, b *G.Node, heads int, alpha float64, sm *softmaxSpec) (*G.Node, error) {
+	as, bs := a.Shape(), b.Shape()
+	B, ta, ca := seqDims(as)
+	_, tb, _ := seqDims(bs)
+	w := ca / heads
+	tv := hm.TypeVariable('a')
+	types := []hm.Type{tensorType(as.Dims(), tv), tensorType(bs.Dims(), tv)}
+	inputs := G.Nodes{a, b}
+	name := fmt.Sprintf("attend.HeadScores{heads:%d, alpha:%v}", heads, alpha)
+	if sm != nil {
+		name = fmt.Sprintf("attend.AttentionWeights{heads:%d, scale:%v, causal:%v, mask:%v, perBatch:%v, pad:%v}",
+			heads, alpha, sm.causal, sm.mask != nil, sm.perBatch, sm.pad != nil)
+		for _, m := range []*G.Node{sm.mask, sm.pad} {
+			if m != nil {
+				inputs = append(inputs, m)
+				types = append(types, tensorType(m.Dims(), tv))
+			}
+		}
+	}
+	outShape := tensor.Shape{B, heads, ta, tb}
+	o := &op{
+		name:    name,
+		arity:   len(inputs),
+		typ:     hm.NewFnType(append(types, tensorType(4, tv))...),
+		shape:   outShape,
+		diffWRT: append([]bool{true, true}, make([]bool, len(inputs)-2)...),
+	}
+	o.do = func(in []G.Value) (G.Value, error) {
+		vals := make([]*tensor.Dense, len(in))
+		for i := range in {
+			var err error
+			if vals[i], err = dense(in[i]); err != nil {
+				return nil, err
+			}
+		}
+		out := tensor.New(tensor.Of(vals[0].Dtype()), tensor.WithShape(outShape.Clone()...))
+		d := scoreDims{B: B, H: heads, Ta: ta, Tb: tb, C: ca, W: w}
+		switch ad := vals[0].Data().(type) {
+		case []float64:
+			scoresKernel(out.Data().([]float64), ad, vals[1].Data().([]float64), d, alpha, softmaxArgs[float64](sm, vals[2:]))
+		case []float32:
+			scoresKernel(out.Data().([]float32), ad, vals[1].Data().([]float32), d, alpha, softmaxArgs[float32](sm, vals[2:]))
+		}
+		return out, nil
+	}
+	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+		ds := grad
+		if sm != nil {
+			var err error
+			if ds, err = softmaxGrad(out, grad, false); err != nil {
+				return nil, err
+			}
+		}
+		da, err := headApply(ds, in[1], false, alpha)
+		if err != nil {
+			return nil, err
+		}
+		db, err := headApply(ds, in[0], true, alpha)
+		if err != nil {
+			return nil, err
+		}
+		return append(G.Nodes{da, db}, make(G.Nodes, len(in)-2)...), nil
+	}
+	return G.ApplyOp(o, inputs...)
+}
+
+// headApply builds alpha · p_h · v_h (or alpha · p_hᵀ · v_h when transP) for every batch
+// row and head: p is (B, H, T1, T2), v is seq-shaped with T2 rows (T1 when transP), and
+// the result is seq-shaped like v with T1 rows (T2 when transP).
+func headApply(p, v *G.Node, transP bool, alpha float64) (*G.Node, error) {
+	ps, vs := p.Shape(), v.Shape()
+	B, H, t1, t2 := ps[0], ps[1], ps[2], ps[3]
+	_, tv, cv := seqDims(vs)
+	rows, inner := t1, t2
+	if transP {
+		rows, inner = t2, t1
+	}
+	if tv != inner {
+		return nil, errors.Wrapf(ErrShape, "weights %v and v %v: v needs %d rows", ps, vs, inner)
+	}
+	outShape := tensor.Shape{B, rows, cv}
+	if vs.Dims() == 2 {
+		outShape = tensor.Shape{rows, cv}
+	}
+	a := hm.TypeVariable('a')
+	o := &op{
+		name:    fmt.Sprintf("attend.HeadApply{transP:%v, alpha:%v}", transP, alpha),
+		arity:   2,
+		typ:     hm.NewFnType(tensorType(4, a), tensorType(vs.Dims(), a), tensorType(vs.Dims(), a)),
+		shape:   outShape,
+		diffWRT: []bool{true, true},
+	}
+	d := applyDims{B: B, H: H, T1: t1, T2: t2, Rows: rows, Inner: inner, C: cv, W: cv / H, TransP: transP}
+	o.do = func(in []G.Value) (G.Value, error) {
+		pv, err := dense(in[0])
+		if err != nil {
+			return nil, err
+		}
+		vv, err := dense(in[1])
+		if err != nil {
+			return nil, err
+		}
+		out := tensor.New(tensor.Of(pv.Dtype()), tensor.WithShape(outShape.Clone()...))
+		switch pd := pv.Data().(type) {
+		case []float64:
+			applyKernel(out.Data().([]float64), pd, vv.Data().([]float64), d, alpha)
+		case []float32:
+			applyKernel(out.Data().([]float32), pd, vv.Data().([]float32), d, alpha)
+		}
+		return out, nil
+	}
+	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+		var dp *G.Node
+		var err error
+		if transP {
+			dp, err = headScores(in[1], grad, H, alpha, nil) // alpha · v_h · dO_hᵀ  (T1, T2)
+		} else {
+			dp, err = headScores(grad, in[1], H, alpha, nil) // alpha · dO_h · v_hᵀ  (T1, T2)
+		}
+		if err != nil {
+			return nil, err
+		}
+		dv, err := headApply(in[0], grad, !transP, alpha)
+		if err != nil {
+			return nil, err
+		}
+		return G.Nodes{dp, dv}, nil
+	}
+	return G.ApplyOp(o, p, v)
+}
+
+type scoreDims struct{ B, H, Ta, Tb, C, W int }
+
+type scoreMask[T float] struct {
+	causal   bool
+	mask     []T
+	perBatch bool
+	pad      []T
+}
+
+func softmaxArgs[T float](sm *softmaxSpec, vals []*tensor.Dense) *scoreMask[T] {
+	if sm == nil {
+		return nil
+	}
+	s := &scoreMask[T]{causal: sm.causal, perBatch: sm.perBatch}
+	if sm.mask != nil {
+		s.mask, vals = vals[0].Data().([]T), vals[1:]
+	}
+	if sm.pad != nil {
+		s.pad = vals[0].Data().([]T)
+	}
+	return s
+}
+
+// scoresKernel fills out (B, H, Ta, Tb) with alpha · a_h · b_hᵀ and, when sm is not nil,
+// replaces each row by its masked softmax.
+func scoresKernel[T float](out, a, b []T, d scoreDims, alpha float64, sm *scoreMask[T]) {
+	parallelFor(d.B*d.H, 2*d.B*d.Ta*d.Tb*d.C, func(bh int) {
+		bi, h := bh/d.H, bh%d.H
+		c := out[bh*d.Ta*d.Tb : (bh+1)*d.Ta*d.Tb]
+		gemm(false, true, d.Ta, d.Tb, d.W, T(alpha),
+			a[bi*d.Ta*d.C+h*d.W:], d.C, b[bi*d.Tb*d.C+h*d.W:], d.C, 0, c, d.Tb)
+		if sm == nil {
+			return
+		}
+		for i := 0; i < d.Ta; i++ {
+			rm := rowMask[T]{limit: d.Tb}
+			if sm.causal {
+				rm.limit = min(max(i+d.Tb-d.Ta+1, 0), d.Tb)
+			}
+			if sm.mask != nil {
+				m := i
+				if sm.perBatch {
+					m += bi * d.Ta
+				}
+				rm.mask = sm.mask[m*d.Tb : (m+1)*d.Tb]
+			}
+			if sm.pad != nil {
+				rm.pad = sm.pad[bi*d.Tb : (bi+1)*d.Tb]
+			}
+			row := c[i*d.Tb : (i+1)*d.Tb]
+			softmaxRow(row, row, rm)
+		}
+	})
+}
+
+type applyDims struct {
+	B, H, T1, T2, Rows, Inner, C, W int
+	TransP                          bool
+}
+
+// applyKernel fills out (B, Rows, C) with alpha · op(p_h) · v_h per head column block.
+func applyKernel[T float](out, p, v []T, d applyDims, alpha float64) {
+	parallelFor(d.B*d.H, 2*d.B*d.T1*d.T2*d.C, func(bh int) {
+		bi, h := bh/d.H, bh%d.H
+		gemm(d.TransP, false, d.Rows, d.W, d.Inner, T(alpha),
+			p[bh*d.T1*d.T2:], d.T2, v[bi*d.Inner*d.C+h*d.W:], d.C, 0, out[bi*d.Rows*d.C+h*d.W:], d.C)
+	})
+}

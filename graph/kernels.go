@@ -1,0 +1,145 @@
+package graph
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// float is the element type of every kernel: attend graphs are float32 or float64.
+type float interface{ ~float32 | ~float64 }
+
+func trans(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}
+
+// gemm computes c = alpha·op(a)·op(b) + beta·c on row-major matrices with leading
+// dimensions lda, ldb, ldc: op(a) is m×k, op(b) is k×n, c is m×n. It goes through
+// gonum's blas64/blas32 implementation, so whatever BLAS is installed there is used.
+func gemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	switch a := any(a).(type) {
+	case []float64:
+		blas64.Implementation().Dgemm(trans(tA), trans(tB), m, n, k, float64(alpha), a, lda,
+			any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	case []float32:
+		blas32.Implementation().Sgemm(trans(tA), trans(tB), m, n, k, float32(alpha), a, lda,
+			any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+	}
+}
+
+// rowMask tells which keys of one row of scores are blocked: keys at or beyond limit
+// (the causal horizon), and keys whose entry in mask or pad is non-zero.
+type rowMask[T float] struct {
+	limit int // keys j >= limit are blocked
+	mask  []T // nil, or one row of a 0/1 mask (1 = blocked)
+	pad   []T // nil, or one batch row of a 0/1 key-padding mask (1 = padding)
+}
+
+func (r rowMask[T]) blocked(j int) bool {
+	return j >= r.limit || (r.mask != nil && r.mask[j] != 0) || (r.pad != nil && r.pad[j] != 0)
+}
+
+// softmaxRow writes softmax(s) over the keys that are not blocked into dst (dst may be
+// s). Blocked keys get exactly 0; a row with every key blocked is all zeros. The row
+// maximum is subtracted before exponentiating, so no finite input overflows.
+func softmaxRow[T float](dst, s []T, r rowMask[T]) {
+	mx := math.Inf(-1)
+	for j := 0; j < r.limit && j < len(s); j++ {
+		if !r.blocked(j) && float64(s[j]) > mx {
+			mx = float64(s[j])
+		}
+	}
+	if math.IsInf(mx, -1) { // every key blocked (or the row is all -Inf)
+		clear(dst)
+		return
+	}
+	var sum float64
+	for j := range s {
+		if r.blocked(j) {
+			dst[j] = 0
+			continue
+		}
+		e := math.Exp(float64(s[j]) - mx)
+		dst[j] = T(e)
+		sum += e
+	}
+	inv := 1 / sum
+	for j := range dst {
+		dst[j] = T(float64(dst[j]) * inv)
+	}
+}
+
+// logSoftmaxRow writes log-softmax(s) over the keys that are not blocked into dst.
+// Blocked keys get -Inf (the log of their probability, 0); a fully blocked row is all -Inf.
+func logSoftmaxRow[T float](dst, s []T, r rowMask[T]) {
+	mx := math.Inf(-1)
+	for j := 0; j < r.limit && j < len(s); j++ {
+		if !r.blocked(j) && float64(s[j]) > mx {
+			mx = float64(s[j])
+		}
+	}
+	ninf := T(math.Inf(-1))
+	if math.IsInf(mx, -1) {
+		for j := range dst {
+			dst[j] = ninf
+		}
+		return
+	}
+	var sum float64
+	for j := range s {
+		if !r.blocked(j) {
+			sum += math.Exp(float64(s[j]) - mx)
+		}
+	}
+	lse := mx + math.Log(sum)
+	for j := range s {
+		if r.blocked(j) {
+			dst[j] = ninf
+		} else {
+			dst[j] = T(float64(s[j]) - lse)
+		}
+	}
+}
+
+// softmaxGradRow writes dx = p ⊙ (g − Σ g⊙p) · alpha: the gradient of softmax given its
+// output p and the upstream gradient g. Where p is 0 (blocked keys) dx is exactly 0.
+func softmaxGradRow[T float](dx, p, g []T, alpha T) {
+	var dot float64
+	for j := range p {
+		dot += float64(g[j]) * float64(p[j])
+	}
+	d := T(dot)
+	for j := range p {
+		if p[j] == 0 {
+			dx[j] = 0
+			continue
+		}
+		dx[j] = alpha * p[j] * (g[j] - d)
+	}
+}
+
+// logSoftmaxGradRow writes dx = g − exp(y)·Σ g over the unblocked keys, given the
+// log-softmax output y; blocked keys (y = -Inf) get exactly 0.
+func logSoftmaxGradRow[T float](dx, y, g []T) {
+	var sum float64
+	for j := range y {
+		if !math.IsInf(float64(y[j]), -1) {
+			sum += float64(g[j])
+		}
+	}
+	for j := range y {
+		if math.IsInf(float64(y[j]), -1) {
+			dx[j] = 0
+			continue
+		}
+		dx[j] = T(float64(g[j]) - math.Exp(float64(y[j]))*sum)
+	}
+}

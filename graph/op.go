@@ -1,0 +1,129 @@
+package graph
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"runtime"
+	"sync"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// op is the one gorgonia.Op type behind every op in this package. Each op is a value of
+// it with its own closures; name describes the op with every parameter that changes its
+// result, and it is what the op hashes, so two ops merge only when they compute the same
+// thing (Gorgonia hash-conses nodes; see ../shared/GORGONIA.md pitfall 3).
+type op struct {
+	name    string
+	arity   int
+	typ     hm.Type
+	shape   tensor.Shape // output shape, known when the op is built
+	do      func(in []G.Value) (G.Value, error)
+	diff    func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) // nil: not differentiable
+	diffWRT []bool
+}
+
+func (o *op) Arity() int                                    { return o.arity }
+func (o *op) Type() hm.Type                                 { return o.typ }
+func (o *op) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.shape.Clone(), nil }
+func (o *op) ReturnsPtr() bool                              { return false }
+func (o *op) CallsExtern() bool                             { return false }
+func (o *op) OverwritesInput() int                          { return -1 }
+func (o *op) WriteHash(h hash.Hash)                         { fmt.Fprint(h, o.name) }
+func (o *op) String() string                                { return o.name }
+
+func (o *op) Hashcode() uint32 {
+	h := fnv.New32a()
+	o.WriteHash(h)
+	return h.Sum32()
+}
+
+func (o *op) Do(in ...G.Value) (G.Value, error) {
+	if len(in) != o.arity {
+		return nil, errors.Errorf("%s: got %d inputs, want %d", o.name, len(in), o.arity)
+	}
+	v, err := o.do(in)
+	return v, errors.Wrap(err, o.name)
+}
+
+// DiffWRT says which inputs the op is differentiable with respect to.
+func (o *op) DiffWRT(n int) []bool {
+	if o.diff == nil {
+		return make([]bool, n)
+	}
+	return o.diffWRT
+}
+
+// SymDiff builds the gradient nodes of the inputs.
+func (o *op) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	if o.diff == nil {
+		return nil, errors.Errorf("%s is not differentiable", o.name)
+	}
+	return o.diff(in, out, grad)
+}
+
+// tensorType is the Gorgonia type of a dims-dimensional tensor of element type of.
+func tensorType(dims int, of hm.Type) hm.Type {
+	if dims == 0 {
+		return of
+	}
+	return G.TensorType{Dims: dims, Of: of}
+}
+
+// dense returns the *tensor.Dense behind a value.
+func dense(v G.Value) (*tensor.Dense, error) {
+	d, ok := v.(*tensor.Dense)
+	if !ok {
+		return nil, errors.Errorf("expected a *tensor.Dense, got %T", v)
+	}
+	return d, nil
+}
+
+// scalar returns the float value of a scalar Gorgonia value (or a one-element tensor).
+func scalar(v G.Value) (float64, error) {
+	switch x := v.Data().(type) {
+	case float64:
+		return x, nil
+	case float32:
+		return float64(x), nil
+	case []float64:
+		if len(x) == 1 {
+			return x[0], nil
+		}
+	case []float32:
+		if len(x) == 1 {
+			return float64(x[0]), nil
+		}
+	}
+	return 0, errors.Errorf("expected a scalar, got %v of type %T", v.Shape(), v)
+}
+
+// parallelFor runs fn(i) for i in [0, n), split over the available cores when work —
+// the caller's estimate of the flops of the whole loop — makes it worth it.
+func parallelFor(n int, work int, fn func(i int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers > n {
+		workers = n
+	}
+	if workers <= 1 || work < 1<<16 {
+		for i := 0; i < n; i++ {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(workers)
+	for w := 0; w < workers; w++ {
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				fn(i)
+			}
+		}(w)
+	}
+	wg.Wait()
+}

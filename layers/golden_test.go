@@ -1,0 +1,309 @@
+package layers
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/attend-go/attend/graph"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// goldenCase is one PyTorch reference computation (format: testdata/golden/README.md).
+type goldenCase struct {
+	Name                                     string
+	Batch, SeqQ, SeqK, DModel, DValue, Heads int
+	Scale                                    float64
+	Cross, Causal                            bool
+	arrays                                   map[string]goldenArray
+}
+
+type goldenArray struct {
+	shape []int
+	data  []float64 // booleans as 0/1
+}
+
+func loadGolden(path string) (*goldenCase, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	c := &goldenCase{arrays: map[string]goldenArray{}}
+	scalars := map[string]any{"name": &c.Name, "batch": &c.Batch, "seq_q": &c.SeqQ, "seq_k": &c.SeqK,
+		"d_model": &c.DModel, "d_value": &c.DValue, "heads": &c.Heads, "scale": &c.Scale, "cross": &c.Cross, "causal": &c.Causal}
+	for k, dst := range scalars {
+		v, ok := fields[k]
+		if !ok {
+			return nil, fmt.Errorf("%s: field %q missing", path, k)
+		}
+		if err := json.Unmarshal(v, dst); err != nil {
+			return nil, fmt.Errorf("%s: field %q: %v", path, k, err)
+		}
+	}
+	for k, v := range fields {
+		if _, ok := scalars[k]; ok || k == "note" {
+			continue
+		}
+		var x any
+		if err := json.Unmarshal(v, &x); err != nil {
+			return nil, fmt.Errorf("%s: field %q: %v", path, k, err)
+		}
+		a := goldenArray{}
+		if err := flatten(x, 0, &a); err != nil {
+			return nil, fmt.Errorf("%s: field %q: %v", path, k, err)
+		}
+		c.arrays[k] = a
+	}
+	// Every array must have the shape the README gives it.
+	dOut := c.DModel
+	if _, ok := c.arrays["wo"]; !ok {
+		dOut = c.DValue
+	}
+	want := map[string][]int{
+		"x": {c.Batch, c.SeqQ, c.DModel}, "wq": {c.DModel, c.DModel}, "wk": {c.DModel, c.DModel},
+		"wv": {c.DModel, c.DValue}, "r": {c.Batch, c.SeqQ, dOut}, "out": {c.Batch, c.SeqQ, dOut},
+		"attn": {c.Batch, c.Heads, c.SeqQ, c.SeqK}, "grad_x": {c.Batch, c.SeqQ, c.DModel},
+		"grad_wq": {c.DModel, c.DModel}, "grad_wk": {c.DModel, c.DModel}, "grad_wv": {c.DModel, c.DValue},
+	}
+	optional := map[string][]int{
+		"y": {c.Batch, c.SeqK, c.DModel}, "grad_y": {c.Batch, c.SeqK, c.DModel},
+		"wo": {c.DValue, c.DModel}, "grad_wo": {c.DValue, c.DModel}, "mask": {c.Batch, c.SeqQ, c.SeqK},
+	}
+	if c.Cross {
+		want["y"], want["grad_y"] = optional["y"], optional["grad_y"]
+	}
+	if _, ok := c.arrays["wo"]; ok {
+		want["grad_wo"] = optional["wo"]
+	}
+	for k, a := range c.arrays {
+		s, ok := want[k]
+		if !ok {
+			s, ok = optional[k]
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s: unknown field %q", path, k)
+		}
+		if fmt.Sprint(s) != fmt.Sprint(a.shape) {
+			return nil, fmt.Errorf("%s: field %q has shape %v; want %v", path, k, a.shape, s)
+		}
+	}
+	for k := range want {
+		if _, ok := c.arrays[k]; !ok {
+			return nil, fmt.Errorf("%s: field %q missing", path, k)
+		}
+	}
+	return c, nil
+}
+
+// flatten appends the numbers (or booleans, as 0/1) of a nested JSON array to a,
+// checking that it is rectangular.
+func flatten(x any, depth int, a *goldenArray) error {
+	switch v := x.(type) {
+	case []any:
+		if depth == len(a.shape) {
+			a.shape = append(a.shape, len(v))
+		} else if a.shape[depth] != len(v) {
+			return fmt.Errorf("ragged array at depth %d", depth)
+		}
+		for _, e := range v {
+			if err := flatten(e, depth+1, a); err != nil {
+				return err
+			}
+		}
+	case float64:
+		if depth != len(a.shape) {
+			return fmt.Errorf("number at depth %d", depth)
+		}
+		a.data = append(a.data, v)
+	case bool:
+		b := 0.0
+		if v {
+			b = 1
+		}
+		a.data = append(a.data, b)
+	default:
+		return fmt.Errorf("unexpected %T", x)
+	}
+	return nil
+}
+
+func goldenDir(t *testing.T) string {
+	if d := os.Getenv("GOLDEN_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join("testdata", "golden")
+}
+
+// TestGolden rebuilds every PyTorch reference case with SelfAttention and checks the
+// output, the attention weights and every gradient, in float64 (1e-9) and float32 (1e-4).
+func TestGolden(t *testing.T) {
+	dir := goldenDir(t)
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatalf("no golden case (*.json) in %s", dir)
+	}
+	sort.Strings(files)
+	worst := map[tensor.Dtype]float64{}
+	for _, f := range files {
+		c, err := loadGolden(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+			tol := 1e-9
+			if dt == tensor.Float32 {
+				tol = 1e-4
+			}
+			t.Run(fmt.Sprintf("%s/%v", filepath.Base(f), dt), func(t *testing.T) {
+				got, err := runGolden(c, dt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, k := range []string{"out", "attn", "grad_x", "grad_y", "grad_wq", "grad_wk", "grad_wv", "grad_wo"} {
+					want, ok := c.arrays[k]
+					if !ok {
+						continue
+					}
+					e, at := maxErr(got[k], want.data)
+					if e > tol {
+						t.Errorf("%s[%d] = %.12g, PyTorch %.12g (error %.3g > %g)", k, at, got[k][at], want.data[at], e, tol)
+					}
+					worst[dt] = math.Max(worst[dt], e)
+				}
+			})
+		}
+	}
+	t.Logf("worst error over %d cases: float64 %.3g, float32 %.3g", len(files), worst[tensor.Float64], worst[tensor.Float32])
+}
+
+// maxErr returns the largest min(absolute, relative) error and where it is; NaN counts
+// as infinite.
+func maxErr(got, want []float64) (float64, int) {
+	if len(got) != len(want) {
+		return math.Inf(1), 0
+	}
+	worst, at := 0.0, 0
+	for i := range got {
+		d := math.Abs(got[i] - want[i])
+		e := math.Min(d, d/math.Abs(want[i]))
+		if math.IsNaN(d) {
+			e = math.Inf(1)
+		}
+		if e > worst {
+			worst, at = e, i
+		}
+	}
+	return worst, at
+}
+
+func goldenTensor(a goldenArray, dt tensor.Dtype) *tensor.Dense {
+	if dt == tensor.Float64 {
+		return tensor.New(tensor.WithShape(a.shape...), tensor.WithBacking(append([]float64(nil), a.data...)))
+	}
+	f := make([]float32, len(a.data))
+	for i, x := range a.data {
+		f[i] = float32(x)
+	}
+	return tensor.New(tensor.WithShape(a.shape...), tensor.WithBacking(f))
+}
+
+func toFloat64(v G.Value) []float64 {
+	switch d := v.Data().(type) {
+	case []float64:
+		return d
+	case []float32:
+		out := make([]float64, len(d))
+		for i, x := range d {
+			out[i] = float64(x)
+		}
+		return out
+	}
+	return nil
+}
+
+// runGolden builds the case's graph and returns every computed field.
+func runGolden(c *goldenCase, dt tensor.Dtype) (map[string][]float64, error) {
+	g := G.NewGraph()
+	_, hasWo := c.arrays["wo"]
+	att, err := NewSelfAttention(g, "attn", AttentionConfig{
+		DModel: c.DModel, Heads: c.Heads, DValue: c.DValue, Scale: c.Scale,
+		Causal: c.Causal, Cross: c.Cross, OutProj: hasWo,
+	}, WithDtype(dt))
+	if err != nil {
+		return nil, err
+	}
+	input := func(name string) *G.Node {
+		v := goldenTensor(c.arrays[name], dt)
+		return G.NewTensor(g, dt, v.Dims(), G.WithShape(v.Shape()...), G.WithName(name), G.WithValue(v))
+	}
+	x, r := input("x"), input("r")
+	wrt := G.Nodes{x}
+	names := []string{"grad_x"}
+	in := AttendInputs{}
+	if c.Cross {
+		in.Context = input("y")
+		wrt, names = append(wrt, in.Context), append(names, "grad_y")
+	}
+	if m, ok := c.arrays["mask"]; ok {
+		if in.Mask, err = graph.NewMask(g, dt, tensor.Shape(m.shape), "mask"); err != nil {
+			return nil, err
+		}
+		blocked := make([]bool, len(m.data))
+		for i, b := range m.data {
+			blocked[i] = b != 0
+		}
+		if err := graph.SetMask(in.Mask, blocked); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range []struct {
+		n    *G.Node
+		name string
+	}{{att.Wq, "wq"}, {att.Wk, "wk"}, {att.Wv, "wv"}, {att.Wo, "wo"}} {
+		if p.n == nil {
+			continue
+		}
+		if err := G.Let(p.n, goldenTensor(c.arrays[p.name], dt)); err != nil {
+			return nil, err
+		}
+		wrt, names = append(wrt, p.n), append(names, "grad_"+p.name)
+	}
+	out, weights, err := att.Attend(x, in)
+	if err != nil {
+		return nil, err
+	}
+	prod, err := G.HadamardProd(out, r)
+	if err != nil {
+		return nil, err
+	}
+	loss, err := G.Sum(prod)
+	if err != nil {
+		return nil, err
+	}
+	grads, err := G.Grad(loss, wrt...)
+	if err != nil {
+		return nil, err
+	}
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		return nil, err
+	}
+	got := map[string][]float64{"out": toFloat64(out.Value()), "attn": toFloat64(weights.Value())}
+	for i, gn := range grads {
+		got[names[i]] = toFloat64(gn.Value())
+	}
+	return got, nil
+}

@@ -1,0 +1,169 @@
+package layers
+
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+
+	"github.com/attend-go/attend/graph"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Layer is a computation with learnables living in the caller's graph.
+type Layer interface {
+	// Forward applies the layer to x and returns the output node.
+	Forward(x *G.Node) (*G.Node, error)
+	// Learnables returns the layer's learnable nodes, always in the same order.
+	Learnables() G.Nodes
+}
+
+// ErrConfig is wrapped by every error about a layer's configuration; graph.ErrShape and
+// graph.ErrDtype by errors about its inputs.
+var ErrConfig = errors.New("bad layer configuration")
+
+// Init fills a new learnable of the given shape, drawing from rng.
+type Init func(rng *rand.Rand, shape tensor.Shape) []float64
+
+// Normal draws each value from N(0, std²) (nanoGPT initialises its weights with 0.02).
+func Normal(std float64) Init {
+	return func(rng *rand.Rand, shape tensor.Shape) []float64 {
+		v := make([]float64, shape.TotalSize())
+		for i := range v {
+			v[i] = rng.NormFloat64() * std
+		}
+		return v
+	}
+}
+
+// Uniform draws each value from U(−bound, bound).
+func Uniform(bound float64) Init {
+	return func(rng *rand.Rand, shape tensor.Shape) []float64 {
+		v := make([]float64, shape.TotalSize())
+		for i := range v {
+			v[i] = (2*rng.Float64() - 1) * bound
+		}
+		return v
+	}
+}
+
+// Constant sets every value to c (zeros for biases, ones for LayerNorm gains).
+func Constant(c float64) Init {
+	return func(_ *rand.Rand, shape tensor.Shape) []float64 {
+		v := make([]float64, shape.TotalSize())
+		for i := range v {
+			v[i] = c
+		}
+		return v
+	}
+}
+
+// Option sets a cosmetic setting of a layer: dtype, seed, initialisation.
+type Option func(*options)
+
+type options struct {
+	dtype tensor.Dtype
+	seed  uint64
+	init  Init // weights (rank ≥ 2); nil → the layer's default
+}
+
+// WithDtype makes the layer's learnables tensor.Float32 (the default) or tensor.Float64.
+func WithDtype(dt tensor.Dtype) Option { return func(o *options) { o.dtype = dt } }
+
+// WithSeed sets the seed of the initialisation (default 0). Each learnable draws from its
+// own stream, derived from the seed and its name, so layers built in any order get the
+// same values.
+func WithSeed(seed uint64) Option { return func(o *options) { o.seed = seed } }
+
+// WithInit sets the initialisation of the layer's weight matrices. Biases start at zero
+// and LayerNorm gains at one whatever this says.
+func WithInit(init Init) Option { return func(o *options) { o.init = init } }
+
+func newOptions(opts []Option) (options, error) {
+	o := options{dtype: tensor.Float32}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.dtype != tensor.Float32 && o.dtype != tensor.Float64 {
+		return o, errors.Wrapf(ErrConfig, "dtype %v; want float32 or float64", o.dtype)
+	}
+	return o, nil
+}
+
+// learnable adds a learnable node called name to g, filled by init (o.init, else def).
+// Gorgonia returns the existing node for a second input of the same name, so a name that
+// is already taken is an error.
+func (o options) learnable(g *G.ExprGraph, name string, init Init, shape ...int) (*G.Node, error) {
+	if len(g.ByName(name)) > 0 {
+		return nil, errors.Wrapf(ErrConfig, "a node called %q is already in the graph", name)
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	rng := rand.New(rand.NewPCG(o.seed, h.Sum64()))
+	vals := init(rng, tensor.Shape(shape))
+	var v *tensor.Dense
+	if o.dtype == tensor.Float64 {
+		v = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(vals))
+	} else {
+		f := make([]float32, len(vals))
+		for i, x := range vals {
+			f[i] = float32(x)
+		}
+		v = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
+	}
+	return G.NewTensor(g, o.dtype, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(v)), nil
+}
+
+// weightInit returns the caller's weight init or the default def.
+func (o options) weightInit(def Init) Init {
+	if o.init != nil {
+		return o.init
+	}
+	return def
+}
+
+// linearInit is PyTorch's nn.Linear default: U(−1/√in, 1/√in).
+func linearInit(in int) Init { return Uniform(1 / math.Sqrt(float64(in))) }
+
+// checkInput checks that x is a float node of dtype dt with 2 or 3 dims whose last is
+// width.
+func checkInput(x *G.Node, what string, dt tensor.Dtype, width int) error {
+	if x == nil {
+		return errors.Wrapf(graph.ErrArgument, "%s is nil", what)
+	}
+	if x.Dtype() != dt {
+		return errors.Wrapf(graph.ErrDtype, "%s %q has dtype %v; the layer is %v", what, x.Name(), x.Dtype(), dt)
+	}
+	s := x.Shape()
+	if (s.Dims() != 2 && s.Dims() != 3) || s[s.Dims()-1] != width {
+		return errors.Wrapf(graph.ErrShape, "%s %q is %v; want (T, %d) or (B, T, %d)", what, x.Name(), s, width, width)
+	}
+	return nil
+}
+
+// affine returns x·W (+ b) for x of shape (N, in) or (B, T, in), W (in, out), b (out).
+func affine(x, w, b *G.Node) (*G.Node, error) {
+	s := x.Shape()
+	in, out := w.Shape()[0], w.Shape()[1]
+	flat := x
+	if s.Dims() == 3 {
+		var err error
+		if flat, err = G.Reshape(x, tensor.Shape{s[0] * s[1], in}); err != nil { // (B, T, in) → (B·T, in)
+			return nil, err
+		}
+	}
+	y, err := G.Mul(flat, w) // (N, in) × (in, out) → (N, out)
+	if err != nil {
+		return nil, err
+	}
+	if b != nil {
+		if y, err = G.BroadcastAdd(y, b, nil, []byte{0}); err != nil { // (N, out) + (out)
+			return nil, err
+		}
+	}
+	if s.Dims() == 3 {
+		return G.Reshape(y, tensor.Shape{s[0], s[1], out}) // (B·T, out) → (B, T, out)
+	}
+	return y, nil
+}

@@ -27,14 +27,14 @@ type op struct {
 	diffWRT []bool
 }
 
-func (o *op) Arity() int                                    { return o.arity }
-func (o *op) Type() hm.Type                                 { return o.typ }
+func (o *op) Arity() int                                     { return o.arity }
+func (o *op) Type() hm.Type                                  { return o.typ }
 func (o *op) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.shape.Clone(), nil }
-func (o *op) ReturnsPtr() bool                              { return false }
-func (o *op) CallsExtern() bool                             { return false }
-func (o *op) OverwritesInput() int                          { return -1 }
-func (o *op) WriteHash(h hash.Hash)                         { fmt.Fprint(h, o.name) }
-func (o *op) String() string                                { return o.name }
+func (o *op) ReturnsPtr() bool                               { return false }
+func (o *op) CallsExtern() bool                              { return false }
+func (o *op) OverwritesInput() int                           { return -1 }
+func (o *op) WriteHash(h hash.Hash)                          { fmt.Fprint(h, o.name) }
+func (o *op) String() string                                 { return o.name }
 
 func (o *op) Hashcode() uint32 {
 	h := fnv.New32a()

@@ -372,3 +372,30 @@ func applyKernel[T float](out, p, v []T, d applyDims, alpha float64) {
 			p[bh*d.T1*d.T2:], d.T2, v[bi*d.Inner*d.C+h*d.W:], d.C, 0, out[bi*d.Rows*d.C+h*d.W:], d.C)
 	})
 }
+
+// Scores returns the per-head similarity scores scale · a_h · b_hᵀ, (B, H, T_a, T_b), of
+// two (T, C) or (B, T, C) nodes whose C columns split into heads equal blocks: with a = q
+// and b = k, the scaled similarities that Attention feeds to its softmax.
+func Scores(a, b *G.Node, heads int, scale float64) (*G.Node, error) {
+	wrap := func(err error) error { return errors.Wrap(err, "graph: Scores") }
+	if err := checkFloat(a, "a"); err != nil {
+		return nil, wrap(err)
+	}
+	if err := checkFloat(b, "b"); err != nil {
+		return nil, wrap(err)
+	}
+	if err := checkSameDtype(a, map[string]*G.Node{"b": b}); err != nil {
+		return nil, wrap(err)
+	}
+	if err := checkSeq(a, b); err != nil {
+		return nil, wrap(err)
+	}
+	if _, _, c := seqDims(a.Shape()); heads < 1 || c%heads != 0 {
+		return nil, wrap(errors.Wrapf(ErrArgument, "%d heads for a width of %d", heads, c))
+	}
+	if math.IsNaN(scale) || math.IsInf(scale, 0) {
+		return nil, wrap(errors.Wrapf(ErrArgument, "scale = %v", scale))
+	}
+	s, err := headScores(a, b, heads, scale, nil)
+	return s, wrap(err)
+}

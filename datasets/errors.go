@@ -1,0 +1,19 @@
+package datasets
+
+import "github.com/pkg/errors"
+
+// Sentinel errors. Every error returned by this package wraps exactly one of them.
+var (
+	ErrInvalidArgument = errors.New("invalid argument")
+	ErrUnknownSymbol   = errors.New("unknown symbol")
+	ErrIDOutOfRange    = errors.New("token id out of range")
+	ErrInvalidUTF8     = errors.New("invalid UTF-8")
+	ErrEmpty           = errors.New("empty input")
+	ErrBinary          = errors.New("binary data")
+	ErrTooShort        = errors.New("too short")
+	ErrBadVocab        = errors.New("bad vocabulary")
+	ErrUnknownTask     = errors.New("unknown task")
+)
+
+// IgnoreIndex is the target value at positions the loss must skip.
+const IgnoreIndex = -1

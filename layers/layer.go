@@ -98,6 +98,12 @@ func (o options) learnable(g *G.ExprGraph, name string, init Init, shape ...int)
 	if len(g.ByName(name)) > 0 {
 		return nil, errors.Wrapf(ErrConfig, "a node called %q is already in the graph", name)
 	}
+	v := o.values(name, init, shape)
+	return G.NewTensor(g, o.dtype, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(v)), nil
+}
+
+// values draws a learnable's initial values from the stream of its name.
+func (o options) values(name string, init Init, shape []int) *tensor.Dense {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	rng := rand.New(rand.NewPCG(o.seed, h.Sum64()))
@@ -112,7 +118,12 @@ func (o options) learnable(g *G.ExprGraph, name string, init Init, shape ...int)
 		}
 		v = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
 	}
-	return G.NewTensor(g, o.dtype, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(v)), nil
+	return v
+}
+
+// reinit draws new values for the learnable n from init.
+func (o options) reinit(n *G.Node, init Init) error {
+	return G.Let(n, o.values(n.Name(), init, n.Shape().Clone()))
 }
 
 // weightInit returns the caller's weight init or the default def.

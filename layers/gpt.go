@@ -1,0 +1,278 @@
+package layers
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/attend-go/attend/graph"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// GPTConfig is the architecture of a GPT. Vocab, BlockSize and Width are required; the
+// zero values of the rest are one layer, one head, untied, no biases, no dropout.
+type GPTConfig struct {
+	Vocab     int     // vocabulary size
+	BlockSize int     // longest context the model sees (rows of the position table)
+	Layers    int     // Transformer blocks; 0 means 1
+	Heads     int     // attention heads per block; 0 means 1; must divide Width
+	Width     int     // model width (n_embd)
+	Tied      bool    // share the token embedding with the output head (nanoGPT does)
+	Bias      bool    // biases in the Linear and LayerNorm layers
+	Dropout   float64 // dropout on the embeddings and on each residual branch, in [0, 1)
+	// NoAttention removes every attention sub-layer (an ablation: each position then
+	// sees only its own token and position).
+	NoAttention bool
+}
+
+func (c GPTConfig) withDefaults() GPTConfig {
+	if c.Layers == 0 {
+		c.Layers = 1
+	}
+	if c.Heads == 0 {
+		c.Heads = 1
+	}
+	return c
+}
+
+// Validate reports a configuration that cannot be built, naming the field.
+func (c GPTConfig) Validate() error {
+	d := c.withDefaults()
+	switch {
+	case c.Vocab < 1:
+		return errors.Wrapf(ErrConfig, "Vocab = %d; want ≥ 1", c.Vocab)
+	case c.BlockSize < 1:
+		return errors.Wrapf(ErrConfig, "BlockSize = %d; want ≥ 1", c.BlockSize)
+	case c.Width < 1:
+		return errors.Wrapf(ErrConfig, "Width = %d; want ≥ 1", c.Width)
+	case c.Layers < 0:
+		return errors.Wrapf(ErrConfig, "Layers = %d; want ≥ 1", c.Layers)
+	case c.Heads < 0:
+		return errors.Wrapf(ErrConfig, "Heads = %d; want ≥ 1", c.Heads)
+	case c.Width%d.Heads != 0:
+		return errors.Wrapf(ErrConfig, "Width = %d is not divisible by %d heads", c.Width, d.Heads)
+	case !(c.Dropout >= 0 && c.Dropout < 1):
+		return errors.Wrapf(ErrConfig, "Dropout = %v; want [0, 1)", c.Dropout)
+	}
+	return nil
+}
+
+// Block is a pre-LayerNorm Transformer block:
+//
+//	x = x + Attn(LN1(x))     (causal multi-head self-attention with output projection)
+//	x = x + MLP(LN2(x))
+type Block struct {
+	Name     string
+	LN1      *LayerNorm     // name.ln_1; nil with GPTConfig.NoAttention
+	Attn     *SelfAttention // name.attn; nil with GPTConfig.NoAttention
+	LN2      *LayerNorm     // name.ln_2
+	MLP      *MLP           // name.mlp
+	dropout  float64
+	seed     uint64
+	dropMode *graph.DropoutMode
+}
+
+// Forward applies the block to x (B, T, Width).
+func (b *Block) Forward(x *G.Node) (*G.Node, error) {
+	wrap := func(err error) error { return errors.Wrapf(err, "layers: Block %q", b.Name) }
+	if b.Attn != nil {
+		h, err := b.LN1.Forward(x)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		if h, err = b.Attn.Forward(h); err != nil { // (B, T, C) → (B, T, C)
+			return nil, wrap(err)
+		}
+		if h, err = b.drop(h, 1); err != nil {
+			return nil, wrap(err)
+		}
+		if x, err = G.Add(x, h); err != nil {
+			return nil, wrap(err)
+		}
+	}
+	h, err := b.LN2.Forward(x)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if h, err = b.MLP.Forward(h); err != nil {
+		return nil, wrap(err)
+	}
+	if h, err = b.drop(h, 2); err != nil {
+		return nil, wrap(err)
+	}
+	y, err := G.Add(x, h)
+	return y, wrap(err)
+}
+
+func (b *Block) drop(x *G.Node, site uint64) (*G.Node, error) {
+	if b.dropout == 0 {
+		return x, nil
+	}
+	return graph.Dropout(x, b.dropout, b.seed*4+site, b.dropMode)
+}
+
+// Learnables returns LN1's, Attn's, LN2's and MLP's, in that order.
+func (b *Block) Learnables() G.Nodes {
+	var ns G.Nodes
+	if b.Attn != nil {
+		ns = append(ns, b.LN1.Learnables()...)
+		ns = append(ns, b.Attn.Learnables()...)
+	}
+	ns = append(ns, b.LN2.Learnables()...)
+	return append(ns, b.MLP.Learnables()...)
+}
+
+// GPT is a decoder-only Transformer as in nanoGPT: token and learned position
+// embeddings, Layers pre-LayerNorm blocks of causal self-attention and MLP, a final
+// LayerNorm and a linear head to the vocabulary (tied to the token embedding if Tied).
+type GPT struct {
+	Config GPTConfig // with defaults filled in
+	WTE    *Embedding
+	WPE    *Embedding
+	Blocks []*Block
+	LNF    *LayerNorm
+	Head   *Linear // lm_head; nil when Tied
+	mode   graph.DropoutMode
+	seed   uint64
+}
+
+// NewGPT adds a GPT's learnables to g, initialised as nanoGPT does: N(0, 0.02) for every
+// weight and embedding, N(0, 0.02/√(2·Layers)) for the projections into the residual
+// stream (attn.wo, mlp.proj), zero biases, unit LayerNorm gains. WithSeed and WithDtype
+// apply; WithInit replaces the N(0, 0.02).
+func NewGPT(g *G.ExprGraph, cfg GPTConfig, opts ...Option) (*GPT, error) {
+	wrap := func(err error) error { return errors.Wrap(err, "layers: GPT") }
+	if g == nil {
+		return nil, wrap(errors.Wrap(ErrConfig, "nil graph"))
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, wrap(err)
+	}
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	c := cfg.withDefaults()
+	std := o.weightInit(Normal(0.02))
+	projStd := Normal(0.02 / math.Sqrt(2*float64(c.Layers)))
+	wopts := append(append([]Option{}, opts...), WithInit(std))
+	m := &GPT{Config: c, seed: o.seed}
+	if m.WTE, err = NewEmbedding(g, "wte", c.Vocab, c.Width, wopts...); err != nil {
+		return nil, wrap(err)
+	}
+	if m.WPE, err = NewEmbedding(g, "wpe", c.BlockSize, c.Width, wopts...); err != nil {
+		return nil, wrap(err)
+	}
+	for i := 0; i < c.Layers; i++ {
+		name := fmt.Sprintf("blocks.%d", i)
+		b := &Block{Name: name, dropout: c.Dropout, seed: o.seed*1000 + uint64(i), dropMode: &m.mode}
+		if !c.NoAttention {
+			if b.LN1, err = NewLayerNorm(g, name+".ln_1", c.Width, c.Bias, opts...); err != nil {
+				return nil, wrap(err)
+			}
+			if b.Attn, err = NewSelfAttention(g, name+".attn", AttentionConfig{
+				DModel: c.Width, Heads: c.Heads, Causal: true, OutProj: true, Bias: c.Bias,
+			}, wopts...); err != nil {
+				return nil, wrap(err)
+			}
+			if err := o.reinit(b.Attn.Wo, projStd); err != nil {
+				return nil, wrap(err)
+			}
+		}
+		if b.LN2, err = NewLayerNorm(g, name+".ln_2", c.Width, c.Bias, opts...); err != nil {
+			return nil, wrap(err)
+		}
+		if b.MLP, err = NewMLP(g, name+".mlp", c.Width, c.Bias, projStd, wopts...); err != nil {
+			return nil, wrap(err)
+		}
+		m.Blocks = append(m.Blocks, b)
+	}
+	if m.LNF, err = NewLayerNorm(g, "ln_f", c.Width, c.Bias, opts...); err != nil {
+		return nil, wrap(err)
+	}
+	if !c.Tied {
+		if m.Head, err = NewLinear(g, "lm_head", c.Width, c.Vocab, false, wopts...); err != nil {
+			return nil, wrap(err)
+		}
+	}
+	return m, nil
+}
+
+// SetTraining switches dropout on (training) or off (evaluation, sampling). A new model
+// starts with dropout off.
+func (m *GPT) SetTraining(on bool) { m.mode.SetTraining(on) }
+
+// Forward returns the logits (B, T, Vocab) for ids, an int node (B, T) with
+// T ≤ BlockSize. Position t of the logits predicts the token after ids[:, t], seeing only
+// ids[:, ≤ t].
+func (m *GPT) Forward(ids *G.Node) (*G.Node, error) {
+	wrap := func(err error) error { return errors.Wrap(err, "layers: GPT") }
+	if ids == nil || ids.Dtype() != tensor.Int || ids.Dims() != 2 {
+		return nil, wrap(errors.Wrapf(graph.ErrShape, "ids must be an int node (B, T), got %v", ids))
+	}
+	b, t := ids.Shape()[0], ids.Shape()[1]
+	if t > m.Config.BlockSize {
+		return nil, wrap(errors.Wrapf(graph.ErrShape, "%d tokens exceed the block size %d", t, m.Config.BlockSize))
+	}
+	x, err := m.WTE.Forward(ids) // (B, T) → (B, T, C)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if x, err = m.WPE.AddPositions(x); err != nil { // + wpe[:T]
+		return nil, wrap(err)
+	}
+	if m.Config.Dropout > 0 {
+		if x, err = graph.Dropout(x, m.Config.Dropout, m.seed*1000+999, &m.mode); err != nil {
+			return nil, wrap(err)
+		}
+	}
+	for _, blk := range m.Blocks {
+		if x, err = blk.Forward(x); err != nil {
+			return nil, wrap(err)
+		}
+	}
+	if x, err = m.LNF.Forward(x); err != nil {
+		return nil, wrap(err)
+	}
+	if m.Head != nil {
+		y, err := m.Head.Forward(x) // (B, T, C) → (B, T, V)
+		return y, wrap(err)
+	}
+	flat, err := G.Reshape(x, tensor.Shape{b * t, m.Config.Width}) // (B·T, C)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	wteT, err := G.Transpose(m.WTE.W) // (V, C) → (C, V)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	logits, err := G.Mul(flat, wteT) // (B·T, C) × (C, V) → (B·T, V)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	y, err := G.Reshape(logits, tensor.Shape{b, t, m.Config.Vocab}) // (B, T, V)
+	return y, wrap(err)
+}
+
+// Learnables returns wte, wpe, each block's, ln_f's and lm_head's (when not tied).
+func (m *GPT) Learnables() G.Nodes {
+	ns := G.Nodes{m.WTE.W, m.WPE.W}
+	for _, b := range m.Blocks {
+		ns = append(ns, b.Learnables()...)
+	}
+	ns = append(ns, m.LNF.Learnables()...)
+	if m.Head != nil {
+		ns = append(ns, m.Head.Learnables()...)
+	}
+	return ns
+}
+
+// NumParams counts the model's learnable numbers (a tied table once).
+func (m *GPT) NumParams() int {
+	n := 0
+	for _, p := range m.Learnables() {
+		n += p.Shape().TotalSize()
+	}
+	return n
+}

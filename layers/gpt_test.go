@@ -1,0 +1,64 @@
+package layers
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/attend-go/attend/graph"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// TestGPTGradCheck checks the gradients of a whole tiny GPT's cross-entropy loss with
+// respect to every learnable, in float64.
+func TestGPTGradCheck(t *testing.T) {
+	cases := []GPTConfig{
+		{Vocab: 5, BlockSize: 4, Layers: 2, Heads: 2, Width: 4},
+		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 1, Width: 4, Tied: true, Bias: true},
+		{Vocab: 6, BlockSize: 5, Layers: 1, Heads: 2, Width: 4, NoAttention: true},
+	}
+	for _, cfg := range cases {
+		t.Run(fmt.Sprintf("%+v", cfg), func(t *testing.T) {
+			g := G.NewGraph()
+			m, err := NewGPT(g, cfg, WithDtype(tensor.Float64), WithSeed(3), WithInit(Normal(0.5)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(7, 8))
+			const B, T = 2, 3
+			ids := make([]int, B*T)
+			tg := make([]int, B*T)
+			for i := range ids {
+				ids[i], tg[i] = rng.IntN(cfg.Vocab), rng.IntN(cfg.Vocab)
+			}
+			tg[1] = -1 // an unscored position
+			x := G.NewTensor(g, tensor.Int, 2, G.WithShape(B, T), G.WithName("ids"),
+				G.WithValue(tensor.New(tensor.WithShape(B, T), tensor.WithBacking(ids))))
+			y := G.NewTensor(g, tensor.Int, 2, G.WithShape(B, T), G.WithName("targets"),
+				G.WithValue(tensor.New(tensor.WithShape(B, T), tensor.WithBacking(tg))))
+			logits, err := m.Forward(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			loss, err := graph.CrossEntropy(logits, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := graph.GradCheck(loss, m.Learnables(), graph.GradCheckOpts{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			worst := res[0]
+			for _, r := range res {
+				if r.RelErr > worst.RelErr {
+					worst = r
+				}
+				if r.RelErr > 1e-6 {
+					t.Errorf("%v", r)
+				}
+			}
+			t.Logf("gradcheck: GPT %d learnables, worst %v", len(res), worst)
+		})
+	}
+}

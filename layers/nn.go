@@ -1,0 +1,137 @@
+package layers
+
+import (
+	"github.com/attend-go/attend/graph"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+)
+
+// Embedding maps integer ids to learned rows of a table (Num, Width).
+type Embedding struct {
+	Name       string
+	Num, Width int
+	W          *G.Node // name.weight, (Num, Width)
+}
+
+// NewEmbedding adds an embedding table to g, initialised N(0, 1) as PyTorch's
+// nn.Embedding unless WithInit says otherwise.
+func NewEmbedding(g *G.ExprGraph, name string, num, width int, opts ...Option) (*Embedding, error) {
+	wrap := func(err error) error { return errors.Wrapf(err, "layers: Embedding %q", name) }
+	if g == nil || name == "" || num < 1 || width < 1 {
+		return nil, wrap(errors.Wrapf(ErrConfig, "need a graph, a name and sizes ≥ 1, got %d × %d", num, width))
+	}
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	e := &Embedding{Name: name, Num: num, Width: width}
+	e.W, err = o.learnable(g, name+".weight", o.weightInit(Normal(1)), num, width)
+	return e, wrap(err)
+}
+
+// Forward looks up ids, an int node (N) or (B, T), giving (N, Width) or (B, T, Width).
+func (e *Embedding) Forward(ids *G.Node) (*G.Node, error) {
+	y, err := graph.Embed(e.W, ids)
+	return y, errors.Wrapf(err, "layers: Embedding %q", e.Name)
+}
+
+// AddPositions adds the first T rows of the table to x (B, T, Width) or (T, Width): the
+// table used as a learned position embedding.
+func (e *Embedding) AddPositions(x *G.Node) (*G.Node, error) {
+	y, err := graph.AddPositions(x, e.W)
+	return y, errors.Wrapf(err, "layers: Embedding %q", e.Name)
+}
+
+// Learnables returns the table.
+func (e *Embedding) Learnables() G.Nodes { return G.Nodes{e.W} }
+
+// LayerNorm normalises over the last axis with a learned gain (and bias), eps 1e-5, as
+// PyTorch's nn.LayerNorm.
+type LayerNorm struct {
+	Name  string
+	Width int
+	Gain  *G.Node // name.weight, (Width), starts at 1
+	Bias  *G.Node // name.bias, (Width), starts at 0; nil without bias
+	Eps   float64
+}
+
+// NewLayerNorm adds a LayerNorm's learnables to g.
+func NewLayerNorm(g *G.ExprGraph, name string, width int, bias bool, opts ...Option) (*LayerNorm, error) {
+	wrap := func(err error) error { return errors.Wrapf(err, "layers: LayerNorm %q", name) }
+	if g == nil || name == "" || width < 1 {
+		return nil, wrap(errors.Wrapf(ErrConfig, "need a graph, a name and a width ≥ 1, got %d", width))
+	}
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	l := &LayerNorm{Name: name, Width: width, Eps: 1e-5}
+	if l.Gain, err = o.learnable(g, name+".weight", Constant(1), width); err != nil {
+		return nil, wrap(err)
+	}
+	if bias {
+		if l.Bias, err = o.learnable(g, name+".bias", Constant(0), width); err != nil {
+			return nil, wrap(err)
+		}
+	}
+	return l, nil
+}
+
+// Forward normalises x (…, Width).
+func (l *LayerNorm) Forward(x *G.Node) (*G.Node, error) {
+	if err := checkInput(x, "x", l.Gain.Dtype(), l.Width); err != nil {
+		return nil, errors.Wrapf(err, "layers: LayerNorm %q", l.Name)
+	}
+	y, err := graph.LayerNorm(x, l.Gain, l.Bias, l.Eps)
+	return y, errors.Wrapf(err, "layers: LayerNorm %q", l.Name)
+}
+
+// Learnables returns the gain, then the bias if any.
+func (l *LayerNorm) Learnables() G.Nodes {
+	if l.Bias == nil {
+		return G.Nodes{l.Gain}
+	}
+	return G.Nodes{l.Gain, l.Bias}
+}
+
+// MLP is nanoGPT's feed-forward block: Linear(Width → 4·Width), GELU, Linear(4·Width →
+// Width).
+type MLP struct {
+	Name     string
+	FC, Proj *Linear // name.fc, name.proj
+}
+
+// NewMLP adds an MLP's learnables to g. projInit, if not nil, initialises the output
+// projection (GPT scales it by 1/√(2·layers)); WithInit initialises both otherwise.
+func NewMLP(g *G.ExprGraph, name string, width int, bias bool, projInit Init, opts ...Option) (*MLP, error) {
+	fc, err := NewLinear(g, name+".fc", width, 4*width, bias, opts...)
+	if err != nil {
+		return nil, errors.Wrapf(err, "layers: MLP %q", name)
+	}
+	if projInit != nil {
+		opts = append(opts, WithInit(projInit))
+	}
+	proj, err := NewLinear(g, name+".proj", 4*width, width, bias, opts...)
+	if err != nil {
+		return nil, errors.Wrapf(err, "layers: MLP %q", name)
+	}
+	return &MLP{Name: name, FC: fc, Proj: proj}, nil
+}
+
+// Forward applies the MLP to x (N, Width) or (B, T, Width).
+func (m *MLP) Forward(x *G.Node) (*G.Node, error) {
+	h, err := m.FC.Forward(x) // (B, T, C) → (B, T, 4C)
+	if err != nil {
+		return nil, errors.Wrapf(err, "layers: MLP %q", m.Name)
+	}
+	if h, err = graph.GELU(h); err != nil {
+		return nil, errors.Wrapf(err, "layers: MLP %q", m.Name)
+	}
+	y, err := m.Proj.Forward(h) // (B, T, 4C) → (B, T, C)
+	return y, errors.Wrapf(err, "layers: MLP %q", m.Name)
+}
+
+// Learnables returns FC's, then Proj's.
+func (m *MLP) Learnables() G.Nodes {
+	return append(append(G.Nodes{}, m.FC.Learnables()...), m.Proj.Learnables()...)
+}

@@ -40,9 +40,9 @@ func seedWalkthrough(causal bool) {
 	}
 
 	// The same computation spelled out, for display: the layer fuses it.
-	q := G.Must(G.Mul(x, att.Wq))                                    // (3, 2) × (2, 2) → (3, 2)
-	k := G.Must(G.Mul(x, att.Wk))                                    // (3, 2)
-	v := G.Must(G.Mul(x, att.Wv))                                    // (3, 2)
+	q := G.Must(G.Mul(x, att.Wq))                           // (3, 2) × (2, 2) → (3, 2)
+	k := G.Must(G.Mul(x, att.Wk))                           // (3, 2)
+	v := G.Must(G.Mul(x, att.Wv))                           // (3, 2)
 	sims := G.Must(graph.Scores(q, k, 1, 1))                // q·kᵀ: (3, 2) × (2, 3) → (1, 1, 3, 3)
 	scaled := G.Must(graph.Scores(q, k, 1, 1/math.Sqrt(2))) // q·kᵀ/√d_k
 

@@ -164,7 +164,7 @@ func TestGolden(t *testing.T) {
 		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
 			tol := 1e-9
 			if dt == tensor.Float32 {
-				tol = 1e-4
+				tol = float32Tolerance(c)
 			}
 			t.Run(fmt.Sprintf("%s/%v", filepath.Base(f), dt), func(t *testing.T) {
 				got, err := runGolden(c, dt)
@@ -186,6 +186,54 @@ func TestGolden(t *testing.T) {
 		}
 	}
 	t.Logf("worst error over %d cases: float64 %.3g, float32 %.3g", len(files), worst[tensor.Float64], worst[tensor.Float32])
+}
+
+// float32Tolerance is 1e-4, widened in proportion to the largest |score| beyond 64.
+// Scores carry float32 rounding of about |score|·6e-8 and the softmax exponentiates it,
+// so at scores of a few hundred no float32 computation reaches 1e-4: PyTorch's own
+// float32 run of such cases is off its float64 run by 2-3e-4. The float64 check, at
+// 1e-9, is the exactness test; the float32 check proves the float32 path computes the
+// same thing.
+func float32Tolerance(c *goldenCase) float64 {
+	return 1e-4 * math.Max(1, maxAbsScore(c)/64)
+}
+
+// maxAbsScore returns max |scale · q_h·k_hᵀ| over the case, computed in float64.
+func maxAbsScore(c *goldenCase) float64 {
+	x := c.arrays["x"].data
+	y := x
+	if c.Cross {
+		y = c.arrays["y"].data
+	}
+	proj := func(in []float64, rows int, w []float64) []float64 {
+		out := make([]float64, rows*c.DModel)
+		for i := 0; i < rows; i++ {
+			for j := 0; j < c.DModel; j++ {
+				for k := 0; k < c.DModel; k++ {
+					out[i*c.DModel+j] += in[i*c.DModel+k] * w[k*c.DModel+j]
+				}
+			}
+		}
+		return out
+	}
+	q := proj(x, c.Batch*c.SeqQ, c.arrays["wq"].data)
+	k := proj(y, c.Batch*c.SeqK, c.arrays["wk"].data)
+	hw := c.DModel / c.Heads
+	worst := 0.0
+	for b := 0; b < c.Batch; b++ {
+		for h := 0; h < c.Heads; h++ {
+			for i := 0; i < c.SeqQ; i++ {
+				for j := 0; j < c.SeqK; j++ {
+					s := 0.0
+					for d := h * hw; d < (h+1)*hw; d++ {
+						s += q[(b*c.SeqQ+i)*c.DModel+d] * k[(b*c.SeqK+j)*c.DModel+d]
+					}
+					worst = math.Max(worst, math.Abs(s*c.Scale))
+				}
+			}
+		}
+	}
+	return worst
 }
 
 // maxErr returns the largest min(absolute, relative) error and where it is; NaN counts

@@ -13,17 +13,17 @@ import (
 // GPTConfig is the architecture of a GPT. Vocab, BlockSize and Width are required; the
 // zero values of the rest are one layer, one head, untied, no biases, no dropout.
 type GPTConfig struct {
-	Vocab     int     // vocabulary size
-	BlockSize int     // longest context the model sees (rows of the position table)
-	Layers    int     // Transformer blocks; 0 means 1
-	Heads     int     // attention heads per block; 0 means 1; must divide Width
-	Width     int     // model width (n_embd)
-	Tied      bool    // share the token embedding with the output head (nanoGPT does)
-	Bias      bool    // biases in the Linear and LayerNorm layers
-	Dropout   float64 // dropout on the embeddings and on each residual branch, in [0, 1)
+	Vocab     int     `json:"vocab"`      // vocabulary size
+	BlockSize int     `json:"block_size"` // longest context the model sees (rows of the position table)
+	Layers    int     `json:"n_layer"`    // Transformer blocks; 0 means 1
+	Heads     int     `json:"n_head"`     // attention heads per block; 0 means 1; must divide Width
+	Width     int     `json:"n_embd"`     // model width
+	Tied      bool    `json:"tied"`       // share the token embedding with the output head (nanoGPT does)
+	Bias      bool    `json:"bias"`       // biases in the Linear and LayerNorm layers
+	Dropout   float64 `json:"dropout"`    // dropout on the embeddings and on each residual branch, in [0, 1)
 	// NoAttention removes every attention sub-layer (an ablation: each position then
 	// sees only its own token and position).
-	NoAttention bool
+	NoAttention bool `json:"no_attention"`
 }
 
 func (c GPTConfig) withDefaults() GPTConfig {
@@ -75,34 +75,43 @@ type Block struct {
 
 // Forward applies the block to x (B, T, Width).
 func (b *Block) Forward(x *G.Node) (*G.Node, error) {
+	y, _, err := b.Apply(x)
+	return y, err
+}
+
+// Apply applies the block to x (B, T, Width) and also returns its attention weights
+// (B, H, T, T), nil without attention.
+func (b *Block) Apply(x *G.Node) (y, weights *G.Node, err error) {
 	wrap := func(err error) error { return errors.Wrapf(err, "layers: Block %q", b.Name) }
 	if b.Attn != nil {
 		h, err := b.LN1.Forward(x)
 		if err != nil {
-			return nil, wrap(err)
+			return nil, nil, wrap(err)
 		}
-		if h, err = b.Attn.Forward(h); err != nil { // (B, T, C) → (B, T, C)
-			return nil, wrap(err)
+		if h, weights, err = b.Attn.Attend(h, AttendInputs{}); err != nil { // (B, T, C) → (B, T, C)
+			return nil, nil, wrap(err)
 		}
 		if h, err = b.drop(h, 1); err != nil {
-			return nil, wrap(err)
+			return nil, nil, wrap(err)
 		}
 		if x, err = G.Add(x, h); err != nil {
-			return nil, wrap(err)
+			return nil, nil, wrap(err)
 		}
 	}
 	h, err := b.LN2.Forward(x)
 	if err != nil {
-		return nil, wrap(err)
+		return nil, nil, wrap(err)
 	}
 	if h, err = b.MLP.Forward(h); err != nil {
-		return nil, wrap(err)
+		return nil, nil, wrap(err)
 	}
 	if h, err = b.drop(h, 2); err != nil {
-		return nil, wrap(err)
+		return nil, nil, wrap(err)
 	}
-	y, err := G.Add(x, h)
-	return y, wrap(err)
+	if y, err = G.Add(x, h); err != nil {
+		return nil, nil, wrap(err)
+	}
+	return y, weights, nil
 }
 
 func (b *Block) drop(x *G.Node, site uint64) (*G.Node, error) {
@@ -207,6 +216,18 @@ func (m *GPT) SetTraining(on bool) { m.mode.SetTraining(on) }
 // T ≤ BlockSize. Position t of the logits predicts the token after ids[:, t], seeing only
 // ids[:, ≤ t].
 func (m *GPT) Forward(ids *G.Node) (*G.Node, error) {
+	logits, _, err := m.Apply(ids)
+	return logits, err
+}
+
+// Apply is Forward that also returns each block's attention weights node (B, H, T, T)
+// (nil entries without attention), for inspection and plots.
+func (m *GPT) Apply(ids *G.Node) (logits *G.Node, weights []*G.Node, err error) {
+	y, err := m.apply(ids, &weights)
+	return y, weights, err
+}
+
+func (m *GPT) apply(ids *G.Node, weights *[]*G.Node) (*G.Node, error) {
 	wrap := func(err error) error { return errors.Wrap(err, "layers: GPT") }
 	if ids == nil || ids.Dtype() != tensor.Int || ids.Dims() != 2 {
 		return nil, wrap(errors.Wrapf(graph.ErrShape, "ids must be an int node (B, T), got %v", ids))
@@ -228,9 +249,11 @@ func (m *GPT) Forward(ids *G.Node) (*G.Node, error) {
 		}
 	}
 	for _, blk := range m.Blocks {
-		if x, err = blk.Forward(x); err != nil {
+		var w *G.Node
+		if x, w, err = blk.Apply(x); err != nil {
 			return nil, wrap(err)
 		}
+		*weights = append(*weights, w)
 	}
 	if x, err = m.LNF.Forward(x); err != nil {
 		return nil, wrap(err)

@@ -1,0 +1,127 @@
+package train
+
+import (
+	"math"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
+)
+
+// ErrNonFinite is matched (with errors.Is) by the error ClipGradNorm returns
+// when the gradients contain NaN or ±Inf or their norm overflows.
+var ErrNonFinite = errors.New("non-finite gradient norm")
+
+// clipEps is PyTorch's guard against dividing by a zero norm.
+const clipEps = 1e-6
+
+// ClipGradNorm rescales gradients in place so that their global L2 norm (all
+// gradients seen as one vector) is at most maxNorm, like
+// torch.nn.utils.clip_grad_norm_ with error_if_nonfinite=True: with
+// coef = maxNorm/(norm + 1e-6), every gradient is multiplied by coef when
+// coef < 1. It returns the norm before clipping, summed in float64 for both
+// dtypes (rescaled when squares would overflow float64).
+//
+// maxNorm ≤ 0 (or +Inf) disables clipping; the norm is still computed and
+// checked. If the norm is not finite, nothing is changed and the error wraps
+// ErrNonFinite and names the first offending parameter; the returned norm is
+// then NaN or +Inf. Gradients are read like AdamW.Step reads them.
+func ClipGradNorm(params []gorgonia.ValueGrad, maxNorm float64) (norm float64, err error) {
+	if math.IsNaN(maxNorm) {
+		return 0, errors.New("train: ClipGradNorm: maxNorm is NaN")
+	}
+	grads := make([]flat, len(params))
+	for i, p := range params {
+		if _, grads[i], err = valueAndGrad(p); err != nil {
+			return 0, errors.Wrapf(err, "train: ClipGradNorm: parameter %d%s", i, paramName(p))
+		}
+	}
+
+	var sum float64
+	for _, g := range grads {
+		sum += sumSquares(g)
+	}
+	norm = math.Sqrt(sum)
+	if !isFinite(norm) {
+		// Either a NaN/Inf element, or finite float64 elements whose squares
+		// overflow: tell them apart, and rescale in the second case.
+		maxAbs := 0.0
+		for i, g := range grads {
+			m, ok := maxAbsFinite(g)
+			if !ok {
+				return math.NaN(), errors.Wrapf(ErrNonFinite, "train: ClipGradNorm: parameter %d%s has a NaN or Inf gradient", i, paramName(params[i]))
+			}
+			maxAbs = math.Max(maxAbs, m)
+		}
+		inv, scaled := 1/maxAbs, 0.0
+		for _, g := range grads {
+			scaled += sumSquaresScaled(g, inv)
+		}
+		if norm = maxAbs * math.Sqrt(scaled); !isFinite(norm) {
+			return norm, errors.Wrapf(ErrNonFinite, "train: ClipGradNorm: gradient norm overflows float64")
+		}
+	}
+
+	if maxNorm <= 0 {
+		return norm, nil
+	}
+	if coef := maxNorm / (norm + clipEps); coef < 1 {
+		for _, g := range grads {
+			if g.f32 != nil {
+				scaleSlice(g.f32, coef)
+			} else {
+				scaleSlice(g.f64, coef)
+			}
+		}
+	}
+	return norm, nil
+}
+
+func sumSquares(g flat) float64 {
+	var s float64
+	for _, x := range g.f32 {
+		s += float64(x) * float64(x)
+	}
+	for _, x := range g.f64 {
+		s += x * x
+	}
+	return s
+}
+
+func sumSquaresScaled(g flat, inv float64) float64 {
+	var s float64
+	for _, x := range g.f32 {
+		y := float64(x) * inv
+		s += y * y
+	}
+	for _, x := range g.f64 {
+		y := x * inv
+		s += y * y
+	}
+	return s
+}
+
+// maxAbsFinite returns the largest |element| and false if any is NaN or Inf.
+func maxAbsFinite(g flat) (float64, bool) {
+	m := 0.0
+	for _, x := range g.f32 {
+		a := math.Abs(float64(x))
+		if !isFinite(a) {
+			return 0, false
+		}
+		m = math.Max(m, a)
+	}
+	for _, x := range g.f64 {
+		a := math.Abs(x)
+		if !isFinite(a) {
+			return 0, false
+		}
+		m = math.Max(m, a)
+	}
+	return m, true
+}
+
+func scaleSlice[T float32 | float64](s []T, coef float64) {
+	for i, x := range s {
+		s[i] = T(float64(x) * coef)
+	}
+}

@@ -1,0 +1,230 @@
+package train
+
+import (
+	"math"
+
+	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/layers"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// LM is a GPT language model wired for training and inference in one graph: a training
+// forward and backward pass over (Batch, BlockSize) batches, a forward-only evaluation
+// machine over the same nodes, and a batch-1 inference pass that shares the weights.
+type LM struct {
+	Model  *layers.GPT
+	Graph  *G.ExprGraph
+	Params G.Nodes // Model.Learnables(), in their fixed order
+	Batch  int
+
+	ids, targets *G.Node // (Batch, BlockSize) int inputs
+	logits, loss *G.Node
+	idsT, tgtT   *tensor.Dense
+	trainM       G.VM // forward + backward
+	evalM        G.VM // forward only
+
+	inIDs    *G.Node // (1, BlockSize) int input of the inference pass
+	inLogits *G.Node
+	inAttn   []*G.Node // each block's attention weights (1, H, T, T) in the inference pass
+	inT      *tensor.Dense
+	inM      G.VM
+	vgs      []G.ValueGrad
+}
+
+// NewLM builds a GPT of the given architecture with a training pass over batches of
+// batch rows (batch = 0 builds the inference pass only, for sampling).
+func NewLM(cfg layers.GPTConfig, batch int, opts ...layers.Option) (*LM, error) {
+	if batch < 0 {
+		return nil, errors.Errorf("train: batch = %d; want ≥ 0", batch)
+	}
+	g := G.NewGraph()
+	m, err := layers.NewGPT(g, cfg, opts...)
+	if err != nil {
+		return nil, errors.Wrap(err, "train: NewLM")
+	}
+	lm := &LM{Model: m, Graph: g, Params: m.Learnables(), Batch: batch}
+	t := m.Config.BlockSize
+	if batch > 0 {
+		lm.idsT = tensor.New(tensor.WithShape(batch, t), tensor.Of(tensor.Int))
+		lm.tgtT = tensor.New(tensor.WithShape(batch, t), tensor.Of(tensor.Int))
+		lm.ids = G.NewTensor(g, tensor.Int, 2, G.WithShape(batch, t), G.WithName("train.ids"), G.WithValue(lm.idsT))
+		lm.targets = G.NewTensor(g, tensor.Int, 2, G.WithShape(batch, t), G.WithName("train.targets"), G.WithValue(lm.tgtT))
+		if lm.logits, err = m.Forward(lm.ids); err != nil { // (B, T, V)
+			return nil, errors.Wrap(err, "train: NewLM")
+		}
+		if lm.loss, err = graph.CrossEntropy(lm.logits, lm.targets); err != nil {
+			return nil, errors.Wrap(err, "train: NewLM")
+		}
+		if _, err = G.Grad(lm.loss, lm.Params...); err != nil {
+			return nil, errors.Wrap(err, "train: NewLM: gradients")
+		}
+		lm.trainM = G.NewTapeMachine(g, G.BindDualValues(lm.Params...))
+		lm.evalM = G.NewTapeMachine(g.SubgraphRoots(lm.loss))
+		lm.vgs = G.NodesToValueGrads(lm.Params)
+	}
+	lm.inT = tensor.New(tensor.WithShape(1, t), tensor.Of(tensor.Int))
+	lm.inIDs = G.NewTensor(g, tensor.Int, 2, G.WithShape(1, t), G.WithName("infer.ids"), G.WithValue(lm.inT))
+	if lm.inLogits, lm.inAttn, err = m.Apply(lm.inIDs); err != nil { // (1, T, V)
+		return nil, errors.Wrap(err, "train: NewLM: inference pass")
+	}
+	lm.inM = G.NewTapeMachine(g.SubgraphRoots(lm.inLogits))
+	return lm, nil
+}
+
+// Close releases the machines.
+func (lm *LM) Close() {
+	for _, m := range []G.VM{lm.trainM, lm.evalM, lm.inM} {
+		if m != nil {
+			m.Close()
+		}
+	}
+}
+
+// ValueGrads returns the learnables with their gradients, for an optimiser or clipping.
+func (lm *LM) ValueGrads() []G.ValueGrad { return lm.vgs }
+
+func (lm *LM) setBatch(x, y []int) error {
+	if lm.Batch == 0 {
+		return errors.New("train: this LM was built without a training pass (batch 0)")
+	}
+	n := lm.Batch * lm.Model.Config.BlockSize
+	if len(x) != n || len(y) != n {
+		return errors.Errorf("train: batch of %d inputs and %d targets; want %d × %d = %d", len(x), len(y), lm.Batch, lm.Model.Config.BlockSize, n)
+	}
+	copy(lm.idsT.Data().([]int), x)
+	copy(lm.tgtT.Data().([]int), y)
+	return nil
+}
+
+// Backward runs the forward and backward pass on one batch (x, y: Batch·BlockSize ids,
+// y < 0 unscored) and returns the loss. The gradients are added to the learnables' (an
+// optimiser step zeroes them).
+func (lm *LM) Backward(x, y []int) (float64, error) {
+	if err := lm.setBatch(x, y); err != nil {
+		return 0, err
+	}
+	lm.Model.SetTraining(true)
+	defer lm.Model.SetTraining(false)
+	defer lm.trainM.Reset()
+	if err := lm.trainM.RunAll(); err != nil {
+		return 0, errors.Wrap(err, "train: forward/backward")
+	}
+	return scalarOf(lm.loss.Value())
+}
+
+// Evaluate runs the forward pass on one batch and returns the loss and the number of
+// scored targets (y ≥ 0) that the model's top prediction gets right, out of total.
+func (lm *LM) Evaluate(x, y []int) (loss float64, correct, total int, err error) {
+	if err := lm.setBatch(x, y); err != nil {
+		return 0, 0, 0, err
+	}
+	defer lm.evalM.Reset()
+	if err := lm.evalM.RunAll(); err != nil {
+		return 0, 0, 0, errors.Wrap(err, "train: evaluation")
+	}
+	if loss, err = scalarOf(lm.loss.Value()); err != nil {
+		return 0, 0, 0, err
+	}
+	v := lm.Model.Config.Vocab
+	logits := floats(lm.logits.Value())
+	for i, t := range y {
+		if t < 0 {
+			continue
+		}
+		total++
+		if argmax(logits[i*v:(i+1)*v]) == t {
+			correct++
+		}
+	}
+	return loss, correct, total, nil
+}
+
+// NextLogits returns the logits of the token that follows context (the last BlockSize
+// tokens of it are used). The inference pass is (1, BlockSize): the context is placed
+// left-aligned and causal attention keeps the padding after it from mattering.
+func (lm *LM) NextLogits(context []int) ([]float64, error) {
+	if len(context) == 0 {
+		return nil, errors.New("train: NextLogits: empty context")
+	}
+	t := lm.Model.Config.BlockSize
+	if len(context) > t {
+		context = context[len(context)-t:]
+	}
+	in := lm.inT.Data().([]int)
+	clear(in)
+	copy(in, context)
+	defer lm.inM.Reset()
+	if err := lm.inM.RunAll(); err != nil {
+		return nil, errors.Wrap(err, "train: inference")
+	}
+	v := lm.Model.Config.Vocab
+	p := len(context) - 1
+	return append([]float64(nil), floats(lm.inLogits.Value())[p*v:(p+1)*v]...), nil
+}
+
+// Attention runs the inference pass on ids (at most BlockSize tokens) and returns each
+// block's attention weights, [block][head][query][key] over the len(ids) positions.
+func (lm *LM) Attention(ids []int) ([][][][]float64, error) {
+	t := lm.Model.Config.BlockSize
+	if len(ids) == 0 || len(ids) > t {
+		return nil, errors.Errorf("train: Attention: %d tokens; want 1 to %d", len(ids), t)
+	}
+	if _, err := lm.NextLogits(ids); err != nil {
+		return nil, err
+	}
+	n := len(ids)
+	var out [][][][]float64
+	for _, w := range lm.inAttn {
+		if w == nil {
+			out = append(out, nil)
+			continue
+		}
+		h := w.Shape()[1]
+		d := floats(w.Value())
+		heads := make([][][]float64, h)
+		for hi := range heads {
+			heads[hi] = make([][]float64, n)
+			for i := 0; i < n; i++ {
+				heads[hi][i] = append([]float64(nil), d[(hi*t+i)*t:(hi*t+i)*t+n]...)
+			}
+		}
+		out = append(out, heads)
+	}
+	return out, nil
+}
+
+func scalarOf(v G.Value) (float64, error) {
+	switch x := v.Data().(type) {
+	case float64:
+		return x, nil
+	case float32:
+		return float64(x), nil
+	}
+	return math.NaN(), errors.Errorf("train: loss is %T, not a scalar", v)
+}
+
+func floats(v G.Value) []float64 {
+	switch d := v.Data().(type) {
+	case []float64:
+		return d
+	case []float32:
+		out := make([]float64, len(d))
+		for i, x := range d {
+			out[i] = float64(x)
+		}
+		return out
+	}
+	return nil
+}
+
+func argmax(x []float64) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}

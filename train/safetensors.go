@@ -1,0 +1,638 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+)
+
+// Safetensors (https://github.com/huggingface/safetensors) layout:
+//
+//	8 bytes     N, little-endian uint64: length of the header
+//	N bytes     UTF-8 JSON object, padded with spaces:
+//	            {"__metadata__": {"key": "value", ...},
+//	             "name": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}, ...}
+//	rest        data section: each tensor's bytes, little-endian, row-major,
+//	            at [begin, end) relative to the start of the data section
+//
+// Tensors tile the data section exactly: sorted by offset, each begins where
+// the previous one ended, the first at 0, the last ends at the end of the file.
+
+var (
+	// ErrCorrupt is matched (with errors.Is) by every error reporting bytes
+	// that are not a well-formed safetensors file.
+	ErrCorrupt = errors.New("corrupt safetensors data")
+	// ErrUnsupported is matched by errors for well-formed tensors this package
+	// cannot represent: dtypes other than F32, F64 and I64.
+	ErrUnsupported = errors.New("unsupported safetensors tensor")
+)
+
+// MaxSafetensorsHeader is the largest header accepted, as in the reference
+// implementation (100 MB).
+const MaxSafetensorsHeader = 100_000_000
+
+const stMetadataKey = "__metadata__"
+
+// NamedTensor is a tensor with its name in a safetensors file. T is a
+// contiguous tensor.Dense of dtype Float32, Float64 or Int64.
+type NamedTensor struct {
+	Name string
+	T    *tensor.Dense
+}
+
+// formatError is a malformed-input error; it matches ErrCorrupt.
+type formatError struct{ msg string }
+
+func (e *formatError) Error() string { return e.msg }
+func (e *formatError) Unwrap() error { return ErrCorrupt }
+
+func corruptf(format string, args ...any) error {
+	return &formatError{msg: fmt.Sprintf(format, args...)}
+}
+
+// stDtypeSizes lists every byte-sized dtype of the format, with its size.
+var stDtypeSizes = map[string]uint64{
+	"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1,
+	"I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+	"I32": 4, "U32": 4, "F32": 4,
+	"I64": 8, "U64": 8, "F64": 8, "C64": 8,
+}
+
+func stDtypeName(dt tensor.Dtype) (string, bool) {
+	switch dt {
+	case tensor.Float32:
+		return "F32", true
+	case tensor.Float64:
+		return "F64", true
+	case tensor.Int64:
+		return "I64", true
+	}
+	return "", false
+}
+
+// ---------------------------------------------------------------- writing
+
+// stPlanned is a tensor ready to be written: validated, with its bytes source.
+type stPlanned struct {
+	name   string
+	dtype  string
+	shape  []int
+	f32    []float32
+	f64    []float64
+	i64    []int64
+	nbytes uint64
+}
+
+// planSafetensors validates the input and builds the padded header.
+func planSafetensors(ts []NamedTensor, meta map[string]string) (header []byte, plan []stPlanned, err error) {
+	for k, v := range meta {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return nil, nil, errors.Errorf("metadata %q: not valid UTF-8", k)
+		}
+	}
+	seen := make(map[string]bool, len(ts))
+	plan = make([]stPlanned, len(ts))
+	for i, nt := range ts {
+		switch {
+		case nt.Name == "":
+			return nil, nil, errors.Errorf("tensor %d: empty name", i)
+		case nt.Name == stMetadataKey:
+			return nil, nil, errors.Errorf("tensor %d: name %q is reserved", i, nt.Name)
+		case !utf8.ValidString(nt.Name):
+			return nil, nil, errors.Errorf("tensor %d: name %q is not valid UTF-8", i, nt.Name)
+		case seen[nt.Name]:
+			return nil, nil, errors.Errorf("tensor %d: duplicate name %q", i, nt.Name)
+		case nt.T == nil:
+			return nil, nil, errors.Errorf("tensor %q: nil tensor", nt.Name)
+		}
+		seen[nt.Name] = true
+		p, err := planTensor(nt)
+		if err != nil {
+			return nil, nil, errors.Wrapf(err, "tensor %q", nt.Name)
+		}
+		plan[i] = p
+	}
+
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	if len(meta) > 0 {
+		writeJSONString(&buf, stMetadataKey)
+		buf.WriteString(":{")
+		keys := make([]string, 0, len(meta))
+		for k := range meta {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			writeJSONString(&buf, k)
+			buf.WriteByte(':')
+			writeJSONString(&buf, meta[k])
+		}
+		buf.WriteByte('}')
+	}
+	var off uint64
+	for i, p := range plan {
+		if i > 0 || len(meta) > 0 {
+			buf.WriteByte(',')
+		}
+		writeJSONString(&buf, p.name)
+		buf.WriteString(`:{"dtype":"`)
+		buf.WriteString(p.dtype)
+		buf.WriteString(`","shape":[`)
+		for j, d := range p.shape {
+			if j > 0 {
+				buf.WriteByte(',')
+			}
+			buf.WriteString(strconv.Itoa(d))
+		}
+		buf.WriteString(`],"data_offsets":[`)
+		buf.WriteString(strconv.FormatUint(off, 10))
+		buf.WriteByte(',')
+		off += p.nbytes
+		buf.WriteString(strconv.FormatUint(off, 10))
+		buf.WriteString("]}")
+	}
+	buf.WriteByte('}')
+	for buf.Len()%8 != 0 {
+		buf.WriteByte(' ')
+	}
+	if buf.Len() > MaxSafetensorsHeader {
+		return nil, nil, errors.Errorf("header is %d bytes, over the %d-byte limit", buf.Len(), MaxSafetensorsHeader)
+	}
+	return buf.Bytes(), plan, nil
+}
+
+func planTensor(nt NamedTensor) (stPlanned, error) {
+	d := nt.T
+	p := stPlanned{name: nt.Name}
+	var ok bool
+	if p.dtype, ok = stDtypeName(d.Dtype()); !ok {
+		return p, errors.Wrapf(ErrUnsupported, "dtype %v (want float32, float64 or int64)", d.Dtype())
+	}
+	if d.RequiresIterator() {
+		m, ok := d.Materialize().(*tensor.Dense)
+		if !ok {
+			return p, errors.Errorf("cannot materialise %T view", d.Materialize())
+		}
+		d = m
+	}
+	p.shape = slices.Clone([]int(d.Shape()))
+	n := d.Size()
+	var have int
+	switch d.Dtype() {
+	case tensor.Float32:
+		p.f32 = d.Float32s()
+		have = len(p.f32)
+	case tensor.Float64:
+		p.f64 = d.Float64s()
+		have = len(p.f64)
+	case tensor.Int64:
+		p.i64 = d.Int64s()
+		have = len(p.i64)
+	}
+	if have != n {
+		return p, errors.Errorf("backing array holds %d elements for shape %v", have, d.Shape())
+	}
+	p.nbytes = uint64(n) * stDtypeSizes[p.dtype]
+	return p, nil
+}
+
+func writeJSONString(buf *bytes.Buffer, s string) {
+	// Like serde_json: escape only what JSON requires (no HTML escaping).
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // cannot fail for a string
+	buf.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+}
+
+func writePlanned(w io.Writer, header []byte, plan []stPlanned) error {
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(header)))
+	if _, err := w.Write(n[:]); err != nil {
+		return err
+	}
+	if _, err := w.Write(header); err != nil {
+		return err
+	}
+	chunk := make([]byte, 0, 64<<10)
+	flush := func() error {
+		_, err := w.Write(chunk)
+		chunk = chunk[:0]
+		return err
+	}
+	for _, p := range plan {
+		for _, x := range p.f32 {
+			chunk = binary.LittleEndian.AppendUint32(chunk, math.Float32bits(x))
+			if len(chunk)+8 > cap(chunk) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		for _, x := range p.f64 {
+			chunk = binary.LittleEndian.AppendUint64(chunk, math.Float64bits(x))
+			if len(chunk)+8 > cap(chunk) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		for _, x := range p.i64 {
+			chunk = binary.LittleEndian.AppendUint64(chunk, uint64(x))
+			if len(chunk)+8 > cap(chunk) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}
+
+// EncodeSafetensors writes ts and meta to w in safetensors format: tensors in
+// the given order, packed from offset 0; the header lists __metadata__ first
+// (omitted when meta is empty; keys sorted), then the tensors in order, and is
+// padded with spaces to a multiple of 8 bytes, as the reference writer does.
+// Names must be non-empty, unique, valid UTF-8 and not "__metadata__";
+// tensors of other dtypes than Float32, Float64 and Int64 give an error
+// matching ErrUnsupported. Everything is checked before the first write.
+func EncodeSafetensors(w io.Writer, ts []NamedTensor, meta map[string]string) error {
+	header, plan, err := planSafetensors(ts, meta)
+	if err != nil {
+		return errors.Wrap(err, "train: encode safetensors")
+	}
+	return errors.Wrap(writePlanned(w, header, plan), "train: encode safetensors")
+}
+
+// WriteSafetensors writes ts and meta to the file path (see EncodeSafetensors)
+// atomically: the bytes go to a temporary file in the same directory, which
+// is synced and then renamed over path. On any error path is left as it was
+// and the temporary file is removed. The file gets mode 0644.
+func WriteSafetensors(path string, ts []NamedTensor, meta map[string]string) error {
+	header, plan, err := planSafetensors(ts, meta)
+	if err == nil {
+		err = writeAtomic(path, 0o644, func(w io.Writer) error { return writePlanned(w, header, plan) })
+	}
+	return errors.Wrapf(err, "train: write safetensors %s", path)
+}
+
+// WriteFileAtomic is os.WriteFile with WriteSafetensors' discipline: write a
+// temporary file in path's directory, fsync it, rename it over path, fsync
+// the directory. Readers see the old content or the new, never a part; on
+// error the temporary file is removed. The file gets exactly mode perm (the
+// umask is not applied).
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	err := writeAtomic(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+	return errors.Wrapf(err, "train: write %s", path)
+}
+
+func writeAtomic(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close() // may already be closed; the write error matters
+			_ = os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err = write(bw); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
+		return err
+	}
+	if err = f.Chmod(perm); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	// The rename is done; make it durable. Failure here is reported, but
+	// path already holds the complete new content.
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	if serr := d.Sync(); serr != nil {
+		return errors.Wrap(serr, "sync directory")
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- reading
+
+// stEntry is one tensor's header entry. Pointers tell missing from zero.
+type stEntry struct {
+	Dtype   *string  `json:"dtype"`
+	Shape   *[]int64 `json:"shape"`
+	Offsets *[]int64 `json:"data_offsets"`
+}
+
+type stParsed struct {
+	name       string
+	dtype      string
+	shape      []int
+	begin, end uint64
+}
+
+// DecodeSafetensors parses a whole safetensors file held in data. Tensors are
+// returned in file order (by data offset) as fresh tensors (data is not
+// retained); meta is never nil. Malformed input gives an error matching
+// ErrCorrupt that says what is wrong; well-formed tensors of a dtype other
+// than F32, F64 and I64 give one matching ErrUnsupported. It never panics and
+// allocates at most a small multiple of len(data).
+func DecodeSafetensors(data []byte) ([]NamedTensor, map[string]string, error) {
+	ts, meta, err := decodeSafetensors(data)
+	if err != nil {
+		return nil, nil, errors.Wrap(err, "train: decode safetensors")
+	}
+	return ts, meta, nil
+}
+
+// ReadSafetensors reads the safetensors file at path (see DecodeSafetensors).
+// Errors name the file.
+func ReadSafetensors(path string) ([]NamedTensor, map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, errors.Wrap(err, "train: read safetensors")
+	}
+	ts, meta, err := decodeSafetensors(data)
+	if err != nil {
+		return nil, nil, errors.Wrapf(err, "train: read safetensors: %s", path)
+	}
+	return ts, meta, nil
+}
+
+func decodeSafetensors(data []byte) ([]NamedTensor, map[string]string, error) {
+	if len(data) < 8 {
+		return nil, nil, corruptf("%d bytes is too short for the 8-byte header length", len(data))
+	}
+	n := binary.LittleEndian.Uint64(data[:8])
+	rest := uint64(len(data) - 8)
+	switch {
+	case n > MaxSafetensorsHeader:
+		return nil, nil, corruptf("header length %d exceeds the %d-byte limit", n, MaxSafetensorsHeader)
+	case n > rest:
+		return nil, nil, corruptf("header length %d exceeds the %d bytes after the length field", n, rest)
+	case n < 2:
+		return nil, nil, corruptf("header length %d is too short for a JSON object", n)
+	}
+	header := data[8 : 8+n]
+	body := data[8+n:]
+	entries, meta, err := parseHeader(header)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkLayout(entries, uint64(len(body))); err != nil {
+		return nil, nil, err
+	}
+	for _, e := range entries {
+		if _, ok := stDtypeFor(e.dtype); !ok {
+			return nil, nil, errors.Wrapf(ErrUnsupported, "tensor %q: dtype %s (supported: F32, F64, I64)", e.name, e.dtype)
+		}
+	}
+	ts := make([]NamedTensor, len(entries))
+	for i, e := range entries {
+		ts[i] = NamedTensor{Name: e.name, T: decodeTensor(e, body[e.begin:e.end])}
+	}
+	return ts, meta, nil
+}
+
+func stDtypeFor(name string) (tensor.Dtype, bool) {
+	switch name {
+	case "F32":
+		return tensor.Float32, true
+	case "F64":
+		return tensor.Float64, true
+	case "I64":
+		return tensor.Int64, true
+	}
+	return tensor.Dtype{}, false
+}
+
+func parseHeader(header []byte) ([]stParsed, map[string]string, error) {
+	if !utf8.Valid(header) {
+		return nil, nil, corruptf("header is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(header))
+	bad := func(err error) error { return valueError("", err) }
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, nil, bad(err)
+	}
+	if tok != json.Delim('{') {
+		return nil, nil, corruptf("header is not a JSON object")
+	}
+	meta := map[string]string{}
+	var entries []stParsed
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, bad(err)
+		}
+		name, ok := tok.(string)
+		if !ok {
+			return nil, nil, corruptf("header key %v is not a string", tok)
+		}
+		if seen[name] {
+			return nil, nil, corruptf("header key %q appears twice", name)
+		}
+		seen[name] = true
+		if name == stMetadataKey {
+			var m map[string]string
+			if err := dec.Decode(&m); err != nil {
+				return nil, nil, valueError(stMetadataKey, err)
+			}
+			for k, v := range m {
+				meta[k] = v
+			}
+			continue
+		}
+		var raw stEntry
+		if err := dec.Decode(&raw); err != nil {
+			return nil, nil, valueError(fmt.Sprintf("tensor %q", name), err)
+		}
+		e, err := checkEntry(name, raw)
+		if err != nil {
+			return nil, nil, err
+		}
+		entries = append(entries, e)
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return nil, nil, bad(err)
+	}
+	if tok, err := dec.Token(); err != io.EOF {
+		if err != nil {
+			return nil, nil, bad(err)
+		}
+		return nil, nil, corruptf("header has data after the JSON object: %v", tok)
+	}
+	return entries, meta, nil
+}
+
+// valueError describes a JSON decoding error: a value of the wrong type at
+// where, or broken JSON.
+func valueError(where string, err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && where != "" {
+		return corruptf("%s: %v", where, err)
+	}
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return corruptf("header is not valid JSON: %v", err)
+}
+
+// checkEntry validates one entry on its own: dtype, shape, offsets, size.
+func checkEntry(name string, raw stEntry) (stParsed, error) {
+	e := stParsed{name: name}
+	switch {
+	case raw.Dtype == nil:
+		return e, corruptf("tensor %q: missing dtype", name)
+	case raw.Shape == nil:
+		return e, corruptf("tensor %q: missing shape", name)
+	case raw.Offsets == nil:
+		return e, corruptf("tensor %q: missing data_offsets", name)
+	}
+	e.dtype = *raw.Dtype
+	size, ok := stDtypeSizes[e.dtype]
+	if !ok {
+		return e, corruptf("tensor %q: unknown dtype %q", name, e.dtype)
+	}
+	shape := *raw.Shape
+	e.shape = make([]int, len(shape))
+	// nonzero is the product of the non-zero dimensions: it must fit an int
+	// even for an empty tensor, or tensor's stride arithmetic would overflow.
+	count, nonzero := uint64(1), uint64(1)
+	for i, d := range shape {
+		if d < 0 {
+			return e, corruptf("tensor %q: negative dimension in shape %v", name, shape)
+		}
+		e.shape[i] = int(d)
+		count *= uint64(d) // once 0, stays 0
+		if d == 0 {
+			continue
+		}
+		hi, lo := bits.Mul64(nonzero, uint64(d))
+		if hi != 0 || lo > math.MaxInt64 {
+			return e, corruptf("tensor %q: shape %v is too large", name, shape)
+		}
+		nonzero = lo
+	}
+	hi, nbytes := bits.Mul64(count, size)
+	if hi != 0 {
+		return e, corruptf("tensor %q: shape %v is too large", name, shape)
+	}
+	offs := *raw.Offsets
+	if len(offs) != 2 {
+		return e, corruptf("tensor %q: data_offsets %v must have 2 elements", name, offs)
+	}
+	if offs[0] < 0 || offs[1] < offs[0] {
+		return e, corruptf("tensor %q: data_offsets %v are not an increasing pair", name, offs)
+	}
+	e.begin, e.end = uint64(offs[0]), uint64(offs[1])
+	if e.end-e.begin != nbytes {
+		return e, corruptf("tensor %q: data_offsets %v span %d bytes but %s%v needs %d", name, offs, e.end-e.begin, e.dtype, shape, nbytes)
+	}
+	return e, nil
+}
+
+// checkLayout checks that the tensors tile the data section exactly, then
+// leaves entries sorted by offset (stable, so ties keep header order).
+func checkLayout(entries []stParsed, dataLen uint64) error {
+	for _, e := range entries {
+		if e.end > dataLen {
+			return corruptf("tensor %q: data_offsets [%d,%d] out of range (data section is %d bytes)", e.name, e.begin, e.end, dataLen)
+		}
+	}
+	slices.SortStableFunc(entries, func(a, b stParsed) int {
+		if c := cmpUint64(a.begin, b.begin); c != 0 {
+			return c
+		}
+		return cmpUint64(a.end, b.end)
+	})
+	var pos uint64
+	for i, e := range entries {
+		switch {
+		case e.begin < pos:
+			return corruptf("tensor %q: data_offsets [%d,%d] overlap tensor %q", e.name, e.begin, e.end, entries[i-1].name)
+		case e.begin > pos:
+			return corruptf("tensor %q: data_offsets [%d,%d] leave a gap at [%d,%d]", e.name, e.begin, e.end, pos, e.begin)
+		}
+		pos = e.end
+	}
+	if pos != dataLen {
+		return corruptf("data section is %d bytes but the tensors end at %d", dataLen, pos)
+	}
+	return nil
+}
+
+func cmpUint64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// decodeTensor converts validated little-endian bytes into a new tensor.
+func decodeTensor(e stParsed, b []byte) *tensor.Dense {
+	var backing any
+	switch e.dtype {
+	case "F32":
+		s := make([]float32, len(b)/4)
+		for i := range s {
+			s[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+		backing = s
+	case "F64":
+		s := make([]float64, len(b)/8)
+		for i := range s {
+			s[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+		}
+		backing = s
+	case "I64":
+		s := make([]int64, len(b)/8)
+		for i := range s {
+			s[i] = int64(binary.LittleEndian.Uint64(b[8*i:]))
+		}
+		backing = s
+	}
+	return tensor.New(tensor.WithShape(e.shape...), tensor.WithBacking(backing))
+}

@@ -1,0 +1,194 @@
+package train
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/pkg/errors"
+)
+
+// Batcher supplies batches of next-token examples: Next fills x and y, each
+// Batch·BlockSize ids row-major, y[i] < 0 marking a target that is not scored.
+type Batcher interface {
+	Next(x, y []int) error
+}
+
+// Config is a training run's recipe.
+type Config struct {
+	Steps       int            // optimiser steps in all (a resumed run counts from its step)
+	Schedule    CosineSchedule // learning rate per step
+	AdamW       AdamWConfig
+	Clip        float64 // global gradient-norm limit; 0 means no clipping
+	EvalEvery   int     // evaluate every this many steps (and after the last); 0 means only after the last
+	EvalBatches int     // validation batches per evaluation; 0 means 1
+}
+
+// Validate reports an impossible recipe.
+func (c Config) Validate() error {
+	switch {
+	case c.Steps < 0:
+		return errors.Errorf("train: Steps = %d; want ≥ 0", c.Steps)
+	case c.Clip < 0 || math.IsNaN(c.Clip):
+		return errors.Errorf("train: Clip = %v; want ≥ 0", c.Clip)
+	case c.EvalEvery < 0:
+		return errors.Errorf("train: EvalEvery = %d; want ≥ 0", c.EvalEvery)
+	case c.EvalBatches < 0:
+		return errors.Errorf("train: EvalBatches = %d; want ≥ 0", c.EvalBatches)
+	}
+	if err := c.Schedule.Validate(); err != nil {
+		return err
+	}
+	return c.AdamW.Validate()
+}
+
+// Report is what an evaluation measured.
+type Report struct {
+	Step       int     // optimiser steps done
+	TrainLoss  float64 // mean training loss of the steps since the previous evaluation
+	ValLoss    float64 // mean validation loss over EvalBatches batches
+	ValAcc     float64 // top-1 accuracy on the scored validation targets (NaN if none)
+	LR         float64 // learning rate of the last step
+	TokensPerS float64 // training tokens per second of wall time since the run (re)started
+	Elapsed    time.Duration
+}
+
+// Trainer runs AdamW steps on an LM with clipping and a schedule, and evaluates it.
+type Trainer struct {
+	LM         *LM
+	Opt        *AdamW
+	Cfg        Config
+	Train, Val Batcher
+	Step       int // optimiser steps done
+
+	// OnStep, if set, is called after every step with its loss and learning rate.
+	OnStep func(step int, loss, lr float64)
+	// OnEval, if set, is called with every evaluation's report; an error stops the run.
+	OnEval func(Report) error
+
+	x, y           []int
+	sinceEval      float64
+	sinceEvalSteps int
+	lastLR         float64
+}
+
+// NewTrainer checks the recipe and makes the optimiser.
+func NewTrainer(lm *LM, cfg Config, trainData, valData Batcher) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if lm == nil || lm.Batch == 0 || trainData == nil || valData == nil {
+		return nil, errors.New("train: NewTrainer needs an LM with a training pass and both batchers")
+	}
+	opt, err := NewAdamW(cfg.AdamW)
+	if err != nil {
+		return nil, err
+	}
+	n := lm.Batch * lm.Model.Config.BlockSize
+	return &Trainer{LM: lm, Opt: opt, Cfg: cfg, Train: trainData, Val: valData, x: make([]int, n), y: make([]int, n)}, nil
+}
+
+// ErrNonFiniteLoss is wrapped by the error that stops a run whose loss is NaN or ±Inf.
+var ErrNonFiniteLoss = errors.New("non-finite loss")
+
+// TrainStep runs one optimiser step on the next training batch and returns its loss.
+// On a non-finite loss or gradient it returns an error naming the step and leaves the
+// weights as they were.
+func (t *Trainer) TrainStep() (float64, error) {
+	if err := t.Train.Next(t.x, t.y); err != nil {
+		return 0, errors.Wrap(err, "train: training batch")
+	}
+	loss, err := t.LM.Backward(t.x, t.y)
+	if err != nil {
+		return 0, errors.Wrapf(err, "train: step %d", t.Step+1)
+	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		t.zeroGrads()
+		return loss, errors.Wrapf(ErrNonFiniteLoss, "train: step %d: loss is %v", t.Step+1, loss)
+	}
+	if _, err := ClipGradNorm(t.LM.ValueGrads(), t.Cfg.Clip); err != nil {
+		t.zeroGrads()
+		return loss, errors.Wrapf(err, "train: step %d", t.Step+1)
+	}
+	t.lastLR = t.Cfg.Schedule.LR(t.Step)
+	if err := t.Opt.Step(t.LM.ValueGrads(), t.lastLR); err != nil {
+		return loss, errors.Wrapf(err, "train: step %d", t.Step+1)
+	}
+	t.Step++
+	t.sinceEval += loss
+	t.sinceEvalSteps++
+	return loss, nil
+}
+
+// zeroGrads drops the gradients of a step that is not taken.
+func (t *Trainer) zeroGrads() {
+	for _, vg := range t.LM.ValueGrads() {
+		if g, err := vg.Grad(); err == nil {
+			if d, ok := g.(interface{ Zero() }); ok {
+				d.Zero()
+			}
+		}
+	}
+}
+
+// Evaluate returns the mean loss and the accuracy on the scored targets over
+// EvalBatches validation batches.
+func (t *Trainer) Evaluate() (loss, acc float64, err error) {
+	n := max(t.Cfg.EvalBatches, 1)
+	correct, total := 0, 0
+	for i := 0; i < n; i++ {
+		if err := t.Val.Next(t.x, t.y); err != nil {
+			return 0, 0, errors.Wrap(err, "train: validation batch")
+		}
+		l, c, tot, err := t.LM.Evaluate(t.x, t.y)
+		if err != nil {
+			return 0, 0, err
+		}
+		loss += l
+		correct += c
+		total += tot
+	}
+	acc = math.NaN()
+	if total > 0 {
+		acc = float64(correct) / float64(total)
+	}
+	return loss / float64(n), acc, nil
+}
+
+// Run trains until Cfg.Steps steps are done, evaluating every EvalEvery steps and after
+// the last. When ctx is cancelled it returns ctx.Err() between two steps, with the
+// weights, optimiser and batchers in a consistent state to save.
+func (t *Trainer) Run(ctx context.Context) error {
+	start := time.Now()
+	startStep := t.Step
+	for t.Step < t.Cfg.Steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		loss, err := t.TrainStep()
+		if err != nil {
+			return err
+		}
+		if t.OnStep != nil {
+			t.OnStep(t.Step, loss, t.lastLR)
+		}
+		last := t.Step == t.Cfg.Steps
+		if last || (t.Cfg.EvalEvery > 0 && t.Step%t.Cfg.EvalEvery == 0) {
+			vl, va, err := t.Evaluate()
+			if err != nil {
+				return err
+			}
+			el := time.Since(start)
+			r := Report{Step: t.Step, TrainLoss: t.sinceEval / float64(max(t.sinceEvalSteps, 1)), ValLoss: vl, ValAcc: va,
+				LR: t.lastLR, Elapsed: el,
+				TokensPerS: float64((t.Step-startStep)*len(t.x)) / el.Seconds()}
+			t.sinceEval, t.sinceEvalSteps = 0, 0
+			if t.OnEval != nil {
+				if err := t.OnEval(r); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -83,8 +83,8 @@ func AttentionWeights(q, k *G.Node, o AttentionOpts) (*G.Node, error) {
 	if cq%heads != 0 {
 		return nil, wrap(errors.Wrapf(ErrShape, "q %q is %v: its width %d is not divisible by %d heads", q.Name(), qs, cq, heads))
 	}
-	if math.IsNaN(o.Scale) || math.IsInf(o.Scale, 0) {
-		return nil, wrap(errors.Wrapf(ErrArgument, "scale = %v", o.Scale))
+	if math.IsNaN(o.Scale) || math.IsInf(o.Scale, 0) || o.Scale < 0 {
+		return nil, wrap(errors.Wrapf(ErrArgument, "scale = %v; want a finite value ≥ 0 (0 = 1/√head width)", o.Scale))
 	}
 	scale := o.Scale
 	if scale == 0 {
@@ -390,8 +390,11 @@ func Scores(a, b *G.Node, heads int, scale float64) (*G.Node, error) {
 	if err := checkSeq(a, b); err != nil {
 		return nil, wrap(err)
 	}
-	if _, _, c := seqDims(a.Shape()); heads < 1 || c%heads != 0 {
-		return nil, wrap(errors.Wrapf(ErrArgument, "%d heads for a width of %d", heads, c))
+	if heads < 1 {
+		return nil, wrap(errors.Wrapf(ErrArgument, "heads = %d; want ≥ 1", heads))
+	}
+	if _, _, c := seqDims(a.Shape()); c%heads != 0 {
+		return nil, wrap(errors.Wrapf(ErrShape, "width %d is not divisible by %d heads", c, heads))
 	}
 	if math.IsNaN(scale) || math.IsInf(scale, 0) {
 		return nil, wrap(errors.Wrapf(ErrArgument, "scale = %v", scale))

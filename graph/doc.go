@@ -34,7 +34,7 @@
 // Building a node with bad input — nil nodes, wrong dims or sizes, mixed dtypes — returns
 // an error wrapping ErrShape, ErrDtype or ErrArgument (match with errors.Is) and naming
 // the nodes and shapes; nothing panics. Errors that depend on data, such as a target
-// outside the vocabulary, surface when the machine runs.
+// outside the vocabulary, surface when the machine runs; match them through Cause.
 //
 // # Gradient checking
 //

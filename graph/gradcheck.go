@@ -45,15 +45,21 @@ func GradCheck(cost *G.Node, wrt G.Nodes, opts GradCheckOpts) ([]GradCheckResult
 	if cost == nil {
 		return nil, errors.Wrap(ErrArgument, "graph: GradCheck: nil cost")
 	}
-	if !cost.IsScalar() || cost.Dtype() != tensor.Float64 {
-		return nil, errors.Wrapf(ErrShape, "graph: GradCheck: cost %q is %v %v; want a float64 scalar", cost.Name(), cost.Dtype(), cost.Shape())
+	if !cost.IsScalar() {
+		return nil, errors.Wrapf(ErrShape, "graph: GradCheck: cost %q is %v; want a scalar", cost.Name(), cost.Shape())
+	}
+	if cost.Dtype() != tensor.Float64 {
+		return nil, errors.Wrapf(ErrDtype, "graph: GradCheck: cost %q is %v; want float64", cost.Name(), cost.Dtype())
 	}
 	if len(wrt) == 0 {
 		return nil, errors.Wrap(ErrArgument, "graph: GradCheck: no nodes to check")
 	}
 	for _, n := range wrt {
-		if n == nil || n.Dtype() != tensor.Float64 {
-			return nil, errors.Wrapf(ErrDtype, "graph: GradCheck: node %v must be float64", n)
+		if n == nil {
+			return nil, errors.Wrap(ErrArgument, "graph: GradCheck: nil node in wrt")
+		}
+		if n.Dtype() != tensor.Float64 {
+			return nil, errors.Wrapf(ErrDtype, "graph: GradCheck: node %q is %v; want float64", n.Name(), n.Dtype())
 		}
 		if _, ok := n.Value().(*tensor.Dense); !ok {
 			return nil, errors.Wrapf(ErrArgument, "graph: GradCheck: node %q holds no tensor value", n.Name())

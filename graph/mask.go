@@ -28,6 +28,9 @@ func NewMask(g *G.ExprGraph, dt tensor.Dtype, shape tensor.Shape, name string) (
 	if name == "" {
 		return nil, errors.Wrap(ErrArgument, "graph: NewMask: empty name")
 	}
+	if len(g.ByName(name)) > 0 { // Gorgonia would hand back the existing node
+		return nil, errors.Wrapf(ErrArgument, "graph: NewMask: a node called %q is already in the graph", name)
+	}
 	v := tensor.New(tensor.Of(dt), tensor.WithShape(shape.Clone()...))
 	return G.NewTensor(g, dt, shape.Dims(), G.WithShape(shape.Clone()...), G.WithName(name), G.WithValue(v)), nil
 }

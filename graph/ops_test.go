@@ -1,0 +1,1395 @@
+package graph_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/attend-go/attend/graph"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// ---- helpers shared by the tests of this package ----
+
+// newRand returns a deterministic generator; every test draws from its own seed.
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0xa77e4d)) }
+
+// normals returns n draws from N(0, scale²).
+func normals(r *rand.Rand, n int, scale float64) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = r.NormFloat64() * scale
+	}
+	return v
+}
+
+// uniforms returns n draws from U(lo, hi).
+func uniforms(r *rand.Rand, n int, lo, hi float64) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = lo + (hi-lo)*r.Float64()
+	}
+	return v
+}
+
+// denseOf returns a tensor of dtype dt (float64 or float32) holding a copy of data.
+func denseOf(dt tensor.Dtype, shape tensor.Shape, data []float64) *tensor.Dense {
+	if dt == tensor.Float64 {
+		return tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(append([]float64(nil), data...)))
+	}
+	f := make([]float32, len(data))
+	for i, x := range data {
+		f[i] = float32(x)
+	}
+	return tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(f))
+}
+
+// input adds an input node called name to g, of dtype dt, holding data.
+func input(g *G.ExprGraph, dt tensor.Dtype, name string, shape tensor.Shape, data []float64) *G.Node {
+	return G.NewTensor(g, dt, shape.Dims(), G.WithShape(shape.Clone()...), G.WithName(name), G.WithValue(denseOf(dt, shape, data)))
+}
+
+// intInput adds a tensor.Int input node (class targets) to g.
+func intInput(g *G.ExprGraph, name string, shape tensor.Shape, data []int) *G.Node {
+	v := tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(append([]int(nil), data...)))
+	return G.NewTensor(g, tensor.Int, shape.Dims(), G.WithShape(shape.Clone()...), G.WithName(name), G.WithValue(v))
+}
+
+// maskInput adds a mask input node filled with blocked.
+func maskInput(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, name string, shape tensor.Shape, blocked []bool) *G.Node {
+	t.Helper()
+	m, err := graph.NewMask(g, dt, shape, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := graph.SetMask(m, blocked); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// randomBlocked returns rows×k mask entries, each blocked with probability p, leaving at
+// least one key open in every row except row full (pass −1 for none), which is all
+// blocked.
+func randomBlocked(r *rand.Rand, rows, k int, p float64, full int) []bool {
+	m := make([]bool, rows*k)
+	for i := 0; i < rows; i++ {
+		row := m[i*k : (i+1)*k]
+		open := 0
+		for j := range row {
+			row[j] = i == full || r.Float64() < p
+			if !row[j] {
+				open++
+			}
+		}
+		if open == 0 && i != full {
+			row[r.IntN(k)] = false
+		}
+	}
+	return m
+}
+
+// must(t)(n, err) fails the test on err and returns n; it takes a node constructor's
+// two results directly, as in must(t)(G.Sum(x)).
+func must(t *testing.T) func(n *G.Node, err error) *G.Node {
+	return func(n *G.Node, err error) *G.Node {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+}
+
+// weightedSum returns Σ y ⊙ r, a scalar cost whose gradient with respect to y is r.
+func weightedSum(t *testing.T, y, r *G.Node) *G.Node {
+	t.Helper()
+	return must(t)(G.Sum(must(t)(G.HadamardProd(y, r))))
+}
+
+// runGraph runs every node of g once; a panic is reported as a test failure.
+func runGraph(t *testing.T, g *G.ExprGraph) {
+	t.Helper()
+	if err := runAll(g); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runAll runs g once with a fresh tape machine and returns its error or panic.
+func runAll(g *G.ExprGraph) (err error) {
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return m.RunAll()
+}
+
+// machineCause returns the error an op returned inside a tape machine's error: Gorgonia
+// v0.9.18 wraps it in a vmContextualError, which has Err() but no Unwrap, so errors.Is
+// cannot see through it.
+func machineCause(err error) error {
+	var ce interface{ Err() error }
+	if errors.As(err, &ce) {
+		return ce.Err()
+	}
+	return err
+}
+
+// floats returns a float64 copy of the data of a node's value.
+func floats(n *G.Node) []float64 {
+	switch d := n.Value().Data().(type) {
+	case []float64:
+		return append([]float64(nil), d...)
+	case []float32:
+		out := make([]float64, len(d))
+		for i, x := range d {
+			out[i] = float64(x)
+		}
+		return out
+	case float64:
+		return []float64{d}
+	case float32:
+		return []float64{float64(d)}
+	}
+	return nil
+}
+
+// worstDiff returns the largest |got − want| and its index; a NaN, or an infinity
+// where want is finite or of the other sign, counts as +Inf.
+func worstDiff(got, want []float64) (float64, int) {
+	if len(got) != len(want) {
+		return math.Inf(1), -1
+	}
+	worst, at := 0.0, 0
+	for i := range got {
+		d := math.Abs(got[i] - want[i])
+		if got[i] == want[i] { // equal infinities
+			d = 0
+		}
+		if math.IsNaN(d) {
+			d = math.Inf(1)
+		}
+		if d > worst {
+			worst, at = d, i
+		}
+	}
+	return worst, at
+}
+
+// expectClose fails when got and want differ by more than tol anywhere.
+func expectClose(t *testing.T, what string, got, want []float64, tol float64) {
+	t.Helper()
+	if d, at := worstDiff(got, want); d > tol {
+		if at < 0 {
+			t.Errorf("%s: %d values, want %d", what, len(got), len(want))
+			return
+		}
+		t.Errorf("%s[%d] = %.17g, want %.17g (|diff| %.3g > %g)", what, at, got[at], want[at], d, tol)
+	}
+}
+
+// expectFinite fails on the first NaN or infinity of v.
+func expectFinite(t *testing.T, what string, v []float64) {
+	t.Helper()
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			t.Errorf("%s[%d] = %v, want a finite value", what, i, x)
+			return
+		}
+	}
+}
+
+// panicError is a recovered panic.
+type panicError struct{ v any }
+
+func (p panicError) Error() string { return fmt.Sprintf("panic: %v", p.v) }
+
+// noPanic runs f and turns a panic into a panicError.
+func noPanic(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = panicError{r}
+		}
+	}()
+	return f()
+}
+
+// ---- references, written independently of the package's kernels ----
+
+// coords returns the multi-index of flat index i in a row-major shape.
+func coords(shape tensor.Shape, i int) []int {
+	idx := make([]int, len(shape))
+	for d := len(shape) - 1; d >= 0; d-- {
+		idx[d] = i % shape[d]
+		i /= shape[d]
+	}
+	return idx
+}
+
+// maskKind is how a softmax mask lines up with x.
+type maskKind int
+
+const (
+	noMask    maskKind = iota
+	sharedTK           // (T, K) for every leading index
+	perBatch           // (B, T, K) for x (B, H, T, K)
+	sameShape          // x's own shape
+)
+
+func (k maskKind) String() string {
+	return [...]string{"no mask", "shared (T,K) mask", "per-batch (B,T,K) mask", "same-shape mask"}[k]
+}
+
+// maskShape is the shape of a mask of this kind for x of shape xs.
+func (k maskKind) maskShape(xs tensor.Shape) tensor.Shape {
+	d := len(xs)
+	switch k {
+	case sharedTK:
+		return tensor.Shape{xs[d-2], xs[d-1]}
+	case perBatch:
+		return tensor.Shape{xs[0], xs[2], xs[3]}
+	case sameShape:
+		return xs.Clone()
+	}
+	return nil
+}
+
+// at returns the flat mask index that governs x's element at idx.
+func (k maskKind) at(xs tensor.Shape, idx []int) int {
+	d := len(xs)
+	switch k {
+	case sharedTK:
+		return idx[d-2]*xs[d-1] + idx[d-1]
+	case perBatch:
+		return (idx[0]*xs[2]+idx[2])*xs[3] + idx[3]
+	}
+	flat := 0
+	for i := range xs {
+		flat = flat*xs[i] + idx[i]
+	}
+	return flat
+}
+
+// refSoftmax is a plain float64 softmax (or log-softmax) over the last axis of x, where
+// blocked(i) says whether flat element i is excluded: 0 (−Inf in log space) there, and a
+// row with every element blocked is all 0 (−Inf).
+func refSoftmax(x []float64, k int, blocked func(i int) bool, log bool) []float64 {
+	out := make([]float64, len(x))
+	for s := 0; s < len(x); s += k {
+		mx := math.Inf(-1)
+		for j := s; j < s+k; j++ {
+			if !blocked(j) {
+				mx = math.Max(mx, x[j])
+			}
+		}
+		sum := 0.0
+		for j := s; j < s+k; j++ {
+			if !blocked(j) {
+				sum += math.Exp(x[j] - mx)
+			}
+		}
+		for j := s; j < s+k; j++ {
+			switch {
+			case blocked(j) && log:
+				out[j] = math.Inf(-1)
+			case blocked(j):
+				out[j] = 0
+			case log:
+				out[j] = x[j] - mx - math.Log(sum)
+			default:
+				out[j] = math.Exp(x[j]-mx) / sum
+			}
+		}
+	}
+	return out
+}
+
+// refCrossEntropy is mean over scored rows (target ≥ 0) of logsumexp(row) − row[target].
+func refCrossEntropy(logits []float64, targets []int, v int) float64 {
+	sum, n := 0.0, 0
+	for r, t := range targets {
+		if t < 0 {
+			continue
+		}
+		row := logits[r*v : (r+1)*v]
+		mx := math.Inf(-1)
+		for _, x := range row {
+			mx = math.Max(mx, x)
+		}
+		s := 0.0
+		for _, x := range row {
+			s += math.Exp(x - mx)
+		}
+		sum += mx + math.Log(s) - row[t]
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// attnShape describes one attention problem: q (B, Tq, C), k (B, Tk, C), v (B, Tk, Cv);
+// 2-D inputs when twoD (B must be 1).
+type attnShape struct {
+	B, Tq, Tk, C, Cv int
+	twoD             bool
+}
+
+func (s attnShape) q() tensor.Shape { return s.seq(s.Tq, s.C) }
+func (s attnShape) k() tensor.Shape { return s.seq(s.Tk, s.C) }
+func (s attnShape) v() tensor.Shape { return s.seq(s.Tk, s.Cv) }
+func (s attnShape) seq(t, c int) tensor.Shape {
+	if s.twoD {
+		return tensor.Shape{t, c}
+	}
+	return tensor.Shape{s.B, t, c}
+}
+
+// refAttention computes multi-head attention with plain loops: heads are column blocks,
+// blocked(b, i, j) excludes key j for query i of batch row b, a fully blocked query gets
+// zero weights and a zero output. It returns out (B, Tq, Cv) and weights (B, H, Tq, Tk).
+func refAttention(s attnShape, heads int, scale float64, q, k, v []float64, blocked func(b, i, j int) bool) (out, weights []float64) {
+	w, wv := s.C/heads, s.Cv/heads
+	if scale == 0 {
+		scale = 1 / math.Sqrt(float64(w))
+	}
+	out = make([]float64, s.B*s.Tq*s.Cv)
+	weights = make([]float64, s.B*heads*s.Tq*s.Tk)
+	for b := 0; b < s.B; b++ {
+		for h := 0; h < heads; h++ {
+			for i := 0; i < s.Tq; i++ {
+				scores := make([]float64, s.Tk)
+				for j := 0; j < s.Tk; j++ {
+					for c := h * w; c < (h+1)*w; c++ {
+						scores[j] += q[(b*s.Tq+i)*s.C+c] * k[(b*s.Tk+j)*s.C+c]
+					}
+					scores[j] *= scale
+				}
+				p := refSoftmax(scores, s.Tk, func(j int) bool { return blocked(b, i, j) }, false)
+				copy(weights[((b*heads+h)*s.Tq+i)*s.Tk:], p)
+				for c := h * wv; c < (h+1)*wv; c++ {
+					for j := 0; j < s.Tk; j++ {
+						out[(b*s.Tq+i)*s.Cv+c] += p[j] * v[(b*s.Tk+j)*s.Cv+c]
+					}
+				}
+			}
+		}
+	}
+	return out, weights
+}
+
+// ---- SoftMax and LogSoftMax ----
+
+// softmaxCase is one shape and mask layout for SoftMax and LogSoftMax.
+type softmaxCase struct {
+	name  string
+	shape tensor.Shape
+	mask  maskKind
+	full  int // a fully blocked row of the mask, or −1
+}
+
+func softmaxCases() []softmaxCase {
+	return []softmaxCase{
+		{"2d/no-mask", tensor.Shape{3, 5}, noMask, -1},
+		{"2d/mask", tensor.Shape{3, 5}, sharedTK, -1},
+		{"2d/fully-blocked-row", tensor.Shape{3, 5}, sharedTK, 1},
+		{"3d/no-mask", tensor.Shape{2, 3, 4}, noMask, -1},
+		{"3d/shared-mask", tensor.Shape{2, 3, 4}, sharedTK, -1},
+		{"3d/same-shape-mask", tensor.Shape{2, 3, 4}, sameShape, -1},
+		{"3d/fully-blocked-row", tensor.Shape{2, 3, 4}, sameShape, 4},
+		{"4d/no-mask", tensor.Shape{2, 2, 3, 4}, noMask, -1},
+		{"4d/shared-mask", tensor.Shape{2, 2, 3, 4}, sharedTK, -1},
+		{"4d/per-batch-mask", tensor.Shape{2, 2, 3, 4}, perBatch, -1},
+		{"4d/same-shape-mask", tensor.Shape{2, 2, 3, 4}, sameShape, -1},
+		{"4d/fully-blocked-row", tensor.Shape{2, 2, 3, 4}, perBatch, 4},
+	}
+}
+
+// build adds x (and the case's mask) to g and returns x, the mask node (or nil) and the
+// flat "is blocked" function of x's elements.
+func (c softmaxCase) build(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, r *rand.Rand, scale float64) (x, mask *G.Node, blocked func(int) bool) {
+	t.Helper()
+	x = input(g, dt, "x", c.shape, normals(r, c.shape.TotalSize(), scale))
+	blocked = func(int) bool { return false }
+	if c.mask == noMask {
+		return x, nil, blocked
+	}
+	ms := c.mask.maskShape(c.shape)
+	k := ms[len(ms)-1]
+	bm := randomBlocked(r, ms.TotalSize()/k, k, 0.35, c.full)
+	mask = maskInput(t, g, dt, "mask", ms, bm)
+	return x, mask, func(i int) bool { return bm[c.mask.at(c.shape, coords(c.shape, i))] }
+}
+
+func softmaxOp(log bool) func(x, mask *G.Node) (*G.Node, error) {
+	if log {
+		return graph.LogSoftMax
+	}
+	return graph.SoftMax
+}
+
+func opName(log bool) string {
+	if log {
+		return "LogSoftMax"
+	}
+	return "SoftMax"
+}
+
+// TestSoftMaxMatchesReference checks SoftMax and LogSoftMax against refSoftmax for every
+// shape and mask layout, and that each unblocked row of SoftMax sums to 1.
+func TestSoftMaxMatchesReference(t *testing.T) {
+	for i, c := range softmaxCases() {
+		for _, log := range []bool{false, true} {
+			t.Run(opName(log)+"/"+c.name, func(t *testing.T) {
+				g := G.NewGraph()
+				x, mask, blocked := c.build(t, g, tensor.Float64, newRand(uint64(100+i)), 2)
+				y := must(t)(softmaxOp(log)(x, mask))
+				if !y.Shape().Eq(c.shape) {
+					t.Fatalf("shape %v, want %v", y.Shape(), c.shape)
+				}
+				runGraph(t, g)
+				got := floats(y)
+				want := refSoftmax(floats(x), c.shape[len(c.shape)-1], blocked, log)
+				tol := 1e-14
+				if log {
+					tol = 1e-13
+				}
+				expectClose(t, opName(log), got, want, tol)
+				for j, v := range got {
+					switch {
+					case blocked(j) && log && !math.IsInf(v, -1):
+						t.Errorf("blocked element %d = %v, want -Inf", j, v)
+					case blocked(j) && !log && v != 0:
+						t.Errorf("blocked element %d = %v, want exactly 0", j, v)
+					}
+				}
+				if log {
+					return
+				}
+				k := c.shape[len(c.shape)-1]
+				for s := 0; s < len(got); s += k {
+					sum, open := 0.0, false
+					for j := s; j < s+k; j++ {
+						sum += got[j]
+						open = open || !blocked(j)
+					}
+					if open && math.Abs(sum-1) > 1e-14 {
+						t.Errorf("row at %d sums to %.17g, want 1", s, sum)
+					}
+					if !open && sum != 0 {
+						t.Errorf("fully blocked row at %d sums to %v, want 0", s, sum)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestSoftMaxExtremeLogits checks logits far beyond exp's range: no NaN, no Inf, the
+// right answer. Gorgonia's own SoftMax returns NaN for the rows [0 1 2], [1000 0 0].
+func TestSoftMaxExtremeLogits(t *testing.T) {
+	big := normals(newRand(7), 24, 1e3) // N(0, 1e6): differences of thousands within a row
+	cases := []struct {
+		name  string
+		shape tensor.Shape
+		x     []float64
+		want  []float64 // softmax, exact where given; nil: compare with refSoftmax
+	}{
+		{"[1e4 0]", tensor.Shape{1, 2}, []float64{1e4, 0}, []float64{1, 0}},
+		{"[0 1e4]", tensor.Shape{1, 2}, []float64{0, 1e4}, []float64{0, 1}},
+		{"[-1e4 1e4 0]", tensor.Shape{1, 3}, []float64{-1e4, 1e4, 0}, []float64{0, 1, 0}},
+		{"[1e4 1e4]", tensor.Shape{1, 2}, []float64{1e4, 1e4}, []float64{0.5, 0.5}},
+		{"[-1e4 -1e4 -1e4 -1e4]", tensor.Shape{1, 4}, []float64{-1e4, -1e4, -1e4, -1e4}, []float64{0.25, 0.25, 0.25, 0.25}},
+		{"rows [0 1 2] [1000 0 0]", tensor.Shape{2, 3}, []float64{0, 1, 2, 1000, 0, 0}, nil},
+		{"rows [1000 0 0] [0 1 2]", tensor.Shape{2, 3}, []float64{1000, 0, 0, 0, 1, 2}, nil},
+		{"rows [-1e4 0 1e4] [1e4 -1e4 0] 3-D", tensor.Shape{2, 1, 3}, []float64{-1e4, 0, 1e4, 1e4, -1e4, 0}, []float64{0, 0, 1, 1, 0, 0}},
+		{"N(0,1) scaled by 1e3", tensor.Shape{4, 6}, big, nil},
+	}
+	for _, c := range cases {
+		for _, log := range []bool{false, true} {
+			t.Run(opName(log)+"/"+c.name, func(t *testing.T) {
+				g := G.NewGraph()
+				x := input(g, tensor.Float64, "x", c.shape, c.x)
+				y := must(t)(softmaxOp(log)(x, nil))
+				runGraph(t, g)
+				got := floats(y)
+				expectFinite(t, opName(log), got)
+				want := refSoftmax(c.x, c.shape[len(c.shape)-1], func(int) bool { return false }, log)
+				tol := 1e-15
+				if c.want != nil && !log {
+					want = c.want
+				}
+				if log { // values up to ~1e4: a few ulps of 1e4
+					tol = 1e-11
+				}
+				expectClose(t, opName(log), got, want, tol)
+			})
+		}
+	}
+	t.Run("row [1000 0 0] after [0 1 2] is [1 0 0]", func(t *testing.T) {
+		g := G.NewGraph()
+		x := input(g, tensor.Float64, "x", tensor.Shape{2, 3}, []float64{0, 1, 2, 1000, 0, 0})
+		y := must(t)(graph.SoftMax(x, nil))
+		runGraph(t, g)
+		if got := floats(y)[3:]; got[0] != 1 || got[1] != 0 || got[2] != 0 {
+			t.Errorf("row 2 = %v, want [1 0 0]", got)
+		}
+	})
+}
+
+// TestSoftMaxFullyBlockedRow checks that blocked entries are exactly 0 (−Inf for
+// LogSoftMax), a fully blocked row is all 0 (−Inf), and the gradient at every blocked
+// entry and on the whole blocked row is exactly 0.
+func TestSoftMaxFullyBlockedRow(t *testing.T) {
+	shape := tensor.Shape{2, 2, 3, 4} // mask (B, T, K) = (2, 3, 4); row (b=1, t=0) fully blocked
+	for _, log := range []bool{false, true} {
+		t.Run(opName(log), func(t *testing.T) {
+			r := newRand(11)
+			g := G.NewGraph()
+			x := input(g, tensor.Float64, "x", shape, normals(r, shape.TotalSize(), 1))
+			bm := randomBlocked(r, 6, 4, 0.3, 3)
+			mask := maskInput(t, g, tensor.Float64, "mask", tensor.Shape{2, 3, 4}, bm)
+			y := must(t)(softmaxOp(log)(x, mask))
+			rv := input(g, tensor.Float64, "r", shape, uniforms(r, shape.TotalSize(), 0.5, 1.5))
+			var cost *G.Node
+			if log { // exp(−Inf·r) = 0 keeps the cost finite
+				cost = must(t)(G.Sum(must(t)(G.Exp(must(t)(G.HadamardProd(y, rv))))))
+			} else {
+				cost = weightedSum(t, y, rv)
+			}
+			grads, err := G.Grad(cost, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runGraph(t, g)
+			out, dx := floats(y), floats(grads[0])
+			expectFinite(t, "gradient", dx)
+			nonzero := 0
+			for i := range out {
+				idx := coords(shape, i)
+				isBlocked := bm[perBatch.at(shape, idx)]
+				fullRow := idx[0] == 1 && idx[2] == 0
+				switch {
+				case isBlocked && log && !math.IsInf(out[i], -1):
+					t.Errorf("y%v = %v, want -Inf", idx, out[i])
+				case isBlocked && !log && out[i] != 0:
+					t.Errorf("y%v = %v, want exactly 0", idx, out[i])
+				}
+				if (isBlocked || fullRow) && dx[i] != 0 {
+					t.Errorf("gradient at blocked %v = %v, want exactly 0", idx, dx[i])
+				}
+				if !isBlocked && dx[i] != 0 {
+					nonzero++
+				}
+				if fullRow && !isBlocked {
+					t.Errorf("mask does not block %v of the fully blocked row", idx)
+				}
+			}
+			if nonzero == 0 {
+				t.Error("every gradient is 0: the cost does not depend on x")
+			}
+		})
+	}
+}
+
+// TestLogSoftMaxIsLogOfSoftMax checks LogSoftMax against log(SoftMax) of the same input
+// in the same graph: the two must not be merged into one node (Gorgonia's own pair is).
+func TestLogSoftMaxIsLogOfSoftMax(t *testing.T) {
+	r := newRand(12)
+	g := G.NewGraph()
+	shape := tensor.Shape{2, 4, 6}
+	x := input(g, tensor.Float64, "x", shape, normals(r, shape.TotalSize(), 3))
+	bm := randomBlocked(r, 4, 6, 0.4, 2)
+	mask := maskInput(t, g, tensor.Float64, "mask", tensor.Shape{4, 6}, bm)
+	p := must(t)(graph.SoftMax(x, mask))
+	lp := must(t)(graph.LogSoftMax(x, mask))
+	pNoMask := must(t)(graph.SoftMax(x, nil))
+	if p == lp || p == pNoMask {
+		t.Fatal("SoftMax, LogSoftMax and unmasked SoftMax of one x were merged into one node")
+	}
+	runGraph(t, g)
+	pv, lv := floats(p), floats(lp)
+	for i := range pv {
+		blocked := bm[sharedTK.at(shape, coords(shape, i))]
+		switch {
+		case blocked && !math.IsInf(lv[i], -1):
+			t.Errorf("LogSoftMax at blocked %v = %v, want -Inf", coords(shape, i), lv[i])
+		case !blocked && math.Abs(lv[i]-math.Log(pv[i])) > 1e-13*math.Max(1, math.Abs(lv[i])):
+			t.Errorf("LogSoftMax at %v = %.17g, log(SoftMax) = %.17g", coords(shape, i), lv[i], math.Log(pv[i]))
+		}
+	}
+	if d, _ := worstDiff(floats(pNoMask), pv); d == 0 {
+		t.Error("masked and unmasked SoftMax agree everywhere: the mask was ignored")
+	}
+}
+
+// TestMaskChangesBetweenRuns checks that a mask is an input: SetMask between two runs of
+// one machine changes the result.
+func TestMaskChangesBetweenRuns(t *testing.T) {
+	g := G.NewGraph()
+	x := input(g, tensor.Float64, "x", tensor.Shape{2, 3}, []float64{1, 2, 3, 3, 2, 1})
+	mask := maskInput(t, g, tensor.Float64, "mask", tensor.Shape{2, 3}, make([]bool, 6))
+	y := must(t)(graph.SoftMax(x, mask))
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	open := floats(y)
+	if err := graph.SetMask(mask, []bool{false, true, true, true, true, false}); err != nil {
+		t.Fatal(err)
+	}
+	m.Reset()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	expectClose(t, "before", open, refSoftmax([]float64{1, 2, 3, 3, 2, 1}, 3, func(int) bool { return false }, false), 1e-15)
+	expectClose(t, "after SetMask", floats(y), []float64{1, 0, 0, 0, 0, 1}, 0)
+}
+
+// ---- CrossEntropy ----
+
+// TestCrossEntropy checks the loss against refCrossEntropy and its gradient against
+// (softmax − onehot)/n on scored rows, exactly 0 on ignored rows.
+func TestCrossEntropy(t *testing.T) {
+	cases := []struct {
+		name    string
+		shape   tensor.Shape // logits
+		targets []int
+		scale   float64
+	}{
+		{"(N,V) all scored", tensor.Shape{4, 5}, []int{0, 4, 2, 2}, 1},
+		{"(N,V) some ignored", tensor.Shape{5, 3}, []int{1, -1, 0, -1, 2}, 2},
+		{"(B,T,V) some ignored", tensor.Shape{2, 3, 4}, []int{3, -1, 0, 1, 2, -1}, 1},
+		{"one row", tensor.Shape{1, 6}, []int{5}, 1},
+		{"all ignored", tensor.Shape{2, 2, 3}, []int{-1, -1, -1, -1}, 1},
+		{"logits scaled by 1e3", tensor.Shape{3, 4}, []int{0, 1, 3}, 1e3},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := G.NewGraph()
+			logits := input(g, tensor.Float64, "logits", c.shape, normals(newRand(uint64(200+i)), c.shape.TotalSize(), c.scale))
+			targets := intInput(g, "targets", c.shape[:len(c.shape)-1], c.targets)
+			loss := must(t)(graph.CrossEntropy(logits, targets))
+			if !loss.IsScalar() {
+				t.Fatalf("loss has shape %v; want a scalar", loss.Shape())
+			}
+			grads, err := G.Grad(loss, logits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runGraph(t, g)
+			lv := floats(logits)
+			v := c.shape[len(c.shape)-1]
+			want := refCrossEntropy(lv, c.targets, v)
+			got := floats(loss)[0]
+			if math.Abs(got-want) > 1e-14*math.Max(1, math.Abs(want)) {
+				t.Errorf("loss = %.17g, want %.17g", got, want)
+			}
+			n := 0
+			for _, tg := range c.targets {
+				if tg >= 0 {
+					n++
+				}
+			}
+			wantGrad := make([]float64, len(lv))
+			for r, tg := range c.targets {
+				if tg < 0 {
+					continue
+				}
+				p := refSoftmax(lv[r*v:(r+1)*v], v, func(int) bool { return false }, false)
+				for j := range p {
+					wantGrad[r*v+j] = p[j] / float64(n)
+				}
+				wantGrad[r*v+tg] -= 1 / float64(n)
+			}
+			dx := floats(grads[0])
+			expectClose(t, "gradient", dx, wantGrad, 1e-15)
+			for r, tg := range c.targets {
+				for j := 0; j < v && tg < 0; j++ {
+					if dx[r*v+j] != 0 {
+						t.Errorf("gradient of ignored row %d = %v, want exactly 0", r, dx[r*v:(r+1)*v])
+						break
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestCrossEntropyHandComputed checks one loss worked out by hand: rows [0 0] and
+// [ln 3, 0] with targets 0 and 1, and an ignored third row.
+func TestCrossEntropyHandComputed(t *testing.T) {
+	g := G.NewGraph()
+	logits := input(g, tensor.Float64, "logits", tensor.Shape{3, 2}, []float64{0, 0, math.Log(3), 0, 100, -100})
+	targets := intInput(g, "targets", tensor.Shape{3}, []int{0, 1, -1})
+	loss := must(t)(graph.CrossEntropy(logits, targets))
+	runGraph(t, g)
+	// row 0: log 2; row 1: log(3 + 1) − 0 = log 4; mean: (log 2 + log 4) / 2 = 1.5 log 2.
+	if got, want := floats(loss)[0], 1.5*math.Ln2; math.Abs(got-want) > 1e-15 {
+		t.Errorf("loss = %.17g, want 1.5·ln 2 = %.17g", got, want)
+	}
+}
+
+// TestCrossEntropyTargetOutOfRange checks that a target ≥ V fails when the machine runs,
+// with an error rather than a panic, in the forward and the backward pass.
+func TestCrossEntropyTargetOutOfRange(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		targets []int
+		grad    bool
+	}{
+		{"target = V", []int{0, 3}, false},
+		{"target > V", []int{7, 1}, false},
+		{"target = V with gradient", []int{1, 3}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := G.NewGraph()
+			logits := input(g, tensor.Float64, "logits", tensor.Shape{2, 3}, []float64{1, 2, 3, 4, 5, 6})
+			targets := intInput(g, "targets", tensor.Shape{2}, c.targets)
+			loss := must(t)(graph.CrossEntropy(logits, targets))
+			if c.grad {
+				if _, err := G.Grad(loss, logits); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := runAll(g)
+			if err == nil {
+				t.Fatal("no error for a target outside the vocabulary")
+			}
+			if !errors.Is(machineCause(err), graph.ErrArgument) {
+				t.Errorf("error %q does not wrap graph.ErrArgument", err)
+			}
+		})
+	}
+}
+
+// ---- float32 ----
+
+// TestFloat32MatchesFloat64 runs each op, and its gradient, in both dtypes on the same
+// (float32-representable) values.
+func TestFloat32MatchesFloat64(t *testing.T) {
+	type result struct{ out, grad []float64 }
+	s := attnShape{B: 2, Tq: 4, Tk: 4, C: 6, Cv: 4}
+	cases := []struct {
+		name  string
+		build func(t *testing.T, g *G.ExprGraph, dt tensor.Dtype) (out, wrt *G.Node)
+	}{
+		{"SoftMax with mask", func(t *testing.T, g *G.ExprGraph, dt tensor.Dtype) (*G.Node, *G.Node) {
+			r := newRand(301)
+			x := input(g, dt, "x", tensor.Shape{2, 3, 5}, normals(r, 30, 3))
+			m := maskInput(t, g, dt, "mask", tensor.Shape{3, 5}, randomBlocked(r, 3, 5, 0.3, 2))
+			return must(t)(graph.SoftMax(x, m)), x
+		}},
+		{"LogSoftMax", func(t *testing.T, g *G.ExprGraph, dt tensor.Dtype) (*G.Node, *G.Node) {
+			x := input(g, dt, "x", tensor.Shape{3, 5}, normals(newRand(302), 15, 3))
+			return must(t)(graph.LogSoftMax(x, nil)), x
+		}},
+		{"SoftMax of logits up to 1e4", func(t *testing.T, g *G.ExprGraph, dt tensor.Dtype) (*G.Node, *G.Node) {
+			x := input(g, dt, "x", tensor.Shape{2, 3}, []float64{1e4, 0, -1e4, 0, 1, 2})
+			return must(t)(graph.SoftMax(x, nil)), x
+		}},
+		{"CrossEntropy", func(t *testing.T, g *G.ExprGraph, dt tensor.Dtype) (*G.Node, *G.Node) {
+			x := input(g, dt, "logits", tensor.Shape{2, 3, 4}, normals(newRand(303), 24, 2))
+			tg := intInput(g, "targets", tensor.Shape{2, 3}, []int{0, 3, -1, 2, 1, -1})
+			return must(t)(graph.CrossEntropy(x, tg)), x
+		}},
+		{"Attention, 2 heads, causal, mask, key padding", func(t *testing.T, g *G.ExprGraph, dt tensor.Dtype) (*G.Node, *G.Node) {
+			r := newRand(304)
+			q := input(g, dt, "q", s.q(), normals(r, s.q().TotalSize(), 1))
+			k := input(g, dt, "k", s.k(), normals(r, s.k().TotalSize(), 1))
+			v := input(g, dt, "v", s.v(), normals(r, s.v().TotalSize(), 1))
+			m := maskInput(t, g, dt, "mask", tensor.Shape{4, 4}, randomBlocked(r, 4, 4, 0.2, -1))
+			pad := maskInput(t, g, dt, "pad", tensor.Shape{2, 4}, []bool{false, false, false, true, false, false, false, false})
+			out, _, err := graph.Attention(q, k, v, graph.AttentionOpts{Heads: 2, Causal: true, Mask: m, KeyPadding: pad})
+			return must(t)(out, err), q
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := map[tensor.Dtype]result{}
+			for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+				g := G.NewGraph()
+				out, wrt := c.build(t, g, dt)
+				cost := out
+				if !out.IsScalar() {
+					rv := input(g, dt, "r", out.Shape(), uniforms(newRand(305), out.Shape().TotalSize(), 0.5, 1.5))
+					if c.name == "LogSoftMax" || c.name == "SoftMax with mask" {
+						cost = must(t)(G.Sum(must(t)(G.Exp(must(t)(G.HadamardProd(out, rv))))))
+					} else {
+						cost = weightedSum(t, out, rv)
+					}
+				}
+				grads, err := G.Grad(cost, wrt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				runGraph(t, g)
+				if out.Dtype() != dt || grads[0].Dtype() != dt {
+					t.Fatalf("output %v, gradient %v; want %v", out.Dtype(), grads[0].Dtype(), dt)
+				}
+				res[dt] = result{floats(out), floats(grads[0])}
+				expectFinite(t, fmt.Sprintf("%v gradient", dt), res[dt].grad)
+			}
+			expectClose(t, "float32 output", res[tensor.Float32].out, res[tensor.Float64].out, 2e-6)
+			expectClose(t, "float32 gradient", res[tensor.Float32].grad, res[tensor.Float64].grad, 2e-5)
+		})
+	}
+}
+
+// ---- Attention ----
+
+// attnCase is one Attention configuration; mask and pad, when set, are generated per
+// batch row from the case's seed.
+type attnCase struct {
+	name     string
+	s        attnShape
+	heads    int
+	scale    float64
+	causal   bool
+	mask     string // "", "shared" (Tq, Tk) or "batch" (B, Tq, Tk)
+	padLens  []int  // key lengths per batch row, nil for no key padding
+	fullMask bool   // block every key of query 1 in the mask
+}
+
+func attnCases() []attnCase {
+	return []attnCase{
+		{name: "2d/1-head", s: attnShape{B: 1, Tq: 4, Tk: 4, C: 4, Cv: 4, twoD: true}},
+		{name: "2d/2-heads/causal", s: attnShape{B: 1, Tq: 4, Tk: 4, C: 4, Cv: 6, twoD: true}, heads: 2, causal: true},
+		{name: "3d/1-head", s: attnShape{B: 2, Tq: 3, Tk: 3, C: 4, Cv: 4}},
+		{name: "3d/2-heads", s: attnShape{B: 2, Tq: 4, Tk: 4, C: 4, Cv: 4}, heads: 2},
+		{name: "3d/2-heads/causal", s: attnShape{B: 2, Tq: 4, Tk: 4, C: 4, Cv: 4}, heads: 2, causal: true},
+		{name: "3d/2-heads/shared-mask", s: attnShape{B: 2, Tq: 4, Tk: 4, C: 4, Cv: 4}, heads: 2, mask: "shared"},
+		{name: "3d/1-head/per-batch-mask", s: attnShape{B: 2, Tq: 3, Tk: 4, C: 4, Cv: 2}, mask: "batch"},
+		{name: "3d/2-heads/key-padding", s: attnShape{B: 2, Tq: 4, Tk: 4, C: 4, Cv: 4}, heads: 2, padLens: []int{2, 4}},
+		{name: "3d/cross/Tq<Tk", s: attnShape{B: 2, Tq: 2, Tk: 5, C: 4, Cv: 6}, heads: 2},
+		{name: "3d/cross/Tq<Tk/causal", s: attnShape{B: 2, Tq: 2, Tk: 5, C: 4, Cv: 4}, causal: true},
+		{name: "3d/cross/Tq>Tk/causal", s: attnShape{B: 1, Tq: 4, Tk: 2, C: 2, Cv: 2}, causal: true},
+		{name: "2d/cross/key-padding", s: attnShape{B: 1, Tq: 3, Tk: 5, C: 4, Cv: 4, twoD: true}, heads: 2, padLens: []int{3}},
+		{name: "3d/custom-scale", s: attnShape{B: 2, Tq: 3, Tk: 3, C: 4, Cv: 4}, heads: 2, scale: 0.7},
+		{name: "3d/causal+mask+padding+fully-blocked-query", s: attnShape{B: 2, Tq: 4, Tk: 4, C: 4, Cv: 4}, heads: 2,
+			causal: true, mask: "batch", padLens: []int{3, 4}, fullMask: true},
+	}
+}
+
+// attnGraph is an Attention case built in a graph.
+type attnGraph struct {
+	q, k, v, mask, pad *G.Node
+	out, weights       *G.Node
+	blocked            func(b, i, j int) bool
+}
+
+func (c attnCase) build(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, seed uint64) attnGraph {
+	t.Helper()
+	r := newRand(seed)
+	s := c.s
+	a := attnGraph{
+		q: input(g, dt, "q", s.q(), normals(r, s.q().TotalSize(), 1)),
+		k: input(g, dt, "k", s.k(), normals(r, s.k().TotalSize(), 1)),
+		v: input(g, dt, "v", s.v(), normals(r, s.v().TotalSize(), 1)),
+	}
+	var mask, pad []bool
+	perBatch := c.mask == "batch"
+	switch c.mask {
+	case "shared":
+		mask = randomBlocked(r, s.Tq, s.Tk, 0.3, -1)
+		a.mask = maskInput(t, g, dt, "mask", tensor.Shape{s.Tq, s.Tk}, mask)
+	case "batch":
+		full := -1
+		if c.fullMask {
+			full = 1
+		}
+		mask = randomBlocked(r, s.B*s.Tq, s.Tk, 0.3, full)
+		a.mask = maskInput(t, g, dt, "mask", tensor.Shape{s.B, s.Tq, s.Tk}, mask)
+	}
+	if c.padLens != nil {
+		var err error
+		if pad, err = graph.KeyPaddingMask(c.padLens, s.Tk); err != nil {
+			t.Fatal(err)
+		}
+		a.pad = maskInput(t, g, dt, "pad", tensor.Shape{s.B, s.Tk}, pad)
+	}
+	a.blocked = func(b, i, j int) bool {
+		if c.causal && j > i+s.Tk-s.Tq {
+			return true
+		}
+		if mask != nil {
+			m := i
+			if perBatch {
+				m += b * s.Tq
+			}
+			if mask[m*s.Tk+j] {
+				return true
+			}
+		}
+		return pad != nil && pad[b*s.Tk+j]
+	}
+	var err error
+	a.out, a.weights, err = graph.Attention(a.q, a.k, a.v, graph.AttentionOpts{
+		Heads: c.heads, Scale: c.scale, Causal: c.causal, Mask: a.mask, KeyPadding: a.pad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// TestAttentionMatchesReference checks Attention's output and weights against
+// refAttention, and their shapes.
+func TestAttentionMatchesReference(t *testing.T) {
+	for i, c := range attnCases() {
+		t.Run(c.name, func(t *testing.T) {
+			g := G.NewGraph()
+			a := c.build(t, g, tensor.Float64, uint64(400+i))
+			heads := max(c.heads, 1)
+			s := c.s
+			if ws := (tensor.Shape{s.B, heads, s.Tq, s.Tk}); !a.weights.Shape().Eq(ws) {
+				t.Errorf("weights shape %v, want %v", a.weights.Shape(), ws)
+			}
+			if os := s.seq(s.Tq, s.Cv); !a.out.Shape().Eq(os) {
+				t.Errorf("output shape %v, want %v", a.out.Shape(), os)
+			}
+			runGraph(t, g)
+			wantOut, wantW := refAttention(s, heads, c.scale, floats(a.q), floats(a.k), floats(a.v), a.blocked)
+			expectClose(t, "weights", floats(a.weights), wantW, 1e-14)
+			expectClose(t, "output", floats(a.out), wantOut, 1e-13)
+			w := floats(a.weights)
+			for idx := range w {
+				co := coords(a.weights.Shape(), idx)
+				if a.blocked(co[0], co[2], co[3]) && w[idx] != 0 {
+					t.Errorf("weight %v of a blocked key = %v, want exactly 0", co, w[idx])
+				}
+			}
+		})
+	}
+}
+
+// TestAttentionFullyBlockedQuery checks that a query with every key blocked gets zero
+// weights, a zero output row and zero gradient (PyTorch gives NaN there).
+func TestAttentionFullyBlockedQuery(t *testing.T) {
+	g := G.NewGraph()
+	c := attnCase{s: attnShape{B: 2, Tq: 3, Tk: 3, C: 4, Cv: 4}, heads: 2, mask: "batch", fullMask: true} // query (b=0, i=1)
+	a := c.build(t, g, tensor.Float64, 501)
+	r := input(g, tensor.Float64, "r", a.out.Shape(), uniforms(newRand(502), a.out.Shape().TotalSize(), -1, 1))
+	grads, err := G.Grad(weightedSum(t, a.out, r), a.q, a.k, a.v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runGraph(t, g)
+	out, w, dq := floats(a.out), floats(a.weights), floats(grads[0])
+	for h := 0; h < 2; h++ {
+		row := w[(h*3+1)*3 : (h*3+2)*3]
+		for _, x := range row {
+			if x != 0 {
+				t.Errorf("weights of the blocked query, head %d = %v, want zeros", h, row)
+				break
+			}
+		}
+	}
+	for c := 0; c < 4; c++ {
+		if out[4+c] != 0 || dq[4+c] != 0 {
+			t.Errorf("blocked query: output row %v, q gradient %v; want zeros", out[4:8], dq[4:8])
+			break
+		}
+	}
+	for i, gr := range grads {
+		expectFinite(t, fmt.Sprintf("gradient %d", i), floats(gr))
+	}
+}
+
+// TestCausalEqualsCausalMask checks AttentionOpts.Causal against the same pattern given
+// as a mask, for Tq = Tk, Tq < Tk and Tq > Tk: identical results, bit for bit.
+func TestCausalEqualsCausalMask(t *testing.T) {
+	for _, s := range []attnShape{
+		{B: 2, Tq: 4, Tk: 4, C: 4, Cv: 4},
+		{B: 2, Tq: 2, Tk: 5, C: 4, Cv: 4},
+		{B: 1, Tq: 4, Tk: 2, C: 4, Cv: 4},
+	} {
+		t.Run(fmt.Sprintf("Tq=%d,Tk=%d", s.Tq, s.Tk), func(t *testing.T) {
+			g := G.NewGraph()
+			r := newRand(601)
+			q := input(g, tensor.Float64, "q", s.q(), normals(r, s.q().TotalSize(), 1))
+			k := input(g, tensor.Float64, "k", s.k(), normals(r, s.k().TotalSize(), 1))
+			v := input(g, tensor.Float64, "v", s.v(), normals(r, s.v().TotalSize(), 1))
+			m := maskInput(t, g, tensor.Float64, "mask", tensor.Shape{s.Tq, s.Tk}, graph.CausalMask(s.Tq, s.Tk))
+			o1, w1, err := graph.Attention(q, k, v, graph.AttentionOpts{Heads: 2, Causal: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o2, w2, err := graph.Attention(q, k, v, graph.AttentionOpts{Heads: 2, Mask: m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runGraph(t, g)
+			expectClose(t, "output", floats(o2), floats(o1), 0)
+			expectClose(t, "weights", floats(w2), floats(w1), 0)
+		})
+	}
+}
+
+// TestAttentionWeightsThenApplyWeights checks that AttentionWeights followed by
+// ApplyWeights is Attention.
+func TestAttentionWeightsThenApplyWeights(t *testing.T) {
+	g := G.NewGraph()
+	s := attnShape{B: 2, Tq: 3, Tk: 4, C: 4, Cv: 6}
+	r := newRand(701)
+	q := input(g, tensor.Float64, "q", s.q(), normals(r, s.q().TotalSize(), 1))
+	k := input(g, tensor.Float64, "k", s.k(), normals(r, s.k().TotalSize(), 1))
+	v := input(g, tensor.Float64, "v", s.v(), normals(r, s.v().TotalSize(), 1))
+	opts := graph.AttentionOpts{Heads: 2, Causal: true, Scale: 0.4}
+	out, weights, err := graph.Attention(q, k, v, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2 := must(t)(graph.AttentionWeights(q, k, opts))
+	out2 := must(t)(graph.ApplyWeights(w2, v))
+	runGraph(t, g)
+	expectClose(t, "weights", floats(w2), floats(weights), 0)
+	expectClose(t, "output", floats(out2), floats(out), 0)
+}
+
+// ---- masks ----
+
+func pattern(m []bool, cols int) string {
+	s := ""
+	for i, b := range m {
+		if i > 0 && i%cols == 0 {
+			s += "|"
+		}
+		if b {
+			s += "x"
+		} else {
+			s += "."
+		}
+	}
+	return s
+}
+
+func TestCausalMask(t *testing.T) {
+	for _, c := range []struct {
+		tq, tk int
+		want   string
+	}{
+		{1, 1, "."},
+		{3, 3, ".xx|..x|..."},
+		{2, 4, "...x|...."},
+		{4, 2, "xx|xx|.x|.."},
+	} {
+		t.Run(fmt.Sprintf("%dx%d", c.tq, c.tk), func(t *testing.T) {
+			if got := pattern(graph.CausalMask(c.tq, c.tk), c.tk); got != c.want {
+				t.Errorf("CausalMask(%d, %d) = %s, want %s", c.tq, c.tk, got, c.want)
+			}
+		})
+	}
+}
+
+func TestKeyPaddingMask(t *testing.T) {
+	m, err := graph.KeyPaddingMask([]int{0, 2, 3}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pattern(m, 3), "xxx|..x|..."; got != want {
+		t.Errorf("KeyPaddingMask([0 2 3], 3) = %s, want %s", got, want)
+	}
+}
+
+func TestNewMaskAndSetMask(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+		t.Run(dt.String(), func(t *testing.T) {
+			g := G.NewGraph()
+			m, err := graph.NewMask(g, dt, tensor.Shape{2, 3}, "mask")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Dtype() != dt || !m.Shape().Eq(tensor.Shape{2, 3}) || m.Name() != "mask" {
+				t.Fatalf("mask %q is %v %v", m.Name(), m.Dtype(), m.Shape())
+			}
+			expectClose(t, "new mask", floats(m), make([]float64, 6), 0)
+			if err := graph.SetMask(m, []bool{true, false, false, false, true, true}); err != nil {
+				t.Fatal(err)
+			}
+			expectClose(t, "mask", floats(m), []float64{1, 0, 0, 0, 1, 1}, 0)
+			if err := graph.SetMask(m, []bool{false, true, false, false, false, false}); err != nil {
+				t.Fatal(err)
+			}
+			expectClose(t, "mask set again", floats(m), []float64{0, 1, 0, 0, 0, 0}, 0)
+		})
+	}
+}
+
+// ---- bad input ----
+
+// badCase builds something that must fail with an error wrapping want.
+type badCase struct {
+	name  string
+	want  error
+	build func(g *G.ExprGraph) error
+}
+
+func runBadCases(t *testing.T, cases []badCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := noPanic(func() error { return c.build(G.NewGraph()) })
+			switch {
+			case errors.As(err, new(panicError)):
+				t.Fatalf("%v; want an error wrapping %q", err, c.want)
+			case err == nil:
+				t.Fatalf("no error; want one wrapping %q", c.want)
+			case !errors.Is(err, c.want):
+				t.Errorf("error %q does not wrap %q", err, c.want)
+			}
+		})
+	}
+}
+
+func f64(g *G.ExprGraph, name string, shape ...int) *G.Node {
+	return input(g, tensor.Float64, name, shape, make([]float64, tensor.Shape(shape).TotalSize()))
+}
+
+func f32(g *G.ExprGraph, name string, shape ...int) *G.Node {
+	return input(g, tensor.Float32, name, shape, make([]float64, tensor.Shape(shape).TotalSize()))
+}
+
+func ints(g *G.ExprGraph, name string, shape ...int) *G.Node {
+	return intInput(g, name, shape, make([]int, tensor.Shape(shape).TotalSize()))
+}
+
+func err2(_ *G.Node, err error) error            { return err }
+func err3(_ *G.Node, _ *G.Node, err error) error { return err }
+func newMask(g *G.ExprGraph, dt tensor.Dtype, s ...int) *G.Node {
+	m, err := graph.NewMask(g, dt, s, "mask")
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+func TestSoftMaxBadInput(t *testing.T) {
+	var cases []badCase
+	for _, log := range []bool{false, true} {
+		op := softmaxOp(log)
+		p := opName(log) + "/"
+		cases = append(cases,
+			badCase{p + "nil x", graph.ErrArgument, func(g *G.ExprGraph) error { return err2(op(nil, nil)) }},
+			badCase{p + "1-D x", graph.ErrShape, func(g *G.ExprGraph) error { return err2(op(f64(g, "x", 4), nil)) }},
+			badCase{p + "5-D x", graph.ErrShape, func(g *G.ExprGraph) error { return err2(op(f64(g, "x", 1, 2, 2, 2, 2), nil)) }},
+			badCase{p + "int x", graph.ErrDtype, func(g *G.ExprGraph) error { return err2(op(ints(g, "x", 2, 3), nil)) }},
+			badCase{p + "float32 mask, float64 x", graph.ErrDtype, func(g *G.ExprGraph) error {
+				return err2(op(f64(g, "x", 2, 3), newMask(g, tensor.Float32, 2, 3)))
+			}},
+			badCase{p + "mask of the wrong width", graph.ErrShape, func(g *G.ExprGraph) error {
+				return err2(op(f64(g, "x", 2, 3), newMask(g, tensor.Float64, 2, 4)))
+			}},
+			badCase{p + "mask of the wrong rows", graph.ErrShape, func(g *G.ExprGraph) error {
+				return err2(op(f64(g, "x", 2, 3, 4), newMask(g, tensor.Float64, 2, 4)))
+			}},
+			badCase{p + "(B,T,K) mask on 3-D x of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+				return err2(op(f64(g, "x", 2, 3, 4), newMask(g, tensor.Float64, 3, 3, 4)))
+			}},
+			badCase{p + "(B,T,K) mask on 4-D x of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+				return err2(op(f64(g, "x", 2, 2, 3, 4), newMask(g, tensor.Float64, 3, 3, 4)))
+			}},
+			badCase{p + "(H,T,K) mask on 4-D x", graph.ErrShape, func(g *G.ExprGraph) error {
+				return err2(op(f64(g, "x", 2, 5, 3, 4), newMask(g, tensor.Float64, 5, 3, 4)))
+			}},
+		)
+	}
+	runBadCases(t, cases)
+}
+
+func TestCrossEntropyBadInput(t *testing.T) {
+	runBadCases(t, []badCase{
+		{"nil logits", graph.ErrArgument, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(nil, ints(g, "t", 2))) }},
+		{"nil targets", graph.ErrArgument, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), nil)) }},
+		{"float targets", graph.ErrDtype, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), f64(g, "t", 2))) }},
+		{"int logits", graph.ErrDtype, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(ints(g, "l", 2, 3), ints(g, "t", 2))) }},
+		{"1-D logits", graph.ErrShape, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 3), ints(g, "t", 1))) }},
+		{"4-D logits", graph.ErrShape, func(g *G.ExprGraph) error {
+			return err2(graph.CrossEntropy(f64(g, "l", 1, 2, 2, 3), ints(g, "t", 1, 2, 2)))
+		}},
+		{"targets of the wrong length", graph.ErrShape, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), ints(g, "t", 3))) }},
+		{"targets of the wrong dims", graph.ErrShape, func(g *G.ExprGraph) error {
+			return err2(graph.CrossEntropy(f64(g, "l", 2, 3, 4), ints(g, "t", 6)))
+		}},
+		{"targets shaped like logits", graph.ErrShape, func(g *G.ExprGraph) error {
+			return err2(graph.CrossEntropy(f64(g, "l", 2, 3), ints(g, "t", 2, 3)))
+		}},
+	})
+}
+
+func TestAttentionBadInput(t *testing.T) {
+	qkv := func(g *G.ExprGraph) (q, k, v *G.Node) {
+		return f64(g, "q", 2, 3, 4), f64(g, "k", 2, 5, 4), f64(g, "v", 2, 5, 6)
+	}
+	att := func(o graph.AttentionOpts) func(g *G.ExprGraph) error {
+		return func(g *G.ExprGraph) error {
+			q, k, v := qkv(g)
+			return err3(graph.Attention(q, k, v, o))
+		}
+	}
+	runBadCases(t, []badCase{
+		{"nil q", graph.ErrArgument, func(g *G.ExprGraph) error {
+			_, k, v := qkv(g)
+			return err3(graph.Attention(nil, k, v, graph.AttentionOpts{}))
+		}},
+		{"nil k", graph.ErrArgument, func(g *G.ExprGraph) error {
+			q, _, v := qkv(g)
+			return err3(graph.Attention(q, nil, v, graph.AttentionOpts{}))
+		}},
+		{"nil v", graph.ErrArgument, func(g *G.ExprGraph) error {
+			q, k, _ := qkv(g)
+			return err3(graph.Attention(q, k, nil, graph.AttentionOpts{}))
+		}},
+		{"int q", graph.ErrDtype, func(g *G.ExprGraph) error {
+			_, k, v := qkv(g)
+			return err3(graph.Attention(ints(g, "qi", 2, 3, 4), k, v, graph.AttentionOpts{}))
+		}},
+		{"float32 k with float64 q", graph.ErrDtype, func(g *G.ExprGraph) error {
+			q, _, v := qkv(g)
+			return err3(graph.Attention(q, f32(g, "k32", 2, 5, 4), v, graph.AttentionOpts{}))
+		}},
+		{"float32 v with float64 q", graph.ErrDtype, func(g *G.ExprGraph) error {
+			q, k, _ := qkv(g)
+			return err3(graph.Attention(q, k, f32(g, "v32", 2, 5, 6), graph.AttentionOpts{}))
+		}},
+		{"1-D q", graph.ErrShape, func(g *G.ExprGraph) error {
+			_, k, v := qkv(g)
+			return err3(graph.Attention(f64(g, "q1", 4), k, v, graph.AttentionOpts{}))
+		}},
+		{"4-D q and k", graph.ErrShape, func(g *G.ExprGraph) error {
+			return err3(graph.Attention(f64(g, "q4", 1, 2, 3, 4), f64(g, "k4", 1, 2, 3, 4), f64(g, "v4", 1, 2, 3, 4), graph.AttentionOpts{}))
+		}},
+		{"2-D q, 3-D k", graph.ErrShape, func(g *G.ExprGraph) error {
+			_, k, v := qkv(g)
+			return err3(graph.Attention(f64(g, "q2", 3, 4), k, v, graph.AttentionOpts{}))
+		}},
+		{"q and k of other widths", graph.ErrShape, func(g *G.ExprGraph) error {
+			_, _, v := qkv(g)
+			return err3(graph.Attention(f64(g, "q5", 2, 3, 5), f64(g, "k", 2, 5, 4), v, graph.AttentionOpts{}))
+		}},
+		{"q and k of other batches", graph.ErrShape, func(g *G.ExprGraph) error {
+			_, _, v := qkv(g)
+			return err3(graph.Attention(f64(g, "q3", 3, 3, 4), f64(g, "k", 2, 5, 4), v, graph.AttentionOpts{}))
+		}},
+		{"v with other keys than k", graph.ErrShape, func(g *G.ExprGraph) error {
+			q, k, _ := qkv(g)
+			return err3(graph.Attention(q, k, f64(g, "v4", 2, 4, 6), graph.AttentionOpts{}))
+		}},
+		{"v of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+			q, k, _ := qkv(g)
+			return err3(graph.Attention(q, k, f64(g, "vb", 3, 5, 6), graph.AttentionOpts{}))
+		}},
+		{"2-D v for 3-D q, k", graph.ErrShape, func(g *G.ExprGraph) error {
+			q, k, _ := qkv(g)
+			return err3(graph.Attention(q, k, f64(g, "v2", 5, 6), graph.AttentionOpts{Heads: 1}))
+		}},
+		{"heads not dividing q's width", graph.ErrShape, att(graph.AttentionOpts{Heads: 3})},
+		{"heads not dividing v's width", graph.ErrShape, att(graph.AttentionOpts{Heads: 4})},
+		{"negative heads", graph.ErrArgument, att(graph.AttentionOpts{Heads: -2})},
+		{"NaN scale", graph.ErrArgument, att(graph.AttentionOpts{Scale: math.NaN()})},
+		{"+Inf scale", graph.ErrArgument, att(graph.AttentionOpts{Scale: math.Inf(1)})},
+		{"-Inf scale", graph.ErrArgument, att(graph.AttentionOpts{Scale: math.Inf(-1)})},
+		{"mask (Tk, Tq)", graph.ErrShape, func(g *G.ExprGraph) error {
+			q, k, v := qkv(g)
+			return err3(graph.Attention(q, k, v, graph.AttentionOpts{Mask: newMask(g, tensor.Float64, 5, 3)}))
+		}},
+		{"mask of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+			q, k, v := qkv(g)
+			return err3(graph.Attention(q, k, v, graph.AttentionOpts{Mask: newMask(g, tensor.Float64, 3, 3, 5)}))
+		}},
+		{"mask (B, H, Tq, Tk)", graph.ErrShape, func(g *G.ExprGraph) error {
+			q, k, v := qkv(g)
+			return err3(graph.Attention(q, k, v, graph.AttentionOpts{Mask: newMask(g, tensor.Float64, 2, 1, 3, 5)}))
+		}},
+		{"float32 mask", graph.ErrDtype, func(g *G.ExprGraph) error {
+			q, k, v := qkv(g)
+			return err3(graph.Attention(q, k, v, graph.AttentionOpts{Mask: newMask(g, tensor.Float32, 3, 5)}))
+		}},
+		{"key padding (B, Tq)", graph.ErrShape, func(g *G.ExprGraph) error {
+			q, k, v := qkv(g)
+			return err3(graph.Attention(q, k, v, graph.AttentionOpts{KeyPadding: newMask(g, tensor.Float64, 2, 3)}))
+		}},
+		{"key padding of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+			q, k, v := qkv(g)
+			return err3(graph.Attention(q, k, v, graph.AttentionOpts{KeyPadding: newMask(g, tensor.Float64, 1, 5)}))
+		}},
+		{"key padding (B, Tq, Tk)", graph.ErrShape, func(g *G.ExprGraph) error {
+			q, k, v := qkv(g)
+			return err3(graph.Attention(q, k, v, graph.AttentionOpts{KeyPadding: newMask(g, tensor.Float64, 2, 3, 5)}))
+		}},
+		{"float32 key padding", graph.ErrDtype, func(g *G.ExprGraph) error {
+			q, k, v := qkv(g)
+			return err3(graph.Attention(q, k, v, graph.AttentionOpts{KeyPadding: newMask(g, tensor.Float32, 2, 5)}))
+		}},
+		{"AttentionWeights: nil k", graph.ErrArgument, func(g *G.ExprGraph) error {
+			q, _, _ := qkv(g)
+			return err2(graph.AttentionWeights(q, nil, graph.AttentionOpts{}))
+		}},
+		{"ApplyWeights: nil weights", graph.ErrArgument, func(g *G.ExprGraph) error {
+			_, _, v := qkv(g)
+			return err2(graph.ApplyWeights(nil, v))
+		}},
+		{"ApplyWeights: nil v", graph.ErrArgument, func(g *G.ExprGraph) error {
+			return err2(graph.ApplyWeights(f64(g, "w", 2, 1, 3, 5), nil))
+		}},
+		{"ApplyWeights: 3-D weights", graph.ErrShape, func(g *G.ExprGraph) error {
+			_, _, v := qkv(g)
+			return err2(graph.ApplyWeights(f64(g, "w", 2, 3, 5), v))
+		}},
+		{"ApplyWeights: weights of other keys", graph.ErrShape, func(g *G.ExprGraph) error {
+			_, _, v := qkv(g)
+			return err2(graph.ApplyWeights(f64(g, "w", 2, 1, 3, 4), v))
+		}},
+		{"ApplyWeights: weights of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+			_, _, v := qkv(g)
+			return err2(graph.ApplyWeights(f64(g, "w", 1, 1, 3, 5), v))
+		}},
+		{"ApplyWeights: heads not dividing v's width", graph.ErrShape, func(g *G.ExprGraph) error {
+			_, _, v := qkv(g)
+			return err2(graph.ApplyWeights(f64(g, "w", 2, 4, 3, 5), v))
+		}},
+		{"ApplyWeights: 4-D v", graph.ErrShape, func(g *G.ExprGraph) error {
+			return err2(graph.ApplyWeights(f64(g, "w", 2, 1, 3, 5), f64(g, "v4", 2, 1, 5, 6)))
+		}},
+		{"ApplyWeights: float32 v", graph.ErrDtype, func(g *G.ExprGraph) error {
+			return err2(graph.ApplyWeights(f64(g, "w", 2, 1, 3, 5), f32(g, "v32", 2, 5, 6)))
+		}},
+	})
+}
+
+func TestMaskBadInput(t *testing.T) {
+	newMaskErr := func(dt tensor.Dtype, shape tensor.Shape, name string) func(g *G.ExprGraph) error {
+		return func(g *G.ExprGraph) error { return err2(graph.NewMask(g, dt, shape, name)) }
+	}
+	setMaskErr := func(blocked []bool) func(g *G.ExprGraph) error {
+		return func(g *G.ExprGraph) error { return graph.SetMask(newMask(g, tensor.Float64, 2, 3), blocked) }
+	}
+	padErr := func(lengths []int, tk int) func(g *G.ExprGraph) error {
+		return func(*G.ExprGraph) error { _, err := graph.KeyPaddingMask(lengths, tk); return err }
+	}
+	runBadCases(t, []badCase{
+		{"NewMask: nil graph", graph.ErrArgument, func(*G.ExprGraph) error { return err2(graph.NewMask(nil, tensor.Float64, tensor.Shape{2, 2}, "m")) }},
+		{"NewMask: int dtype", graph.ErrDtype, newMaskErr(tensor.Int, tensor.Shape{2, 2}, "m")},
+		{"NewMask: bool dtype", graph.ErrDtype, newMaskErr(tensor.Bool, tensor.Shape{2, 2}, "m")},
+		{"NewMask: 1-D", graph.ErrShape, newMaskErr(tensor.Float64, tensor.Shape{4}, "m")},
+		{"NewMask: 5-D", graph.ErrShape, newMaskErr(tensor.Float64, tensor.Shape{1, 1, 1, 2, 2}, "m")},
+		{"NewMask: scalar", graph.ErrShape, newMaskErr(tensor.Float64, tensor.ScalarShape(), "m")},
+		{"NewMask: zero size", graph.ErrShape, newMaskErr(tensor.Float64, tensor.Shape{2, 0}, "m")},
+		{"NewMask: negative size", graph.ErrShape, newMaskErr(tensor.Float64, tensor.Shape{-2, 3}, "m")},
+		{"NewMask: empty name", graph.ErrArgument, newMaskErr(tensor.Float64, tensor.Shape{2, 2}, "")},
+		{"SetMask: nil mask", graph.ErrArgument, func(*G.ExprGraph) error { return graph.SetMask(nil, make([]bool, 4)) }},
+		{"SetMask: too few values", graph.ErrShape, setMaskErr(make([]bool, 5))},
+		{"SetMask: too many values", graph.ErrShape, setMaskErr(make([]bool, 7))},
+		{"SetMask: nil values", graph.ErrShape, setMaskErr(nil)},
+		{"SetMask: int node", graph.ErrDtype, func(g *G.ExprGraph) error { return graph.SetMask(ints(g, "m", 2, 2), make([]bool, 4)) }},
+		{"KeyPaddingMask: negative length", graph.ErrArgument, padErr([]int{2, -1}, 3)},
+		{"KeyPaddingMask: length > Tk", graph.ErrArgument, padErr([]int{4, 1}, 3)},
+	})
+}

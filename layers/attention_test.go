@@ -1,0 +1,845 @@
+package layers_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/layers"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// saCase is one SelfAttention configuration with its inputs: x is (B, Tq, DModel), or
+// (Tq, DModel) when b = 0; a Cross layer's context is (B, Tk, DCross).
+type saCase struct {
+	name     string
+	cfg      layers.AttentionConfig
+	b        int    // batch; 0 for 2-D inputs
+	tq, tk   int    // tk only for Cross (else = tq)
+	mask     string // "", "shared" (Tq, Tk) or "batch" (B, Tq, Tk)
+	padLens  []int  // key lengths per batch row; nil for no key padding
+	fullMask bool   // the mask blocks every key of query 1 of batch row 0
+}
+
+func saCases() []saCase {
+	type C = layers.AttentionConfig
+	return []saCase{
+		{name: "plain", cfg: C{DModel: 4}, b: 2, tq: 3},
+		{name: "causal", cfg: C{DModel: 4, Causal: true}, b: 2, tq: 4},
+		{name: "mask/shared", cfg: C{DModel: 4}, b: 2, tq: 4, mask: "shared"},
+		{name: "mask/per-batch", cfg: C{DModel: 4}, b: 2, tq: 4, mask: "batch"},
+		{name: "key-padding", cfg: C{DModel: 4}, b: 2, tq: 4, padLens: []int{2, 4}},
+		{name: "heads-2", cfg: C{DModel: 4, Heads: 2}, b: 2, tq: 3},
+		{name: "heads-4", cfg: C{DModel: 8, Heads: 4}, b: 2, tq: 3},
+		{name: "cross", cfg: C{DModel: 4, Cross: true, DCross: 3}, b: 2, tq: 3, tk: 5},
+		{name: "cross/heads-2/causal/key-padding", cfg: C{DModel: 4, Heads: 2, Cross: true, DCross: 6, Causal: true}, b: 2, tq: 2, tk: 4, padLens: []int{4, 3}},
+		{name: "out-proj", cfg: C{DModel: 4, OutProj: true}, b: 2, tq: 3},
+		{name: "out-proj/bias", cfg: C{DModel: 4, OutProj: true, Bias: true}, b: 2, tq: 3},
+		{name: "bias", cfg: C{DModel: 4, Bias: true}, b: 2, tq: 3},
+		{name: "dvalue-6", cfg: C{DModel: 4, Heads: 2, DValue: 6}, b: 2, tq: 3},
+		{name: "dvalue-6/out-proj/bias", cfg: C{DModel: 4, Heads: 2, DValue: 6, OutProj: true, Bias: true}, b: 2, tq: 3},
+		{name: "dkey-6", cfg: C{DModel: 4, Heads: 2, DKey: 6}, b: 2, tq: 3},
+		{name: "dkey-2/dvalue-8", cfg: C{DModel: 4, Heads: 2, DKey: 2, DValue: 8, OutProj: true}, b: 1, tq: 4},
+		{name: "scale-0.35", cfg: C{DModel: 4, Heads: 2, Scale: 0.35}, b: 2, tq: 3},
+		{name: "2d", cfg: C{DModel: 4, Heads: 2, OutProj: true, Bias: true}, tq: 4},
+		{name: "2d/causal", cfg: C{DModel: 4, Causal: true}, tq: 4},
+		{name: "2d/cross/key-padding/mask", cfg: C{DModel: 4, Cross: true, DCross: 2, Bias: true}, tq: 3, tk: 4, padLens: []int{3}, mask: "shared"},
+		{name: "everything/fully-masked-query", cfg: C{DModel: 4, Heads: 2, DKey: 6, DValue: 2, Causal: true, OutProj: true, Bias: true, Scale: 0.8},
+			b: 2, tq: 4, mask: "batch", padLens: []int{3, 4}, fullMask: true},
+	}
+}
+
+// saGraph is a saCase built in a graph.
+type saGraph struct {
+	att            *layers.SelfAttention
+	x, ctx         *G.Node // ctx nil unless Cross
+	mask, pad      *G.Node
+	out, weights   *G.Node
+	blocked        func(b, i, j int) bool
+	batch, tq, tk  int
+	inputsAndLearn G.Nodes // x, ctx and every learnable: what gradients are checked against
+}
+
+// randomBlocked returns rows×k mask entries, each blocked with probability p, leaving at
+// least one key open in every row except row full (−1 for none), which is all blocked.
+func randomBlocked(r *rand.Rand, rows, k int, p float64, full int) []bool {
+	m := make([]bool, rows*k)
+	for i := 0; i < rows; i++ {
+		open := 0
+		for j := 0; j < k; j++ {
+			m[i*k+j] = i == full || r.Float64() < p
+			if !m[i*k+j] {
+				open++
+			}
+		}
+		if open == 0 && i != full {
+			m[i*k+r.IntN(k)] = false
+		}
+	}
+	return m
+}
+
+// seq is (b, t, c), or (t, c) for b = 0.
+func seq(b, t, c int) tensor.Shape {
+	if b == 0 {
+		return tensor.Shape{t, c}
+	}
+	return tensor.Shape{b, t, c}
+}
+
+// build makes the layer (weights N(0, 0.7²), random biases) and its inputs in g, and
+// applies it.
+func (c saCase) build(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, seed uint64) *saGraph {
+	t.Helper()
+	r := newRand(seed)
+	att, err := layers.NewSelfAttention(g, "attn", c.cfg, layers.WithDtype(dt), layers.WithSeed(seed), layers.WithInit(layers.Normal(0.7)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bn := range []*G.Node{att.Bq, att.Bk, att.Bv, att.Bo} {
+		if bn != nil {
+			setRandom(t, r, 0.5, bn)
+		}
+	}
+	a := &saGraph{att: att, batch: max(c.b, 1), tq: c.tq, tk: c.tq}
+	d := att.Config
+	a.x = inputNode(g, dt, "x", seq(c.b, c.tq, d.DModel), normals(r, max(c.b, 1)*c.tq*d.DModel, 1))
+	a.inputsAndLearn = G.Nodes{a.x}
+	in := layers.AttendInputs{}
+	if c.cfg.Cross {
+		a.tk = c.tk
+		a.ctx = inputNode(g, dt, "context", seq(c.b, c.tk, d.DCross), normals(r, max(c.b, 1)*c.tk*d.DCross, 1))
+		a.inputsAndLearn = append(a.inputsAndLearn, a.ctx)
+		in.Context = a.ctx
+	}
+	a.inputsAndLearn = append(a.inputsAndLearn, att.Learnables()...)
+	var mask, pad []bool
+	switch c.mask {
+	case "shared":
+		mask = randomBlocked(r, a.tq, a.tk, 0.3, -1)
+		a.mask = maskNode(t, g, dt, "mask", tensor.Shape{a.tq, a.tk}, mask)
+	case "batch":
+		full := -1
+		if c.fullMask {
+			full = 1
+		}
+		mask = randomBlocked(r, a.batch*a.tq, a.tk, 0.3, full)
+		a.mask = maskNode(t, g, dt, "mask", tensor.Shape{a.batch, a.tq, a.tk}, mask)
+	}
+	if c.padLens != nil {
+		if pad, err = graph.KeyPaddingMask(c.padLens, a.tk); err != nil {
+			t.Fatal(err)
+		}
+		a.pad = maskNode(t, g, dt, "pad", tensor.Shape{a.batch, a.tk}, pad)
+	}
+	in.Mask, in.KeyPadding = a.mask, a.pad
+	perBatch := c.mask == "batch"
+	a.blocked = func(b, i, j int) bool {
+		if c.cfg.Causal && j > i+a.tk-a.tq {
+			return true
+		}
+		if mask != nil {
+			m := i
+			if perBatch {
+				m += b * a.tq
+			}
+			if mask[m*a.tk+j] {
+				return true
+			}
+		}
+		return pad != nil && pad[b*a.tk+j]
+	}
+	if a.out, a.weights, err = att.Attend(a.x, in); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// reference computes the layer's output and weights with plain loops from the values in
+// the graph (after it ran).
+func (a *saGraph) reference() (out, weights []float64) {
+	c := a.att.Config
+	vals := func(n *G.Node) []float64 {
+		if n == nil {
+			return nil
+		}
+		return floats(n)
+	}
+	x := floats(a.x)
+	y, dy := x, c.DModel
+	if a.ctx != nil {
+		y, dy = floats(a.ctx), c.DCross
+	}
+	B, tq, tk, H := a.batch, a.tq, a.tk, c.Heads
+	q := refAffine(x, B*tq, c.DModel, c.DKey, vals(a.att.Wq), vals(a.att.Bq))
+	k := refAffine(y, B*tk, dy, c.DKey, vals(a.att.Wk), vals(a.att.Bk))
+	v := refAffine(y, B*tk, dy, c.DValue, vals(a.att.Wv), vals(a.att.Bv))
+	wk, wv := c.DKey/H, c.DValue/H
+	scale := c.Scale
+	if scale == 0 {
+		scale = 1 / math.Sqrt(float64(wk))
+	}
+	out = make([]float64, B*tq*c.DValue)
+	weights = make([]float64, B*H*tq*tk)
+	for b := 0; b < B; b++ {
+		for h := 0; h < H; h++ {
+			for i := 0; i < tq; i++ {
+				p := weights[((b*H+h)*tq+i)*tk:][:tk]
+				mx := math.Inf(-1)
+				for j := range p {
+					for e := h * wk; e < (h+1)*wk; e++ {
+						p[j] += q[(b*tq+i)*c.DKey+e] * k[(b*tk+j)*c.DKey+e]
+					}
+					p[j] *= scale
+					if !a.blocked(b, i, j) {
+						mx = math.Max(mx, p[j])
+					}
+				}
+				sum := 0.0
+				for j := range p {
+					if a.blocked(b, i, j) {
+						p[j] = 0
+						continue
+					}
+					p[j] = math.Exp(p[j] - mx)
+					sum += p[j]
+				}
+				for j := range p {
+					if sum > 0 {
+						p[j] /= sum
+					}
+					for e := h * wv; e < (h+1)*wv; e++ {
+						out[(b*tq+i)*c.DValue+e] += p[j] * v[(b*tk+j)*c.DValue+e]
+					}
+				}
+			}
+		}
+	}
+	if a.att.Wo != nil {
+		out = refAffine(out, B*tq, c.DValue, c.DModel, vals(a.att.Wo), vals(a.att.Bo))
+	}
+	return out, weights
+}
+
+// TestSelfAttentionMatchesReference checks every configuration's output, weights and
+// their shapes against a plain-loop reference, in float64 and float32.
+func TestSelfAttentionMatchesReference(t *testing.T) {
+	for i, c := range saCases() {
+		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+			t.Run(fmt.Sprintf("%s/%v", c.name, dt), func(t *testing.T) {
+				g := G.NewGraph()
+				a := c.build(t, g, dt, uint64(100+i))
+				cfg := a.att.Config
+				dOut := cfg.DValue
+				if cfg.OutProj {
+					dOut = cfg.DModel
+				}
+				if want := seq(c.b, c.tq, dOut); !a.out.Shape().Eq(want) || a.out.Dtype() != dt {
+					t.Errorf("output is %v %v, want %v %v", a.out.Dtype(), a.out.Shape(), dt, want)
+				}
+				if want := (tensor.Shape{a.batch, cfg.Heads, a.tq, a.tk}); !a.weights.Shape().Eq(want) {
+					t.Errorf("weights are %v, want %v", a.weights.Shape(), want)
+				}
+				runGraph(t, g)
+				wantOut, wantW := a.reference()
+				tol := 1e-12
+				if dt == tensor.Float32 {
+					tol = 2e-5
+				}
+				expectClose(t, "weights", floats(a.weights), wantW, tol)
+				expectClose(t, "output", floats(a.out), wantOut, tol)
+			})
+		}
+	}
+}
+
+// TestSelfAttentionGradCheck checks the gradient of Σ out ⊙ r with respect to x, the
+// context and every learnable, for every configuration.
+func TestSelfAttentionGradCheck(t *testing.T) {
+	for i, c := range saCases() {
+		t.Run(c.name, func(t *testing.T) {
+			g := G.NewGraph()
+			a := c.build(t, g, tensor.Float64, uint64(200+i))
+			checkGrads(t, randomCost(t, g, a.out, "r", uint64(300+i)), a.inputsAndLearn)
+		})
+	}
+}
+
+// TestSelfAttentionLearnables checks the learnables' names, shapes and order, the
+// defaults filled into Config, and the default initialisation (zero biases, weights in
+// ±1/√in).
+func TestSelfAttentionLearnables(t *testing.T) {
+	type want struct {
+		name  string
+		shape tensor.Shape
+	}
+	for _, c := range []struct {
+		name string
+		cfg  layers.AttentionConfig
+		want []want
+	}{
+		{"minimal", layers.AttentionConfig{DModel: 4}, []want{
+			{"a.wq", tensor.Shape{4, 4}}, {"a.wk", tensor.Shape{4, 4}}, {"a.wv", tensor.Shape{4, 4}}}},
+		{"bias without out-proj", layers.AttentionConfig{DModel: 4, Bias: true}, []want{
+			{"a.wq", tensor.Shape{4, 4}}, {"a.wk", tensor.Shape{4, 4}}, {"a.wv", tensor.Shape{4, 4}},
+			{"a.bq", tensor.Shape{4}}, {"a.bk", tensor.Shape{4}}, {"a.bv", tensor.Shape{4}}}},
+		{"everything", layers.AttentionConfig{DModel: 4, Heads: 2, DKey: 6, DValue: 8, Cross: true, DCross: 3, OutProj: true, Bias: true}, []want{
+			{"a.wq", tensor.Shape{4, 6}}, {"a.wk", tensor.Shape{3, 6}}, {"a.wv", tensor.Shape{3, 8}}, {"a.wo", tensor.Shape{8, 4}},
+			{"a.bq", tensor.Shape{6}}, {"a.bk", tensor.Shape{6}}, {"a.bv", tensor.Shape{8}}, {"a.bo", tensor.Shape{4}}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			att, err := layers.NewSelfAttention(G.NewGraph(), "a", c.cfg, layers.WithDtype(tensor.Float64))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ls := att.Learnables()
+			if len(ls) != len(c.want) {
+				t.Fatalf("%d learnables %v; want %d", len(ls), ls, len(c.want))
+			}
+			for i, n := range ls {
+				if n.Name() != c.want[i].name || !n.Shape().Eq(c.want[i].shape) {
+					t.Errorf("learnable %d is %q %v; want %q %v", i, n.Name(), n.Shape(), c.want[i].name, c.want[i].shape)
+				}
+				v := floats(n)
+				if n.Dims() == 1 {
+					expectClose(t, n.Name(), v, make([]float64, len(v)), 0)
+					continue
+				}
+				bound := 1 / math.Sqrt(float64(n.Shape()[0]))
+				for _, x := range v {
+					if math.Abs(x) > bound {
+						t.Errorf("%s has %v outside ±1/√%d", n.Name(), x, n.Shape()[0])
+						break
+					}
+				}
+			}
+			d := att.Config
+			if d.Heads < 1 || d.DKey < 1 || d.DValue < 1 || d.DCross < 1 {
+				t.Errorf("Config %+v has unfilled defaults", d)
+			}
+		})
+	}
+}
+
+// TestForwardIsAttend checks that Forward is Attend without inputs.
+func TestForwardIsAttend(t *testing.T) {
+	g := G.NewGraph()
+	att, err := layers.NewSelfAttention(g, "attn", layers.AttentionConfig{DModel: 4, Heads: 2, Causal: true, OutProj: true}, layers.WithDtype(tensor.Float64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := inputNode(g, tensor.Float64, "x", tensor.Shape{2, 3, 4}, normals(newRand(1), 24, 1))
+	y1 := must(t)(att.Forward(x))
+	y2, _, err := att.Attend(x, layers.AttendInputs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runGraph(t, g)
+	expectClose(t, "Forward", floats(y1), floats(y2), 0)
+}
+
+// ---- properties ----
+
+// TestCausality: in a causal layer, output row i depends on x rows ≤ i only. Changing x
+// at position j leaves every output row before j bit for bit unchanged, and the gradient
+// of Σ_{i<j} r_i·out_i with respect to x at positions ≥ j is exactly zero.
+func TestCausality(t *testing.T) {
+	const B, T, D = 2, 5, 4
+	cfg := layers.AttentionConfig{DModel: D, Heads: 2, Causal: true, OutProj: true, Bias: true}
+	for j := 1; j < T; j++ {
+		t.Run(fmt.Sprintf("j=%d", j), func(t *testing.T) {
+			r := newRand(uint64(400 + j))
+			g := G.NewGraph()
+			att, err := layers.NewSelfAttention(g, "attn", cfg, layers.WithDtype(tensor.Float64), layers.WithInit(layers.Normal(0.7)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			setRandom(t, r, 0.5, att.Bq, att.Bk, att.Bv, att.Bo)
+			xs := normals(r, B*T*D, 1)
+			x := inputNode(g, tensor.Float64, "x", tensor.Shape{B, T, D}, xs)
+			out := must(t)(att.Forward(x))
+			// r is random on the rows before j, zero from j on.
+			rs := normals(r, B*T*D, 1)
+			for b := 0; b < B; b++ {
+				clear(rs[(b*T+j)*D : (b+1)*T*D])
+			}
+			rn := inputNode(g, tensor.Float64, "r", tensor.Shape{B, T, D}, rs)
+			grads, err := G.Grad(weightedSum(t, out, rn), x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := G.NewTapeMachine(g)
+			defer m.Close()
+			if err := m.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			before, dx := floats(out), floats(grads[0])
+			for b := 0; b < B; b++ {
+				for i := 0; i < T; i++ {
+					row := dx[(b*T+i)*D : (b*T+i+1)*D]
+					allZero := row[0] == 0 && row[1] == 0 && row[2] == 0 && row[3] == 0
+					if i >= j && !allZero {
+						t.Errorf("gradient at x[%d, %d] = %v; want exactly 0", b, i, row)
+					}
+					if i < j && allZero {
+						t.Errorf("gradient at x[%d, %d] is 0; want the cost to depend on it", b, i)
+					}
+				}
+			}
+			// Change x at position j (1e3 times larger, so any leak would show), run again.
+			changed := append([]float64(nil), xs...)
+			for b := 0; b < B; b++ {
+				copy(changed[(b*T+j)*D:(b*T+j+1)*D], normals(r, D, 1e3))
+			}
+			if err := G.Let(x, denseOf(tensor.Float64, tensor.Shape{B, T, D}, changed)); err != nil {
+				t.Fatal(err)
+			}
+			m.Reset()
+			if err := m.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			after := floats(out)
+			for b := 0; b < B; b++ {
+				for i := 0; i < T; i++ {
+					lo, hi := (b*T+i)*D, (b*T+i+1)*D
+					same := true
+					for e := lo; e < hi; e++ {
+						same = same && math.Float64bits(before[e]) == math.Float64bits(after[e])
+					}
+					if i < j && !same {
+						t.Errorf("output row [%d, %d] changed from %v to %v when x[%d, %d] changed", b, i, before[lo:hi], after[lo:hi], b, j)
+					}
+					if i == j && same {
+						t.Errorf("output row [%d, %d] did not change with x[%d, %d]", b, i, b, j)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPermutationEquivariance: without a causal flag or mask, permuting the tokens of x
+// (and the key padding with them) permutes the output rows and the weights the same way.
+func TestPermutationEquivariance(t *testing.T) {
+	const B, T, D = 2, 5, 4
+	for _, c := range []struct {
+		name string
+		cfg  layers.AttentionConfig
+		pad  bool
+	}{
+		{"1 head", layers.AttentionConfig{DModel: D}, false},
+		{"2 heads, out-proj, bias", layers.AttentionConfig{DModel: D, Heads: 2, OutProj: true, Bias: true}, false},
+		{"2 heads, key padding permuted too", layers.AttentionConfig{DModel: D, Heads: 2, OutProj: true}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRand(500)
+			g := G.NewGraph()
+			att, err := layers.NewSelfAttention(g, "attn", c.cfg, layers.WithDtype(tensor.Float64), layers.WithInit(layers.Normal(0.7)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.cfg.Bias {
+				setRandom(t, r, 0.5, att.Bq, att.Bk, att.Bv, att.Bo)
+			}
+			perm := r.Perm(T) // new position i holds old token perm[i]
+			xs := normals(r, B*T*D, 1)
+			px := make([]float64, len(xs))
+			for b := 0; b < B; b++ {
+				for i := 0; i < T; i++ {
+					copy(px[(b*T+i)*D:(b*T+i+1)*D], xs[(b*T+perm[i])*D:])
+				}
+			}
+			x1 := inputNode(g, tensor.Float64, "x", tensor.Shape{B, T, D}, xs)
+			x2 := inputNode(g, tensor.Float64, "x.permuted", tensor.Shape{B, T, D}, px)
+			var in1, in2 layers.AttendInputs
+			if c.pad {
+				pad, err := graph.KeyPaddingMask([]int{3, 5}, T)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ppad := make([]bool, len(pad))
+				for b := 0; b < B; b++ {
+					for i := 0; i < T; i++ {
+						ppad[b*T+i] = pad[b*T+perm[i]]
+					}
+				}
+				in1.KeyPadding = maskNode(t, g, tensor.Float64, "pad", tensor.Shape{B, T}, pad)
+				in2.KeyPadding = maskNode(t, g, tensor.Float64, "pad.permuted", tensor.Shape{B, T}, ppad)
+			}
+			o1, w1, err := att.Attend(x1, in1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o2, w2, err := att.Attend(x2, in2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runGraph(t, g)
+			out1, out2 := floats(o1), floats(o2)
+			want := make([]float64, len(out1))
+			dOut := o1.Shape()[2]
+			for b := 0; b < B; b++ {
+				for i := 0; i < T; i++ {
+					copy(want[(b*T+i)*dOut:(b*T+i+1)*dOut], out1[(b*T+perm[i])*dOut:])
+				}
+			}
+			expectClose(t, "output of the permuted x", out2, want, 1e-12)
+			H := att.Config.Heads
+			wt1, wt2 := floats(w1), floats(w2)
+			wantW := make([]float64, len(wt1))
+			for bh := 0; bh < B*H; bh++ {
+				for i := 0; i < T; i++ {
+					for j := 0; j < T; j++ {
+						wantW[(bh*T+i)*T+j] = wt1[(bh*T+perm[i])*T+perm[j]]
+					}
+				}
+			}
+			expectClose(t, "weights of the permuted x", wt2, wantW, 1e-12)
+		})
+	}
+}
+
+// TestLargeInputs: x scaled by 1e3 (scores of order 1e6) gives finite outputs, weights
+// that still sum to 1, and finite gradients.
+func TestLargeInputs(t *testing.T) {
+	for _, c := range []saCase{
+		{name: "causal/2-heads/mask/key-padding", cfg: layers.AttentionConfig{DModel: 4, Heads: 2, Causal: true, OutProj: true, Bias: true},
+			b: 2, tq: 4, mask: "batch", padLens: []int{4, 2}},
+		{name: "cross", cfg: layers.AttentionConfig{DModel: 4, Cross: true, DCross: 3, OutProj: true}, b: 2, tq: 3, tk: 4},
+	} {
+		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+			t.Run(fmt.Sprintf("%s/%v", c.name, dt), func(t *testing.T) {
+				g := G.NewGraph()
+				a := c.build(t, g, dt, 600)
+				for _, n := range []*G.Node{a.x, a.ctx} {
+					if n == nil {
+						continue
+					}
+					v := floats(n)
+					for i := range v {
+						v[i] *= 1e3
+					}
+					if err := G.Let(n, denseOf(dt, n.Shape(), v)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				grads, err := G.Grad(randomCost(t, g, a.out, "r", 601), a.inputsAndLearn...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				runGraph(t, g)
+				expectFinite(t, "output", floats(a.out))
+				w := floats(a.weights)
+				expectFinite(t, "weights", w)
+				H := a.att.Config.Heads
+				for s := 0; s < len(w); s += a.tk {
+					b, i := s/(H*a.tq*a.tk), (s/a.tk)%a.tq
+					sum, want := 0.0, 0.0
+					for j, p := range w[s : s+a.tk] {
+						sum += p
+						if !a.blocked(b, i, j) {
+							want = 1 // a query with a key left sums to 1, else to 0
+						}
+					}
+					if math.Abs(sum-want) > 1e-5 {
+						t.Errorf("weights row at %d sums to %v; want %v", s, sum, want)
+					}
+				}
+				for i, gr := range grads {
+					expectFinite(t, "gradient of "+a.inputsAndLearn[i].Name(), floats(gr))
+				}
+			})
+		}
+	}
+}
+
+// TestFullyMaskedQuery: a query whose every key is blocked by the mask input gets zero
+// weights, a zero output row before Wo (so bo after it), and finite gradients.
+func TestFullyMaskedQuery(t *testing.T) {
+	for _, cfg := range []layers.AttentionConfig{
+		{DModel: 4, Heads: 2, Bias: true},
+		{DModel: 4, Heads: 2, Bias: true, OutProj: true},
+	} {
+		t.Run(fmt.Sprintf("OutProj=%v", cfg.OutProj), func(t *testing.T) {
+			c := saCase{cfg: cfg, b: 2, tq: 3, mask: "batch", fullMask: true} // query 1 of batch row 0
+			g := G.NewGraph()
+			a := c.build(t, g, tensor.Float64, 700)
+			grads, err := G.Grad(randomCost(t, g, a.out, "r", 701), a.inputsAndLearn...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runGraph(t, g)
+			w := floats(a.weights) // (2, 2, 3, 3)
+			for h := 0; h < 2; h++ {
+				expectClose(t, fmt.Sprintf("weights of the masked query, head %d", h), w[(h*3+1)*3:][:3], []float64{0, 0, 0}, 0)
+			}
+			want := []float64{0, 0, 0, 0}
+			if cfg.OutProj {
+				want = floats(a.att.Bo)
+			}
+			expectClose(t, "output row of the masked query", floats(a.out)[4:8], want, 0)
+			for i, gr := range grads {
+				expectFinite(t, "gradient of "+a.inputsAndLearn[i].Name(), floats(gr))
+			}
+		})
+	}
+}
+
+// TestMaskSemantics: key padding, a shared (Tq, Tk) mask and the causal flag each give
+// exactly the output of the equivalent (B, Tq, Tk) mask.
+func TestMaskSemantics(t *testing.T) {
+	const B, T, D = 2, 4, 4
+	cfg := layers.AttentionConfig{DModel: D, Heads: 2, OutProj: true, Bias: true}
+	r := newRand(800)
+	xs := normals(r, B*T*D, 1)
+	padLens := []int{3, 2}
+	shared := randomBlocked(r, T, T, 0.4, -1)
+	// perBatch replicates a (T, T) pattern, or ORs a key padding into it, for each row.
+	perBatch := func(rows func(b, i, j int) bool) []bool {
+		m := make([]bool, B*T*T)
+		for b := 0; b < B; b++ {
+			for i := 0; i < T; i++ {
+				for j := 0; j < T; j++ {
+					m[(b*T+i)*T+j] = rows(b, i, j)
+				}
+			}
+		}
+		return m
+	}
+	pad, err := graph.KeyPaddingMask(padLens, T)
+	if err != nil {
+		t.Fatal(err)
+	}
+	causal := graph.CausalMask(T, T)
+	// run builds a fresh graph with the layer (same name and seed: same values) and
+	// returns out and weights for the given inputs.
+	run := func(t *testing.T, causalCfg bool, in func(g *G.ExprGraph) layers.AttendInputs) ([]float64, []float64) {
+		g := G.NewGraph()
+		c := cfg
+		c.Causal = causalCfg
+		att, err := layers.NewSelfAttention(g, "attn", c, layers.WithDtype(tensor.Float64), layers.WithSeed(9), layers.WithInit(layers.Normal(0.7)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		setRandom(t, newRand(801), 0.5, att.Bq, att.Bk, att.Bv, att.Bo)
+		x := inputNode(g, tensor.Float64, "x", tensor.Shape{B, T, D}, xs)
+		out, w, err := att.Attend(x, in(g))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runGraph(t, g)
+		return floats(out), floats(w)
+	}
+	for _, c := range []struct {
+		name      string
+		causalCfg bool
+		in        func(g *G.ExprGraph) layers.AttendInputs
+		equiv     []bool // the (B, T, T) mask
+	}{
+		{"key padding", false, func(g *G.ExprGraph) layers.AttendInputs {
+			return layers.AttendInputs{KeyPadding: maskNode(t, g, tensor.Float64, "pad", tensor.Shape{B, T}, pad)}
+		}, perBatch(func(b, i, j int) bool { return pad[b*T+j] })},
+		{"shared mask", false, func(g *G.ExprGraph) layers.AttendInputs {
+			return layers.AttendInputs{Mask: maskNode(t, g, tensor.Float64, "mask", tensor.Shape{T, T}, shared)}
+		}, perBatch(func(b, i, j int) bool { return shared[i*T+j] })},
+		{"shared mask and key padding", false, func(g *G.ExprGraph) layers.AttendInputs {
+			return layers.AttendInputs{
+				Mask:       maskNode(t, g, tensor.Float64, "mask", tensor.Shape{T, T}, shared),
+				KeyPadding: maskNode(t, g, tensor.Float64, "pad", tensor.Shape{B, T}, pad),
+			}
+		}, perBatch(func(b, i, j int) bool { return shared[i*T+j] || pad[b*T+j] })},
+		{"causal flag", true, func(g *G.ExprGraph) layers.AttendInputs { return layers.AttendInputs{} },
+			perBatch(func(b, i, j int) bool { return causal[i*T+j] })},
+		{"causal flag and key padding", true, func(g *G.ExprGraph) layers.AttendInputs {
+			return layers.AttendInputs{KeyPadding: maskNode(t, g, tensor.Float64, "pad", tensor.Shape{B, T}, pad)}
+		}, perBatch(func(b, i, j int) bool { return causal[i*T+j] || pad[b*T+j] })},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, w := run(t, c.causalCfg, c.in)
+			wantOut, wantW := run(t, false, func(g *G.ExprGraph) layers.AttendInputs {
+				return layers.AttendInputs{Mask: maskNode(t, g, tensor.Float64, "mask", tensor.Shape{B, T, T}, c.equiv)}
+			})
+			expectClose(t, "output", out, wantOut, 0)
+			expectClose(t, "weights", w, wantW, 0)
+			for i, p := range w {
+				if c.equiv[(i/(2*T*T))*T*T+i%(T*T)] && p != 0 {
+					t.Errorf("weight %d of a blocked key = %v", i, p)
+				}
+			}
+		})
+	}
+}
+
+// ---- configuration and bad input ----
+
+func TestAttentionConfigValidate(t *testing.T) {
+	type C = layers.AttentionConfig
+	for _, c := range []struct {
+		name string
+		cfg  C
+		ok   bool
+	}{
+		{"minimal", C{DModel: 1}, true},
+		{"everything", C{DModel: 4, Heads: 2, DKey: 6, DValue: 8, Scale: 0.5, Causal: true, Cross: true, DCross: 3, OutProj: true, Bias: true}, true},
+		{"cross with default DCross", C{DModel: 4, Cross: true}, true},
+		{"zero value", C{}, false},
+		{"negative DModel", C{DModel: -4}, false},
+		{"negative heads", C{DModel: 4, Heads: -1}, false},
+		{"negative DKey", C{DModel: 4, DKey: -2}, false},
+		{"negative DValue", C{DModel: 4, DValue: -2}, false},
+		{"negative DCross", C{DModel: 4, Cross: true, DCross: -3}, false},
+		{"heads not dividing DModel (default DKey)", C{DModel: 4, Heads: 3}, false},
+		{"heads not dividing DKey", C{DModel: 4, Heads: 2, DKey: 5}, false},
+		{"heads not dividing DValue", C{DModel: 4, Heads: 2, DValue: 3}, false},
+		{"NaN scale", C{DModel: 4, Scale: math.NaN()}, false},
+		{"+Inf scale", C{DModel: 4, Scale: math.Inf(1)}, false},
+		{"negative scale", C{DModel: 4, Scale: -0.5}, false},
+		{"DCross without Cross", C{DModel: 4, DCross: 3}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.cfg.Validate()
+			switch {
+			case c.ok && err != nil:
+				t.Errorf("Validate() = %v; want nil", err)
+			case !c.ok && !errors.Is(err, layers.ErrConfig):
+				t.Errorf("Validate() = %v; want an error wrapping ErrConfig", err)
+			}
+			// The constructor must agree with Validate, without panicking.
+			err = noPanic(func() error {
+				_, err := layers.NewSelfAttention(G.NewGraph(), "attn", c.cfg)
+				return err
+			})
+			if c.ok != (err == nil) || (!c.ok && !errors.Is(err, layers.ErrConfig)) {
+				t.Errorf("NewSelfAttention: %v", err)
+			}
+		})
+	}
+}
+
+func TestSelfAttentionBadInput(t *testing.T) {
+	f64 := func(g *G.ExprGraph, name string, shape ...int) *G.Node {
+		return inputNode(g, tensor.Float64, name, shape, nil)
+	}
+	newAtt := func(g *G.ExprGraph, cfg layers.AttentionConfig) *layers.SelfAttention {
+		a, err := layers.NewSelfAttention(g, "attn", cfg, layers.WithDtype(tensor.Float64))
+		if err != nil {
+			panic(err)
+		}
+		return a
+	}
+	self := layers.AttentionConfig{DModel: 4, Heads: 2}
+	cross := layers.AttentionConfig{DModel: 4, Heads: 2, Cross: true, DCross: 3}
+	// attend applies a layer of cfg to x (2, 3, 4) with the inputs in builds.
+	attend := func(cfg layers.AttentionConfig, x func(g *G.ExprGraph) *G.Node, in func(g *G.ExprGraph) layers.AttendInputs) func(g *G.ExprGraph) error {
+		return func(g *G.ExprGraph) error {
+			a := newAtt(g, cfg)
+			xn := f64(g, "x", 2, 3, 4)
+			if x != nil {
+				xn = x(g)
+			}
+			var inputs layers.AttendInputs
+			if in != nil {
+				inputs = in(g)
+			}
+			_, _, err := a.Attend(xn, inputs)
+			return err
+		}
+	}
+	withCtx := func(shape ...int) func(g *G.ExprGraph) layers.AttendInputs {
+		return func(g *G.ExprGraph) layers.AttendInputs { return layers.AttendInputs{Context: f64(g, "ctx", shape...)} }
+	}
+	newMask := func(g *G.ExprGraph, dt tensor.Dtype, name string, shape ...int) *G.Node {
+		m, err := graph.NewMask(g, dt, shape, name)
+		if err != nil {
+			panic(err)
+		}
+		return m
+	}
+	newSA := func(name string, cfg layers.AttentionConfig, opts ...layers.Option) func(g *G.ExprGraph) error {
+		return func(g *G.ExprGraph) error {
+			_, err := layers.NewSelfAttention(g, name, cfg, opts...)
+			return err
+		}
+	}
+	runBadCases(t, []badCase{
+		{"New: nil graph", layers.ErrConfig, func(*G.ExprGraph) error {
+			_, err := layers.NewSelfAttention(nil, "attn", self)
+			return err
+		}},
+		{"New: empty name", layers.ErrConfig, newSA("", self)},
+		{"New: zero DModel", layers.ErrConfig, newSA("attn", layers.AttentionConfig{Heads: 2})},
+		{"New: negative DModel", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: -4})},
+		{"New: negative heads", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Heads: -2})},
+		{"New: negative DKey", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, DKey: -4})},
+		{"New: negative DValue", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, DValue: -4})},
+		{"New: negative DCross", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Cross: true, DCross: -1})},
+		{"New: heads not dividing DKey", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Heads: 3})},
+		{"New: heads not dividing DValue", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Heads: 2, DValue: 5})},
+		{"New: NaN scale", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Scale: math.NaN()})},
+		{"New: Inf scale", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Scale: math.Inf(1)})},
+		{"New: negative scale", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Scale: -1})},
+		{"New: DCross without Cross", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, DCross: 3})},
+		{"New: int dtype", layers.ErrConfig, newSA("attn", self, layers.WithDtype(tensor.Int))},
+		{"New: same name twice", layers.ErrConfig, func(g *G.ExprGraph) error {
+			newAtt(g, self)
+			_, err := layers.NewSelfAttention(g, "attn", layers.AttentionConfig{DModel: 4, OutProj: true}, layers.WithDtype(tensor.Float64))
+			return err
+		}},
+		{"New: name clashing with a Linear's learnable", layers.ErrConfig, func(g *G.ExprGraph) error {
+			if _, err := layers.NewLinear(g, "attn.wq", 4, 4, false); err != nil {
+				return err
+			}
+			inputNode(g, tensor.Float32, "attn.wk", tensor.Shape{4, 4}, nil)
+			_, err := layers.NewSelfAttention(g, "attn", self)
+			return err
+		}},
+		{"Attend: nil x", graph.ErrArgument, attend(self, func(*G.ExprGraph) *G.Node { return nil }, nil)},
+		{"Attend: 1-D x", graph.ErrShape, attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x1", 4) }, nil)},
+		{"Attend: 4-D x", graph.ErrShape, attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x4", 1, 2, 3, 4) }, nil)},
+		{"Attend: x of the wrong width", graph.ErrShape, attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x5", 2, 3, 5) }, nil)},
+		{"Attend: float32 x into a float64 layer", graph.ErrDtype, attend(self, func(g *G.ExprGraph) *G.Node {
+			return inputNode(g, tensor.Float32, "x32", tensor.Shape{2, 3, 4}, nil)
+		}, nil)},
+		{"Attend: cross layer without context", graph.ErrArgument, attend(cross, nil, nil)},
+		{"Forward: cross layer", graph.ErrArgument, func(g *G.ExprGraph) error {
+			_, err := newAtt(g, cross).Forward(f64(g, "x", 2, 3, 4))
+			return err
+		}},
+		{"Attend: context to a non-cross layer", graph.ErrArgument, attend(self, nil, withCtx(2, 5, 4))},
+		{"Attend: context of the wrong width", graph.ErrShape, attend(cross, nil, withCtx(2, 5, 4))},
+		{"Attend: context of another batch", graph.ErrShape, attend(cross, nil, withCtx(3, 5, 3))},
+		{"Attend: 2-D context for 3-D x", graph.ErrShape, attend(cross, nil, withCtx(5, 3))},
+		{"Attend: 1-D context", graph.ErrShape, attend(cross, nil, withCtx(3))},
+		{"Attend: float32 context", graph.ErrDtype, attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
+			return layers.AttendInputs{Context: inputNode(g, tensor.Float32, "ctx", tensor.Shape{2, 5, 3}, nil)}
+		})},
+		{"Attend: mask (Tk, Tq) of a cross layer", graph.ErrShape, attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
+			return layers.AttendInputs{Context: f64(g, "ctx", 2, 5, 3), Mask: newMask(g, tensor.Float64, "mask", 5, 3)}
+		})},
+		{"Attend: mask of another batch", graph.ErrShape, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+			return layers.AttendInputs{Mask: newMask(g, tensor.Float64, "mask", 3, 3, 3)}
+		})},
+		{"Attend: mask of the wrong size", graph.ErrShape, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+			return layers.AttendInputs{Mask: newMask(g, tensor.Float64, "mask", 4, 4)}
+		})},
+		{"Attend: float32 mask", graph.ErrDtype, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+			return layers.AttendInputs{Mask: newMask(g, tensor.Float32, "mask", 3, 3)}
+		})},
+		{"Attend: key padding (B, Tq) of a cross layer", graph.ErrShape, attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
+			return layers.AttendInputs{Context: f64(g, "ctx", 2, 5, 3), KeyPadding: newMask(g, tensor.Float64, "pad", 2, 3)}
+		})},
+		{"Attend: key padding of another batch", graph.ErrShape, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+			return layers.AttendInputs{KeyPadding: newMask(g, tensor.Float64, "pad", 1, 3)}
+		})},
+		{"Attend: key padding (B, T, T)", graph.ErrShape, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+			return layers.AttendInputs{KeyPadding: newMask(g, tensor.Float64, "pad", 2, 3, 3)}
+		})},
+		{"Attend: float32 key padding", graph.ErrDtype, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+			return layers.AttendInputs{KeyPadding: newMask(g, tensor.Float32, "pad", 2, 3)}
+		})},
+	})
+}

@@ -208,7 +208,7 @@ func headScores(a, b *G.Node, heads int, alpha float64, sm *softmaxSpec) (*G.Nod
 				return nil, err
 			}
 		}
-		out := tensor.New(tensor.Of(vals[0].Dtype()), tensor.WithShape(outShape.Clone()...))
+		out := o.result(vals[0].Dtype())
 		d := scoreDims{B: B, H: heads, Ta: ta, Tb: tb, C: ca, W: w}
 		switch ad := vals[0].Data().(type) {
 		case []float64:
@@ -275,7 +275,7 @@ func headApply(p, v *G.Node, transP bool, alpha float64) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := tensor.New(tensor.Of(pv.Dtype()), tensor.WithShape(outShape.Clone()...))
+		out := o.result(pv.Dtype())
 		switch pd := pv.Data().(type) {
 		case []float64:
 			applyKernel(out.Data().([]float64), pd, vv.Data().([]float64), d, alpha)

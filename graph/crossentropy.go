@@ -131,7 +131,8 @@ func crossEntropyGrad(logits, targets, grad *G.Node) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := tensor.New(tensor.Of(lv.Dtype()), tensor.WithShape(ls.Clone()...))
+		out := o.result(lv.Dtype())
+		out.Zero() // unscored rows get no gradient
 		t := tv.Data().([]int)
 		switch ld := lv.Data().(type) {
 		case []float64:

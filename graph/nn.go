@@ -55,7 +55,7 @@ func LayerNorm(x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := tensor.New(tensor.Of(vals[0].Dtype()), tensor.WithShape(xs.Clone()...))
+		out := o.result(vals[0].Dtype())
 		switch xd := vals[0].Data().(type) {
 		case []float64:
 			layerNormForward(out.Data().([]float64), xd, vals[1].Data().([]float64), optData[float64](vals, 2), c, eps)
@@ -138,7 +138,7 @@ func rowOp(name string, inputs G.Nodes, shape tensor.Shape, fill func(vals []*te
 		if err != nil {
 			return nil, err
 		}
-		out := tensor.New(tensor.Of(vals[0].Dtype()), tensor.WithShape(shape.Clone()...))
+		out := o.result(vals[0].Dtype())
 		fill(vals, out)
 		return out, nil
 	}
@@ -259,7 +259,7 @@ func GELU(x *G.Node) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := tensor.New(tensor.Of(xv.Dtype()), tensor.WithShape(xs.Clone()...))
+		out := o.result(xv.Dtype())
 		switch xd := xv.Data().(type) {
 		case []float64:
 			geluForward(out.Data().([]float64), xd)
@@ -338,7 +338,7 @@ func Embed(table, ids *G.Node) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := tensor.New(tensor.Of(tv.Dtype()), tensor.WithShape(outShape.Clone()...))
+		out := o.result(tv.Dtype())
 		id := iv.Data().([]int)
 		switch td := tv.Data().(type) {
 		case []float64:
@@ -364,7 +364,8 @@ func Embed(table, ids *G.Node) (*G.Node, error) {
 			if err != nil {
 				return nil, err
 			}
-			out := tensor.New(tensor.Of(gv.Dtype()), tensor.WithShape(ts.Clone()...))
+			out := gOp.result(gv.Dtype())
+			out.Zero() // the gradient is scatter-added
 			id := iv.Data().([]int)
 			switch gd := gv.Data().(type) {
 			case []float64:
@@ -434,7 +435,7 @@ func AddPositions(x, pos *G.Node) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := tensor.New(tensor.Of(vals[0].Dtype()), tensor.WithShape(xs.Clone()...))
+		out := o.result(vals[0].Dtype())
 		switch xd := vals[0].Data().(type) {
 		case []float64:
 			addPositions(out.Data().([]float64), xd, vals[1].Data().([]float64), t*c)
@@ -445,6 +446,7 @@ func AddPositions(x, pos *G.Node) (*G.Node, error) {
 	}
 	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 		dp, err := rowOp("attend.AddPositionsGrad", G.Nodes{grad}, ps, func(vals []*tensor.Dense, out *tensor.Dense) {
+			out.Zero() // rows ≥ T get no gradient
 			switch gd := vals[0].Data().(type) {
 			case []float64:
 				sumRows(out.Data().([]float64)[:t*c], gd, t*c)
@@ -524,7 +526,7 @@ func Dropout(x *G.Node, p float64, seed uint64, mode *DropoutMode) (*G.Node, err
 				keep[i] = rng.Float64() >= p
 			}
 		}
-		out := tensor.New(tensor.Of(xv.Dtype()), tensor.WithShape(xs.Clone()...))
+		out := o.result(xv.Dtype())
 		apply(out, xv)
 		return out, nil
 	}

@@ -25,6 +25,18 @@ type op struct {
 	do      func(in []G.Value) (G.Value, error)
 	diff    func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) // nil: not differentiable
 	diffWRT []bool
+	buf     *tensor.Dense // the output of the last run, reused by the next
+}
+
+// result returns the op's output tensor of dtype dt: allocated on the first run and
+// reused by every later one, so a training step allocates no new buffers. It holds the
+// previous run's values; a kernel that accumulates must clear it first. Machines that
+// share a graph run one after another, never at once, so one buffer per op suffices.
+func (o *op) result(dt tensor.Dtype) *tensor.Dense {
+	if o.buf == nil || o.buf.Dtype() != dt {
+		o.buf = tensor.New(tensor.Of(dt), tensor.WithShape(o.shape.Clone()...))
+	}
+	return o.buf
 }
 
 func (o *op) Arity() int                                     { return o.arity }

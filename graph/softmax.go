@@ -75,7 +75,7 @@ func applySoftmax(x, mask *G.Node, log bool) (*G.Node, error) {
 				return nil, err
 			}
 		}
-		out := tensor.New(tensor.Of(xv.Dtype()), tensor.WithShape(xs.Clone()...))
+		out := o.result(xv.Dtype())
 		switch xd := xv.Data().(type) {
 		case []float64:
 			softmaxRows(out.Data().([]float64), xd, maskData[float64](mv), k, rowOf, log)
@@ -157,7 +157,7 @@ func softmaxGrad(y, dy *G.Node, log bool) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := tensor.New(tensor.Of(yv.Dtype()), tensor.WithShape(ys.Clone()...))
+		out := o.result(yv.Dtype())
 		switch yd := yv.Data().(type) {
 		case []float64:
 			softmaxGradRows(out.Data().([]float64), yd, gv.Data().([]float64), k, log)

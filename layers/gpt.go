@@ -94,7 +94,7 @@ func (b *Block) Apply(x *G.Node) (y, weights *G.Node, err error) {
 		if h, err = b.drop(h, 1); err != nil {
 			return nil, nil, wrap(err)
 		}
-		if x, err = G.Add(x, h); err != nil {
+		if x, err = graph.Add(x, h); err != nil { // residual
 			return nil, nil, wrap(err)
 		}
 	}
@@ -108,7 +108,7 @@ func (b *Block) Apply(x *G.Node) (y, weights *G.Node, err error) {
 	if h, err = b.drop(h, 2); err != nil {
 		return nil, nil, wrap(err)
 	}
-	if y, err = G.Add(x, h); err != nil {
+	if y, err = graph.Add(x, h); err != nil { // residual
 		return nil, nil, wrap(err)
 	}
 	return y, weights, nil
@@ -232,8 +232,7 @@ func (m *GPT) apply(ids *G.Node, weights *[]*G.Node) (*G.Node, error) {
 	if ids == nil || ids.Dtype() != tensor.Int || ids.Dims() != 2 {
 		return nil, wrap(errors.Wrapf(graph.ErrShape, "ids must be an int node (B, T), got %v", ids))
 	}
-	b, t := ids.Shape()[0], ids.Shape()[1]
-	if t > m.Config.BlockSize {
+	if t := ids.Shape()[1]; t > m.Config.BlockSize {
 		return nil, wrap(errors.Wrapf(graph.ErrShape, "%d tokens exceed the block size %d", t, m.Config.BlockSize))
 	}
 	x, err := m.WTE.Forward(ids) // (B, T) → (B, T, C)
@@ -262,19 +261,7 @@ func (m *GPT) apply(ids *G.Node, weights *[]*G.Node) (*G.Node, error) {
 		y, err := m.Head.Forward(x) // (B, T, C) → (B, T, V)
 		return y, wrap(err)
 	}
-	flat, err := G.Reshape(x, tensor.Shape{b * t, m.Config.Width}) // (B·T, C)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	wteT, err := G.Transpose(m.WTE.W) // (V, C) → (C, V)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	logits, err := G.Mul(flat, wteT) // (B·T, C) × (C, V) → (B·T, V)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	y, err := G.Reshape(logits, tensor.Shape{b, t, m.Config.Vocab}) // (B, T, V)
+	y, err := graph.Dense(x, m.WTE.W, nil, true) // (B, T, C) × (V, C)ᵀ → (B, T, V)
 	return y, wrap(err)
 }
 

@@ -153,28 +153,8 @@ func checkInput(x *G.Node, what string, dt tensor.Dtype, width int) error {
 	return nil
 }
 
-// affine returns x·W (+ b) for x of shape (N, in) or (B, T, in), W (in, out), b (out).
+// affine returns x·W (+ b) for x of shape (N, in) or (B, T, in), W (in, out), b (out):
+// one fused graph.Dense node. // (B, T, in) × (in, out) → (B, T, out)
 func affine(x, w, b *G.Node) (*G.Node, error) {
-	s := x.Shape()
-	in, out := w.Shape()[0], w.Shape()[1]
-	flat := x
-	if s.Dims() == 3 {
-		var err error
-		if flat, err = G.Reshape(x, tensor.Shape{s[0] * s[1], in}); err != nil { // (B, T, in) → (B·T, in)
-			return nil, err
-		}
-	}
-	y, err := G.Mul(flat, w) // (N, in) × (in, out) → (N, out)
-	if err != nil {
-		return nil, err
-	}
-	if b != nil {
-		if y, err = G.BroadcastAdd(y, b, nil, []byte{0}); err != nil { // (N, out) + (out)
-			return nil, err
-		}
-	}
-	if s.Dims() == 3 {
-		return G.Reshape(y, tensor.Shape{s[0], s[1], out}) // (B·T, out) → (B, T, out)
-	}
-	return y, nil
+	return graph.Dense(x, w, b, false)
 }

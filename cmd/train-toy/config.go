@@ -1,0 +1,246 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/attend-go/attend/datasets"
+	"github.com/pkg/errors"
+)
+
+// errUsage marks a mistake in the command line: exit status 2.
+var errUsage = errors.New("usage")
+
+func usageErr(format string, args ...any) error {
+	return errors.Wrap(errUsage, fmt.Sprintf(format, args...))
+}
+
+// settings is every knob of a training run, after defaults, preset and flags.
+type settings struct {
+	Task, Data, Preset                 string
+	Steps, Batch, Block                int
+	Layers, Heads, Width               int
+	LR, MinLR                          float64
+	Warmup, DecaySteps                 int
+	Beta1, Beta2, WeightDecay, Clip    float64
+	Dropout                            float64
+	Tied, Bias, NoAttention            bool
+	Seed                               uint64
+	Dtype                              string
+	EvalEvery, EvalBatches             int
+	Out, Resume                        string
+	Temperature                        float64
+	TopK, Samples, SampleTokens        int
+	Prompt                             string
+	ValFrac                            float64
+	Quiet                              bool
+	explicit                           map[string]bool // flags given on the command line
+}
+
+// taskDefaults are the settings of a run on a synthetic task, chosen so the default copy
+// run learns to 100% within a minute on 2 cores.
+func taskDefaults(task string) settings {
+	s := settings{Task: task, Steps: 250, Batch: 32, Layers: 2, Heads: 2, Width: 64,
+		LR: 3e-3, MinLR: 3e-4, Warmup: 20, DecaySteps: 0, Beta1: 0.9, Beta2: 0.99, WeightDecay: 0.1, Clip: 1,
+		Tied: true, Seed: 1337, Dtype: "float32", EvalEvery: 50, EvalBatches: 4,
+		Temperature: 0, TopK: 0, Samples: 3, ValFrac: 0.1}
+	if task == "statquest" {
+		s.Steps, s.Batch, s.Layers, s.Heads, s.Width = 150, 2, 1, 1, 16
+		s.LR, s.MinLR, s.Warmup, s.EvalEvery, s.EvalBatches, s.Samples = 1e-2, 1e-3, 10, 50, 1, 2
+	}
+	return s
+}
+
+// nanogptCPU is nanoGPT's CPU recipe for Tiny Shakespeare (its README): 4 layers, 4 heads,
+// width 128, context 64, batch 12, 2000 steps, lr 1e-3 warmed up over 100 steps and
+// cosine-decayed to 1e-4 at step 2000, AdamW (0.9, 0.99) with weight decay 0.1, clip 1,
+// no dropout, no biases, tied embedding and head, evaluation every 250 steps over 20 batches.
+func nanogptCPU(s settings) settings {
+	s.Steps, s.Batch, s.Block, s.Layers, s.Heads, s.Width = 2000, 12, 64, 4, 4, 128
+	s.LR, s.MinLR, s.Warmup, s.DecaySteps = 1e-3, 1e-4, 100, 2000
+	s.Beta1, s.Beta2, s.WeightDecay, s.Clip, s.Dropout = 0.9, 0.99, 0.1, 1, 0
+	s.Tied, s.Bias = true, false
+	s.EvalEvery, s.EvalBatches = 250, 20
+	s.Samples, s.SampleTokens, s.Temperature, s.TopK = 1, 300, 0.8, 0
+	return s
+}
+
+// flagSet declares every flag with its default and help text.
+func flagSet(s *settings, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("train-toy", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(out, `train-toy trains a small GPT whose causal self-attention is learned by backpropagation.
+
+Usage:
+  train-toy [flags]                          train (default: the copy task, about 30 s)
+  train-toy --data FILE [--preset nanogpt-cpu] [flags]   train on a text file, character level
+  train-toy --resume DIR [--steps N]         continue the run saved in DIR up to step N
+  train-toy sample --from DIR [flags]        generate from a trained run (train-toy sample -h)
+
+Flags (defaults are for the copy task; other tasks, --data and --preset change them,
+and any flag given explicitly wins):
+`)
+		fs.SetOutput(out)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	fs.StringVar(&s.Task, "task", "copy", "synthetic task: "+strings.Join(datasets.TaskNames(), ", ")+" (ignored with --data)")
+	fs.StringVar(&s.Data, "data", "", "train on this UTF-8 text `file`, character level, 90/10 train/validation split")
+	fs.StringVar(&s.Preset, "preset", "", "recipe: nanogpt-cpu (nanoGPT's CPU run on Tiny Shakespeare: 4 layers, 4 heads, width 128, block 64, batch 12, 2000 steps)")
+	fs.IntVar(&s.Steps, "steps", 250, "optimiser steps in all (with --resume: the step to stop at)")
+	fs.IntVar(&s.Batch, "batch", 32, "sequences per batch")
+	fs.IntVar(&s.Block, "block", 0, "context length; for copy/reverse/sort twice the string length (default: the task's, 16)")
+	fs.IntVar(&s.Layers, "layers", 2, "Transformer blocks")
+	fs.IntVar(&s.Heads, "heads", 2, "attention heads per block (must divide --width)")
+	fs.IntVar(&s.Width, "width", 64, "model width")
+	fs.Float64Var(&s.LR, "lr", 3e-3, "peak learning rate")
+	fs.Float64Var(&s.MinLR, "min-lr", 3e-4, "learning rate at the end of the cosine decay")
+	fs.IntVar(&s.Warmup, "warmup", 20, "linear warm-up steps")
+	fs.IntVar(&s.DecaySteps, "decay-steps", 0, "step at which the cosine decay ends, independent of --steps (0: --steps)")
+	fs.Float64Var(&s.WeightDecay, "weight-decay", 0.1, "AdamW weight decay on matrices")
+	fs.Float64Var(&s.Clip, "clip", 1, "global gradient-norm clip (0: none)")
+	fs.Float64Var(&s.Dropout, "dropout", 0, "dropout on embeddings and residual branches")
+	fs.BoolVar(&s.NoAttention, "no-attention", false, "ablation: remove every attention sub-layer")
+	fs.Uint64Var(&s.Seed, "seed", 1337, "random seed (initialisation, batches, sampling)")
+	fs.StringVar(&s.Dtype, "dtype", "float32", "float32 or float64")
+	fs.IntVar(&s.EvalEvery, "eval-every", 50, "evaluate (and checkpoint) every this many steps")
+	fs.IntVar(&s.EvalBatches, "eval-batches", 4, "validation batches per evaluation")
+	fs.StringVar(&s.Out, "out", "", "run `directory` (default: runs/<task>-<time>)")
+	fs.StringVar(&s.Resume, "resume", "", "continue the run saved in this `directory`, in place")
+	fs.Float64Var(&s.Temperature, "temperature", 0, "sampling temperature for the samples at the end (0: greedy)")
+	fs.IntVar(&s.TopK, "top-k", 0, "sample only from the k most likely tokens (0: all)")
+	fs.StringVar(&s.Prompt, "prompt", "", "prompt for the samples at the end (default: the task's demo prompts, or a newline for text)")
+	fs.IntVar(&s.Samples, "samples", 3, "samples to print at the end")
+	fs.BoolVar(&s.Quiet, "quiet", false, "no progress bar (it is shown only when stderr is a terminal)")
+	return fs
+}
+
+// parseTrain turns the command line into settings.
+func parseTrain(args []string, help io.Writer) (settings, error) {
+	var s settings
+	fs := flagSet(&s, help)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return s, err
+		}
+		return s, usageErr("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return s, usageErr("unexpected argument %q (flags start with --)", fs.Arg(0))
+	}
+	s.explicit = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { s.explicit[f.Name] = true })
+
+	// Defaults in layers: task, then --data, then the preset; then the explicit flags.
+	given := s
+	base := taskDefaults(s.Task)
+	if s.Data != "" {
+		base = nanogptCPU(taskDefaults("copy"))
+		base.Task = ""
+		base.Steps = 2000
+	}
+	switch s.Preset {
+	case "":
+	case "nanogpt-cpu":
+		base = nanogptCPU(base)
+	default:
+		return s, usageErr("unknown --preset %q (want nanogpt-cpu)", s.Preset)
+	}
+	base.Data, base.Preset, base.Out, base.Resume, base.Prompt, base.Quiet = s.Data, s.Preset, s.Out, s.Resume, s.Prompt, s.Quiet
+	if s.Data == "" {
+		base.Task = s.Task
+	}
+	s = base
+	s.explicit = given.explicit
+	applyExplicit(&s, given)
+	if s.DecaySteps == 0 {
+		s.DecaySteps = s.Steps
+	}
+	return s, validate(s)
+}
+
+// applyExplicit copies the flags the user gave from given into s.
+func applyExplicit(s *settings, given settings) {
+	e := given.explicit
+	set := map[string]func(){
+		"steps": func() { s.Steps = given.Steps }, "batch": func() { s.Batch = given.Batch },
+		"block": func() { s.Block = given.Block }, "layers": func() { s.Layers = given.Layers },
+		"heads": func() { s.Heads = given.Heads }, "width": func() { s.Width = given.Width },
+		"lr": func() { s.LR = given.LR }, "min-lr": func() { s.MinLR = given.MinLR },
+		"warmup": func() { s.Warmup = given.Warmup }, "decay-steps": func() { s.DecaySteps = given.DecaySteps },
+		"weight-decay": func() { s.WeightDecay = given.WeightDecay }, "clip": func() { s.Clip = given.Clip },
+		"dropout": func() { s.Dropout = given.Dropout }, "no-attention": func() { s.NoAttention = given.NoAttention },
+		"seed": func() { s.Seed = given.Seed }, "dtype": func() { s.Dtype = given.Dtype },
+		"eval-every": func() { s.EvalEvery = given.EvalEvery }, "eval-batches": func() { s.EvalBatches = given.EvalBatches },
+		"temperature": func() { s.Temperature = given.Temperature }, "top-k": func() { s.TopK = given.TopK },
+		"samples": func() { s.Samples = given.Samples },
+	}
+	for name := range e {
+		if f, ok := set[name]; ok {
+			f()
+		}
+	}
+}
+
+// validate checks the settings, naming the flag at fault.
+func validate(s settings) error {
+	pos := []struct {
+		name string
+		v    int
+	}{{"steps", s.Steps}, {"batch", s.Batch}, {"layers", s.Layers}, {"heads", s.Heads}, {"width", s.Width},
+		{"eval-every", s.EvalEvery}, {"eval-batches", s.EvalBatches}}
+	for _, p := range pos {
+		if p.v < 1 {
+			return usageErr("--%s %d: must be at least 1", p.name, p.v)
+		}
+	}
+	switch {
+	case s.Block < 0:
+		return usageErr("--block %d: must be at least 1", s.Block)
+	case s.Width%s.Heads != 0:
+		return usageErr("--heads %d does not divide --width %d", s.Heads, s.Width)
+	case !(s.LR > 0) || math.IsInf(s.LR, 0):
+		return usageErr("--lr %v: must be a positive number", s.LR)
+	case !(s.MinLR >= 0) || s.MinLR > s.LR:
+		return usageErr("--min-lr %v: must be between 0 and --lr %v", s.MinLR, s.LR)
+	case s.Warmup < 0 || s.DecaySteps < s.Warmup:
+		return usageErr("--warmup %d and --decay-steps %d: need 0 ≤ warmup ≤ decay-steps", s.Warmup, s.DecaySteps)
+	case !(s.WeightDecay >= 0):
+		return usageErr("--weight-decay %v: must be ≥ 0", s.WeightDecay)
+	case !(s.Clip >= 0):
+		return usageErr("--clip %v: must be ≥ 0", s.Clip)
+	case !(s.Dropout >= 0 && s.Dropout < 1):
+		return usageErr("--dropout %v: must be in [0, 1)", s.Dropout)
+	case s.Dtype != "float32" && s.Dtype != "float64":
+		return usageErr("--dtype %q: want float32 or float64", s.Dtype)
+	case !(s.Temperature >= 0):
+		return usageErr("--temperature %v: must be ≥ 0", s.Temperature)
+	case s.TopK < 0:
+		return usageErr("--top-k %d: must be ≥ 0", s.TopK)
+	case s.Samples < 0:
+		return usageErr("--samples %d: must be ≥ 0", s.Samples)
+	}
+	if s.Data == "" && s.Resume == "" {
+		known := false
+		for _, n := range datasets.TaskNames() {
+			known = known || n == s.Task
+		}
+		if !known {
+			return usageErr("unknown --task %q (want one of %s)", s.Task, strings.Join(datasets.TaskNames(), ", "))
+		}
+		if s.explicit["block"] {
+			switch {
+			case s.Task == "statquest" && s.Block != 5:
+				return usageErr("--block %d: the statquest task has block size 5", s.Block)
+			case s.Task != "statquest" && (s.Block < 2 || s.Block%2 != 0):
+				return usageErr("--block %d: the %s task needs an even block ≥ 2 (twice the string length)", s.Block, s.Task)
+			}
+		}
+	}
+	return nil
+}

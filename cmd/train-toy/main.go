@@ -1,0 +1,57 @@
+// Command train-toy trains a small GPT whose causal self-attention is learned by
+// backpropagation through Gorgonia graphs, and samples from it.
+//
+//	go run ./cmd/train-toy                      # the copy task: attention learns to copy
+//	go run ./cmd/train-toy --task statquest     # the seed course's toy
+//	go run ./cmd/train-toy --data FILE --preset nanogpt-cpu
+//	go run ./cmd/train-toy sample --from DIR --prompt TEXT
+//
+// Run with -h for every flag. Mistakes on the command line print one line `error: …` on
+// stderr and exit with status 2; Ctrl-C saves a checkpoint and exits with status 130.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/pkg/errors"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the command and returns its exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	var err error
+	if len(args) > 0 && args[0] == "sample" {
+		err = sampleCmd(args[1:], stdout)
+	} else {
+		err = trainCmd(args, stdout, stderr)
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errInterrupted):
+		return 130
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "error: %s\n", usageMessage(err))
+		return 2
+	}
+	fmt.Fprintf(stderr, "error: %v\n", err)
+	return 1
+}
+
+// usageMessage drops the "usage" sentinel from a usage error's text.
+func usageMessage(err error) string {
+	msg := err.Error()
+	const suffix = ": usage"
+	if len(msg) > len(suffix) && msg[len(msg)-len(suffix):] == suffix {
+		return msg[:len(msg)-len(suffix)]
+	}
+	return msg
+}

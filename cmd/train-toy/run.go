@@ -1,0 +1,480 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/internal/plots"
+	"github.com/attend-go/attend/layers"
+	"github.com/attend-go/attend/train"
+	"github.com/pkg/errors"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// errInterrupted marks a run stopped by Ctrl-C after saving: exit status 130.
+var errInterrupted = errors.New("interrupted")
+
+// data is what a run trains and evaluates on.
+type data struct {
+	tok        datasets.Tokenizer
+	task       datasets.Task // nil for text
+	train, val train.Batcher
+	block      int
+}
+
+// loadData builds the tokenizer and the two batchers. vocab, when not nil, is the
+// tokenizer vocabulary of a run being resumed.
+func loadData(cfg train.RunConfig, vocab []string) (*data, error) {
+	d := &data{}
+	if cfg.Data.File != "" {
+		text, err := datasets.LoadTextFile(cfg.Data.File)
+		if err != nil {
+			return nil, err
+		}
+		if vocab != nil {
+			d.tok, err = datasets.NewCharTokenizerFromVocab(vocab)
+		} else {
+			d.tok, err = datasets.NewCharTokenizer(text)
+		}
+		if err != nil {
+			return nil, errors.Wrapf(err, "%s", cfg.Data.File)
+		}
+		ids, err := d.tok.Encode(text)
+		if err != nil {
+			return nil, errors.Wrapf(err, "%s (does it still hold the text the run was trained on?)", cfg.Data.File)
+		}
+		corpus, err := datasets.NewCorpus(ids, cfg.Data.ValFrac)
+		if err != nil {
+			return nil, errors.Wrapf(err, "%s", cfg.Data.File)
+		}
+		if err := corpus.Check(cfg.Model.BlockSize); err != nil {
+			return nil, errors.Wrapf(err, "%s is too short for --block %d", cfg.Data.File, cfg.Model.BlockSize)
+		}
+		d.block = cfg.Model.BlockSize
+		tr, err := datasets.NewSampler(corpus.Train, cfg.Batch, d.block, cfg.Seed)
+		if err != nil {
+			return nil, err
+		}
+		va, err := datasets.NewSampler(corpus.Val, cfg.Batch, d.block, cfg.Seed+1)
+		if err != nil {
+			return nil, err
+		}
+		d.train, d.val = tr, va
+		return d, nil
+	}
+	task, err := newTask(cfg.Data.Task, cfg.Model.BlockSize)
+	if err != nil {
+		return nil, err
+	}
+	d.task, d.tok, d.block = task, task.Tokenizer(), task.BlockSize()
+	tr, err := datasets.NewTaskSampler(task, cfg.Batch, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	va, err := datasets.NewTaskSampler(task, cfg.Batch, cfg.Seed+1)
+	if err != nil {
+		return nil, err
+	}
+	d.train, d.val = tr, va
+	return d, nil
+}
+
+// newTask makes a synthetic task whose block size is block (0: the task's default).
+func newTask(name string, block int) (datasets.Task, error) {
+	opts := datasets.TaskOptions{}
+	if name != "statquest" && block > 0 {
+		opts.Length = block / 2
+	}
+	return datasets.NewTask(name, opts)
+}
+
+func tokenizerSpec(tok datasets.Tokenizer) train.TokenizerSpec {
+	kind := "char"
+	if _, ok := tok.(*datasets.WordTokenizer); ok {
+		kind = "word"
+	}
+	return train.TokenizerSpec{Kind: kind, Vocab: tok.Vocab()}
+}
+
+// runConfig turns settings into the run's config.json.
+func runConfig(s settings, d *data) train.RunConfig {
+	return train.RunConfig{
+		Format: train.RunFormat,
+		Model: layers.GPTConfig{Vocab: d.tok.VocabSize(), BlockSize: d.block, Layers: s.Layers, Heads: s.Heads,
+			Width: s.Width, Tied: s.Tied, Bias: s.Bias, Dropout: s.Dropout, NoAttention: s.NoAttention},
+		Dtype:     s.Dtype,
+		Tokenizer: tokenizerSpec(d.tok),
+		Data:      train.DataSpec{Task: s.Task, File: s.Data, ValFrac: s.ValFrac},
+		Batch:     s.Batch,
+		Seed:      s.Seed,
+		Train: train.Config{
+			Steps:       s.Steps,
+			Schedule:    train.CosineSchedule{MaxLR: s.LR, MinLR: s.MinLR, WarmupSteps: s.Warmup, DecaySteps: s.DecaySteps},
+			AdamW:       train.AdamWConfig{LR: s.LR, Beta1: s.Beta1, Beta2: s.Beta2, Eps: 1e-8, WeightDecay: s.WeightDecay},
+			Clip:        s.Clip,
+			EvalEvery:   s.EvalEvery,
+			EvalBatches: s.EvalBatches,
+		},
+	}
+}
+
+// metric is one line of metrics.jsonl.
+type metric struct {
+	Step       int      `json:"step"`
+	TrainLoss  float64  `json:"train_loss"`
+	ValLoss    float64  `json:"val_loss"`
+	ValAcc     *float64 `json:"val_acc,omitempty"`
+	LR         float64  `json:"lr"`
+	TokensPerS float64  `json:"tokens_per_s"`
+	ElapsedS   float64  `json:"elapsed_s"`
+}
+
+// summary is summary.json.
+type summary struct {
+	Task      string           `json:"task"`
+	Data      string           `json:"data,omitempty"`
+	Config    train.RunConfig  `json:"config"`
+	Steps     int              `json:"steps"`
+	TrainLoss float64          `json:"train_loss"`
+	ValLoss   float64          `json:"val_loss"`
+	ValAcc    *float64         `json:"val_acc,omitempty"`
+	BestVal   float64          `json:"best_val_loss"`
+	BestStep  int              `json:"best_step"`
+	WallS     float64          `json:"wall_s"`
+	MsPerStep float64          `json:"ms_per_step"`
+	Params    int              `json:"params"`
+	Model     layers.GPTConfig `json:"model"`
+}
+
+func trainCmd(args []string, stdout, stderr io.Writer) error {
+	s, err := parseTrain(args, stdout)
+	if err != nil {
+		return err
+	}
+	var cfg train.RunConfig
+	var d *data
+	if s.Resume != "" {
+		if cfg, err = resumeConfig(s); err != nil {
+			return err
+		}
+		if d, err = loadData(cfg, cfg.Tokenizer.Vocab); err != nil {
+			return err
+		}
+		s.Out = s.Resume
+	} else {
+		if s.Data != "" {
+			if abs, err := filepath.Abs(s.Data); err == nil {
+				s.Data = abs
+			}
+			s.Task = ""
+		}
+		probe := train.RunConfig{Data: train.DataSpec{Task: s.Task, File: s.Data, ValFrac: s.ValFrac}, Batch: s.Batch, Seed: s.Seed}
+		probe.Model.BlockSize = s.Block
+		if s.Data != "" && s.Block == 0 {
+			probe.Model.BlockSize = 64
+		}
+		if d, err = loadData(probe, nil); err != nil {
+			return err
+		}
+		cfg = runConfig(s, d)
+		if s.Out == "" {
+			name := s.Task
+			if s.Data != "" {
+				name = strings.TrimSuffix(filepath.Base(s.Data), filepath.Ext(s.Data))
+			}
+			s.Out = filepath.Join("runs", fmt.Sprintf("%s-%s", name, time.Now().Format("20060102-150405")))
+		}
+	}
+	dt, err := cfg.DtypeOf()
+	if err != nil {
+		return err
+	}
+	lm, err := train.NewLM(cfg.Model, cfg.Batch, layers.WithDtype(dt), layers.WithSeed(cfg.Seed))
+	if err != nil {
+		return err
+	}
+	defer lm.Close()
+	tr, err := train.NewTrainer(lm, cfg.Train, d.train, d.val)
+	if err != nil {
+		return err
+	}
+	st := train.RunState{BestValLoss: math.Inf(1)}
+	if s.Resume != "" {
+		if st, err = train.LoadCheckpoint(s.Resume, tr); err != nil {
+			return err
+		}
+		if err := trimMetrics(filepath.Join(s.Out, "metrics.jsonl"), st.Step); err != nil {
+			return err
+		}
+		if tr.Step >= cfg.Train.Steps {
+			return usageErr("the run in %s is already at step %d; give --steps larger than that", s.Resume, tr.Step)
+		}
+	} else if err := os.MkdirAll(s.Out, 0o755); err != nil {
+		return errors.Wrap(err, "run directory")
+	}
+	what := cfg.Data.Task
+	if cfg.Data.File != "" {
+		what = cfg.Data.File
+	}
+	fmt.Fprintf(stdout, "training on %s: %d layers, %d heads, width %d, block %d, batch %d, %s, %d parameters\n",
+		what, cfg.Model.Layers, cfg.Model.Heads, cfg.Model.Width, cfg.Model.BlockSize, cfg.Batch, cfg.Dtype, lm.Model.NumParams())
+	fmt.Fprintf(stdout, "run directory: %s\n", s.Out)
+	if s.Resume != "" {
+		fmt.Fprintf(stdout, "resuming at step %d of %d\n", tr.Step, cfg.Train.Steps)
+	}
+
+	var bar *progressbar.ProgressBar
+	if f, ok := stderr.(*os.File); ok && !s.Quiet && term.IsTerminal(int(f.Fd())) {
+		bar = progressbar.NewOptions(cfg.Train.Steps,
+			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetWidth(24),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetDescription("step"))
+		_ = bar.Set(tr.Step)
+	}
+	start := time.Now()
+	prevElapsed := st.ElapsedS
+	startStep := tr.Step
+	tr.OnStep = func(step int, loss, lr float64) {
+		if bar == nil {
+			return
+		}
+		tps := float64((step-startStep)*cfg.Batch*cfg.Model.BlockSize) / time.Since(start).Seconds()
+		bar.Describe(fmt.Sprintf("step %d loss %.4f %.0f tok/s", step, loss, tps))
+		_ = bar.Set(step)
+	}
+	var last train.Report
+	tr.OnEval = func(r train.Report) error {
+		last = r
+		st.ElapsedS = prevElapsed + time.Since(start).Seconds()
+		m := metric{Step: r.Step, TrainLoss: r.TrainLoss, ValLoss: r.ValLoss, LR: r.LR, TokensPerS: r.TokensPerS, ElapsedS: st.ElapsedS}
+		if !math.IsNaN(r.ValAcc) {
+			m.ValAcc = &r.ValAcc
+		}
+		if r.ValLoss < st.BestValLoss {
+			st.BestValLoss, st.BestStep = r.ValLoss, r.Step
+			if err := train.SaveModel(filepath.Join(s.Out, train.BestDir), cfg, lm, r.Step); err != nil {
+				return err
+			}
+		}
+		if err := train.SaveCheckpoint(s.Out, cfg, tr, st); err != nil {
+			return err
+		}
+		if err := appendMetric(filepath.Join(s.Out, "metrics.jsonl"), m); err != nil {
+			return err
+		}
+		if bar != nil {
+			_ = bar.Clear()
+		}
+		acc := ""
+		if m.ValAcc != nil {
+			acc = fmt.Sprintf(", val acc %.4f", *m.ValAcc)
+		}
+		fmt.Fprintf(stdout, "step %5d: train loss %.4f, val loss %.4f%s, lr %.2e, %.0f tok/s\n",
+			r.Step, r.TrainLoss, r.ValLoss, acc, r.LR, r.TokensPerS)
+		return nil
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	runErr := tr.Run(ctx)
+	if bar != nil {
+		_ = bar.Clear()
+	}
+	wall := time.Since(start).Seconds()
+	if runErr != nil {
+		if errors.Is(runErr, context.Canceled) {
+			st.ElapsedS = prevElapsed + wall
+			if err := train.SaveCheckpoint(s.Out, cfg, tr, st); err != nil {
+				return errors.Wrap(err, "saving on interrupt")
+			}
+			fmt.Fprintf(stdout, "interrupted at step %d; checkpoint saved in %s (continue with: train-toy --resume %s --steps %d)\n",
+				tr.Step, s.Out, s.Out, cfg.Train.Steps)
+			return errInterrupted
+		}
+		return errors.Wrapf(runErr, "training stopped; the last good checkpoint in %s is intact", s.Out)
+	}
+	if err := finish(s, cfg, d, lm, st, last, wall, tr.Step-startStep, stdout); err != nil {
+		return err
+	}
+	return nil
+}
+
+// finish writes summary.json and the plots and prints samples.
+func finish(s settings, cfg train.RunConfig, d *data, lm *train.LM, st train.RunState, last train.Report, wall float64, steps int, stdout io.Writer) error {
+	sum := summary{Task: cfg.Data.Task, Data: cfg.Data.File, Config: cfg, Steps: last.Step, TrainLoss: last.TrainLoss,
+		ValLoss: last.ValLoss, BestVal: st.BestValLoss, BestStep: st.BestStep, WallS: st.ElapsedS,
+		MsPerStep: 1000 * wall / float64(max(steps, 1)), Params: lm.Model.NumParams(), Model: cfg.Model}
+	if !math.IsNaN(last.ValAcc) {
+		sum.ValAcc = &last.ValAcc
+	}
+	b, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := train.WriteFileAtomic(filepath.Join(s.Out, "summary.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := drawPlots(s.Out, cfg, d, lm); err != nil {
+		return err
+	}
+	acc := ""
+	if sum.ValAcc != nil {
+		acc = fmt.Sprintf(", accuracy on scored positions %.4f", *sum.ValAcc)
+	}
+	fmt.Fprintf(stdout, "done: %d steps in %.1f s (%.1f ms/step), val loss %.4f%s\n", last.Step, wall, sum.MsPerStep, last.ValLoss, acc)
+	fmt.Fprintf(stdout, "wrote %s: model.safetensors, config.json, metrics.jsonl, summary.json, loss.png, attention.png\n", s.Out)
+	return printSamples(stdout, lm, d, s)
+}
+
+// drawPlots writes loss.png and attention.png.
+func drawPlots(dir string, cfg train.RunConfig, d *data, lm *train.LM) error {
+	pts, err := readMetrics(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		return err
+	}
+	title := cfg.Data.Task
+	if cfg.Data.File != "" {
+		title = filepath.Base(cfg.Data.File)
+	}
+	if err := plots.LossPNG(filepath.Join(dir, "loss.png"), "loss: "+title, pts); err != nil {
+		return err
+	}
+	if cfg.Model.NoAttention {
+		return nil
+	}
+	x, y := make([]int, cfg.Batch*d.block), make([]int, cfg.Batch*d.block)
+	if err := d.val.Next(x, y); err != nil {
+		return err
+	}
+	n := min(d.block, 32)
+	ids := x[:n]
+	w, err := lm.Attention(ids)
+	if err != nil {
+		return err
+	}
+	tokens := make([]string, n)
+	for i, id := range ids {
+		t, err := d.tok.Decode([]int{id})
+		if err != nil {
+			return err
+		}
+		tokens[i] = printable(t)
+	}
+	return plots.AttentionPNG(filepath.Join(dir, "attention.png"), "attention weights on a validation snippet: "+title, w, tokens)
+}
+
+func printable(t string) string {
+	switch t {
+	case "\n":
+		return `\n`
+	case " ":
+		return "␣"
+	}
+	return t
+}
+
+func appendMetric(path string, m metric) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func readMetrics(path string) ([]plots.Point, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var pts []plots.Point
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m metric
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			return nil, errors.Wrapf(err, "%s", path)
+		}
+		pts = append(pts, plots.Point{Step: m.Step, Train: m.TrainLoss, Val: m.ValLoss})
+	}
+	return pts, sc.Err()
+}
+
+// trimMetrics drops the metrics lines after step (written after the checkpoint a run
+// resumes from), atomically.
+func trimMetrics(path string, step int) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var keep []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var m metric
+		if line == "" || json.Unmarshal([]byte(line), &m) != nil || m.Step > step {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	out := strings.Join(keep, "\n")
+	if out != "" {
+		out += "\n"
+	}
+	return train.WriteFileAtomic(path, []byte(out), 0o644)
+}
+
+// resumeConfig reads the run to resume and applies the flags that may change.
+func resumeConfig(s settings) (train.RunConfig, error) {
+	cfg, err := train.LoadRunConfig(s.Resume)
+	if err != nil {
+		return cfg, err
+	}
+	m := cfg.Model
+	conflicts := []struct {
+		flag string
+		same bool
+	}{
+		{"layers", s.Layers == m.Layers}, {"heads", s.Heads == m.Heads}, {"width", s.Width == m.Width},
+		{"block", s.Block == m.BlockSize}, {"dtype", s.Dtype == cfg.Dtype}, {"batch", s.Batch == cfg.Batch},
+		{"no-attention", s.NoAttention == m.NoAttention}, {"dropout", s.Dropout == m.Dropout},
+		{"task", s.Task == cfg.Data.Task}, {"data", s.Data == cfg.Data.File}, {"seed", s.Seed == cfg.Seed},
+		{"preset", false},
+	}
+	for _, c := range conflicts {
+		if s.explicit[c.flag] && !c.same {
+			return cfg, usageErr("--%s conflicts with the run in %s (its model, data and seed come from its config.json)", c.flag, s.Resume)
+		}
+	}
+	if s.explicit["steps"] {
+		cfg.Train.Steps = s.Steps
+	}
+	if s.explicit["eval-every"] {
+		cfg.Train.EvalEvery = s.EvalEvery
+	}
+	return cfg, nil
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+
+	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/layers"
+	"github.com/attend-go/attend/train"
+	"github.com/pkg/errors"
+)
+
+const eos = "<EOS>"
+
+// generate continues prompt and returns the decoded continuation: for a word-level
+// vocabulary up to and including <EOS> (at most maxTokens tokens).
+func generate(lm *train.LM, tok datasets.Tokenizer, prompt string, maxTokens int, temperature float64, topK int, rng *rand.Rand) (string, error) {
+	ids, err := tok.Encode(prompt)
+	if err != nil {
+		return "", errors.Wrap(err, "prompt")
+	}
+	if len(ids) == 0 {
+		return "", usageErr("empty prompt")
+	}
+	var stop func(int) bool
+	if w, ok := tok.(*datasets.WordTokenizer); ok {
+		if eosID, err := w.Encode(eos); err == nil && len(eosID) == 1 {
+			stop = func(id int) bool { return id == eosID[0] }
+		}
+	}
+	out, err := lm.Generate(ids, maxTokens, temperature, topK, rng, stop)
+	if err != nil {
+		return "", err
+	}
+	return tok.Decode(out)
+}
+
+// printSamples prints a few continuations after training: the task's prompts with the
+// expected answer, or free text for a corpus.
+func printSamples(w io.Writer, lm *train.LM, d *data, s settings) error {
+	if s.Samples == 0 {
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(s.Seed, 7))
+	var prompts []string
+	switch {
+	case s.Prompt != "":
+		for i := 0; i < s.Samples; i++ {
+			prompts = append(prompts, s.Prompt)
+		}
+	case d.task != nil:
+		prompts = d.task.Prompts()
+		if len(prompts) > s.Samples {
+			prompts = prompts[:s.Samples]
+		}
+	default:
+		for i := 0; i < s.Samples; i++ {
+			prompts = append(prompts, "\n")
+		}
+	}
+	fmt.Fprintln(w, "samples:")
+	for _, p := range prompts {
+		n := s.SampleTokens
+		want, known := "", false
+		if d.task != nil {
+			want, known = d.task.Answer(p)
+		}
+		if n == 0 {
+			n = 200
+			if known {
+				n = len(strings.Fields(want))
+				if _, ok := d.tok.(*datasets.CharTokenizer); ok {
+					n = len([]rune(want))
+				}
+			}
+		}
+		got, err := generate(lm, d.tok, p, n, s.Temperature, s.TopK, rng)
+		if err != nil {
+			return err
+		}
+		switch {
+		case known:
+			mark := "✗ want " + want
+			if got == want {
+				mark = "✓"
+			}
+			fmt.Fprintf(w, "  %s → %s   %s\n", p, got, mark)
+		default:
+			fmt.Fprintf(w, "---\n%s%s\n", p, got)
+		}
+	}
+	return nil
+}
+
+// sampleCmd is `train-toy sample`: load a run and generate.
+func sampleCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("train-toy sample", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	from := fs.String("from", "", "run `directory` to load (required)")
+	best := fs.Bool("best", false, "load the best-validation model (DIR/best) instead of the latest")
+	prompt := fs.String("prompt", "", "text to continue; for word-level runs, space-separated tokens (required)")
+	temperature := fs.Float64("temperature", 1, "sampling temperature (0: greedy)")
+	topK := fs.Int("top-k", 0, "sample only from the k most likely tokens (0: all)")
+	samples := fs.Int("samples", 1, "number of samples")
+	maxTokens := fs.Int("max-tokens", 0, "tokens to generate (default: up to <EOS> for word-level runs, else the task's answer length or 200)")
+	seed := fs.Uint64("seed", 1337, "random seed")
+	fs.Usage = func() {
+		fmt.Fprintln(stdout, "Usage: train-toy sample --from DIR --prompt TEXT [flags]\n\nGenerates continuations of TEXT with the model trained in DIR, one per line.\n\nFlags:")
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return err
+		}
+		return usageErr("sample: %v", err)
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageErr("sample: unexpected argument %q", fs.Arg(0))
+	case *from == "":
+		return usageErr("sample: --from DIR is required")
+	case *prompt == "":
+		return usageErr("sample: --prompt is required")
+	case !(*temperature >= 0):
+		return usageErr("sample: --temperature %v: must be ≥ 0", *temperature)
+	case *topK < 0 || *samples < 1 || *maxTokens < 0:
+		return usageErr("sample: --top-k, --samples and --max-tokens must be non-negative (--samples ≥ 1)")
+	}
+	dir := *from
+	if *best {
+		dir = filepath.Join(dir, train.BestDir)
+	}
+	cfg, err := train.LoadRunConfig(dir)
+	if err != nil {
+		return err
+	}
+	var tok datasets.Tokenizer
+	switch cfg.Tokenizer.Kind {
+	case "char":
+		tok, err = datasets.NewCharTokenizerFromVocab(cfg.Tokenizer.Vocab)
+	case "word":
+		tok, err = datasets.NewWordTokenizer(cfg.Tokenizer.Vocab)
+	default:
+		err = errors.Errorf("%s: unknown tokenizer kind %q", filepath.Join(dir, train.ConfigFile), cfg.Tokenizer.Kind)
+	}
+	if err != nil {
+		return err
+	}
+	dt, err := cfg.DtypeOf()
+	if err != nil {
+		return err
+	}
+	lm, err := train.NewLM(cfg.Model, 0, layers.WithDtype(dt))
+	if err != nil {
+		return err
+	}
+	defer lm.Close()
+	if err := train.LoadModel(dir, lm); err != nil {
+		return err
+	}
+	n := *maxTokens
+	if n == 0 {
+		n = 200
+		if cfg.Tokenizer.Kind == "word" {
+			n = 4 * cfg.Model.BlockSize
+		} else if cfg.Data.Task != "" {
+			if task, err := newTask(cfg.Data.Task, cfg.Model.BlockSize); err == nil {
+				if want, ok := task.Answer(*prompt); ok {
+					n = len([]rune(want))
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(*seed, 7))
+	for i := 0; i < *samples; i++ {
+		got, err := generate(lm, tok, *prompt, n, *temperature, *topK, rng)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, got)
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+package graph
+
+import (
+	"fmt"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Dense returns x·W + b, fused, for x of shape (N, in) or (B, T, in): W is (in, out), or
+// (out, in) with transW (y = x·Wᵀ, as for an output head tied to an embedding table), and
+// b is (out) or nil. The result keeps x's leading dims: (N, out) or (B, T, out). Its
+// backward pass is two matrix products and a column sum; no reshape or transpose is
+// copied.
+func Dense(x, w, b *G.Node, transW bool) (*G.Node, error) {
+	wrap := func(err error) error { return errors.Wrap(err, "graph: Dense") }
+	for what, n := range map[string]*G.Node{"x": x, "w": w} {
+		if err := checkFloat(n, what); err != nil {
+			return nil, wrap(err)
+		}
+	}
+	if err := checkSameDtype(x, map[string]*G.Node{"w": w, "b": b}); err != nil {
+		return nil, wrap(err)
+	}
+	xs, ws := x.Shape(), w.Shape()
+	if (xs.Dims() != 2 && xs.Dims() != 3) || ws.Dims() != 2 {
+		return nil, wrap(errors.Wrapf(ErrShape, "x %q is %v and w %q is %v; want (N, in) or (B, T, in) and a matrix", x.Name(), xs, w.Name(), ws))
+	}
+	in, out := ws[0], ws[1]
+	if transW {
+		in, out = out, in
+	}
+	if xs[xs.Dims()-1] != in {
+		return nil, wrap(errors.Wrapf(ErrShape, "x %q is %v but w %q (%v, transposed: %v) takes %d inputs", x.Name(), xs, w.Name(), ws, transW, in))
+	}
+	if b != nil && !b.Shape().Eq(tensor.Shape{out}) {
+		return nil, wrap(errors.Wrapf(ErrShape, "bias %q is %v; want (%d)", b.Name(), b.Shape(), out))
+	}
+	n := xs.TotalSize() / in
+	outShape := append(xs[:xs.Dims()-1].Clone(), out)
+	a := hm.TypeVariable('a')
+	inputs := G.Nodes{x, w}
+	types := []hm.Type{tensorType(xs.Dims(), a), tensorType(2, a)}
+	if b != nil {
+		inputs = append(inputs, b)
+		types = append(types, tensorType(1, a))
+	}
+	o := &op{
+		name:    fmt.Sprintf("attend.Dense{transW:%v, bias:%v}", transW, b != nil),
+		arity:   len(inputs),
+		typ:     hm.NewFnType(append(types, tensorType(outShape.Dims(), a))...),
+		shape:   outShape,
+		diffWRT: []bool{true, true, true}[:len(inputs)],
+	}
+	o.do = func(vs []G.Value) (G.Value, error) {
+		vals, err := denses(vs)
+		if err != nil {
+			return nil, err
+		}
+		res := o.result(vals[0].Dtype())
+		switch xd := vals[0].Data().(type) {
+		case []float64:
+			denseForward(res.Data().([]float64), xd, vals[1].Data().([]float64), optData[float64](vals, 2), n, in, out, transW)
+		case []float32:
+			denseForward(res.Data().([]float32), xd, vals[1].Data().([]float32), optData[float32](vals, 2), n, in, out, transW)
+		}
+		return res, nil
+	}
+	o.diff = func(ins G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+		// dx = dy·W (transW) or dy·Wᵀ: (N, out) × (out, in) → (N, in)
+		dx, err := matMul("attend.DenseGradX", grad, ins[1], false, !transW, n, in, out, xs)
+		if err != nil {
+			return nil, err
+		}
+		// dW = dyᵀ·x (transW, (out, in)) or xᵀ·dy ((in, out)): a sum over the N rows
+		var dw *G.Node
+		if transW {
+			dw, err = matMul("attend.DenseGradW", grad, ins[0], true, false, out, in, n, ws)
+		} else {
+			dw, err = matMul("attend.DenseGradW", ins[0], grad, true, false, in, out, n, ws)
+		}
+		if err != nil {
+			return nil, err
+		}
+		res := G.Nodes{dx, dw}
+		if len(ins) == 3 {
+			db, err := SumRows(grad)
+			if err != nil {
+				return nil, err
+			}
+			res = append(res, db)
+		}
+		return res, nil
+	}
+	y, err := G.ApplyOp(o, inputs...)
+	return y, wrap(err)
+}
+
+func denseForward[T float](y, x, w, b []T, n, in, out int, transW bool) {
+	ldw := out
+	if transW {
+		ldw = in
+	}
+	var beta T
+	if b != nil {
+		for r := 0; r < n; r++ {
+			copy(y[r*out:(r+1)*out], b)
+		}
+		beta = 1
+	}
+	gemm(false, transW, n, out, in, 1, x, in, w, ldw, beta, y, out) // (N, in) × (in, out) → (N, out)
+}
+
+// matMul builds the non-differentiable node op(A)·op(B), with A and B read as row-major
+// matrices of their last dim's width ((m, k) or (k, m) when tA, and so on), and gives
+// it the shape shape (m·n elements).
+func matMul(name string, a, b *G.Node, tA, tB bool, m, n, k int, shape tensor.Shape) (*G.Node, error) {
+	as, bs := a.Shape(), b.Shape()
+	lda, ldb := as[as.Dims()-1], bs[bs.Dims()-1]
+	return rowOp(name, G.Nodes{a, b}, shape, func(vals []*tensor.Dense, out *tensor.Dense) {
+		switch ad := vals[0].Data().(type) {
+		case []float64:
+			gemm(tA, tB, m, n, k, 1, ad, lda, vals[1].Data().([]float64), ldb, 0, out.Data().([]float64), n)
+		case []float32:
+			gemm(tA, tB, m, n, k, 1, ad, lda, vals[1].Data().([]float32), ldb, 0, out.Data().([]float32), n)
+		}
+	}, tA, tB, m, n, k)
+}
+
+// Add returns a + b for nodes of one shape (a residual connection), reusing its output
+// buffer from run to run; the gradient flows to both unchanged.
+func Add(a, b *G.Node) (*G.Node, error) {
+	wrap := func(err error) error { return errors.Wrap(err, "graph: Add") }
+	if err := checkFloat(a, "a"); err != nil {
+		return nil, wrap(err)
+	}
+	if err := checkFloat(b, "b"); err != nil {
+		return nil, wrap(err)
+	}
+	if err := checkSameDtype(a, map[string]*G.Node{"b": b}); err != nil {
+		return nil, wrap(err)
+	}
+	if !a.Shape().Eq(b.Shape()) || a.Dims() != b.Dims() {
+		return nil, wrap(errors.Wrapf(ErrShape, "%q is %v and %q is %v", a.Name(), a.Shape(), b.Name(), b.Shape()))
+	}
+	s := a.Shape()
+	t := hm.TypeVariable('a')
+	o := &op{
+		name:    "attend.Add",
+		arity:   2,
+		typ:     hm.NewFnType(tensorType(s.Dims(), t), tensorType(s.Dims(), t), tensorType(s.Dims(), t)),
+		shape:   s.Clone(),
+		diffWRT: []bool{true, true},
+	}
+	o.do = func(vs []G.Value) (G.Value, error) {
+		vals, err := denses(vs)
+		if err != nil {
+			return nil, err
+		}
+		res := o.result(vals[0].Dtype())
+		switch ad := vals[0].Data().(type) {
+		case []float64:
+			addInto(res.Data().([]float64), ad, vals[1].Data().([]float64))
+		case []float32:
+			addInto(res.Data().([]float32), ad, vals[1].Data().([]float32))
+		}
+		return res, nil
+	}
+	o.diff = func(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+		return G.Nodes{grad, grad}, nil
+	}
+	y, err := G.ApplyOp(o, a, b)
+	return y, wrap(err)
+}
+
+func addInto[T float](dst, a, b []T) {
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}

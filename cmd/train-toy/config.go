@@ -20,24 +20,24 @@ func usageErr(format string, args ...any) error {
 
 // settings is every knob of a training run, after defaults, preset and flags.
 type settings struct {
-	Task, Data, Preset                 string
-	Steps, Batch, Block                int
-	Layers, Heads, Width               int
-	LR, MinLR                          float64
-	Warmup, DecaySteps                 int
-	Beta1, Beta2, WeightDecay, Clip    float64
-	Dropout                            float64
-	Tied, Bias, NoAttention            bool
-	Seed                               uint64
-	Dtype                              string
-	EvalEvery, EvalBatches             int
-	Out, Resume                        string
-	Temperature                        float64
-	TopK, Samples, SampleTokens        int
-	Prompt                             string
-	ValFrac                            float64
-	Quiet                              bool
-	explicit                           map[string]bool // flags given on the command line
+	Task, Data, Preset              string
+	Steps, Batch, Block             int
+	Layers, Heads, Width            int
+	LR, MinLR                       float64
+	Warmup, DecaySteps              int
+	Beta1, Beta2, WeightDecay, Clip float64
+	Dropout                         float64
+	Tied, Bias, NoAttention         bool
+	Seed                            uint64
+	Dtype                           string
+	EvalEvery, EvalBatches          int
+	Out, Resume                     string
+	Temperature                     float64
+	TopK, Samples, SampleTokens     int
+	Prompt                          string
+	ValFrac                         float64
+	Quiet                           bool
+	explicit                        map[string]bool // flags given on the command line
 }
 
 // taskDefaults are the settings of a run on a synthetic task, chosen so the default copy

@@ -208,7 +208,7 @@ func validate(s settings) error {
 		return usageErr("--lr %v: must be a positive number", s.LR)
 	case !(s.MinLR >= 0) || s.MinLR > s.LR:
 		return usageErr("--min-lr %v: must be between 0 and --lr %v", s.MinLR, s.LR)
-	case s.Warmup < 0 || s.DecaySteps < s.Warmup:
+	case s.Resume == "" && (s.Warmup < 0 || s.DecaySteps < s.Warmup): // a resumed run keeps its schedule
 		return usageErr("--warmup %d and --decay-steps %d: need 0 ≤ warmup ≤ decay-steps", s.Warmup, s.DecaySteps)
 	case !(s.WeightDecay >= 0):
 		return usageErr("--weight-decay %v: must be ≥ 0", s.WeightDecay)

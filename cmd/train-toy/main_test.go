@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// runCLI runs the command in-process and returns its exit status, stdout and stderr.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestBadFlags(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--heads", "3", "--width", "64"}, "--heads 3 does not divide --width 64"},
+		{[]string{"--steps", "-5"}, "--steps -5"},
+		{[]string{"--width", "0"}, "--width 0"},
+		{[]string{"--task", "nope"}, `unknown --task "nope"`},
+		{[]string{"--dtype", "float16"}, `--dtype "float16"`},
+		{[]string{"--preset", "huge"}, `unknown --preset "huge"`},
+		{[]string{"--lr", "0"}, "--lr 0"},
+		{[]string{"--block", "7"}, "--block 7"},
+		{[]string{"--task", "statquest", "--block", "6"}, "--block 6"},
+		{[]string{"--no-such-flag"}, "flag provided but not defined"},
+		{[]string{"--steps", "ten"}, "invalid value"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"sample"}, "--from DIR is required"},
+		{[]string{"sample", "--from", "x"}, "--prompt is required"},
+		{[]string{"sample", "--from", "x", "--prompt", "a", "--temperature", "-1"}, "--temperature -1"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			code, _, stderr := runCLI(t, c.args...)
+			if code != 2 {
+				t.Errorf("exit status %d; want 2", code)
+			}
+			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "error: ") || !strings.Contains(lines[0], c.want) {
+				t.Errorf("stderr %q; want one line `error: …%s…`", stderr, c.want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	code, out, _ := runCLI(t, "-h")
+	if code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	for _, flag := range []string{"-task", "-steps", "-batch", "-block", "-layers", "-heads", "-width", "-lr", "-seed",
+		"-dtype", "-eval-every", "-out", "-temperature", "-top-k", "-prompt", "-samples", "-data", "-preset", "-resume"} {
+		if !strings.Contains(out, "  "+flag+" ") && !strings.Contains(out, "  "+flag+"\n") {
+			t.Errorf("-h does not document %s", flag)
+		}
+	}
+	if !strings.Contains(out, `(default "copy")`) || !strings.Contains(out, "(default 250)") {
+		t.Errorf("-h does not show defaults:\n%s", out)
+	}
+}
+
+func TestDataFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct{ name, path, want string }{
+		{"missing", filepath.Join(dir, "nope.txt"), "nope.txt"},
+		{"empty", write("empty.txt", nil), "empty"},
+		{"binary", write("bin.dat", []byte("ab\x00cd")), "bin.dat"},
+		{"not utf-8", write("latin1.txt", []byte("caf\xe9 au lait")), "UTF-8"},
+		{"too short", write("short.txt", []byte(strings.Repeat("abc", 20))), "too short"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "--data", c.path, "--out", filepath.Join(dir, "run-"+c.name), "--steps", "1")
+			if code == 0 || !strings.HasPrefix(stderr, "error: ") || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "goroutine") {
+				t.Errorf("exit %d, stderr %q; want a one-line error mentioning %q", code, stderr, c.want)
+			}
+		})
+	}
+}
+
+// TestStatquestEndToEnd trains the seed course's toy, checks the run directory, and
+// samples from it as a user would.
+func TestStatquestEndToEnd(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sq")
+	code, out, stderr := runCLI(t, "--task", "statquest", "--out", dir, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, f := range []string{"model.safetensors", "optimizer.safetensors", "config.json", "state.json", "metrics.jsonl",
+		"summary.json", "loss.png", "attention.png", "best/model.safetensors", "best/config.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("run directory lacks %s: %v", f, err)
+		}
+	}
+	assertNoTemp(t, dir)
+	var sum map[string]any
+	readJSON(t, filepath.Join(dir, "summary.json"), &sum)
+	for _, k := range []string{"task", "config", "steps", "train_loss", "val_loss", "val_acc", "wall_s", "params"} {
+		if _, ok := sum[k]; !ok {
+			t.Errorf("summary.json lacks %q", k)
+		}
+	}
+	if sum["val_acc"].(float64) != 1 {
+		t.Errorf("val_acc = %v; want 1", sum["val_acc"])
+	}
+	metrics := readMetricLines(t, filepath.Join(dir, "metrics.jsonl"))
+	if len(metrics) != 3 {
+		t.Fatalf("%d metrics lines; want 3 (every 50 of 150 steps)", len(metrics))
+	}
+	for _, k := range []string{"step", "train_loss", "val_loss", "val_acc", "lr", "tokens_per_s", "elapsed_s"} {
+		if _, ok := metrics[0][k]; !ok {
+			t.Errorf("metrics.jsonl lacks %q", k)
+		}
+	}
+	for _, prompt := range []string{"what is statquest <EOS>", "statquest is what <EOS>"} {
+		code, out, stderr := runCLI(t, "sample", "--from", dir, "--prompt", prompt, "--temperature", "0")
+		if code != 0 || strings.TrimSpace(out) != "awesome <EOS>" {
+			t.Errorf("sample after %q: exit %d, %q %q; want awesome <EOS>", prompt, code, out, stderr)
+		}
+	}
+	code, _, stderr = runCLI(t, "sample", "--from", dir, "--prompt", "what is banana")
+	if code == 0 || !strings.Contains(stderr, "banana") {
+		t.Errorf("unknown word: exit %d, %q", code, stderr)
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func readMetricLines(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var ms []map[string]any
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+func assertNoTemp(t *testing.T, dir string) {
+	t.Helper()
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && strings.Contains(filepath.Base(p), ".tmp") {
+			t.Errorf("stray temporary file %s", p)
+		}
+		return nil
+	})
+}
+
+// TestResumeMatchesUninterrupted: 40 steps in one go and 20 + 20 with --resume give the
+// same losses at every evaluation.
+func TestResumeMatchesUninterrupted(t *testing.T) {
+	base := t.TempDir()
+	whole, split := filepath.Join(base, "whole"), filepath.Join(base, "split")
+	common := []string{"--task", "reverse", "--layers", "1", "--width", "32", "--batch", "8", "--eval-every", "10", "--quiet", "--samples", "0", "--decay-steps", "40"}
+	if code, out, e := runCLI(t, append(common, "--steps", "40", "--out", whole)...); code != 0 {
+		t.Fatalf("whole run: %d %s %s", code, out, e)
+	}
+	if code, out, e := runCLI(t, append(common, "--steps", "20", "--out", split)...); code != 0 {
+		t.Fatalf("first half: %d %s %s", code, out, e)
+	}
+	if code, out, e := runCLI(t, "--resume", split, "--steps", "40", "--quiet", "--samples", "0"); code != 0 {
+		t.Fatalf("resume: %d %s %s", code, out, e)
+	}
+	a, b := readMetricLines(t, filepath.Join(whole, "metrics.jsonl")), readMetricLines(t, filepath.Join(split, "metrics.jsonl"))
+	if len(a) != 4 || len(b) != 4 {
+		t.Fatalf("%d and %d metrics lines; want 4 each", len(a), len(b))
+	}
+	for i := range a {
+		for _, k := range []string{"step", "train_loss", "val_loss", "val_acc", "lr"} {
+			if a[i][k] != b[i][k] {
+				t.Errorf("eval %d: %s = %v uninterrupted, %v resumed", i, k, a[i][k], b[i][k])
+			}
+		}
+	}
+	// A conflicting model flag is refused.
+	if code, _, e := runCLI(t, "--resume", split, "--steps", "50", "--width", "64"); code != 2 || !strings.Contains(e, "--width conflicts") {
+		t.Errorf("conflicting --width: exit %d, %q", code, e)
+	}
+}
+
+// TestInterrupt sends SIGINT to a training process: it saves a checkpoint, says where,
+// exits 130, leaves no temporary file, and the checkpoint samples and resumes.
+func TestInterrupt(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "train-toy")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	cmd := exec.Command(bin, "--task", "copy", "--steps", "100000", "--eval-every", "5", "--width", "32", "--out", dir, "--quiet")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	var out strings.Builder
+	deadline := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
+	defer deadline.Stop()
+	evals := 0
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "step ") {
+			if evals++; evals == 2 {
+				cmd.Process.Signal(syscall.SIGINT)
+			}
+		}
+	}
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit: %v; want status 130\nstdout:\n%s\nstderr:\n%s", err, out.String(), stderr.String())
+	}
+	if !strings.Contains(out.String(), "checkpoint saved in "+dir) {
+		t.Errorf("output does not say where the checkpoint is:\n%s", out.String())
+	}
+	assertNoTemp(t, dir)
+	var st struct {
+		Step int `json:"step"`
+	}
+	readJSON(t, filepath.Join(dir, "state.json"), &st)
+	if st.Step < 10 {
+		t.Errorf("checkpoint at step %d; want ≥ 10", st.Step)
+	}
+	if o, err := exec.Command(bin, "sample", "--from", dir, "--prompt", "abcdefgh|", "--temperature", "0").CombinedOutput(); err != nil || len(strings.TrimSpace(string(o))) != 8 {
+		t.Errorf("sample from the interrupted run: %v %q", err, o)
+	}
+	if o, err := exec.Command(bin, "--resume", dir, "--steps", itoa(st.Step+5), "--quiet", "--samples", "0").CombinedOutput(); err != nil {
+		t.Errorf("resume the interrupted run: %v\n%s", err, o)
+	}
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -282,12 +282,20 @@ func GELU(x *G.Node) (*G.Node, error) {
 	return G.ApplyOp(o, x)
 }
 
+// erfOf is math.Erf in float64 and the faster erf32 in float32.
+func erfOf[T float](v T) T {
+	if x, ok := any(v).(float32); ok {
+		return T(erf32(x))
+	}
+	return T(math.Erf(float64(v)))
+}
+
 func geluForward[T float](y, x []T) {
 	const chunk = 4096
 	parallelFor((len(x)+chunk-1)/chunk, len(x)*20, func(c int) {
 		for i := c * chunk; i < min((c+1)*chunk, len(x)); i++ {
-			v := float64(x[i])
-			y[i] = T(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
+			v := x[i]
+			y[i] = 0.5 * v * (1 + erfOf(v*math.Sqrt2/2))
 		}
 	})
 }
@@ -296,10 +304,10 @@ func geluBackward[T float](dx, x, dy []T) {
 	const chunk = 4096
 	parallelFor((len(x)+chunk-1)/chunk, len(x)*30, func(c int) {
 		for i := c * chunk; i < min((c+1)*chunk, len(x)); i++ {
-			v := float64(x[i])
-			cdf := 0.5 * (1 + math.Erf(v/math.Sqrt2))
-			pdf := math.Exp(-0.5*v*v) / math.Sqrt(2*math.Pi)
-			dx[i] = T(float64(dy[i]) * (cdf + v*pdf))
+			v := x[i]
+			cdf := 0.5 * (1 + erfOf(v*math.Sqrt2/2))
+			pdf := T(math.Exp(-0.5*float64(v)*float64(v)) / math.Sqrt(2*math.Pi))
+			dx[i] = dy[i] * (cdf + v*pdf)
 		}
 	})
 }

@@ -154,6 +154,7 @@ type summary struct {
 	WallS     float64          `json:"wall_s"`
 	MsPerStep float64          `json:"ms_per_step"`
 	Params    int              `json:"params"`
+	PeakRSSMB float64          `json:"peak_rss_mb"` // of the whole process, from getrusage
 	Model     layers.GPTConfig `json:"model"`
 }
 
@@ -318,7 +319,8 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 func finish(s settings, cfg train.RunConfig, d *data, lm *train.LM, st train.RunState, last train.Report, wall float64, steps int, stdout io.Writer) error {
 	sum := summary{Task: cfg.Data.Task, Data: cfg.Data.File, Config: cfg, Steps: last.Step, TrainLoss: last.TrainLoss,
 		ValLoss: last.ValLoss, BestVal: st.BestValLoss, BestStep: st.BestStep, WallS: st.ElapsedS,
-		MsPerStep: 1000 * wall / float64(max(steps, 1)), Params: lm.Model.NumParams(), Model: cfg.Model}
+		MsPerStep: 1000 * wall / float64(max(steps, 1)), Params: lm.Model.NumParams(), Model: cfg.Model,
+		PeakRSSMB: peakRSSMB()}
 	if !math.IsNaN(last.ValAcc) {
 		sum.ValAcc = &last.ValAcc
 	}

@@ -475,8 +475,12 @@ func addPositions[T float](out, x, pos []T, tc int) {
 }
 
 // DropoutMode switches the Dropout ops that share it between training (on) and
-// evaluation (off, the identity). The zero value is off.
-type DropoutMode struct{ on atomic.Bool }
+// evaluation (off, the identity), and tells them the training step, from which each
+// draws its mask. The zero value is off at step 0.
+type DropoutMode struct {
+	on   atomic.Bool
+	step atomic.Uint64
+}
 
 // SetTraining turns dropout on (true) or off.
 func (m *DropoutMode) SetTraining(on bool) { m.on.Store(on) }
@@ -484,12 +488,15 @@ func (m *DropoutMode) SetTraining(on bool) { m.on.Store(on) }
 // Training reports whether dropout is on.
 func (m *DropoutMode) Training() bool { return m.on.Load() }
 
-var dropoutIDs atomic.Uint64
+// SetStep sets the step whose masks the next runs draw.
+func (m *DropoutMode) SetStep(step uint64) { m.step.Store(step) }
 
 // Dropout zeroes each element of x with probability p while mode is training and scales
 // the others by 1/(1−p); its gradient uses the same mask and the same 1/(1−p) (Gorgonia's
-// own Dropout divides by p in its backward pass). Masks are drawn from a PCG stream
-// seeded with seed. Each call makes a distinct op, never merged with another.
+// own Dropout divides by p in its backward pass). The mask of a run is drawn from a PCG
+// stream seeded with (seed, mode's step): it depends on nothing else, so runs repeat and
+// a resumed training run draws the masks the uninterrupted one did. Give each Dropout in
+// a model its own seed.
 func Dropout(x *G.Node, p float64, seed uint64, mode *DropoutMode) (*G.Node, error) {
 	wrap := func(err error) error { return errors.Wrap(err, "graph: Dropout") }
 	if err := checkFloat(x, "x"); err != nil {
@@ -500,12 +507,12 @@ func Dropout(x *G.Node, p float64, seed uint64, mode *DropoutMode) (*G.Node, err
 	}
 	xs := x.Shape()
 	a := hm.TypeVariable('a')
-	id := dropoutIDs.Add(1)
-	rng := rand.New(rand.NewPCG(seed, id))
+	var pcg rand.PCG
+	rng := rand.New(&pcg)
 	var keep []bool // the mask of the last forward run, read by the backward op
 	scale := 1 / (1 - p)
 	o := &op{
-		name:    fmt.Sprintf("attend.Dropout{p:%v, id:%d}", p, id),
+		name:    fmt.Sprintf("attend.Dropout{p:%v, seed:%d}", p, seed),
 		arity:   1,
 		typ:     hm.NewFnType(tensorType(xs.Dims(), a), tensorType(xs.Dims(), a)),
 		shape:   xs.Clone(),
@@ -530,6 +537,7 @@ func Dropout(x *G.Node, p float64, seed uint64, mode *DropoutMode) (*G.Node, err
 			if len(keep) != xs.TotalSize() {
 				keep = make([]bool, xs.TotalSize())
 			}
+			pcg.Seed(seed, mode.step.Load())
 			for i := range keep {
 				keep[i] = rng.Float64() >= p
 			}
@@ -541,7 +549,7 @@ func Dropout(x *G.Node, p float64, seed uint64, mode *DropoutMode) (*G.Node, err
 	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 		dx, err := rowOp("attend.DropoutGrad", G.Nodes{grad}, xs, func(vals []*tensor.Dense, out *tensor.Dense) {
 			apply(out, vals[0])
-		}, id)
+		}, seed)
 		return G.Nodes{dx}, err
 	}
 	y, err := G.ApplyOp(o, x)

@@ -212,6 +212,10 @@ func NewGPT(g *G.ExprGraph, cfg GPTConfig, opts ...Option) (*GPT, error) {
 // starts with dropout off.
 func (m *GPT) SetTraining(on bool) { m.mode.SetTraining(on) }
 
+// SetStep tells dropout which training step runs next; its masks depend only on the
+// seed and the step, so a resumed run repeats the uninterrupted one.
+func (m *GPT) SetStep(step int) { m.mode.SetStep(uint64(step)) }
+
 // Forward returns the logits (B, T, Vocab) for ids, an int node (B, T) with
 // T ≤ BlockSize. Position t of the logits predicts the token after ids[:, t], seeing only
 // ids[:, ≤ t].

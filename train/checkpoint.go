@@ -347,16 +347,36 @@ func LoadCheckpoint(dir string, t *Trainer) (RunState, error) {
 			return st, wrap(errors.Wrapf(ErrCheckpoint, "%s: no %s state", spath, s.what))
 		}
 	}
-	// Commit.
-	if err := t.Opt.SetState(ost); err != nil {
+	// The optimizer state is checked on a scratch optimizer, so that SetState on t.Opt
+	// below cannot fail after the samplers have changed.
+	scratch, err := NewAdamW(t.Opt.Config())
+	if err == nil {
+		err = scratch.SetState(ost)
+	}
+	if err != nil {
 		return st, wrap(errors.Wrapf(ErrCheckpoint, "%s: %v", opath, err))
 	}
+	// Commit: the samplers, put back as they were if one rejects its state.
+	var restore []func()
 	for _, s := range samplers {
-		if sf, ok := s.b.(Stateful); ok {
-			if err := sf.SetState(s.state); err != nil {
-				return st, wrap(errors.Wrapf(ErrCheckpoint, "%s: %s: %v", spath, s.what, err))
-			}
+		sf, ok := s.b.(Stateful)
+		if !ok {
+			continue
 		}
+		old, err := sf.State()
+		if err == nil {
+			err = sf.SetState(s.state)
+		}
+		if err != nil {
+			for i := len(restore) - 1; i >= 0; i-- {
+				restore[i]()
+			}
+			return st, wrap(errors.Wrapf(ErrCheckpoint, "%s: %s: %v", spath, s.what, err))
+		}
+		restore = append(restore, func() { _ = sf.SetState(old) })
+	}
+	if err := t.Opt.SetState(ost); err != nil {
+		return st, wrap(errors.Wrapf(ErrCheckpoint, "%s: %v", opath, err))
 	}
 	for i, p := range params {
 		if err := copyDense(p.T, staged[i].T); err != nil {

@@ -98,6 +98,7 @@ func (t *Trainer) TrainStep() (float64, error) {
 	if err := t.Train.Next(t.x, t.y); err != nil {
 		return 0, errors.Wrap(err, "train: training batch")
 	}
+	t.LM.Model.SetStep(t.Step)
 	loss, err := t.LM.Backward(t.x, t.y)
 	if err != nil {
 		return 0, errors.Wrapf(err, "train: step %d", t.Step+1)

@@ -333,7 +333,7 @@ func scoresKernel[T float](out, a, b []T, d scoreDims, alpha float64, sm *scoreM
 	parallelFor(d.B*d.H, 2*d.B*d.Ta*d.Tb*d.C, func(bh int) {
 		bi, h := bh/d.H, bh%d.H
 		c := out[bh*d.Ta*d.Tb : (bh+1)*d.Ta*d.Tb]
-		gemm(false, true, d.Ta, d.Tb, d.W, T(alpha),
+		gemmSerial(false, true, d.Ta, d.Tb, d.W, T(alpha),
 			a[bi*d.Ta*d.C+h*d.W:], d.C, b[bi*d.Tb*d.C+h*d.W:], d.C, 0, c, d.Tb)
 		if sm == nil {
 			return
@@ -368,7 +368,7 @@ type applyDims struct {
 func applyKernel[T float](out, p, v []T, d applyDims, alpha float64) {
 	parallelFor(d.B*d.H, 2*d.B*d.T1*d.T2*d.C, func(bh int) {
 		bi, h := bh/d.H, bh%d.H
-		gemm(d.TransP, false, d.Rows, d.W, d.Inner, T(alpha),
+		gemmSerial(d.TransP, false, d.Rows, d.W, d.Inner, T(alpha),
 			p[bh*d.T1*d.T2:], d.T2, v[bi*d.Inner*d.C+h*d.W:], d.C, 0, out[bi*d.Rows*d.C+h*d.W:], d.C)
 	})
 }

@@ -3,8 +3,8 @@ package graph
 import (
 	"math"
 
+	"github.com/attend-go/attend/internal/sgemm"
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 )
 
@@ -19,9 +19,19 @@ func trans(t bool) blas.Transpose {
 }
 
 // gemm computes c = alpha·op(a)·op(b) + beta·c on row-major matrices with leading
-// dimensions lda, ldb, ldc: op(a) is m×k, op(b) is k×n, c is m×n. It goes through
-// gonum's blas64/blas32 implementation, so whatever BLAS is installed there is used.
+// dimensions lda, ldb, ldc: op(a) is m×k, op(b) is k×n, c is m×n, using both cores for
+// large products. float32 goes through attend's own SIMD kernels (internal/sgemm);
+// float64 through gonum's blas64, or whatever BLAS is installed there.
 func gemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	gemmOn(true, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmSerial is gemm on the calling goroutine, for kernels that parallelise over heads.
+func gemmSerial[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	gemmOn(false, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func gemmOn[T float](parallel, tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -30,8 +40,11 @@ func gemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb
 		blas64.Implementation().Dgemm(trans(tA), trans(tB), m, n, k, float64(alpha), a, lda,
 			any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
 	case []float32:
-		blas32.Implementation().Sgemm(trans(tA), trans(tB), m, n, k, float32(alpha), a, lda,
-			any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+		f := sgemm.GemmSerial
+		if parallel {
+			f = sgemm.Gemm
+		}
+		f(tA, tB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 	}
 }
 
@@ -67,9 +80,9 @@ func softmaxRow[T float](dst, s []T, r rowMask[T]) {
 			dst[j] = 0
 			continue
 		}
-		e := math.Exp(float64(s[j]) - mx)
-		dst[j] = T(e)
-		sum += e
+		e := expOf(s[j] - T(mx))
+		dst[j] = e
+		sum += float64(e)
 	}
 	inv := 1 / sum
 	for j := range dst {

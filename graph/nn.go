@@ -254,6 +254,9 @@ func GELU(x *G.Node) (*G.Node, error) {
 		shape:   xs.Clone(),
 		diffWRT: []bool{true},
 	}
+	// In float32 the forward pass keeps Φ(x) for the backward pass, which always runs
+	// after it in the same run (the gradient reaching GELU depends on its output).
+	var cdf32 []float32
 	o.do = func(in []G.Value) (G.Value, error) {
 		xv, err := dense(in[0])
 		if err != nil {
@@ -264,7 +267,10 @@ func GELU(x *G.Node) (*G.Node, error) {
 		case []float64:
 			geluForward(out.Data().([]float64), xd)
 		case []float32:
-			geluForward(out.Data().([]float32), xd)
+			if len(cdf32) != len(xd) {
+				cdf32 = make([]float32, len(xd))
+			}
+			geluForward32(out.Data().([]float32), xd, cdf32)
 		}
 		return out, nil
 	}
@@ -274,7 +280,7 @@ func GELU(x *G.Node) (*G.Node, error) {
 			case []float64:
 				geluBackward(out.Data().([]float64), xd, vals[1].Data().([]float64))
 			case []float32:
-				geluBackward(out.Data().([]float32), xd, vals[1].Data().([]float32))
+				geluBackward32(out.Data().([]float32), xd, vals[1].Data().([]float32), cdf32)
 			}
 		})
 		return G.Nodes{dx}, err
@@ -306,7 +312,7 @@ func geluBackward[T float](dx, x, dy []T) {
 		for i := c * chunk; i < min((c+1)*chunk, len(x)); i++ {
 			v := x[i]
 			cdf := 0.5 * (1 + erfOf(v*math.Sqrt2/2))
-			pdf := T(math.Exp(-0.5*float64(v)*float64(v)) / math.Sqrt(2*math.Pi))
+			pdf := expOf(-0.5*v*v) * T(1/math.Sqrt(2*math.Pi))
 			dx[i] = dy[i] * (cdf + v*pdf)
 		}
 	})

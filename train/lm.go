@@ -22,15 +22,30 @@ type LM struct {
 	ids, targets *G.Node // (Batch, BlockSize) int inputs
 	logits, loss *G.Node
 	idsT, tgtT   *tensor.Dense
-	trainM       G.VM // forward + backward
-	evalM        G.VM // forward only
+	trainP       *graph.Program // forward + backward
+	evalP        *graph.Program // forward only
 
 	inIDs    *G.Node // (1, BlockSize) int input of the inference pass
 	inLogits *G.Node
 	inAttn   []*G.Node // each block's attention weights (1, H, T, T) in the inference pass
 	inT      *tensor.Dense
-	inM      G.VM
+	inP      *graph.Program
 	vgs      []G.ValueGrad
+}
+
+// paramGrad is a learnable with the gradient the training program computed for it.
+type paramGrad struct {
+	param, grad *G.Node
+	prog        *graph.Program
+}
+
+func (p paramGrad) Value() G.Value { return p.param.Value() }
+
+func (p paramGrad) Grad() (G.Value, error) {
+	if v := p.prog.Value(p.grad); v != nil {
+		return v, nil
+	}
+	return nil, errors.Errorf("train: no gradient for %q yet", p.param.Name())
 }
 
 // NewLM builds a GPT of the given architecture with a training pass over batches of
@@ -57,30 +72,40 @@ func NewLM(cfg layers.GPTConfig, batch int, opts ...layers.Option) (*LM, error) 
 		if lm.loss, err = graph.CrossEntropy(lm.logits, lm.targets); err != nil {
 			return nil, errors.Wrap(err, "train: NewLM")
 		}
-		if _, err = G.Grad(lm.loss, lm.Params...); err != nil {
+		grads, err := G.Grad(lm.loss, lm.Params...)
+		if err != nil {
 			return nil, errors.Wrap(err, "train: NewLM: gradients")
 		}
-		lm.trainM = G.NewTapeMachine(g, G.BindDualValues(lm.Params...))
-		lm.evalM = G.NewTapeMachine(g.SubgraphRoots(lm.loss))
-		lm.vgs = G.NodesToValueGrads(lm.Params)
+		if lm.trainP, err = graph.NewProgram(append(G.Nodes{lm.loss}, grads...)...); err != nil {
+			return nil, errors.Wrap(err, "train: NewLM")
+		}
+		if lm.evalP, err = graph.NewProgram(lm.loss, lm.logits); err != nil {
+			return nil, errors.Wrap(err, "train: NewLM")
+		}
+		for i, p := range lm.Params {
+			lm.vgs = append(lm.vgs, paramGrad{param: p, grad: grads[i], prog: lm.trainP})
+		}
 	}
 	lm.inT = tensor.New(tensor.WithShape(1, t), tensor.Of(tensor.Int))
 	lm.inIDs = G.NewTensor(g, tensor.Int, 2, G.WithShape(1, t), G.WithName("infer.ids"), G.WithValue(lm.inT))
 	if lm.inLogits, lm.inAttn, err = m.Apply(lm.inIDs); err != nil { // (1, T, V)
 		return nil, errors.Wrap(err, "train: NewLM: inference pass")
 	}
-	lm.inM = G.NewTapeMachine(g.SubgraphRoots(lm.inLogits))
+	var outs G.Nodes
+	for _, w := range lm.inAttn {
+		if w != nil {
+			outs = append(outs, w)
+		}
+	}
+	if lm.inP, err = graph.NewProgram(append(G.Nodes{lm.inLogits}, outs...)...); err != nil {
+		return nil, errors.Wrap(err, "train: NewLM: inference pass")
+	}
 	return lm, nil
 }
 
-// Close releases the machines.
-func (lm *LM) Close() {
-	for _, m := range []G.VM{lm.trainM, lm.evalM, lm.inM} {
-		if m != nil {
-			m.Close()
-		}
-	}
-}
+// Close releases what the LM holds (nothing at present; kept for symmetry with
+// Gorgonia's machines).
+func (lm *LM) Close() {}
 
 // ValueGrads returns the learnables with their gradients, for an optimiser or clipping.
 func (lm *LM) ValueGrads() []G.ValueGrad { return lm.vgs }
@@ -99,19 +124,17 @@ func (lm *LM) setBatch(x, y []int) error {
 }
 
 // Backward runs the forward and backward pass on one batch (x, y: Batch·BlockSize ids,
-// y < 0 unscored) and returns the loss. The gradients are added to the learnables' (an
-// optimiser step zeroes them).
+// y < 0 unscored) and returns the loss. ValueGrads then hold this batch's gradients.
 func (lm *LM) Backward(x, y []int) (float64, error) {
 	if err := lm.setBatch(x, y); err != nil {
 		return 0, err
 	}
 	lm.Model.SetTraining(true)
 	defer lm.Model.SetTraining(false)
-	defer lm.trainM.Reset()
-	if err := lm.trainM.RunAll(); err != nil {
+	if err := lm.trainP.Run(); err != nil {
 		return 0, errors.Wrap(err, "train: forward/backward")
 	}
-	return scalarOf(lm.loss.Value())
+	return scalarOf(lm.trainP.Value(lm.loss))
 }
 
 // Evaluate runs the forward pass on one batch and returns the loss and the number of
@@ -120,15 +143,14 @@ func (lm *LM) Evaluate(x, y []int) (loss float64, correct, total int, err error)
 	if err := lm.setBatch(x, y); err != nil {
 		return 0, 0, 0, err
 	}
-	defer lm.evalM.Reset()
-	if err := lm.evalM.RunAll(); err != nil {
+	if err := lm.evalP.Run(); err != nil {
 		return 0, 0, 0, errors.Wrap(err, "train: evaluation")
 	}
-	if loss, err = scalarOf(lm.loss.Value()); err != nil {
+	if loss, err = scalarOf(lm.evalP.Value(lm.loss)); err != nil {
 		return 0, 0, 0, err
 	}
 	v := lm.Model.Config.Vocab
-	logits := floats(lm.logits.Value())
+	logits := floats(lm.evalP.Value(lm.logits))
 	for i, t := range y {
 		if t < 0 {
 			continue
@@ -155,13 +177,12 @@ func (lm *LM) NextLogits(context []int) ([]float64, error) {
 	in := lm.inT.Data().([]int)
 	clear(in)
 	copy(in, context)
-	defer lm.inM.Reset()
-	if err := lm.inM.RunAll(); err != nil {
+	if err := lm.inP.Run(); err != nil {
 		return nil, errors.Wrap(err, "train: inference")
 	}
 	v := lm.Model.Config.Vocab
 	p := len(context) - 1
-	return append([]float64(nil), floats(lm.inLogits.Value())[p*v:(p+1)*v]...), nil
+	return append([]float64(nil), floats(lm.inP.Value(lm.inLogits))[p*v:(p+1)*v]...), nil
 }
 
 // Attention runs the inference pass on ids (at most BlockSize tokens) and returns each
@@ -182,7 +203,7 @@ func (lm *LM) Attention(ids []int) ([][][][]float64, error) {
 			continue
 		}
 		h := w.Shape()[1]
-		d := floats(w.Value())
+		d := floats(lm.inP.Value(w))
 		heads := make([][][]float64, h)
 		for hi := range heads {
 			heads[hi] = make([][]float64, n)

@@ -67,6 +67,7 @@ type Trainer struct {
 	OnEval func(Report) error
 
 	x, y           []int
+	afterBackward  func() // a test hook, between the backward pass and clipping
 	sinceEval      float64
 	sinceEvalSteps int
 	lastLR         float64
@@ -102,6 +103,9 @@ func (t *Trainer) TrainStep() (float64, error) {
 	loss, err := t.LM.Backward(t.x, t.y)
 	if err != nil {
 		return 0, errors.Wrapf(err, "train: step %d", t.Step+1)
+	}
+	if t.afterBackward != nil {
+		t.afterBackward()
 	}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		t.zeroGrads()

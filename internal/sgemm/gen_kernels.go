@@ -6,14 +6,18 @@
 //
 // Every kernel has the Go signature
 //
-//	func name(k int, a, b, c *float32, ldc int, alpha, beta float32)
+//	func name(k int, a *float32, as int, b, c *float32, ldc int, alpha, beta float32)
 //
 // and computes, for the MR×NR tile at c (row stride ldc elements),
 //
 //	C = alpha·acc + beta·C   (beta == 0: C = alpha·acc, C is not read)
 //
-// where acc = Σ_p a[p*MR+i]·b[p*NR+j] over the packed panels a (MR-tall) and
-// b (NR-wide), p < k.
+// where acc[i][j] = Σ_p A(i,p)·b[p*NR+j] over p < k, b is a packed NR-wide
+// panel and A(i,p) is
+//
+//	a[p*as+i]  for the "P" kernels (a packed panel, as = MR, or op(A) = Aᵀ
+//	           read in place with as = lda)
+//	a[i*as+p]  for the "R" kernels (row-major A read in place, as = lda).
 package main
 
 import (
@@ -30,6 +34,7 @@ type kern struct {
 	reg    string // "Y" or "Z"
 	unroll int
 	bcst   bool // AVX-512: FMA with embedded broadcast instead of VBROADCASTSS
+	rows   bool // "R" kernel: A(i,p) = a[i*as+p]; else a[p*as+i]
 }
 
 func (g kern) nr() int { return g.nv * g.vw }
@@ -42,16 +47,40 @@ func main() {
 
 #include "textflag.h"
 `)
-	for _, g := range []kern{
-		{name: "kernAVX2x6x16", mr: 6, nv: 2, vw: 8, reg: "Y", unroll: 4},
-		{name: "kernAVX2x6x8", mr: 6, nv: 1, vw: 8, reg: "Y", unroll: 4},
-		{name: "kernAVX512x14x32", mr: 14, nv: 2, vw: 16, reg: "Z", unroll: 4},
-		{name: "kernAVX512x14x16", mr: 14, nv: 1, vw: 16, reg: "Z", unroll: 4},
-		{name: "kernAVX512x12x32", mr: 12, nv: 2, vw: 16, reg: "Z", unroll: 4},
-		{name: "kernAVX512x12x16", mr: 12, nv: 1, vw: 16, reg: "Z", unroll: 4},
-		{name: "kernAVX512x14x32b", mr: 14, nv: 2, vw: 16, reg: "Z", unroll: 4, bcst: true},
-		{name: "kernAVX512x6x64", mr: 6, nv: 4, vw: 16, reg: "Z", unroll: 4},
-	} {
+	var ks []kern
+	// AVX2+FMA: 6×16 tiles (12 YMM accumulators), and 6×8 for a last
+	// panel of op(B) with at most 8 columns; P and R forms.
+	for _, nv := range []int{2, 1} {
+		for _, rows := range []bool{false, true} {
+			ks = append(ks, kern{name: fmt.Sprintf("kernAVX2x6x%d", 8*nv), mr: 6, nv: nv, vw: 8, reg: "Y", rows: rows})
+		}
+	}
+	// AVX-512F: 12×32 tiles (24 ZMM accumulators); 16 and 8 (YMM) wide ones
+	// for narrow last panels of op(B); 8 and 4 rows high ones (P form only)
+	// for a partial last panel of op(A).
+	for _, mr := range []int{12, 8, 4} {
+		for _, w := range []int{32, 16, 8} {
+			for _, rows := range []bool{false, true} {
+				if rows && mr != 12 {
+					continue
+				}
+				g := kern{name: fmt.Sprintf("kernAVX512x%dx%d", mr, w), mr: mr, nv: w / 16, vw: 16, reg: "Z", rows: rows}
+				if w == 8 {
+					g.nv, g.vw, g.reg = 1, 8, "Y"
+				}
+				ks = append(ks, g)
+			}
+		}
+	}
+	for i := range ks {
+		ks[i].unroll = 4
+		if ks[i].rows {
+			ks[i].name += "R"
+		} else {
+			ks[i].name += "P"
+		}
+	}
+	for _, g := range ks {
 		gen(&w, g)
 	}
 	if err := os.WriteFile("kernel_amd64.s", w.Bytes(), 0o644); err != nil {
@@ -69,16 +98,38 @@ func gen(w *bytes.Buffer, g kern) {
 	if g.nv+2+g.mr*g.nv > 32 || (g.reg == "Y" && g.nv+2+g.mr*g.nv > 16) {
 		panic("too many registers: " + g.name)
 	}
+	if g.unroll != 4 || g.mr > 15 {
+		panic("addressing supports unroll 4 and at most 15 rows")
+	}
 	mr, nr, vb := g.mr, g.nr(), g.vw*4
+	// index forms for 0..4 times the stride R10 (R11 = 3·R10)
+	idx := []string{"", "(R10*1)", "(R10*2)", "(R11*1)", "(R10*4)"}
+	// addr is the address of A(i, p+u) where p is the current step.
+	addr := func(u, i int) string {
+		if g.rows {
+			base := []string{"SI", "R12", "R13"}[i/5]
+			return fmt.Sprintf("%d(%s)%s", u*4, base, idx[i%5])
+		}
+		return fmt.Sprintf("%d(SI)%s", i*4, idx[u])
+	}
 
-	fmt.Fprintf(w, "\n// func %s(k int, a, b, c *float32, ldc int, alpha, beta float32)\n", g.name)
-	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-48\n", g.name)
+	fmt.Fprintf(w, "\n// func %s(k int, a *float32, as int, b, c *float32, ldc int, alpha, beta float32)\n", g.name)
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-56\n", g.name)
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
-	p("MOVQ b+16(FP), DI")
-	p("MOVQ c+24(FP), DX")
-	p("MOVQ ldc+32(FP), R8")
+	p("MOVQ as+16(FP), R10")
+	p("MOVQ b+24(FP), DI")
+	p("MOVQ c+32(FP), DX")
+	p("MOVQ ldc+40(FP), R8")
 	p("SHLQ $2, R8")
+	p("SHLQ $2, R10")
+	p("LEAQ (R10)(R10*2), R11")
+	if g.rows {
+		p("LEAQ (SI)(R10*4), R12")
+		p("ADDQ R10, R12")
+		p("LEAQ (R12)(R10*4), R13")
+		p("ADDQ R10, R13")
+	}
 	// Touch the C tile early so it is in cache for the epilogue.
 	p("MOVQ DX, R9")
 	for i := 0; i < mr; i++ {
@@ -104,30 +155,40 @@ func gen(w *bytes.Buffer, g kern) {
 			p("VMOVUPS %d(DI), %s", u*nr*4+v*vb, bReg(v))
 		}
 		for i := 0; i < mr; i++ {
-			off := u*mr*4 + i*4
 			if g.bcst {
 				for v := 0; v < g.nv; v++ {
-					p("VFMADD231PS.BCST %d(SI), %s, %s", off, bReg(v), acc(i, v))
+					p("VFMADD231PS.BCST %s, %s, %s", addr(u, i), bReg(v), acc(i, v))
 				}
 				continue
 			}
-			p("VBROADCASTSS %d(SI), %s", off, bc(i))
+			p("VBROADCASTSS %s, %s", addr(u, i), bc(i))
 			for v := 0; v < g.nv; v++ {
 				p("VFMADD231PS %s, %s, %s", bReg(v), bc(i), acc(i, v))
 			}
 		}
 	}
+	advance := func(steps int) {
+		if g.rows {
+			for _, reg := range []string{"SI", "R12", "R13"}[:(mr+4)/5] {
+				p("ADDQ $%d, %s", 4*steps, reg)
+			}
+		} else if steps == 4 {
+			p("LEAQ (SI)(R10*4), SI")
+		} else {
+			p("ADDQ R10, SI")
+		}
+		p("ADDQ $%d, DI", steps*nr*4)
+	}
 	p("MOVQ CX, BX")
-	p("SHRQ $%d, BX", log2(g.unroll))
-	p("ANDQ $%d, CX", g.unroll-1)
+	p("SHRQ $2, BX")
+	p("ANDQ $3, CX")
 	p("TESTQ BX, BX")
 	p("JZ %s_tail", g.name)
 	label("loop")
-	for u := 0; u < g.unroll; u++ {
+	for u := 0; u < 4; u++ {
 		body(u)
 	}
-	p("ADDQ $%d, SI", g.unroll*mr*4)
-	p("ADDQ $%d, DI", g.unroll*nr*4)
+	advance(4)
 	p("DECQ BX")
 	p("JNZ %s_loop", g.name)
 	label("tail")
@@ -135,18 +196,17 @@ func gen(w *bytes.Buffer, g kern) {
 	p("JZ %s_store", g.name)
 	label("tail1")
 	body(0)
-	p("ADDQ $%d, SI", mr*4)
-	p("ADDQ $%d, DI", nr*4)
+	advance(1)
 	p("DECQ CX")
 	p("JNZ %s_tail1", g.name)
 
 	label("store")
 	alpha, beta := r(0), r(1)
-	p("VBROADCASTSS alpha+40(FP), %s", alpha)
-	p("MOVL beta+44(FP), AX")
+	p("VBROADCASTSS alpha+48(FP), %s", alpha)
+	p("MOVL beta+52(FP), AX")
 	p("SHLL $1, AX") // drop the sign: -0 is zero too
 	p("JZ %s_beta0", g.name)
-	p("VBROADCASTSS beta+44(FP), %s", beta)
+	p("VBROADCASTSS beta+52(FP), %s", beta)
 	for i := 0; i < mr; i++ {
 		for v := 0; v < g.nv; v++ {
 			p("VMULPS %s, %s, %s", alpha, acc(i, v), acc(i, v))

@@ -1,0 +1,181 @@
+package graph
+
+import (
+	"strings"
+
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Program runs the part of a graph that a set of nodes depends on, in topological order,
+// calling each op's Do directly. It is a leaner alternative to Gorgonia's TapeMachine for
+// graphs of this package's ops: no per-instruction bookkeeping, no dual values, and —
+// because this package's ops reuse their output buffers and Program gives Gorgonia's
+// gradient-summing additions buffers of their own — no allocation per run in steady
+// state. Gradients are not accumulated across runs: each Run computes them afresh.
+//
+// Input nodes (and constants) are read from the nodes when Run starts, so G.Let, or
+// writing into an input's tensor, changes the next run. Values of computed nodes are
+// read with Value, not with the node's own Value method. A Program is not safe for
+// concurrent use, and two Programs (or machines) over the same ops must not run at once:
+// the ops share their output buffers.
+type Program struct {
+	steps []step
+	slot  map[*G.Node]int // computed node → index into vals
+	vals  []G.Value
+}
+
+type step struct {
+	node *G.Node
+	op   G.Op
+	in   []arg
+	args []G.Value
+	out  int
+	add  *tensor.Dense // the buffer of a Gorgonia "+" run by Program itself
+}
+
+// arg is an input of a step: a computed node's slot, or a leaf read from its node.
+type arg struct {
+	slot int // -1 for a leaf
+	leaf *G.Node
+}
+
+// NewProgram compiles the computation of outputs (and everything they depend on).
+func NewProgram(outputs ...*G.Node) (*Program, error) {
+	if len(outputs) == 0 {
+		return nil, errors.Wrap(ErrArgument, "graph: NewProgram: no outputs")
+	}
+	p := &Program{slot: map[*G.Node]int{}}
+	state := map[*G.Node]int{} // 1 visiting, 2 done
+	var visit func(n *G.Node) error
+	visit = func(n *G.Node) error {
+		switch state[n] {
+		case 1:
+			return errors.Wrapf(ErrArgument, "graph: NewProgram: cycle through %q", n.Name())
+		case 2:
+			return nil
+		}
+		state[n] = 1
+		children := childrenOf(n)
+		if len(children) == 0 || n.Op() == nil {
+			state[n] = 2
+			return nil // a leaf: input, learnable or constant
+		}
+		for _, c := range children {
+			if err := visit(c); err != nil {
+				return err
+			}
+		}
+		s := step{node: n, op: n.Op(), args: make([]G.Value, len(children)), out: len(p.vals)}
+		for _, c := range children {
+			if i, ok := p.slot[c]; ok {
+				s.in = append(s.in, arg{slot: i})
+			} else {
+				s.in = append(s.in, arg{slot: -1, leaf: c})
+			}
+		}
+		if isGorgoniaAdd(s.op, children) {
+			s.add = tensor.New(tensor.Of(n.Dtype()), tensor.WithShape(n.Shape().Clone()...))
+		}
+		p.slot[n] = len(p.vals)
+		p.vals = append(p.vals, nil)
+		p.steps = append(p.steps, s)
+		state[n] = 2
+		return nil
+	}
+	for _, o := range outputs {
+		if o == nil {
+			return nil, errors.Wrap(ErrArgument, "graph: NewProgram: nil output")
+		}
+		if err := visit(o); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// childrenOf returns a node's inputs in order.
+func childrenOf(n *G.Node) []*G.Node {
+	var cs []*G.Node
+	it := n.Graph().From(n.ID())
+	if it == nil {
+		return nil
+	}
+	for it.Next() {
+		cs = append(cs, it.Node().(*G.Node))
+	}
+	return cs
+}
+
+// isGorgoniaAdd reports Gorgonia's elementwise addition of two same-shape float tensors,
+// which gorgonia.Grad inserts to sum the gradients of a node used more than once.
+func isGorgoniaAdd(op G.Op, children []*G.Node) bool {
+	if len(children) != 2 || !strings.HasPrefix(op.String(), "+ ") {
+		return false
+	}
+	a, b := children[0], children[1]
+	dt := a.Dtype()
+	return (dt == tensor.Float32 || dt == tensor.Float64) && b.Dtype() == dt &&
+		a.Shape().Eq(b.Shape()) && a.Dims() == b.Dims() && a.Dims() > 0
+}
+
+// Run computes every node of the program.
+func (p *Program) Run() error {
+	for i := range p.steps {
+		s := &p.steps[i]
+		for j, a := range s.in {
+			if a.slot >= 0 {
+				s.args[j] = p.vals[a.slot]
+			} else {
+				s.args[j] = a.leaf.Value()
+				if s.args[j] == nil {
+					return errors.Wrapf(ErrArgument, "graph: Program: input %q has no value", a.leaf.Name())
+				}
+			}
+		}
+		var v G.Value
+		var err error
+		if s.add != nil {
+			v, err = addValues(s.add, s.args[0], s.args[1])
+		} else {
+			v, err = s.op.Do(s.args...)
+		}
+		if err != nil {
+			return errors.Wrapf(err, "graph: Program: running %v", s.node)
+		}
+		p.vals[s.out] = v
+	}
+	return nil
+}
+
+func addValues(dst *tensor.Dense, a, b G.Value) (G.Value, error) {
+	x, err := dense(a)
+	if err != nil {
+		return nil, err
+	}
+	y, err := dense(b)
+	if err != nil {
+		return nil, err
+	}
+	switch d := dst.Data().(type) {
+	case []float64:
+		addInto(d, x.Data().([]float64), y.Data().([]float64))
+	case []float32:
+		addInto(d, x.Data().([]float32), y.Data().([]float32))
+	}
+	return dst, nil
+}
+
+// Value returns the value n had in the last Run: a computed node's result, or a leaf's
+// own value. It is nil for a computed node before the first Run, and for a node the
+// program does not compute.
+func (p *Program) Value(n *G.Node) G.Value {
+	if i, ok := p.slot[n]; ok {
+		return p.vals[i]
+	}
+	return n.Value()
+}
+
+// Len is the number of ops the program runs.
+func (p *Program) Len() int { return len(p.steps) }

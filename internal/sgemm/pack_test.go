@@ -1,0 +1,96 @@
+package sgemm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestPack checks packA and packB (assembly helpers and Go loops) against
+// their definitions, zero padding included.
+func TestPack(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, asm := range []bool{false, true} {
+		if asm && !useAsmPack {
+			continue
+		}
+		old := useAsmPack
+		useAsmPack = asm
+		for _, kr := range kernels {
+			for _, tr := range []bool{false, true} {
+				for _, kc := range []int{1, 7, 8, 9, 16, 31} {
+					for _, cnt := range []int{1, 3, kr.mr - 1, kr.mr, kr.nr - 1, kr.nr, kr.nr + 5, 2*kr.nr + 3} {
+						if cnt < 1 {
+							continue
+						}
+						name := fmt.Sprintf("asm=%v/%s/t=%v/kc=%d/n=%d", asm, kr.name, tr, kc, cnt)
+						ld := max(cnt, kc) + rng.IntN(4)
+						src := make([]float32, ld*max(cnt, kc)+8)
+						for i := range src {
+							src[i] = rng.Float32()
+						}
+						// op(X)[p][j] for the B side, op(X)[i][p] for the A side.
+						atB := func(p, j int) float32 {
+							if tr {
+								return src[j*ld+p]
+							}
+							return src[p*ld+j]
+						}
+						np := kr.paddedWidth(cnt)
+						dst := make([]float32, kc*np+3)
+						for i := range dst {
+							dst[i] = -1
+						}
+						packB(kr, dst, src, ld, tr, kc, cnt)
+						for jr := 0; jr < cnt; {
+							w, _ := kr.panelWidth(cnt - jr)
+							for p := 0; p < kc; p++ {
+								for j := 0; j < w; j++ {
+									want := float32(0)
+									if jr+j < cnt {
+										want = atB(p, jr+j)
+									}
+									if got := dst[jr*kc+p*w+j]; got != want {
+										t.Fatalf("%s packB: panel %d p=%d j=%d: got %v want %v", name, jr, p, j, got, want)
+									}
+								}
+							}
+							jr += w
+						}
+						if rows := min(cnt, kr.mr); true {
+							atA := func(i, p int) float32 {
+								if tr {
+									return src[p*ld+i]
+								}
+								return src[i*ld+p]
+							}
+							h, _ := kr.panelHeight(rows)
+							dst := make([]float32, kc*h+3)
+							for i := range dst {
+								dst[i] = -1
+							}
+							packA(kr, dst, src, ld, tr, rows, kc)
+							for p := 0; p < kc; p++ {
+								for i := 0; i < h; i++ {
+									want := float32(0)
+									if i < rows {
+										want = atA(i, p)
+									}
+									if got := dst[p*h+i]; got != want {
+										t.Fatalf("%s packA rows=%d: p=%d i=%d: got %v want %v", name, rows, p, i, got, want)
+									}
+								}
+							}
+							for _, v := range dst[kc*h:] {
+								if v != -1 {
+									t.Fatalf("%s packA wrote past the panel", name)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		useAsmPack = old
+	}
+}

@@ -210,11 +210,13 @@ func headScores(a, b *G.Node, heads int, alpha float64, sm *softmaxSpec) (*G.Nod
 		}
 		out := o.result(vals[0].Dtype())
 		d := scoreDims{B: B, H: heads, Ta: ta, Tb: tb, C: ca, W: w}
-		switch ad := vals[0].Data().(type) {
-		case []float64:
-			scoresKernel(out.Data().([]float64), ad, vals[1].Data().([]float64), d, alpha, softmaxArgs[float64](sm, vals[2:]))
-		case []float32:
-			scoresKernel(out.Data().([]float32), ad, vals[1].Data().([]float32), d, alpha, softmaxArgs[float32](sm, vals[2:]))
+		switch vals[0].Dtype() {
+		case tensor.Float64:
+			ad := f64s(vals[0])
+			scoresKernel(f64s(out), ad, f64s(vals[1]), d, alpha, softmaxArgs[float64](sm, vals[2:]))
+		case tensor.Float32:
+			ad := f32s(vals[0])
+			scoresKernel(f32s(out), ad, f32s(vals[1]), d, alpha, softmaxArgs[float32](sm, vals[2:]))
 		}
 		return out, nil
 	}
@@ -276,11 +278,13 @@ func headApply(p, v *G.Node, transP bool, alpha float64) (*G.Node, error) {
 			return nil, err
 		}
 		out := o.result(pv.Dtype())
-		switch pd := pv.Data().(type) {
-		case []float64:
-			applyKernel(out.Data().([]float64), pd, vv.Data().([]float64), d, alpha)
-		case []float32:
-			applyKernel(out.Data().([]float32), pd, vv.Data().([]float32), d, alpha)
+		switch pv.Dtype() {
+		case tensor.Float64:
+			pd := f64s(pv)
+			applyKernel(f64s(out), pd, f64s(vv), d, alpha)
+		case tensor.Float32:
+			pd := f32s(pv)
+			applyKernel(f32s(out), pd, f32s(vv), d, alpha)
 		}
 		return out, nil
 	}
@@ -319,10 +323,10 @@ func softmaxArgs[T float](sm *softmaxSpec, vals []*tensor.Dense) *scoreMask[T] {
 	}
 	s := &scoreMask[T]{causal: sm.causal, perBatch: sm.perBatch}
 	if sm.mask != nil {
-		s.mask, vals = vals[0].Data().([]T), vals[1:]
+		s.mask, vals = data[T](vals[0]), vals[1:]
 	}
 	if sm.pad != nil {
-		s.pad = vals[0].Data().([]T)
+		s.pad = data[T](vals[0])
 	}
 	return s
 }

@@ -52,12 +52,14 @@ func CrossEntropy(logits, targets *G.Node) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		t := tv.Data().([]int)
-		switch ld := lv.Data().(type) {
-		case []float64:
+		t := ints(tv)
+		switch lv.Dtype() {
+		case tensor.Float64:
+			ld := f64s(lv)
 			loss, err := crossEntropy(ld, t, v)
 			return G.NewF64(loss), err
-		case []float32:
+		case tensor.Float32:
+			ld := f32s(lv)
 			loss, err := crossEntropy(ld, t, v)
 			return G.NewF32(float32(loss)), err
 		}
@@ -133,12 +135,14 @@ func crossEntropyGrad(logits, targets, grad *G.Node) (*G.Node, error) {
 		}
 		out := o.result(lv.Dtype())
 		out.Zero() // unscored rows get no gradient
-		t := tv.Data().([]int)
-		switch ld := lv.Data().(type) {
-		case []float64:
-			err = crossEntropyBackward(out.Data().([]float64), ld, t, v, g)
-		case []float32:
-			err = crossEntropyBackward(out.Data().([]float32), ld, t, v, g)
+		t := ints(tv)
+		switch lv.Dtype() {
+		case tensor.Float64:
+			ld := f64s(lv)
+			err = crossEntropyBackward(f64s(out), ld, t, v, g)
+		case tensor.Float32:
+			ld := f32s(lv)
+			err = crossEntropyBackward(f32s(out), ld, t, v, g)
 		}
 		return out, err
 	}

@@ -60,11 +60,13 @@ func Dense(x, w, b *G.Node, transW bool) (*G.Node, error) {
 			return nil, err
 		}
 		res := o.result(vals[0].Dtype())
-		switch xd := vals[0].Data().(type) {
-		case []float64:
-			denseForward(res.Data().([]float64), xd, vals[1].Data().([]float64), optData[float64](vals, 2), n, in, out, transW)
-		case []float32:
-			denseForward(res.Data().([]float32), xd, vals[1].Data().([]float32), optData[float32](vals, 2), n, in, out, transW)
+		switch vals[0].Dtype() {
+		case tensor.Float64:
+			xd := f64s(vals[0])
+			denseForward(f64s(res), xd, f64s(vals[1]), optData[float64](vals, 2), n, in, out, transW)
+		case tensor.Float32:
+			xd := f32s(vals[0])
+			denseForward(f32s(res), xd, f32s(vals[1]), optData[float32](vals, 2), n, in, out, transW)
 		}
 		return res, nil
 	}
@@ -120,11 +122,13 @@ func matMul(name string, a, b *G.Node, tA, tB bool, m, n, k int, shape tensor.Sh
 	as, bs := a.Shape(), b.Shape()
 	lda, ldb := as[as.Dims()-1], bs[bs.Dims()-1]
 	return rowOp(name, G.Nodes{a, b}, shape, func(vals []*tensor.Dense, out *tensor.Dense) {
-		switch ad := vals[0].Data().(type) {
-		case []float64:
-			gemm(tA, tB, m, n, k, 1, ad, lda, vals[1].Data().([]float64), ldb, 0, out.Data().([]float64), n)
-		case []float32:
-			gemm(tA, tB, m, n, k, 1, ad, lda, vals[1].Data().([]float32), ldb, 0, out.Data().([]float32), n)
+		switch vals[0].Dtype() {
+		case tensor.Float64:
+			ad := f64s(vals[0])
+			gemm(tA, tB, m, n, k, 1, ad, lda, f64s(vals[1]), ldb, 0, f64s(out), n)
+		case tensor.Float32:
+			ad := f32s(vals[0])
+			gemm(tA, tB, m, n, k, 1, ad, lda, f32s(vals[1]), ldb, 0, f32s(out), n)
 		}
 	}, tA, tB, m, n, k)
 }
@@ -160,11 +164,13 @@ func Add(a, b *G.Node) (*G.Node, error) {
 			return nil, err
 		}
 		res := o.result(vals[0].Dtype())
-		switch ad := vals[0].Data().(type) {
-		case []float64:
-			addInto(res.Data().([]float64), ad, vals[1].Data().([]float64))
-		case []float32:
-			addInto(res.Data().([]float32), ad, vals[1].Data().([]float32))
+		switch vals[0].Dtype() {
+		case tensor.Float64:
+			ad := f64s(vals[0])
+			addInto(f64s(res), ad, f64s(vals[1]))
+		case tensor.Float32:
+			ad := f32s(vals[0])
+			addInto(f32s(res), ad, f32s(vals[1]))
 		}
 		return res, nil
 	}

@@ -92,7 +92,7 @@ func GradCheck(cost *G.Node, wrt G.Nodes, opts GradCheckOpts) ([]GradCheckResult
 		if err != nil {
 			return nil, errors.Wrapf(err, "graph: GradCheck: gradient of %q", wrt[i].Name())
 		}
-		analytic[i] = append([]float64(nil), d.Data().([]float64)...)
+		analytic[i] = append([]float64(nil), f64s(d)...)
 	}
 
 	fwd := G.NewTapeMachine(g.SubgraphRoots(cost))
@@ -107,7 +107,7 @@ func GradCheck(cost *G.Node, wrt G.Nodes, opts GradCheckOpts) ([]GradCheckResult
 	results := make([]GradCheckResult, len(wrt))
 	for i, n := range wrt {
 		v := n.Value().(*tensor.Dense)
-		data := v.Data().([]float64)
+		data := f64s(v)
 		worst := GradCheckResult{Node: n, RelErr: -1}
 		for j := range data {
 			orig := data[j]

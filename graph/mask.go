@@ -52,10 +52,12 @@ func SetMask(mask *G.Node, blocked []bool) error {
 			return errors.Wrapf(err, "graph: SetMask %q", mask.Name())
 		}
 	}
-	switch d := v.Data().(type) {
-	case []float64:
+	switch v.Dtype() {
+	case tensor.Float64:
+		d := f64s(v)
 		fillMask(d, blocked)
-	case []float32:
+	case tensor.Float32:
+		d := f32s(v)
 		fillMask(d, blocked)
 	default:
 		return errors.Wrapf(ErrDtype, "graph: SetMask %q: dtype %v", mask.Name(), v.Dtype())

@@ -56,32 +56,38 @@ func LayerNorm(x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 			return nil, err
 		}
 		out := o.result(vals[0].Dtype())
-		switch xd := vals[0].Data().(type) {
-		case []float64:
-			layerNormForward(out.Data().([]float64), xd, vals[1].Data().([]float64), optData[float64](vals, 2), c, eps)
-		case []float32:
-			layerNormForward(out.Data().([]float32), xd, vals[1].Data().([]float32), optData[float32](vals, 2), c, eps)
+		switch vals[0].Dtype() {
+		case tensor.Float64:
+			xd := f64s(vals[0])
+			layerNormForward(f64s(out), xd, f64s(vals[1]), optData[float64](vals, 2), c, eps)
+		case tensor.Float32:
+			xd := f32s(vals[0])
+			layerNormForward(f32s(out), xd, f32s(vals[1]), optData[float32](vals, 2), c, eps)
 		}
 		return out, nil
 	}
 	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 		dx, err := rowOp("attend.LayerNormGradX", G.Nodes{in[0], in[1], grad}, xs, func(vals []*tensor.Dense, out *tensor.Dense) {
-			switch xd := vals[0].Data().(type) {
-			case []float64:
-				layerNormGradX(out.Data().([]float64), xd, vals[1].Data().([]float64), vals[2].Data().([]float64), c, eps)
-			case []float32:
-				layerNormGradX(out.Data().([]float32), xd, vals[1].Data().([]float32), vals[2].Data().([]float32), c, eps)
+			switch vals[0].Dtype() {
+			case tensor.Float64:
+				xd := f64s(vals[0])
+				layerNormGradX(f64s(out), xd, f64s(vals[1]), f64s(vals[2]), c, eps)
+			case tensor.Float32:
+				xd := f32s(vals[0])
+				layerNormGradX(f32s(out), xd, f32s(vals[1]), f32s(vals[2]), c, eps)
 			}
 		}, eps)
 		if err != nil {
 			return nil, err
 		}
 		dg, err := rowOp("attend.LayerNormGradGain", G.Nodes{in[0], grad}, tensor.Shape{c}, func(vals []*tensor.Dense, out *tensor.Dense) {
-			switch xd := vals[0].Data().(type) {
-			case []float64:
-				layerNormGradGain(out.Data().([]float64), xd, vals[1].Data().([]float64), c, eps)
-			case []float32:
-				layerNormGradGain(out.Data().([]float32), xd, vals[1].Data().([]float32), c, eps)
+			switch vals[0].Dtype() {
+			case tensor.Float64:
+				xd := f64s(vals[0])
+				layerNormGradGain(f64s(out), xd, f64s(vals[1]), c, eps)
+			case tensor.Float32:
+				xd := f32s(vals[0])
+				layerNormGradGain(f32s(out), xd, f32s(vals[1]), c, eps)
 			}
 		}, eps)
 		if err != nil {
@@ -114,7 +120,7 @@ func denses(in []G.Value) ([]*tensor.Dense, error) {
 
 func optData[T float](vals []*tensor.Dense, i int) []T {
 	if i < len(vals) {
-		return vals[i].Data().([]T)
+		return data[T](vals[i])
 	}
 	return nil
 }
@@ -218,11 +224,13 @@ func SumRows(x *G.Node) (*G.Node, error) {
 	xs := x.Shape()
 	c := xs[xs.Dims()-1]
 	return rowOp("attend.SumRows", G.Nodes{x}, tensor.Shape{c}, func(vals []*tensor.Dense, out *tensor.Dense) {
-		switch xd := vals[0].Data().(type) {
-		case []float64:
-			sumRows(out.Data().([]float64), xd, c)
-		case []float32:
-			sumRows(out.Data().([]float32), xd, c)
+		switch vals[0].Dtype() {
+		case tensor.Float64:
+			xd := f64s(vals[0])
+			sumRows(f64s(out), xd, c)
+		case tensor.Float32:
+			xd := f32s(vals[0])
+			sumRows(f32s(out), xd, c)
 		}
 	})
 }
@@ -263,24 +271,28 @@ func GELU(x *G.Node) (*G.Node, error) {
 			return nil, err
 		}
 		out := o.result(xv.Dtype())
-		switch xd := xv.Data().(type) {
-		case []float64:
-			geluForward(out.Data().([]float64), xd)
-		case []float32:
+		switch xv.Dtype() {
+		case tensor.Float64:
+			xd := f64s(xv)
+			geluForward(f64s(out), xd)
+		case tensor.Float32:
+			xd := f32s(xv)
 			if len(cdf32) != len(xd) {
 				cdf32 = make([]float32, len(xd))
 			}
-			geluForward32(out.Data().([]float32), xd, cdf32)
+			geluForward32(f32s(out), xd, cdf32)
 		}
 		return out, nil
 	}
 	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 		dx, err := rowOp("attend.GELUGrad", G.Nodes{in[0], grad}, xs, func(vals []*tensor.Dense, out *tensor.Dense) {
-			switch xd := vals[0].Data().(type) {
-			case []float64:
-				geluBackward(out.Data().([]float64), xd, vals[1].Data().([]float64))
-			case []float32:
-				geluBackward32(out.Data().([]float32), xd, vals[1].Data().([]float32), cdf32)
+			switch vals[0].Dtype() {
+			case tensor.Float64:
+				xd := f64s(vals[0])
+				geluBackward(f64s(out), xd, f64s(vals[1]))
+			case tensor.Float32:
+				xd := f32s(vals[0])
+				geluBackward32(f32s(out), xd, f32s(vals[1]), cdf32)
 			}
 		})
 		return G.Nodes{dx}, err
@@ -353,12 +365,14 @@ func Embed(table, ids *G.Node) (*G.Node, error) {
 			return nil, err
 		}
 		out := o.result(tv.Dtype())
-		id := iv.Data().([]int)
-		switch td := tv.Data().(type) {
-		case []float64:
-			err = embedForward(out.Data().([]float64), td, id, v, c)
-		case []float32:
-			err = embedForward(out.Data().([]float32), td, id, v, c)
+		id := ints(iv)
+		switch tv.Dtype() {
+		case tensor.Float64:
+			td := f64s(tv)
+			err = embedForward(f64s(out), td, id, v, c)
+		case tensor.Float32:
+			td := f32s(tv)
+			err = embedForward(f32s(out), td, id, v, c)
 		}
 		return out, err
 	}
@@ -380,12 +394,14 @@ func Embed(table, ids *G.Node) (*G.Node, error) {
 			}
 			out := gOp.result(gv.Dtype())
 			out.Zero() // the gradient is scatter-added
-			id := iv.Data().([]int)
-			switch gd := gv.Data().(type) {
-			case []float64:
-				embedBackward(out.Data().([]float64), gd, id, c)
-			case []float32:
-				embedBackward(out.Data().([]float32), gd, id, c)
+			id := ints(iv)
+			switch gv.Dtype() {
+			case tensor.Float64:
+				gd := f64s(gv)
+				embedBackward(f64s(out), gd, id, c)
+			case tensor.Float32:
+				gd := f32s(gv)
+				embedBackward(f32s(out), gd, id, c)
 			}
 			return out, nil
 		}
@@ -450,22 +466,26 @@ func AddPositions(x, pos *G.Node) (*G.Node, error) {
 			return nil, err
 		}
 		out := o.result(vals[0].Dtype())
-		switch xd := vals[0].Data().(type) {
-		case []float64:
-			addPositions(out.Data().([]float64), xd, vals[1].Data().([]float64), t*c)
-		case []float32:
-			addPositions(out.Data().([]float32), xd, vals[1].Data().([]float32), t*c)
+		switch vals[0].Dtype() {
+		case tensor.Float64:
+			xd := f64s(vals[0])
+			addPositions(f64s(out), xd, f64s(vals[1]), t*c)
+		case tensor.Float32:
+			xd := f32s(vals[0])
+			addPositions(f32s(out), xd, f32s(vals[1]), t*c)
 		}
 		return out, nil
 	}
 	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 		dp, err := rowOp("attend.AddPositionsGrad", G.Nodes{grad}, ps, func(vals []*tensor.Dense, out *tensor.Dense) {
 			out.Zero() // rows ≥ T get no gradient
-			switch gd := vals[0].Data().(type) {
-			case []float64:
-				sumRows(out.Data().([]float64)[:t*c], gd, t*c)
-			case []float32:
-				sumRows(out.Data().([]float32)[:t*c], gd, t*c)
+			switch vals[0].Dtype() {
+			case tensor.Float64:
+				gd := f64s(vals[0])
+				sumRows(f64s(out)[:t*c], gd, t*c)
+			case tensor.Float32:
+				gd := f32s(vals[0])
+				sumRows(f32s(out)[:t*c], gd, t*c)
 			}
 		}, ps)
 		return G.Nodes{grad, dp}, err
@@ -525,11 +545,13 @@ func Dropout(x *G.Node, p float64, seed uint64, mode *DropoutMode) (*G.Node, err
 		diffWRT: []bool{true},
 	}
 	apply := func(out, in *tensor.Dense) {
-		switch od := out.Data().(type) {
-		case []float64:
-			dropoutApply(od, in.Data().([]float64), keep, scale)
-		case []float32:
-			dropoutApply(od, in.Data().([]float32), keep, scale)
+		switch out.Dtype() {
+		case tensor.Float64:
+			od := f64s(out)
+			dropoutApply(od, f64s(in), keep, scale)
+		case tensor.Float32:
+			od := f32s(out)
+			dropoutApply(od, f32s(in), keep, scale)
 		}
 	}
 	o.do = func(in []G.Value) (G.Value, error) {

@@ -5,8 +5,8 @@ import (
 	"hash"
 	"hash/fnv"
 	"runtime"
-	"sync"
 
+	"github.com/attend-go/attend/internal/par"
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -114,28 +114,14 @@ func scalar(v G.Value) (float64, error) {
 	return 0, errors.Errorf("expected a scalar, got %v of type %T", v.Shape(), v)
 }
 
-// parallelFor runs fn(i) for i in [0, n), split over the available cores when work —
-// the caller's estimate of the flops of the whole loop — makes it worth it.
+// parallelFor runs fn(i) for i in [0, n), split over the available cores (internal/par)
+// when work — the caller's estimate of the flops of the whole loop — makes it worth it.
 func parallelFor(n int, work int, fn func(i int)) {
-	workers := runtime.GOMAXPROCS(0)
-	if workers > n {
-		workers = n
-	}
-	if workers <= 1 || work < 1<<16 {
+	if n < 2 || work < 1<<15 || runtime.GOMAXPROCS(0) < 2 {
 		for i := 0; i < n; i++ {
 			fn(i)
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(workers)
-	for w := 0; w < workers; w++ {
-		go func(w int) {
-			defer wg.Done()
-			for i := w; i < n; i += workers {
-				fn(i)
-			}
-		}(w)
-	}
-	wg.Wait()
+	par.For(n, fn)
 }

@@ -158,11 +158,13 @@ func addValues(dst *tensor.Dense, a, b G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch d := dst.Data().(type) {
-	case []float64:
-		addInto(d, x.Data().([]float64), y.Data().([]float64))
-	case []float32:
-		addInto(d, x.Data().([]float32), y.Data().([]float32))
+	switch dst.Dtype() {
+	case tensor.Float64:
+		d := f64s(dst)
+		addInto(d, f64s(x), f64s(y))
+	case tensor.Float32:
+		d := f32s(dst)
+		addInto(d, f32s(x), f32s(y))
 	}
 	return dst, nil
 }

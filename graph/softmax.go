@@ -76,11 +76,13 @@ func applySoftmax(x, mask *G.Node, log bool) (*G.Node, error) {
 			}
 		}
 		out := o.result(xv.Dtype())
-		switch xd := xv.Data().(type) {
-		case []float64:
-			softmaxRows(out.Data().([]float64), xd, maskData[float64](mv), k, rowOf, log)
-		case []float32:
-			softmaxRows(out.Data().([]float32), xd, maskData[float32](mv), k, rowOf, log)
+		switch xv.Dtype() {
+		case tensor.Float64:
+			xd := f64s(xv)
+			softmaxRows(f64s(out), xd, maskData[float64](mv), k, rowOf, log)
+		case tensor.Float32:
+			xd := f32s(xv)
+			softmaxRows(f32s(out), xd, maskData[float32](mv), k, rowOf, log)
 		}
 		return out, nil
 	}
@@ -96,7 +98,7 @@ func maskData[T float](m *tensor.Dense) []T {
 	if m == nil {
 		return nil
 	}
-	return m.Data().([]T)
+	return data[T](m)
 }
 
 func softmaxRows[T float](dst, src, mask []T, k int, rowOf func(int) int, log bool) {
@@ -158,11 +160,13 @@ func softmaxGrad(y, dy *G.Node, log bool) (*G.Node, error) {
 			return nil, err
 		}
 		out := o.result(yv.Dtype())
-		switch yd := yv.Data().(type) {
-		case []float64:
-			softmaxGradRows(out.Data().([]float64), yd, gv.Data().([]float64), k, log)
-		case []float32:
-			softmaxGradRows(out.Data().([]float32), yd, gv.Data().([]float32), k, log)
+		switch yv.Dtype() {
+		case tensor.Float64:
+			yd := f64s(yv)
+			softmaxGradRows(f64s(out), yd, f64s(gv), k, log)
+		case tensor.Float32:
+			yd := f32s(yv)
+			softmaxGradRows(f32s(out), yd, f32s(gv), k, log)
 		}
 		return out, nil
 	}

@@ -1,0 +1,42 @@
+package par
+
+import (
+	"sync/atomic"
+	"testing"
+)
+
+func TestForCoversEveryIndexOnce(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 17, 1000} {
+		counts := make([]atomic.Int32, n)
+		For(n, func(i int) { counts[i].Add(1) })
+		for i := range counts {
+			if c := counts[i].Load(); c != 1 {
+				t.Fatalf("n = %d: index %d ran %d times", n, i, c)
+			}
+		}
+	}
+}
+
+// Nested and concurrent calls finish (a busy helper is skipped, never waited for).
+func TestForNested(t *testing.T) {
+	var total atomic.Int64
+	For(8, func(i int) {
+		For(8, func(j int) { total.Add(int64(i*8 + j)) })
+	})
+	if got, want := total.Load(), int64(63*64/2); got != want {
+		t.Fatalf("sum %d; want %d", got, want)
+	}
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var s atomic.Int64
+			For(100, func(i int) { s.Add(1) })
+			done <- s.Load() == 100
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if !<-done {
+			t.Fatal("a concurrent For missed indices")
+		}
+	}
+}

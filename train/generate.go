@@ -9,7 +9,12 @@ import (
 // Generate appends up to n tokens to prompt, each drawn from the model's next-token
 // distribution with SampleLogits (temperature 0 is greedy; topK ≤ 0 keeps every token),
 // and returns the new tokens only. It stops early after a token for which stop (if not
-// nil) returns true, and includes that token.
+// nil) returns true, and includes that token. It decodes with a key/value cache
+// (layers.Decoder), so each token costs one position's work, not the context's. Once
+// the context is longer than the block size it sees the last BlockSize tokens, as nanoGPT
+// crops it; every such token shifts the positions of the whole window, so from then on
+// each token takes a forward pass of the graph over the window (faster than refilling
+// the cache).
 func (lm *LM) Generate(prompt []int, n int, temperature float64, topK int, rng *rand.Rand, stop func(int) bool) ([]int, error) {
 	if len(prompt) == 0 {
 		return nil, errors.New("train: Generate: empty prompt")
@@ -17,6 +22,41 @@ func (lm *LM) Generate(prompt []int, n int, temperature float64, topK int, rng *
 	if n < 0 {
 		return nil, errors.Errorf("train: Generate: n = %d", n)
 	}
+	dec, err := lm.Model.NewDecoder()
+	if err != nil {
+		return nil, err
+	}
+	block := lm.Model.Config.BlockSize
+	ctx := append([]int(nil), prompt...)
+	logits, err := dec.Feed(ctx[max(0, len(ctx)-block):])
+	if err != nil {
+		return nil, errors.Wrap(err, "train: Generate")
+	}
+	var out []int
+	for i := 0; i < n; i++ {
+		id, err := SampleLogits(logits, temperature, topK, rng)
+		if err != nil {
+			return out, errors.Wrap(err, "train: Generate")
+		}
+		ctx = append(ctx, id)
+		out = append(out, id)
+		if stop != nil && stop(id) || i == n-1 {
+			break
+		}
+		if dec.Len() < block {
+			if logits, err = dec.Next(id); err != nil {
+				return out, errors.Wrap(err, "train: Generate")
+			}
+		} else if logits, err = lm.NextLogits(ctx); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// generateRecompute is Generate without the cache: a full forward pass of the graph over
+// the (cropped) context for every token. Kept to measure the cache against.
+func (lm *LM) generateRecompute(prompt []int, n int, temperature float64, topK int, rng *rand.Rand) ([]int, error) {
 	ctx := append([]int(nil), prompt...)
 	var out []int
 	for i := 0; i < n; i++ {
@@ -26,13 +66,10 @@ func (lm *LM) Generate(prompt []int, n int, temperature float64, topK int, rng *
 		}
 		id, err := SampleLogits(logits, temperature, topK, rng)
 		if err != nil {
-			return out, errors.Wrap(err, "train: Generate")
+			return out, err
 		}
 		ctx = append(ctx, id)
 		out = append(out, id)
-		if stop != nil && stop(id) {
-			break
-		}
 	}
 	return out, nil
 }

@@ -21,17 +21,18 @@ type AdamWConfig struct {
 	// LR is the peak learning rate. Step does not read it: it takes the
 	// current rate as an argument so a schedule can vary it. It lives here so
 	// one value describes (and validates, and checkpoints) the whole setup.
-	LR float64
+	LR float64 `json:"lr"`
 	// Beta1 and Beta2 are the decay rates of the first and second moment
 	// estimates, each in [0, 1).
-	Beta1, Beta2 float64
+	Beta1 float64 `json:"beta1"`
+	Beta2 float64 `json:"beta2"`
 	// Eps is added to the denominator for numerical stability; must be > 0
 	// (PyTorch allows 0, which turns a zero gradient into NaN).
-	Eps float64
+	Eps float64 `json:"eps"`
 	// WeightDecay is the decoupled decay coefficient (≥ 0), applied only to
 	// parameters of rank ≥ 2 (matrices and embeddings, as nanoGPT's parameter
 	// groups do); vectors and scalars (biases, LayerNorm gains) never decay.
-	WeightDecay float64
+	WeightDecay float64 `json:"weight_decay"`
 }
 
 // DefaultAdamW returns PyTorch's torch.optim.AdamW defaults: LR 1e-3,

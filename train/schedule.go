@@ -13,11 +13,13 @@ import (
 // MaxLR, so the zero WarmupSteps/DecaySteps give a constant MaxLR.
 type CosineSchedule struct {
 	// MaxLR is the peak rate (nanoGPT learning_rate); MinLR the final rate.
-	MaxLR, MinLR float64
+	MaxLR float64 `json:"max_lr"`
+	MinLR float64 `json:"min_lr"`
 	// WarmupSteps is the number of warmup steps; DecaySteps the step at which
 	// the decay reaches MinLR (nanoGPT lr_decay_iters, counted from step 0,
 	// warmup included). DecaySteps must be 0 or > WarmupSteps.
-	WarmupSteps, DecaySteps int
+	WarmupSteps int `json:"warmup_steps"`
+	DecaySteps  int `json:"decay_steps"`
 }
 
 // Validate reports whether the schedule is well formed.

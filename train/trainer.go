@@ -16,12 +16,12 @@ type Batcher interface {
 
 // Config is a training run's recipe.
 type Config struct {
-	Steps       int            // optimiser steps in all (a resumed run counts from its step)
-	Schedule    CosineSchedule // learning rate per step
-	AdamW       AdamWConfig
-	Clip        float64 // global gradient-norm limit; 0 means no clipping
-	EvalEvery   int     // evaluate every this many steps (and after the last); 0 means only after the last
-	EvalBatches int     // validation batches per evaluation; 0 means 1
+	Steps       int            `json:"steps"`    // optimiser steps in all (a resumed run counts from its step)
+	Schedule    CosineSchedule `json:"schedule"` // learning rate per step
+	AdamW       AdamWConfig    `json:"adamw"`
+	Clip        float64        `json:"clip"`         // global gradient-norm limit; 0 means no clipping
+	EvalEvery   int            `json:"eval_every"`   // evaluate every this many steps (and after the last); 0 means only after the last
+	EvalBatches int            `json:"eval_batches"` // validation batches per evaluation; 0 means 1
 }
 
 // Validate reports an impossible recipe.

@@ -55,7 +55,7 @@ func Dense(x, w, b *G.Node, transW bool) (*G.Node, error) {
 		diffWRT: []bool{true, true, true}[:len(inputs)],
 	}
 	o.do = func(vs []G.Value) (G.Value, error) {
-		vals, err := denses(vs)
+		vals, err := o.denses(vs)
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +159,7 @@ func Add(a, b *G.Node) (*G.Node, error) {
 		diffWRT: []bool{true, true},
 	}
 	o.do = func(vs []G.Value) (G.Value, error) {
-		vals, err := denses(vs)
+		vals, err := o.denses(vs)
 		if err != nil {
 			return nil, err
 		}

@@ -51,7 +51,7 @@ func LayerNorm(x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 		diffWRT: []bool{true, true, true}[:len(inputs)],
 	}
 	o.do = func(in []G.Value) (G.Value, error) {
-		vals, err := denses(in)
+		vals, err := o.denses(in)
 		if err != nil {
 			return nil, err
 		}
@@ -107,8 +107,12 @@ func LayerNorm(x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 	return y, wrap(err)
 }
 
-func denses(in []G.Value) ([]*tensor.Dense, error) {
-	vals := make([]*tensor.Dense, len(in))
+// denses returns the op's inputs as tensors, in a slice the op reuses from run to run.
+func (o *op) denses(in []G.Value) ([]*tensor.Dense, error) {
+	if len(o.ins) != len(in) {
+		o.ins = make([]*tensor.Dense, len(in))
+	}
+	vals := o.ins
 	for i := range in {
 		var err error
 		if vals[i], err = dense(in[i]); err != nil {
@@ -140,7 +144,7 @@ func rowOp(name string, inputs G.Nodes, shape tensor.Shape, fill func(vals []*te
 		shape: shape.Clone(),
 	}
 	o.do = func(in []G.Value) (G.Value, error) {
-		vals, err := denses(in)
+		vals, err := o.denses(in)
 		if err != nil {
 			return nil, err
 		}
@@ -461,7 +465,7 @@ func AddPositions(x, pos *G.Node) (*G.Node, error) {
 		diffWRT: []bool{true, true},
 	}
 	o.do = func(in []G.Value) (G.Value, error) {
-		vals, err := denses(in)
+		vals, err := o.denses(in)
 		if err != nil {
 			return nil, err
 		}

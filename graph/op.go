@@ -25,7 +25,8 @@ type op struct {
 	do      func(in []G.Value) (G.Value, error)
 	diff    func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) // nil: not differentiable
 	diffWRT []bool
-	buf     *tensor.Dense // the output of the last run, reused by the next
+	buf     *tensor.Dense   // the output of the last run, reused by the next
+	ins     []*tensor.Dense // scratch for the inputs of a run
 }
 
 // result returns the op's output tensor of dtype dt: allocated on the first run and

@@ -33,6 +33,8 @@ type step struct {
 	args []G.Value
 	out  int
 	add  *tensor.Dense // the buffer of a Gorgonia "+" run by Program itself
+	// inPlace: a Gorgonia "+" run by Program into its first operand's buffer
+	inPlace bool
 }
 
 // arg is an input of a step: a computed node's slot, or a leaf read from its node.
@@ -92,6 +94,28 @@ func NewProgram(outputs ...*G.Node) (*Program, error) {
 			return nil, err
 		}
 	}
+	// A gradient-summing addition whose first operand is read by nothing else (and is
+	// not an output) accumulates into that operand's buffer instead of its own: the
+	// operand is recomputed in full by the next run anyway.
+	uses := map[int]int{}
+	for _, s := range p.steps {
+		for _, a := range s.in {
+			if a.slot >= 0 {
+				uses[a.slot]++
+			}
+		}
+	}
+	for _, o := range outputs {
+		if i, ok := p.slot[o]; ok {
+			uses[i] += 2
+		}
+	}
+	for i := range p.steps {
+		s := &p.steps[i]
+		if s.add != nil && s.in[0].slot >= 0 && uses[s.in[0].slot] == 1 && s.in[0].slot != s.in[1].slot {
+			s.add, s.inPlace = nil, true
+		}
+	}
 	return p, nil
 }
 
@@ -136,9 +160,15 @@ func (p *Program) Run() error {
 		}
 		var v G.Value
 		var err error
-		if s.add != nil {
+		switch {
+		case s.add != nil:
 			v, err = addValues(s.add, s.args[0], s.args[1])
-		} else {
+		case s.inPlace:
+			var dst *tensor.Dense
+			if dst, err = dense(s.args[0]); err == nil {
+				v, err = addValues(dst, s.args[0], s.args[1])
+			}
+		default:
 			v, err = s.op.Do(s.args...)
 		}
 		if err != nil {

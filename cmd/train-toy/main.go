@@ -15,11 +15,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/pkg/errors"
 )
 
 func main() {
+	// A training step allocates almost nothing once its buffers exist, so collecting at
+	// 25% heap growth instead of 100% costs no time and keeps the peak resident set near
+	// the live heap.
+	debug.SetGCPercent(25)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

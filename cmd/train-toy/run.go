@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -210,6 +211,7 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	runtime.GC() // drop what building the graph left behind before the step buffers arrive
 	st := train.RunState{BestValLoss: math.Inf(1)}
 	if s.Resume != "" {
 		if st, err = train.LoadCheckpoint(s.Resume, tr); err != nil {

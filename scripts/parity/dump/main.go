@@ -83,7 +83,7 @@ type stepsFile struct {
 func main() {
 	out := flag.String("out", "", "output directory (required)")
 	steps := flag.Int("steps", 30, "number of batches and training steps")
-	data := flag.String("data", "/work/shared/data/tinyshakespeare.txt", "Tiny Shakespeare text file")
+	data := flag.String("data", "../shared/data/tinyshakespeare.txt", "Tiny Shakespeare text file")
 	flag.Parse()
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "usage: dump -out DIR [-steps N] [-data FILE]")

@@ -1,0 +1,95 @@
+package layers
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/attend-go/attend/graph"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// graph.Program computes a whole GPT's loss and gradients exactly as Gorgonia's
+// TapeMachine does, run after run, and allocates no buffers once warm: what remains are
+// small objects (the closures of the parallel loops, the scalar loss), about 40 a run.
+func TestProgramMatchesTapeMachine(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+		g := G.NewGraph()
+		cfg := GPTConfig{Vocab: 7, BlockSize: 6, Layers: 2, Heads: 2, Width: 8, Tied: true}
+		m, err := NewGPT(g, cfg, WithDtype(dt), WithSeed(4), WithInit(Normal(0.4)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(5, 6))
+		ids, tg := make([]int, 3*6), make([]int, 3*6)
+		for i := range ids {
+			ids[i], tg[i] = rng.IntN(7), rng.IntN(7)
+		}
+		x := G.NewTensor(g, tensor.Int, 2, G.WithShape(3, 6), G.WithName("ids"), G.WithValue(tensor.New(tensor.WithShape(3, 6), tensor.WithBacking(ids))))
+		y := G.NewTensor(g, tensor.Int, 2, G.WithShape(3, 6), G.WithName("targets"), G.WithValue(tensor.New(tensor.WithShape(3, 6), tensor.WithBacking(tg))))
+		logits, err := m.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss, err := graph.CrossEntropy(logits, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grads, err := G.Grad(loss, m.Learnables()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap := func(v G.Value) []float64 {
+			switch d := v.Data().(type) {
+			case []float64:
+				return append([]float64(nil), d...)
+			case []float32:
+				o := make([]float64, len(d))
+				for i, x := range d {
+					o[i] = float64(x)
+				}
+				return o
+			case float64:
+				return []float64{d}
+			case float32:
+				return []float64{float64(d)}
+			}
+			t.Fatalf("value %T", v)
+			return nil
+		}
+		vm := G.NewTapeMachine(g)
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		want := [][]float64{snap(loss.Value())}
+		for _, gn := range grads {
+			want = append(want, snap(gn.Value()))
+		}
+		vm.Close()
+		p, err := graph.NewProgram(append(G.Nodes{loss}, grads...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for run := 0; run < 3; run++ {
+			if err := p.Run(); err != nil {
+				t.Fatal(err)
+			}
+			got := [][]float64{snap(p.Value(loss))}
+			for _, gn := range grads {
+				got = append(got, snap(p.Value(gn)))
+			}
+			for i := range want {
+				for j := range want[i] {
+					if got[i][j] != want[i][j] {
+						t.Fatalf("%v run %d: value %d[%d] = %v, TapeMachine %v", dt, run, i, j, got[i][j], want[i][j])
+					}
+				}
+			}
+		}
+		if allocs := testing.AllocsPerRun(5, func() { p.Run() }); allocs > 50 {
+			t.Errorf("%v: %.0f allocations per run; want at most 50 small ones", dt, allocs)
+		} else {
+			t.Logf("%v: %.0f allocations per run of %d ops", dt, allocs, p.Len())
+		}
+	}
+}

@@ -86,15 +86,7 @@ func Dense(x, w, b *G.Node, transW bool) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		res := G.Nodes{dx, dw}
-		if len(ins) == 3 {
-			db, err := SumRows(grad)
-			if err != nil {
-				return nil, err
-			}
-			res = append(res, db)
-		}
-		return res, nil
+		return withBiasGrad(G.Nodes{dx, dw}, len(ins) == 3, grad)
 	}
 	y, err := G.ApplyOp(o, inputs...)
 	return y, wrap(err)
@@ -185,4 +177,17 @@ func addInto[T float](dst, a, b []T) {
 	for i := range dst {
 		dst[i] = a[i] + b[i]
 	}
+}
+
+// withBiasGrad appends, when the op has a bias, the bias's gradient: grad summed over
+// every row.
+func withBiasGrad(res G.Nodes, hasBias bool, grad *G.Node) (G.Nodes, error) {
+	if !hasBias {
+		return res, nil
+	}
+	db, err := SumRows(grad)
+	if err != nil {
+		return nil, err
+	}
+	return append(res, db), nil
 }

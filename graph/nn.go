@@ -93,15 +93,7 @@ func LayerNorm(x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		res := G.Nodes{dx, dg}
-		if len(in) == 3 {
-			db, err := SumRows(grad)
-			if err != nil {
-				return nil, err
-			}
-			res = append(res, db)
-		}
-		return res, nil
+		return withBiasGrad(G.Nodes{dx, dg}, len(in) == 3, grad)
 	}
 	y, err := G.ApplyOp(o, inputs...)
 	return y, wrap(err)

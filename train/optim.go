@@ -297,7 +297,7 @@ func flatOf(v gorgonia.Value) (flat, error) {
 		if x.Size() > 0 && x.RequiresIterator() { // tensor flags empty tensors
 			return flat{}, errors.New("value is a non-contiguous view")
 		}
-		f := flat{shape: x.Shape().Clone(), dtype: x.Dtype()}
+		f := flat{shape: x.Shape(), dtype: x.Dtype()} // read only: may be the tensor's own slice
 		switch x.Dtype() {
 		case tensor.Float32:
 			f.f32 = x.Float32s()

@@ -5,32 +5,36 @@ import "math"
 // The float32 GELU loops, with erf32 and exp32 written out inline: the hot loops of a
 // training step after the matrix products.
 
-// geluForward32 writes y = x·Φ(x) and keeps Φ(x) in cdf for the backward pass.
-func geluForward32(y, x, cdf []float32) {
+// geluForward32 writes y = x·Φ(x).
+func geluForward32(y, x []float32) {
 	const chunk = 4096
 	parallelFor((len(x)+chunk-1)/chunk, len(x)*20, func(c int) {
 		xs := x[c*chunk : min((c+1)*chunk, len(x))]
 		ys := y[c*chunk : c*chunk+len(xs)]
-		cs := cdf[c*chunk : c*chunk+len(xs)]
 		for i, v := range xs {
-			p := 0.5 * (1 + erfInline(v*math.Sqrt2/2))
-			cs[i] = p
-			ys[i] = v * p
+			ys[i] = v * 0.5 * (1 + erfInline(v*math.Sqrt2/2))
 		}
 	})
 }
 
-// geluBackward32 writes dx = dy·(Φ(x) + x·φ(x)), with Φ(x) from the forward pass.
-func geluBackward32(dx, x, dy, cdf []float32) {
+// geluBackward32 writes dx = dy·(Φ(x) + x·φ(x)), taking Φ(x) = y/x from the forward
+// output y = x·Φ(x) (and from erf near 0, where the quotient loses precision).
+func geluBackward32(dx, x, y, dy []float32) {
 	const chunk = 4096
 	const invSqrt2Pi = float32(0.3989422804014327)
 	parallelFor((len(x)+chunk-1)/chunk, len(x)*15, func(c int) {
 		xs := x[c*chunk : min((c+1)*chunk, len(x))]
+		ys := y[c*chunk : c*chunk+len(xs)]
 		ds := dy[c*chunk : c*chunk+len(xs)]
-		cs := cdf[c*chunk : c*chunk+len(xs)]
 		out := dx[c*chunk : c*chunk+len(xs)]
 		for i, v := range xs {
-			out[i] = ds[i] * (cs[i] + v*expNegHalfSq(v)*invSqrt2Pi)
+			var cdf float32
+			if v > 0.25 || v < -0.25 {
+				cdf = ys[i] / v
+			} else {
+				cdf = 0.5 * (1 + erfInline(v*math.Sqrt2/2))
+			}
+			out[i] = ds[i] * (cdf + v*expNegHalfSq(v)*invSqrt2Pi)
 		}
 	})
 }

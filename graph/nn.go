@@ -258,9 +258,6 @@ func GELU(x *G.Node) (*G.Node, error) {
 		shape:   xs.Clone(),
 		diffWRT: []bool{true},
 	}
-	// In float32 the forward pass keeps Φ(x) for the backward pass, which always runs
-	// after it in the same run (the gradient reaching GELU depends on its output).
-	var cdf32 []float32
 	o.do = func(in []G.Value) (G.Value, error) {
 		xv, err := dense(in[0])
 		if err != nil {
@@ -273,22 +270,21 @@ func GELU(x *G.Node) (*G.Node, error) {
 			geluForward(f64s(out), xd)
 		case tensor.Float32:
 			xd := f32s(xv)
-			if len(cdf32) != len(xd) {
-				cdf32 = make([]float32, len(xd))
-			}
-			geluForward32(f32s(out), xd, cdf32)
+			geluForward32(f32s(out), xd)
 		}
 		return out, nil
 	}
-	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-		dx, err := rowOp("attend.GELUGrad", G.Nodes{in[0], grad}, xs, func(vals []*tensor.Dense, out *tensor.Dense) {
+	// The backward pass reads the forward output y too: in float32 it recovers Φ(x) as
+	// y/x instead of a second erf.
+	o.diff = func(in G.Nodes, y, grad *G.Node) (G.Nodes, error) {
+		dx, err := rowOp("attend.GELUGrad", G.Nodes{in[0], y, grad}, xs, func(vals []*tensor.Dense, out *tensor.Dense) {
 			switch vals[0].Dtype() {
 			case tensor.Float64:
 				xd := f64s(vals[0])
-				geluBackward(f64s(out), xd, f64s(vals[1]))
+				geluBackward(f64s(out), xd, f64s(vals[2]))
 			case tensor.Float32:
 				xd := f32s(vals[0])
-				geluBackward32(f32s(out), xd, f32s(vals[1]), cdf32)
+				geluBackward32(f32s(out), xd, f32s(vals[1]), f32s(vals[2]))
 			}
 		})
 		return G.Nodes{dx}, err

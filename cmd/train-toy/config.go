@@ -76,7 +76,7 @@ func flagSet(s *settings, out io.Writer) *flag.FlagSet {
 		fmt.Fprintf(out, `train-toy trains a small GPT whose causal self-attention is learned by backpropagation.
 
 Usage:
-  train-toy [flags]                          train (default: the copy task, about 30 s)
+  train-toy [flags]                          train (default: the copy task, a few seconds)
   train-toy --data FILE [--preset nanogpt-cpu] [flags]   train on a text file, character level
   train-toy --resume DIR [--steps N]         continue the run saved in DIR up to step N
   train-toy sample --from DIR [flags]        generate from a trained run (train-toy sample -h)

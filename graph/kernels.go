@@ -122,9 +122,9 @@ func logSoftmaxRow[T float](dst, s []T, r rowMask[T]) {
 	}
 }
 
-// softmaxGradRow writes dx = p ⊙ (g − Σ g⊙p) · alpha: the gradient of softmax given its
-// output p and the upstream gradient g. Where p is 0 (blocked keys) dx is exactly 0.
-func softmaxGradRow[T float](dx, p, g []T, alpha T) {
+// softmaxGradRow writes dx = p ⊙ (g − Σ g⊙p): the gradient of softmax given its output p
+// and the upstream gradient g. Where p is 0 (blocked keys) dx is exactly 0.
+func softmaxGradRow[T float](dx, p, g []T) {
 	var dot float64
 	for j := range p {
 		dot += float64(g[j]) * float64(p[j])
@@ -135,7 +135,7 @@ func softmaxGradRow[T float](dx, p, g []T, alpha T) {
 			dx[j] = 0
 			continue
 		}
-		dx[j] = alpha * p[j] * (g[j] - d)
+		dx[j] = p[j] * (g[j] - d)
 	}
 }
 

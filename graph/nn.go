@@ -80,14 +80,15 @@ func LayerNorm(x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
+		acc := make([]float64, c) // float64 column sums, kept from run to run
 		dg, err := rowOp("attend.LayerNormGradGain", G.Nodes{in[0], grad}, tensor.Shape{c}, func(vals []*tensor.Dense, out *tensor.Dense) {
 			switch vals[0].Dtype() {
 			case tensor.Float64:
 				xd := f64s(vals[0])
-				layerNormGradGain(f64s(out), xd, f64s(vals[1]), c, eps)
+				layerNormGradGain(f64s(out), xd, f64s(vals[1]), c, eps, acc)
 			case tensor.Float32:
 				xd := f32s(vals[0])
-				layerNormGradGain(f32s(out), xd, f32s(vals[1]), c, eps)
+				layerNormGradGain(f32s(out), xd, f32s(vals[1]), c, eps, acc)
 			}
 		}, eps)
 		if err != nil {
@@ -197,8 +198,8 @@ func layerNormGradX[T float](dx, x, g, dy []T, c int, eps float64) {
 }
 
 // layerNormGradGain: dgain = Σ_rows dy ⊙ x̂.
-func layerNormGradGain[T float](dg, x, dy []T, c int, eps float64) {
-	acc := make([]float64, c)
+func layerNormGradGain[T float](dg, x, dy []T, c int, eps float64, acc []float64) {
+	clear(acc)
 	for r := 0; r < len(x)/c; r++ {
 		row, d := x[r*c:(r+1)*c], dy[r*c:(r+1)*c]
 		mean, rstd := rowStats(row, eps)
@@ -219,20 +220,22 @@ func SumRows(x *G.Node) (*G.Node, error) {
 	}
 	xs := x.Shape()
 	c := xs[xs.Dims()-1]
+	acc := make([]float64, c) // float64 column sums, kept from run to run
 	return rowOp("attend.SumRows", G.Nodes{x}, tensor.Shape{c}, func(vals []*tensor.Dense, out *tensor.Dense) {
 		switch vals[0].Dtype() {
 		case tensor.Float64:
 			xd := f64s(vals[0])
-			sumRows(f64s(out), xd, c)
+			sumRows(f64s(out), xd, c, acc)
 		case tensor.Float32:
 			xd := f32s(vals[0])
-			sumRows(f32s(out), xd, c)
+			sumRows(f32s(out), xd, c, acc)
 		}
 	})
 }
 
-func sumRows[T float](dst, x []T, c int) {
-	acc := make([]float64, c)
+// sumRows writes the column sums of x (rows of c) into dst, accumulating in acc (len c).
+func sumRows[T float](dst, x []T, c int, acc []float64) {
+	clear(acc)
 	for r := 0; r < len(x)/c; r++ {
 		for j, v := range x[r*c : (r+1)*c] {
 			acc[j] += float64(v)
@@ -469,15 +472,16 @@ func AddPositions(x, pos *G.Node) (*G.Node, error) {
 		return out, nil
 	}
 	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+		acc := make([]float64, t*c)
 		dp, err := rowOp("attend.AddPositionsGrad", G.Nodes{grad}, ps, func(vals []*tensor.Dense, out *tensor.Dense) {
 			out.Zero() // rows ≥ T get no gradient
 			switch vals[0].Dtype() {
 			case tensor.Float64:
 				gd := f64s(vals[0])
-				sumRows(f64s(out)[:t*c], gd, t*c)
+				sumRows(f64s(out)[:t*c], gd, t*c, acc)
 			case tensor.Float32:
 				gd := f32s(vals[0])
-				sumRows(f32s(out)[:t*c], gd, t*c)
+				sumRows(f32s(out)[:t*c], gd, t*c, acc)
 			}
 		}, ps)
 		return G.Nodes{grad, dp}, err

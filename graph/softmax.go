@@ -180,7 +180,7 @@ func softmaxGradRows[T float](dx, y, g []T, k int, log bool) {
 		if log {
 			logSoftmaxGradRow(dx[s:s+k], y[s:s+k], g[s:s+k])
 		} else {
-			softmaxGradRow(dx[s:s+k], y[s:s+k], g[s:s+k], 1)
+			softmaxGradRow(dx[s:s+k], y[s:s+k], g[s:s+k])
 		}
 	})
 }

@@ -41,7 +41,6 @@ func BenchmarkTrainStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer lm.Close()
 			tr, err := train.NewTrainer(lm, train.Config{
 				Steps:    1 << 30,
 				Schedule: train.CosineSchedule{MaxLR: p.lr, MinLR: p.lr},

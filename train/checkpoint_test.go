@@ -1088,7 +1088,6 @@ func FuzzLoadModel(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	defer lm.Close()
 	initial := weightBits(lm)
 	dir := f.TempDir()
 	if err := train.SaveModel(dir, train.RunConfig{}, lm, 1); err != nil {
@@ -1170,7 +1169,6 @@ func TestFuzzLoadModelSeeds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer lm.Close()
 			dir := t.TempDir()
 			path := filepath.Join(dir, train.ModelFile)
 			writeBytes(t, path, []byte(data))

@@ -22,7 +22,6 @@ func TestDropoutRunsRepeat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer lm.Close()
 		tr, _ := datasets.NewTaskSampler(task, 4, 1)
 		va, _ := datasets.NewTaskSampler(task, 4, 2)
 		trainer, err := train.NewTrainer(lm, train.Config{Steps: 5, Schedule: train.CosineSchedule{MaxLR: 1e-2, MinLR: 1e-2},

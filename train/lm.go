@@ -103,10 +103,6 @@ func NewLM(cfg layers.GPTConfig, batch int, opts ...layers.Option) (*LM, error) 
 	return lm, nil
 }
 
-// Close releases what the LM holds (nothing at present; kept for symmetry with
-// Gorgonia's machines).
-func (lm *LM) Close() {}
-
 // ValueGrads returns the learnables with their gradients, for an optimiser or clipping.
 func (lm *LM) ValueGrads() []G.ValueGrad { return lm.vgs }
 

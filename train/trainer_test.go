@@ -33,7 +33,6 @@ func newTrainRig(t testing.TB, task datasets.Task, model layers.GPTConfig, batch
 	if err != nil {
 		t.Fatalf("NewLM(%+v): %v", model, err)
 	}
-	t.Cleanup(lm.Close)
 	trainS, err := datasets.NewTaskSampler(task, batch, dataSeed)
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +238,6 @@ func TestTrainerOverfitsOneBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lm.Close()
 	cfg := train.Config{
 		Steps:    maxSteps,
 		Schedule: train.CosineSchedule{MaxLR: 1e-2, MinLR: 1e-2},

@@ -206,7 +206,6 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer lm.Close()
 	tr, err := train.NewTrainer(lm, cfg.Train, d.train, d.val)
 	if err != nil {
 		return err

@@ -161,7 +161,6 @@ func sampleCmd(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer lm.Close()
 	if err := train.LoadModel(dir, lm); err != nil {
 		return err
 	}

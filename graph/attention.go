@@ -118,13 +118,7 @@ func AttentionWeights(q, k *G.Node, o AttentionOpts) (*G.Node, error) {
 // rows.
 func ApplyWeights(weights, v *G.Node) (*G.Node, error) {
 	wrap := func(err error) error { return errors.Wrap(err, "graph: ApplyWeights") }
-	if err := checkFloat(weights, "weights"); err != nil {
-		return nil, wrap(err)
-	}
-	if err := checkFloat(v, "v"); err != nil {
-		return nil, wrap(err)
-	}
-	if err := checkSameDtype(weights, map[string]*G.Node{"v": v}); err != nil {
+	if err := checkPair(weights, "weights", v, "v"); err != nil {
 		return nil, wrap(err)
 	}
 	ws, vs := weights.Shape(), v.Shape()
@@ -382,13 +376,7 @@ func applyKernel[T float](out, p, v []T, d applyDims, alpha float64) {
 // and b = k, the scaled similarities that Attention feeds to its softmax.
 func Scores(a, b *G.Node, heads int, scale float64) (*G.Node, error) {
 	wrap := func(err error) error { return errors.Wrap(err, "graph: Scores") }
-	if err := checkFloat(a, "a"); err != nil {
-		return nil, wrap(err)
-	}
-	if err := checkFloat(b, "b"); err != nil {
-		return nil, wrap(err)
-	}
-	if err := checkSameDtype(a, map[string]*G.Node{"b": b}); err != nil {
+	if err := checkPair(a, "a", b, "b"); err != nil {
 		return nil, wrap(err)
 	}
 	if err := checkSeq(a, b); err != nil {

@@ -129,13 +129,7 @@ func matMul(name string, a, b *G.Node, tA, tB bool, m, n, k int, shape tensor.Sh
 // buffer from run to run; the gradient flows to both unchanged.
 func Add(a, b *G.Node) (*G.Node, error) {
 	wrap := func(err error) error { return errors.Wrap(err, "graph: Add") }
-	if err := checkFloat(a, "a"); err != nil {
-		return nil, wrap(err)
-	}
-	if err := checkFloat(b, "b"); err != nil {
-		return nil, wrap(err)
-	}
-	if err := checkSameDtype(a, map[string]*G.Node{"b": b}); err != nil {
+	if err := checkPair(a, "a", b, "b"); err != nil {
 		return nil, wrap(err)
 	}
 	if !a.Shape().Eq(b.Shape()) || a.Dims() != b.Dims() {

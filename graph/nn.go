@@ -430,13 +430,7 @@ func embedBackward[T float](dt, g []T, ids []int, c int) {
 // with P ≥ T: a learned position embedding added to token embeddings.
 func AddPositions(x, pos *G.Node) (*G.Node, error) {
 	wrap := func(err error) error { return errors.Wrap(err, "graph: AddPositions") }
-	if err := checkFloat(x, "x"); err != nil {
-		return nil, wrap(err)
-	}
-	if err := checkFloat(pos, "pos"); err != nil {
-		return nil, wrap(err)
-	}
-	if err := checkSameDtype(x, map[string]*G.Node{"pos": pos}); err != nil {
+	if err := checkPair(x, "x", pos, "pos"); err != nil {
 		return nil, wrap(err)
 	}
 	xs, ps := x.Shape(), pos.Shape()

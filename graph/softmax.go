@@ -196,6 +196,17 @@ func checkFloat(n *G.Node, what string) error {
 	return nil
 }
 
+// checkPair checks that a and b (called an and bn in errors) are float nodes of one dtype.
+func checkPair(a *G.Node, an string, b *G.Node, bn string) error {
+	if err := checkFloat(a, an); err != nil {
+		return err
+	}
+	if err := checkFloat(b, bn); err != nil {
+		return err
+	}
+	return checkSameDtype(a, map[string]*G.Node{bn: b})
+}
+
 // checkSameDtype reports nodes whose dtype differs from ref's.
 func checkSameDtype(ref *G.Node, nodes map[string]*G.Node) error {
 	for what, n := range nodes {

@@ -194,15 +194,15 @@ func (a *SelfAttention) Attend(x *G.Node, in AttendInputs) (out, weights *G.Node
 	case in.Context != nil:
 		return nil, nil, wrap(errors.Wrap(graph.ErrArgument, "a Context was given to a layer without Cross"))
 	}
-	q, err := affine(x, a.Wq, a.Bq) // (B, T_q, D) × (D, DKey) → (B, T_q, DKey)
+	q, err := graph.Dense(x, a.Wq, a.Bq, false) // (B, T_q, D) × (D, DKey) → (B, T_q, DKey)
 	if err != nil {
 		return nil, nil, wrap(err)
 	}
-	k, err := affine(y, a.Wk, a.Bk) // (B, T_k, D) × (D, DKey) → (B, T_k, DKey)
+	k, err := graph.Dense(y, a.Wk, a.Bk, false) // (B, T_k, D) × (D, DKey) → (B, T_k, DKey)
 	if err != nil {
 		return nil, nil, wrap(err)
 	}
-	v, err := affine(y, a.Wv, a.Bv) // (B, T_k, D) × (D, DValue) → (B, T_k, DValue)
+	v, err := graph.Dense(y, a.Wv, a.Bv, false) // (B, T_k, D) × (D, DValue) → (B, T_k, DValue)
 	if err != nil {
 		return nil, nil, wrap(err)
 	}
@@ -213,7 +213,7 @@ func (a *SelfAttention) Attend(x *G.Node, in AttendInputs) (out, weights *G.Node
 		return nil, nil, wrap(err)
 	}
 	if a.Wo != nil {
-		if out, err = affine(out, a.Wo, a.Bo); err != nil { // (B, T_q, DValue) × (DValue, DModel)
+		if out, err = graph.Dense(out, a.Wo, a.Bo, false); err != nil { // (B, T_q, DValue) × (DValue, DModel)
 			return nil, nil, wrap(err)
 		}
 	}

@@ -152,9 +152,3 @@ func checkInput(x *G.Node, what string, dt tensor.Dtype, width int) error {
 	}
 	return nil
 }
-
-// affine returns x·W (+ b) for x of shape (N, in) or (B, T, in), W (in, out), b (out):
-// one fused graph.Dense node. // (B, T, in) × (in, out) → (B, T, out)
-func affine(x, w, b *G.Node) (*G.Node, error) {
-	return graph.Dense(x, w, b, false)
-}

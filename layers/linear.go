@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"github.com/attend-go/attend/graph"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 )
@@ -45,7 +46,7 @@ func (l *Linear) Forward(x *G.Node) (*G.Node, error) {
 	if err := checkInput(x, "x", l.W.Dtype(), l.In); err != nil {
 		return nil, errors.Wrapf(err, "layers: Linear %q", l.Name)
 	}
-	y, err := affine(x, l.W, l.B)
+	y, err := graph.Dense(x, l.W, l.B, false)
 	return y, errors.Wrapf(err, "layers: Linear %q", l.Name)
 }
 

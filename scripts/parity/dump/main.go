@@ -84,18 +84,19 @@ func main() {
 	out := flag.String("out", "", "output directory (required)")
 	steps := flag.Int("steps", 30, "number of batches and training steps")
 	data := flag.String("data", "../shared/data/tinyshakespeare.txt", "Tiny Shakespeare text file")
+	initOnly := flag.Bool("init-only", false, "write batches.json and init_*/ only, run no steps (for torch_paired_run.py)")
 	flag.Parse()
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "usage: dump -out DIR [-steps N] [-data FILE]")
 		os.Exit(2)
 	}
-	if err := run(*out, *steps, *data); err != nil {
+	if err := run(*out, *steps, *data, *initOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "dump:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string, n int, dataPath string) error {
+func run(out string, n int, dataPath string, initOnly bool) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -134,11 +135,27 @@ func run(out string, n int, dataPath string) error {
 		return err
 	}
 	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		if initOnly {
+			if err := saveInit(out, dt); err != nil {
+				return errors.Wrapf(err, "%v", dt)
+			}
+			continue
+		}
 		if err := runDtype(out, dt, bs); err != nil {
 			return errors.Wrapf(err, "%v", dt)
 		}
 	}
 	return nil
+}
+
+// saveInit writes the initial weights only.
+func saveInit(out string, dt tensor.Dtype) error {
+	rc := train.RunConfig{Format: train.RunFormat, Model: modelCfg, Dtype: dt.String(), Batch: batch, Seed: seed, Train: recipe}
+	lm, err := train.NewLM(modelCfg, batch, layers.WithDtype(dt), layers.WithSeed(seed))
+	if err != nil {
+		return err
+	}
+	return train.SaveModel(filepath.Join(out, "init_"+dt.String()), rc, lm, 0)
 }
 
 func runDtype(out string, dt tensor.Dtype, bs *batches) error {

@@ -1,0 +1,178 @@
+package layers
+
+import (
+	"math"
+
+	"github.com/attend-go/attend/torchrand"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// InitLikeNanoGPT gives m the initial weights nanoGPT's GPT gets from PyTorch's generator:
+// after torch.manual_seed(s), GPT(config) in nanoGPT's model.py and InitLikeNanoGPT on
+// torchrand.New(s) hold the same float32 numbers (to a few ulps: see torchrand), and gen
+// is left where the model's construction leaves torch's generator, so the batches drawn
+// next from gen are nanoGPT's too.
+//
+// It replays model.py's draws in order: the construction of each module (nn.Embedding's
+// normal_, nn.Linear's Kaiming-uniform weight and bias), then _init_weights over the
+// modules (N(0, 0.02) for every Linear and Embedding weight; with tying, lm_head's draw
+// is the token embedding), then the N(0, 0.02/√(2·Layers)) re-initialisation of each
+// c_proj. c_attn's rows become Wq, Wk, Wv. A tied config is nanoGPT's model; an untied
+// one is model.py without its weight-tying line. Biases start at 0 and LayerNorm gains at
+// 1. Models without attention have no nanoGPT counterpart and are an error.
+func (m *GPT) InitLikeNanoGPT(gen *torchrand.Generator) error {
+	wrap := func(err error) error { return errors.Wrap(err, "layers: GPT InitLikeNanoGPT") }
+	if gen == nil {
+		return wrap(errors.Wrap(ErrConfig, "nil generator"))
+	}
+	c := m.Config
+	if c.NoAttention {
+		return wrap(errors.Wrap(ErrConfig, "a model without attention has no nanoGPT counterpart"))
+	}
+	C, V, T := c.Width, c.Vocab, c.BlockSize
+	draw := func(n int) []float32 { return make([]float32, n) }
+	skipNormal := func(n int) { gen.NormalFill32(draw(n), 0, 1) }
+	skipUniform := func(n int) { gen.UniformFill32(draw(n), -1, 1) }
+	normal := func(n int, std float64) []float32 {
+		v := draw(n)
+		gen.NormalFill32(v, 0, float32(std))
+		return v
+	}
+	bias := func(n int) {
+		if c.Bias {
+			skipUniform(n)
+		}
+	}
+
+	// Construction: nn.Embedding draws N(0, 1); nn.Linear draws U(±1/√in) for its
+	// weight, then its bias.
+	skipNormal(V * C) // wte
+	skipNormal(T * C) // wpe
+	for range m.Blocks {
+		skipUniform(3 * C * C) // c_attn
+		bias(3 * C)
+		skipUniform(C * C) // attn.c_proj
+		bias(C)
+		skipUniform(4 * C * C) // c_fc
+		bias(4 * C)
+		skipUniform(4 * C * C) // mlp.c_proj
+		bias(C)
+	}
+	skipUniform(V * C) // lm_head, no bias
+
+	// _init_weights, in module order.
+	const std = 0.02
+	wte := normal(V*C, std)
+	wpe := normal(T*C, std)
+	type blockInit struct{ cAttn, cFC []float32 }
+	blocks := make([]blockInit, len(m.Blocks))
+	for i := range m.Blocks {
+		blocks[i].cAttn = normal(3*C*C, std)
+		normal(C*C, std) // attn.c_proj, drawn again below
+		blocks[i].cFC = normal(4*C*C, std)
+		normal(4*C*C, std) // mlp.c_proj, drawn again below
+	}
+	head := normal(V*C, std) // lm_head (V, C)
+	if c.Tied {
+		wte = head
+	}
+
+	sets := []struct {
+		n *G.Node
+		v []float32
+	}{{m.WTE.W, wte}, {m.WPE.W, wpe}}
+	if !c.Tied {
+		sets = append(sets, struct {
+			n *G.Node
+			v []float32
+		}{m.Head.W, transpose(head, V, C)})
+	}
+	projStd := std / math.Sqrt(2*float64(c.Layers))
+	for i, b := range m.Blocks {
+		a := blocks[i].cAttn
+		wo := normal(C*C, projStd)     // attn.c_proj (C, C)
+		proj := normal(4*C*C, projStd) // mlp.c_proj (C, 4C)
+		sets = append(sets, []struct {
+			n *G.Node
+			v []float32
+		}{
+			{b.Attn.Wq, transpose(a[:C*C], C, C)},
+			{b.Attn.Wk, transpose(a[C*C:2*C*C], C, C)},
+			{b.Attn.Wv, transpose(a[2*C*C:], C, C)},
+			{b.Attn.Wo, transpose(wo, C, C)},
+			{b.MLP.FC.W, transpose(blocks[i].cFC, 4*C, C)},
+			{b.MLP.Proj.W, transpose(proj, C, 4*C)},
+		}...)
+	}
+	for _, s := range sets {
+		if err := setValue(s.n, s.v); err != nil {
+			return wrap(err)
+		}
+	}
+	for _, n := range m.Learnables() {
+		var fill float32 = -1
+		switch name := n.Name(); {
+		case hasSuffix(name, ".bias") || isAttnBias(name):
+			fill = 0
+		case hasSuffix(name, "ln_1.weight") || hasSuffix(name, "ln_2.weight") || name == "ln_f.weight":
+			fill = 1
+		}
+		if fill >= 0 {
+			v := make([]float32, n.Shape().TotalSize())
+			for i := range v {
+				v[i] = fill
+			}
+			if err := setValue(n, v); err != nil {
+				return wrap(err)
+			}
+		}
+	}
+	return nil
+}
+
+func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
+
+func isAttnBias(name string) bool {
+	for _, s := range []string{".attn.bq", ".attn.bk", ".attn.bv", ".attn.bo"} {
+		if hasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// transpose returns the (cols, rows) transpose of the row-major (rows, cols) matrix a:
+// a PyTorch nn.Linear weight (out, in) becomes attend's x·W weight (in, out).
+func transpose(a []float32, rows, cols int) []float32 {
+	t := make([]float32, len(a))
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			t[c*rows+r] = a[r*cols+c]
+		}
+	}
+	return t
+}
+
+// setValue gives the learnable n the values v, converted to n's dtype.
+func setValue(n *G.Node, v []float32) error {
+	shape := n.Shape().Clone()
+	if shape.TotalSize() != len(v) {
+		return errors.Wrapf(ErrConfig, "%s has %v = %d values, got %d", n.Name(), shape, shape.TotalSize(), len(v))
+	}
+	var t *tensor.Dense
+	switch n.Dtype() {
+	case tensor.Float32:
+		t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
+	case tensor.Float64:
+		d := make([]float64, len(v))
+		for i, x := range v {
+			d[i] = float64(x)
+		}
+		t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(d))
+	default:
+		return errors.Errorf("%s has dtype %v, want float32 or float64", n.Name(), n.Dtype())
+	}
+	return errors.Wrap(G.Let(n, t), n.Name())
+}

@@ -51,7 +51,11 @@ type RunConfig struct {
 	Data      DataSpec         `json:"data"`
 	Batch     int              `json:"batch"`
 	Seed      uint64           `json:"seed"`
-	Train     Config           `json:"train"`
+	// RNG names the random streams: "" (attend's own: a PCG stream per tensor and per
+	// split) or "torch" (PyTorch's generator in nanoGPT's order: layers.GPT.InitLikeNanoGPT,
+	// then datasets.NanoGPTStream).
+	RNG   string `json:"rng,omitempty"`
+	Train Config `json:"train"`
 }
 
 // DtypeOf returns the tensor dtype RunConfig.Dtype names.
@@ -204,6 +208,9 @@ func LoadRunConfig(dir string) (RunConfig, error) {
 	}
 	if len(c.Tokenizer.Vocab) != c.Model.Vocab {
 		return c, errors.Wrapf(ErrCheckpoint, "%s: tokenizer has %d symbols, model vocabulary %d", path, len(c.Tokenizer.Vocab), c.Model.Vocab)
+	}
+	if c.RNG != "" && c.RNG != "torch" {
+		return c, errors.Wrapf(ErrCheckpoint, "%s: rng %q; want \"torch\" or none", path, c.RNG)
 	}
 	return c, nil
 }

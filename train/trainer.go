@@ -22,6 +22,9 @@ type Config struct {
 	Clip        float64        `json:"clip"`         // global gradient-norm limit; 0 means no clipping
 	EvalEvery   int            `json:"eval_every"`   // evaluate every this many steps (and after the last); 0 means only after the last
 	EvalBatches int            `json:"eval_batches"` // validation batches per evaluation; 0 means 1
+	// EvalAtStart also evaluates before the first step of a run that starts at step 0,
+	// as nanoGPT's train.py does (its "step 0" line).
+	EvalAtStart bool `json:"eval_at_start,omitempty"`
 }
 
 // Validate reports an impossible recipe.
@@ -44,13 +47,17 @@ func (c Config) Validate() error {
 
 // Report is what an evaluation measured.
 type Report struct {
-	Step       int     // optimiser steps done
-	TrainLoss  float64 // mean training loss of the steps since the previous evaluation
-	ValLoss    float64 // mean validation loss over EvalBatches batches
-	ValAcc     float64 // top-1 accuracy on the scored validation targets (NaN if none)
-	LR         float64 // learning rate of the last step
-	TokensPerS float64 // training tokens per second of wall time since the run (re)started
-	Elapsed    time.Duration
+	Step      int     // optimiser steps done
+	TrainLoss float64 // mean training loss of the steps since the previous evaluation (NaN at step 0)
+	// TrainEvalLoss is the mean loss over EvalBatches fresh training batches from
+	// Trainer.TrainEval, drawn before the validation batches (nanoGPT's "train loss");
+	// NaN without TrainEval.
+	TrainEvalLoss float64
+	ValLoss       float64 // mean validation loss over EvalBatches batches
+	ValAcc        float64 // top-1 accuracy on the scored validation targets (NaN if none)
+	LR            float64 // learning rate of the last step
+	TokensPerS    float64 // training tokens per second of wall time since the run (re)started
+	Elapsed       time.Duration
 }
 
 // Trainer runs AdamW steps on an LM with clipping and a schedule, and evaluates it.
@@ -59,7 +66,10 @@ type Trainer struct {
 	Opt        *AdamW
 	Cfg        Config
 	Train, Val Batcher
-	Step       int // optimiser steps done
+	// TrainEval, if set, supplies the training batches on which every evaluation also
+	// estimates the training loss (Report.TrainEvalLoss), as nanoGPT's estimate_loss does.
+	TrainEval Batcher
+	Step      int // optimiser steps done
 
 	// OnStep, if set, is called after every step with its loss and learning rate.
 	OnStep func(step int, loss, lr float64)
@@ -160,12 +170,66 @@ func (t *Trainer) Evaluate() (loss, acc float64, err error) {
 	return loss / float64(n), acc, nil
 }
 
+// EstimateTrainLoss returns the mean loss over EvalBatches batches from TrainEval.
+func (t *Trainer) EstimateTrainLoss() (float64, error) {
+	if t.TrainEval == nil {
+		return 0, errors.New("train: EstimateTrainLoss: no TrainEval batcher")
+	}
+	n := max(t.Cfg.EvalBatches, 1)
+	var loss float64
+	for i := 0; i < n; i++ {
+		if err := t.TrainEval.Next(t.x, t.y); err != nil {
+			return 0, errors.Wrap(err, "train: training-loss estimate batch")
+		}
+		l, _, _, err := t.LM.Evaluate(t.x, t.y)
+		if err != nil {
+			return 0, err
+		}
+		loss += l
+	}
+	return loss / float64(n), nil
+}
+
+// report evaluates (the training-loss estimate first, then validation) and calls OnEval.
+func (t *Trainer) report(start time.Time, startStep int) error {
+	te := math.NaN()
+	if t.TrainEval != nil {
+		var err error
+		if te, err = t.EstimateTrainLoss(); err != nil {
+			return err
+		}
+	}
+	vl, va, err := t.Evaluate()
+	if err != nil {
+		return err
+	}
+	el := time.Since(start)
+	tl := math.NaN()
+	if t.sinceEvalSteps > 0 {
+		tl = t.sinceEval / float64(t.sinceEvalSteps)
+	}
+	r := Report{Step: t.Step, TrainLoss: tl, TrainEvalLoss: te, ValLoss: vl, ValAcc: va, LR: t.lastLR, Elapsed: el}
+	if s := el.Seconds(); s > 0 {
+		r.TokensPerS = float64((t.Step-startStep)*len(t.x)) / s
+	}
+	t.sinceEval, t.sinceEvalSteps = 0, 0
+	if t.OnEval != nil {
+		return t.OnEval(r)
+	}
+	return nil
+}
+
 // Run trains until Cfg.Steps steps are done, evaluating every EvalEvery steps and after
 // the last. When ctx is cancelled it returns ctx.Err() between two steps, with the
 // weights, optimiser and batchers in a consistent state to save.
 func (t *Trainer) Run(ctx context.Context) error {
 	start := time.Now()
 	startStep := t.Step
+	if t.Step == 0 && t.Cfg.EvalAtStart && t.Cfg.Steps > 0 {
+		if err := t.report(start, startStep); err != nil {
+			return err
+		}
+	}
 	for t.Step < t.Cfg.Steps {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -179,19 +243,8 @@ func (t *Trainer) Run(ctx context.Context) error {
 		}
 		last := t.Step == t.Cfg.Steps
 		if last || (t.Cfg.EvalEvery > 0 && t.Step%t.Cfg.EvalEvery == 0) {
-			vl, va, err := t.Evaluate()
-			if err != nil {
+			if err := t.report(start, startStep); err != nil {
 				return err
-			}
-			el := time.Since(start)
-			r := Report{Step: t.Step, TrainLoss: t.sinceEval / float64(max(t.sinceEvalSteps, 1)), ValLoss: vl, ValAcc: va,
-				LR: t.lastLR, Elapsed: el,
-				TokensPerS: float64((t.Step-startStep)*len(t.x)) / el.Seconds()}
-			t.sinceEval, t.sinceEvalSteps = 0, 0
-			if t.OnEval != nil {
-				if err := t.OnEval(r); err != nil {
-					return err
-				}
 			}
 		}
 	}

@@ -29,7 +29,7 @@ type settings struct {
 	Dropout                         float64
 	Tied, Bias, NoAttention         bool
 	Seed                            uint64
-	Dtype                           string
+	Dtype, RNG                      string
 	EvalEvery, EvalBatches          int
 	Out, Resume                     string
 	Temperature                     float64
@@ -45,7 +45,7 @@ type settings struct {
 func taskDefaults(task string) settings {
 	s := settings{Task: task, Steps: 250, Batch: 32, Layers: 2, Heads: 2, Width: 64,
 		LR: 3e-3, MinLR: 3e-4, Warmup: 20, DecaySteps: 0, Beta1: 0.9, Beta2: 0.99, WeightDecay: 0.1, Clip: 1,
-		Tied: true, Seed: 1337, Dtype: "float32", EvalEvery: 50, EvalBatches: 4,
+		Tied: true, Seed: 1337, Dtype: "float32", RNG: "attend", EvalEvery: 50, EvalBatches: 4,
 		Temperature: 0, TopK: 0, Samples: 3, ValFrac: 0.1}
 	if task == "statquest" {
 		s.Steps, s.Batch, s.Layers, s.Heads, s.Width = 150, 2, 1, 1, 16
@@ -65,6 +65,7 @@ func nanogptCPU(s settings) settings {
 	s.Tied, s.Bias = true, false
 	s.EvalEvery, s.EvalBatches = 250, 20
 	s.Samples, s.SampleTokens, s.Temperature, s.TopK = 1, 300, 0.8, 0
+	s.RNG = "torch"
 	return s
 }
 
@@ -107,6 +108,7 @@ and any flag given explicitly wins):
 	fs.BoolVar(&s.NoAttention, "no-attention", false, "ablation: remove every attention sub-layer")
 	fs.Uint64Var(&s.Seed, "seed", 1337, "random seed (initialisation, batches, sampling)")
 	fs.StringVar(&s.Dtype, "dtype", "float32", "float32 or float64")
+	fs.StringVar(&s.RNG, "rng", "attend", "random streams: attend (one per tensor and per split), or torch (PyTorch's generator drawn in nanoGPT's order,\nso --seed gives nanoGPT's initial weights, batches and evaluation batches; needs --data; the default with --data)")
 	fs.IntVar(&s.EvalEvery, "eval-every", 50, "evaluate (and checkpoint) every this many steps")
 	fs.IntVar(&s.EvalBatches, "eval-batches", 4, "validation batches per evaluation")
 	fs.StringVar(&s.Out, "out", "", "run `directory` (default: runs/<task>-<time>)")
@@ -175,7 +177,7 @@ func applyExplicit(s *settings, given settings) {
 		"warmup": func() { s.Warmup = given.Warmup }, "decay-steps": func() { s.DecaySteps = given.DecaySteps },
 		"weight-decay": func() { s.WeightDecay = given.WeightDecay }, "clip": func() { s.Clip = given.Clip },
 		"dropout": func() { s.Dropout = given.Dropout }, "no-attention": func() { s.NoAttention = given.NoAttention },
-		"seed": func() { s.Seed = given.Seed }, "dtype": func() { s.Dtype = given.Dtype },
+		"seed": func() { s.Seed = given.Seed }, "dtype": func() { s.Dtype = given.Dtype }, "rng": func() { s.RNG = given.RNG },
 		"eval-every": func() { s.EvalEvery = given.EvalEvery }, "eval-batches": func() { s.EvalBatches = given.EvalBatches },
 		"temperature": func() { s.Temperature = given.Temperature }, "top-k": func() { s.TopK = given.TopK },
 		"samples": func() { s.Samples = given.Samples },
@@ -218,6 +220,12 @@ func validate(s settings) error {
 		return usageErr("--dropout %v: must be in [0, 1)", s.Dropout)
 	case s.Dtype != "float32" && s.Dtype != "float64":
 		return usageErr("--dtype %q: want float32 or float64", s.Dtype)
+	case s.RNG != "attend" && s.RNG != "torch":
+		return usageErr("--rng %q: want attend or torch", s.RNG)
+	case s.RNG == "torch" && s.Resume == "" && s.Data == "":
+		return usageErr("--rng torch draws nanoGPT's text batches: it needs --data")
+	case s.RNG == "torch" && s.NoAttention:
+		return usageErr("--rng torch starts from nanoGPT's initial weights, which need attention: drop --no-attention or use --rng attend")
 	case !(s.Temperature >= 0):
 		return usageErr("--temperature %v: must be ≥ 0", s.Temperature)
 	case s.TopK < 0:

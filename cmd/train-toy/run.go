@@ -17,6 +17,7 @@ import (
 	"github.com/attend-go/attend/datasets"
 	"github.com/attend-go/attend/internal/plots"
 	"github.com/attend-go/attend/layers"
+	"github.com/attend-go/attend/torchrand"
 	"github.com/attend-go/attend/train"
 	"github.com/pkg/errors"
 	"github.com/schollz/progressbar/v3"
@@ -31,7 +32,32 @@ type data struct {
 	tok        datasets.Tokenizer
 	task       datasets.Task // nil for text
 	train, val train.Batcher
+	trainEval  train.Batcher // nanoGPT's training-loss estimate (--rng torch)
 	block      int
+	// With --rng torch: the generator and the splits; start makes the batchers once the
+	// model has drawn its initial weights from gen.
+	gen    *torchrand.Generator
+	corpus *datasets.Corpus
+}
+
+// start gives lm nanoGPT's initial weights from d.gen (unless resuming: the checkpoint
+// has the weights and the stream's state) and makes the batchers draw from d.gen
+// afterwards. Without --rng torch it does nothing.
+func (d *data) start(lm *train.LM, cfg train.RunConfig, resuming bool) error {
+	if d.gen == nil {
+		return nil
+	}
+	if !resuming {
+		if err := lm.Model.InitLikeNanoGPT(d.gen); err != nil {
+			return err
+		}
+	}
+	s, err := datasets.NewNanoGPTStream(d.corpus.Train, d.corpus.Val, cfg.Batch, d.block, d.gen)
+	if err != nil {
+		return err
+	}
+	d.train, d.val, d.trainEval = s.Train(), s.Val(), s.TrainEval()
+	return nil
 }
 
 // loadData builds the tokenizer and the two batchers. vocab, when not nil, is the
@@ -63,6 +89,10 @@ func loadData(cfg train.RunConfig, vocab []string) (*data, error) {
 			return nil, errors.Wrapf(err, "%s is too short for --block %d", cfg.Data.File, cfg.Model.BlockSize)
 		}
 		d.block = cfg.Model.BlockSize
+		if cfg.RNG == "torch" {
+			d.gen, d.corpus = torchrand.New(cfg.Seed), corpus
+			return d, nil
+		}
 		tr, err := datasets.NewSampler(corpus.Train, cfg.Batch, d.block, cfg.Seed)
 		if err != nil {
 			return nil, err
@@ -119,6 +149,7 @@ func runConfig(s settings, d *data) train.RunConfig {
 		Data:      train.DataSpec{Task: s.Task, File: s.Data, ValFrac: s.ValFrac},
 		Batch:     s.Batch,
 		Seed:      s.Seed,
+		RNG:       rngName(s.RNG),
 		Train: train.Config{
 			Steps:       s.Steps,
 			Schedule:    train.CosineSchedule{MaxLR: s.LR, MinLR: s.MinLR, WarmupSteps: s.Warmup, DecaySteps: s.DecaySteps},
@@ -126,37 +157,51 @@ func runConfig(s settings, d *data) train.RunConfig {
 			Clip:        s.Clip,
 			EvalEvery:   s.EvalEvery,
 			EvalBatches: s.EvalBatches,
+			EvalAtStart: s.RNG == "torch",
 		},
 	}
 }
 
+// rngName is RunConfig.RNG for the --rng flag: attend's own streams are the default, "".
+func rngName(flag string) string {
+	if flag == "torch" {
+		return "torch"
+	}
+	return ""
+}
+
 // metric is one line of metrics.jsonl.
 type metric struct {
-	Step       int      `json:"step"`
-	TrainLoss  float64  `json:"train_loss"`
-	ValLoss    float64  `json:"val_loss"`
-	ValAcc     *float64 `json:"val_acc,omitempty"`
-	LR         float64  `json:"lr"`
-	TokensPerS float64  `json:"tokens_per_s"`
-	ElapsedS   float64  `json:"elapsed_s"`
+	Step      int      `json:"step"`
+	TrainLoss *float64 `json:"train_loss,omitempty"` // mean loss of the steps since the last line; absent at step 0
+	// TrainEvalLoss is nanoGPT's "train loss": a fresh estimate over --eval-batches
+	// training batches (--rng torch).
+	TrainEvalLoss *float64 `json:"train_eval_loss,omitempty"`
+	ValLoss       float64  `json:"val_loss"`
+	ValAcc        *float64 `json:"val_acc,omitempty"`
+	LR            float64  `json:"lr"`
+	TokensPerS    float64  `json:"tokens_per_s"`
+	ElapsedS      float64  `json:"elapsed_s"`
 }
 
 // summary is summary.json.
 type summary struct {
-	Task      string           `json:"task"`
-	Data      string           `json:"data,omitempty"`
-	Config    train.RunConfig  `json:"config"`
-	Steps     int              `json:"steps"`
-	TrainLoss float64          `json:"train_loss"`
-	ValLoss   float64          `json:"val_loss"`
-	ValAcc    *float64         `json:"val_acc,omitempty"`
-	BestVal   float64          `json:"best_val_loss"`
-	BestStep  int              `json:"best_step"`
-	WallS     float64          `json:"wall_s"`
-	MsPerStep float64          `json:"ms_per_step"`
-	Params    int              `json:"params"`
-	PeakRSSMB float64          `json:"peak_rss_mb"` // of the whole process, from getrusage
-	Model     layers.GPTConfig `json:"model"`
+	Task      string          `json:"task"`
+	Data      string          `json:"data,omitempty"`
+	Config    train.RunConfig `json:"config"`
+	Steps     int             `json:"steps"`
+	TrainLoss float64         `json:"train_loss"`
+	// TrainEvalLoss is the last evaluation's training-loss estimate (--rng torch).
+	TrainEvalLoss *float64         `json:"train_eval_loss,omitempty"`
+	ValLoss       float64          `json:"val_loss"`
+	ValAcc        *float64         `json:"val_acc,omitempty"`
+	BestVal       float64          `json:"best_val_loss"`
+	BestStep      int              `json:"best_step"`
+	WallS         float64          `json:"wall_s"`
+	MsPerStep     float64          `json:"ms_per_step"`
+	Params        int              `json:"params"`
+	PeakRSSMB     float64          `json:"peak_rss_mb"` // of the whole process, from getrusage
+	Model         layers.GPTConfig `json:"model"`
 }
 
 func trainCmd(args []string, stdout, stderr io.Writer) error {
@@ -181,7 +226,7 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 			}
 			s.Task = ""
 		}
-		probe := train.RunConfig{Data: train.DataSpec{Task: s.Task, File: s.Data, ValFrac: s.ValFrac}, Batch: s.Batch, Seed: s.Seed}
+		probe := train.RunConfig{Data: train.DataSpec{Task: s.Task, File: s.Data, ValFrac: s.ValFrac}, Batch: s.Batch, Seed: s.Seed, RNG: rngName(s.RNG)}
 		probe.Model.BlockSize = s.Block
 		if s.Data != "" && s.Block == 0 {
 			probe.Model.BlockSize = 64
@@ -206,10 +251,14 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := d.start(lm, cfg, s.Resume != ""); err != nil {
+		return err
+	}
 	tr, err := train.NewTrainer(lm, cfg.Train, d.train, d.val)
 	if err != nil {
 		return err
 	}
+	tr.TrainEval = d.trainEval
 	runtime.GC() // drop what building the graph left behind before the step buffers arrive
 	st := train.RunState{BestValLoss: math.Inf(1)}
 	if s.Resume != "" {
@@ -263,10 +312,8 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	tr.OnEval = func(r train.Report) error {
 		last = r
 		st.ElapsedS = prevElapsed + time.Since(start).Seconds()
-		m := metric{Step: r.Step, TrainLoss: r.TrainLoss, ValLoss: r.ValLoss, LR: r.LR, TokensPerS: r.TokensPerS, ElapsedS: st.ElapsedS}
-		if !math.IsNaN(r.ValAcc) {
-			m.ValAcc = &r.ValAcc
-		}
+		m := metric{Step: r.Step, TrainLoss: finite(r.TrainLoss), TrainEvalLoss: finite(r.TrainEvalLoss), ValLoss: r.ValLoss,
+			ValAcc: finite(r.ValAcc), LR: r.LR, TokensPerS: r.TokensPerS, ElapsedS: st.ElapsedS}
 		if r.ValLoss < st.BestValLoss {
 			st.BestValLoss, st.BestStep = r.ValLoss, r.Step
 			if err := train.SaveModel(filepath.Join(s.Out, train.BestDir), cfg, lm, r.Step); err != nil {
@@ -286,8 +333,17 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 		if m.ValAcc != nil {
 			acc = fmt.Sprintf(", val acc %.4f", *m.ValAcc)
 		}
-		fmt.Fprintf(stdout, "step %5d: train loss %.4f, val loss %.4f%s, lr %.2e, %.0f tok/s\n",
-			r.Step, r.TrainLoss, r.ValLoss, acc, r.LR, r.TokensPerS)
+		line := fmt.Sprintf("step %5d: train loss %.4f, val loss %.4f%s", r.Step, r.TrainLoss, r.ValLoss, acc)
+		if m.TrainEvalLoss != nil { // nanoGPT's line: both losses estimated on fresh batches
+			line = fmt.Sprintf("step %5d: train loss %.4f, val loss %.4f%s (%d batches each)", r.Step, r.TrainEvalLoss, r.ValLoss, acc, max(cfg.Train.EvalBatches, 1))
+			if m.TrainLoss != nil {
+				line += fmt.Sprintf(", mean step loss %.4f", r.TrainLoss)
+			}
+		}
+		if r.Step > startStep {
+			line += fmt.Sprintf(", lr %.2e, %.0f tok/s", r.LR, r.TokensPerS)
+		}
+		fmt.Fprintln(stdout, line)
 		return nil
 	}
 
@@ -322,9 +378,7 @@ func finish(s settings, cfg train.RunConfig, d *data, lm *train.LM, st train.Run
 		ValLoss: last.ValLoss, BestVal: st.BestValLoss, BestStep: st.BestStep, WallS: st.ElapsedS,
 		MsPerStep: 1000 * wall / float64(max(steps, 1)), Params: lm.Model.NumParams(), Model: cfg.Model,
 		PeakRSSMB: peakRSSMB()}
-	if !math.IsNaN(last.ValAcc) {
-		sum.ValAcc = &last.ValAcc
-	}
+	sum.ValAcc, sum.TrainEvalLoss = finite(last.ValAcc), finite(last.TrainEvalLoss)
 	b, err := json.MarshalIndent(sum, "", "  ")
 	if err != nil {
 		return err
@@ -421,7 +475,11 @@ func readMetrics(path string) ([]plots.Point, error) {
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			return nil, errors.Wrapf(err, "%s", path)
 		}
-		pts = append(pts, plots.Point{Step: m.Step, Train: m.TrainLoss, Val: m.ValLoss})
+		p := plots.Point{Step: m.Step, Train: math.NaN(), Val: m.ValLoss}
+		if m.TrainLoss != nil {
+			p.Train = *m.TrainLoss
+		}
+		pts = append(pts, p)
 	}
 	return pts, sc.Err()
 }
@@ -466,7 +524,7 @@ func resumeConfig(s settings) (train.RunConfig, error) {
 		{"block", s.Block == m.BlockSize}, {"dtype", s.Dtype == cfg.Dtype}, {"batch", s.Batch == cfg.Batch},
 		{"no-attention", s.NoAttention == m.NoAttention}, {"dropout", s.Dropout == m.Dropout},
 		{"task", s.Task == cfg.Data.Task}, {"data", s.Data == cfg.Data.File}, {"seed", s.Seed == cfg.Seed},
-		{"preset", false},
+		{"preset", false}, {"rng", rngName(s.RNG) == cfg.RNG},
 	}
 	for _, c := range conflicts {
 		if s.explicit[c.flag] && !c.same {
@@ -480,4 +538,12 @@ func resumeConfig(s settings) (train.RunConfig, error) {
 		cfg.Train.EvalEvery = s.EvalEvery
 	}
 	return cfg, nil
+}
+
+// finite returns &v, or nil when v is NaN or infinite (absent from the JSON).
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
 }

@@ -22,7 +22,8 @@ estimate of the step-N weights is made (drawn from the RNG after the step-N eval
 
 The last line printed is JSON: seed, val_loss_20 / train_loss_20 (the step-N estimate_loss),
 val_loss_400, wall_s (whole script), ms_per_step (training iterations only, excluding
-evaluation).
+evaluation). --json-out FILE writes it with every evaluation (cmd/train-toy/testdata holds
+one, for the test that attend's --rng torch run repeats this one).
 """
 import argparse, json, math, os, time
 
@@ -167,6 +168,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1337)
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--data", default="../shared/data/tinyshakespeare.txt")
+    ap.add_argument("--json-out", help="also write the final JSON (with every evaluation) to this file")
+    ap.add_argument("--no-final-400", action="store_true", help="skip the 400-batch validation estimate")
     args = ap.parse_args()
 
     t_start = time.time()
@@ -211,13 +214,14 @@ def main():
         return out
 
     X, Y = get_batch("train")  # the very first batch
-    iter_num, train_time, last = 0, 0.0, None
+    iter_num, train_time, last, evals = 0, 0.0, None, []
     while True:
         lr = get_lr(iter_num)
         for g in optimizer.param_groups:
             g["lr"] = lr
         if iter_num % EVAL_INTERVAL == 0 or iter_num == args.steps:
             last = estimate_loss(EVAL_ITERS)
+            evals.append({"step": iter_num, "train_loss": last["train"], "val_loss": last["val"]})
             print(f"step {iter_num}: train loss {last['train']:.4f}, val loss {last['val']:.4f}", flush=True)
         if iter_num == args.steps:
             break  # nanoGPT does one more step here, which no reported loss sees
@@ -231,12 +235,21 @@ def main():
         train_time += time.time() - t0
         iter_num += 1
 
-    val400 = estimate_loss(FINAL_VAL_ITERS, ("val",))["val"]
-    print(f"step {iter_num}: val loss over {FINAL_VAL_ITERS} batches {val400:.4f}")
+    val400 = None
+    if not args.no_final_400:
+        val400 = estimate_loss(FINAL_VAL_ITERS, ("val",))["val"]
+        print(f"step {iter_num}: val loss over {FINAL_VAL_ITERS} batches {val400:.4f}")
     wall = time.time() - t_start
-    print(json.dumps({"seed": args.seed, "steps": args.steps, "val_loss_20": last["val"],
-                      "val_loss_400": val400, "train_loss_20": last["train"],
-                      "wall_s": round(wall, 2), "ms_per_step": round(1000 * train_time / max(args.steps, 1), 3)}))
+    out = {"seed": args.seed, "steps": args.steps, "val_loss_20": last["val"],
+           "val_loss_400": val400, "train_loss_20": last["train"],
+           "wall_s": round(wall, 2), "ms_per_step": round(1000 * train_time / max(args.steps, 1), 3)}
+    print(json.dumps(out))
+    if args.json_out:
+        out["evals"] = evals
+        out["torch"] = torch.__version__
+        with open(args.json_out, "w") as f:
+            json.dump(out, f, indent=1)
+            f.write("\n")
 
 
 if __name__ == "__main__":

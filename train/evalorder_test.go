@@ -1,0 +1,115 @@
+package train_test
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/layers"
+	"github.com/attend-go/attend/train"
+)
+
+// recorder is a Batcher that logs which batcher was called and keeps the batches.
+type recorder struct {
+	name string
+	log  *[]string
+	b    train.Batcher
+	xs   [][]int
+	ys   [][]int
+}
+
+func (r *recorder) Next(x, y []int) error {
+	if err := r.b.Next(x, y); err != nil {
+		return err
+	}
+	*r.log = append(*r.log, r.name)
+	r.xs, r.ys = append(r.xs, append([]int(nil), x...)), append(r.ys, append([]int(nil), y...))
+	return nil
+}
+
+// EvalAtStart evaluates before the first step; TrainEval's batches are drawn before the
+// validation batches at every evaluation (nanoGPT's estimate_loss order) and their mean
+// loss is Report.TrainEvalLoss; TrainLoss is NaN when no step preceded the report.
+func TestTrainerEvalAtStartAndTrainEval(t *testing.T) {
+	task := mustTask(t, "copy")
+	model := layers.GPTConfig{Layers: 1, Heads: 2, Width: 16, Tied: true,
+		Vocab: task.Tokenizer().VocabSize(), BlockSize: task.BlockSize()}
+	cfg := copyRecipe(4)
+	cfg.Schedule.WarmupSteps = 1
+	cfg.EvalEvery, cfg.EvalBatches, cfg.EvalAtStart = 2, 2, true
+	sampler := func(seed uint64) *datasets.TaskSampler {
+		s, err := datasets.NewTaskSampler(task, 3, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	var log []string
+	trn, te, val := &recorder{name: "t", log: &log, b: sampler(1)}, &recorder{name: "e", log: &log, b: sampler(2)}, &recorder{name: "v", log: &log, b: sampler(3)}
+	lm, err := train.NewLM(model, 3, layers.WithSeed(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := train.NewTrainer(lm, cfg, trn, val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.TrainEval = te
+	var reports []train.Report
+	tr.OnEval = func(r train.Report) error { reports = append(reports, r); return nil }
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := "eevv" + "tteevv" + "tteevv"
+	got := ""
+	for _, s := range log {
+		got += s
+	}
+	if got != want {
+		t.Fatalf("batch order %q, want %q", got, want)
+	}
+	if len(reports) != 3 || reports[0].Step != 0 || reports[1].Step != 2 || reports[2].Step != 4 {
+		t.Fatalf("reports at steps %v, want 0, 2, 4", reports)
+	}
+	if !math.IsNaN(reports[0].TrainLoss) || math.IsNaN(reports[1].TrainLoss) {
+		t.Errorf("TrainLoss %v at step 0 (want NaN), %v at step 2", reports[0].TrainLoss, reports[1].TrainLoss)
+	}
+	// The step-0 estimate is the initial model's mean loss on the first two TrainEval batches.
+	fresh, err := train.NewLM(model, 3, layers.WithSeed(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for i := 0; i < 2; i++ {
+		l, _, _, err := fresh.Evaluate(te.xs[i], te.ys[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += l
+	}
+	if got := reports[0].TrainEvalLoss; got != sum/2 {
+		t.Errorf("step-0 TrainEvalLoss %v, want %v", got, sum/2)
+	}
+
+	// Without the two options: no step-0 report, no estimate, validation batches only.
+	log = nil
+	cfg.EvalAtStart = false
+	lm2, _ := train.NewLM(model, 3, layers.WithSeed(5))
+	tr2, err := train.NewTrainer(lm2, cfg, &recorder{name: "t", log: &log, b: sampler(1)}, &recorder{name: "v", log: &log, b: sampler(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports = nil
+	tr2.OnEval = func(r train.Report) error { reports = append(reports, r); return nil }
+	if err := tr2.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got = ""
+	for _, s := range log {
+		got += s
+	}
+	if got != "ttvvttvv" || len(reports) != 2 || !math.IsNaN(reports[0].TrainEvalLoss) {
+		t.Errorf("plain run: order %q, %d reports, TrainEvalLoss %v", got, len(reports), reports[0].TrainEvalLoss)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/nlpodyssey/safetensors"
 	"image"
 	"image/png"
 	"math"
@@ -1071,6 +1072,33 @@ func TestModelFileIsSafetensors(t *testing.T) {
 			}
 			if want := 8 + int(n) + total*tt.size; len(b) != want {
 				t.Errorf("file of %d bytes; want 8 + %d + %d·%d = %d", len(b), n, total, tt.size, want)
+			}
+
+			// The same file through nlpodyssey/safetensors, a Go port of Hugging Face's
+			// reference reader with its checks (contiguous offsets, sizes that match
+			// dtype·shape, no trailing bytes). Python's safetensors is not in Debian.
+			st, err := safetensors.Deserialize(b)
+			if err != nil {
+				t.Fatalf("nlpodyssey/safetensors rejects the file: %v", err)
+			}
+			if st.Len() != len(names) {
+				t.Fatalf("nlpodyssey/safetensors finds %d tensors; want %d", st.Len(), len(names))
+			}
+			for i, name := range names {
+				v, ok := st.Tensor(name)
+				if !ok {
+					t.Fatalf("nlpodyssey/safetensors: no tensor %q", name)
+				}
+				shape := make([]int, len(v.Shape()))
+				for j, d := range v.Shape() {
+					shape[j] = int(d)
+				}
+				if v.DType().String() != tt.st || !slices.Equal(shape, shapes[i]) {
+					t.Errorf("nlpodyssey/safetensors: %s is %s %v; want %s %v", name, v.DType(), shape, tt.st, shapes[i])
+				}
+				if !bytes.Equal(v.Data(), b[8+int(n)+int(ts[i].begin):8+int(n)+int(ts[i].end)]) || len(v.Data()) != len(ts[i].values)*tt.size {
+					t.Errorf("nlpodyssey/safetensors: %s: data differ", name)
+				}
 			}
 		})
 	}

@@ -21,6 +21,12 @@
 // one. Task.Batch takes the caller's *rand.Rand; a trainer that wants exact resume
 // builds it from its own *rand.PCG and saves that with MarshalBinary.
 //
+// NanoGPTStream instead draws from a torchrand.Generator (PyTorch's CPU generator) the
+// way nanoGPT's train.py draws from torch's: one generator for the training batches
+// (prefetched one ahead) and the evaluation batches of both splits. Started from the
+// generator that initialised the model (layers.GPT.InitLikeNanoGPT), it repeats
+// nanoGPT's run at the same seed. Its batchers' State saves the whole stream.
+//
 // # Error policy
 //
 // Nothing in this package panics or prints. Both kinds of failure are returned as

@@ -160,6 +160,9 @@ func parseTrain(args []string, help io.Writer) (settings, error) {
 	s = base
 	s.explicit = given.explicit
 	applyExplicit(&s, given)
+	if s.NoAttention && !s.explicit["rng"] {
+		s.RNG = "attend" // nanoGPT's initial weights need attention layers
+	}
 	if s.DecaySteps == 0 {
 		s.DecaySteps = s.Steps
 	}

@@ -159,6 +159,49 @@ func (lm *LM) Evaluate(x, y []int) (loss float64, correct, total int, err error)
 	return loss, correct, total, nil
 }
 
+// EvaluateStream returns the mean next-token loss and accuracy over a whole token
+// stream, cut into non-overlapping windows of BlockSize inputs: ids[i:i+T] predicting
+// ids[i+1:i+T+1] for i = 0, T, 2T, … while a window and its last target fit. Every
+// scored target counts once (the loss is not a mean of batch means). The windows go
+// through the evaluation pass Batch at a time; unused rows of the last batch are not
+// scored. A validation split evaluated this way has no sampling noise, unlike a few
+// random batches.
+func (lm *LM) EvaluateStream(ids []int) (loss, acc float64, err error) {
+	t := lm.Model.Config.BlockSize
+	if lm.Batch == 0 {
+		return 0, 0, errors.New("train: EvaluateStream: the LM has no evaluation pass (batch 0)")
+	}
+	if len(ids) < t+1 {
+		return 0, 0, errors.Errorf("train: EvaluateStream: %d tokens; a window needs BlockSize+1 = %d", len(ids), t+1)
+	}
+	x, y := make([]int, lm.Batch*t), make([]int, lm.Batch*t)
+	var sum float64
+	var correct, total int
+	for start := 0; start+t < len(ids); {
+		for b := 0; b < lm.Batch; b++ {
+			xr, yr := x[b*t:(b+1)*t], y[b*t:(b+1)*t]
+			if start+t < len(ids) {
+				copy(xr, ids[start:start+t])
+				copy(yr, ids[start+1:start+t+1])
+				start += t
+				continue
+			}
+			clear(xr)
+			for i := range yr {
+				yr[i] = -1
+			}
+		}
+		l, c, n, err := lm.Evaluate(x, y)
+		if err != nil {
+			return 0, 0, errors.Wrap(err, "train: EvaluateStream")
+		}
+		sum += l * float64(n)
+		correct += c
+		total += n
+	}
+	return sum / float64(total), float64(correct) / float64(total), nil
+}
+
 // NextLogits returns the logits of the token that follows context (the last BlockSize
 // tokens of it are used). The inference pass is (1, BlockSize): the context is placed
 // left-aligned and causal attention keeps the padding after it from mattering.

@@ -243,6 +243,15 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 					}
 				}
 			}
+			// A text run ends with the loss over the whole validation split, the same
+			// for both (the same weights).
+			if c.name == "torch" {
+				sa, sb := readSummary(t, whole), readSummary(t, split)
+				la, ok := sa["val_loss_full"].(float64)
+				if !ok || la <= 0 || la != sb["val_loss_full"] {
+					t.Errorf("val_loss_full %v uninterrupted, %v resumed", sa["val_loss_full"], sb["val_loss_full"])
+				}
+			}
 			// A conflicting model flag is refused.
 			if code, _, e := runCLI(t, "--resume", split, "--steps", "50", "--width", "64"); code != 2 || !strings.Contains(e, "--width conflicts") {
 				t.Errorf("conflicting --width: exit %d, %q", code, e)
@@ -367,4 +376,11 @@ func TestNanoGPTPresetRepeatsPyTorch(t *testing.T) {
 			}
 		}
 	}
+}
+
+func readSummary(t *testing.T, dir string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	readJSON(t, filepath.Join(dir, "summary.json"), &m)
+	return m
 }

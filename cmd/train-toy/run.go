@@ -38,6 +38,8 @@ type data struct {
 	// model has drawn its initial weights from gen.
 	gen    *torchrand.Generator
 	corpus *datasets.Corpus
+	// valIDs is the validation split of a text file, evaluated whole at the end.
+	valIDs []int
 }
 
 // start gives lm nanoGPT's initial weights from d.gen (unless resuming: the checkpoint
@@ -89,6 +91,7 @@ func loadData(cfg train.RunConfig, vocab []string) (*data, error) {
 			return nil, errors.Wrapf(err, "%s is too short for --block %d", cfg.Data.File, cfg.Model.BlockSize)
 		}
 		d.block = cfg.Model.BlockSize
+		d.valIDs = corpus.Val
 		if cfg.RNG == "torch" {
 			d.gen, d.corpus = torchrand.New(cfg.Seed), corpus
 			return d, nil
@@ -192,16 +195,20 @@ type summary struct {
 	Steps     int             `json:"steps"`
 	TrainLoss float64         `json:"train_loss"`
 	// TrainEvalLoss is the last evaluation's training-loss estimate (--rng torch).
-	TrainEvalLoss *float64         `json:"train_eval_loss,omitempty"`
-	ValLoss       float64          `json:"val_loss"`
-	ValAcc        *float64         `json:"val_acc,omitempty"`
-	BestVal       float64          `json:"best_val_loss"`
-	BestStep      int              `json:"best_step"`
-	WallS         float64          `json:"wall_s"`
-	MsPerStep     float64          `json:"ms_per_step"`
-	Params        int              `json:"params"`
-	PeakRSSMB     float64          `json:"peak_rss_mb"` // of the whole process, from getrusage
-	Model         layers.GPTConfig `json:"model"`
+	TrainEvalLoss *float64 `json:"train_eval_loss,omitempty"`
+	ValLoss       float64  `json:"val_loss"`
+	ValAcc        *float64 `json:"val_acc,omitempty"`
+	// ValLossFull and ValAccFull are the final model's loss and accuracy over the whole
+	// validation split of a text file (non-overlapping windows; no sampling noise).
+	ValLossFull *float64         `json:"val_loss_full,omitempty"`
+	ValAccFull  *float64         `json:"val_acc_full,omitempty"`
+	BestVal     float64          `json:"best_val_loss"`
+	BestStep    int              `json:"best_step"`
+	WallS       float64          `json:"wall_s"`
+	MsPerStep   float64          `json:"ms_per_step"`
+	Params      int              `json:"params"`
+	PeakRSSMB   float64          `json:"peak_rss_mb"` // of the whole process, from getrusage
+	Model       layers.GPTConfig `json:"model"`
 }
 
 func trainCmd(args []string, stdout, stderr io.Writer) error {
@@ -379,6 +386,15 @@ func finish(s settings, cfg train.RunConfig, d *data, lm *train.LM, st train.Run
 		MsPerStep: 1000 * wall / float64(max(steps, 1)), Params: lm.Model.NumParams(), Model: cfg.Model,
 		PeakRSSMB: peakRSSMB()}
 	sum.ValAcc, sum.TrainEvalLoss = finite(last.ValAcc), finite(last.TrainEvalLoss)
+	full := ""
+	if len(d.valIDs) > 0 {
+		l, a, err := lm.EvaluateStream(d.valIDs)
+		if err != nil {
+			return err
+		}
+		sum.ValLossFull, sum.ValAccFull = finite(l), finite(a)
+		full = fmt.Sprintf("; whole validation split (%d windows): loss %.4f, accuracy %.4f", (len(d.valIDs)-1)/cfg.Model.BlockSize, l, a)
+	}
 	b, err := json.MarshalIndent(sum, "", "  ")
 	if err != nil {
 		return err
@@ -393,7 +409,7 @@ func finish(s settings, cfg train.RunConfig, d *data, lm *train.LM, st train.Run
 	if sum.ValAcc != nil {
 		acc = fmt.Sprintf(", accuracy on scored positions %.4f", *sum.ValAcc)
 	}
-	fmt.Fprintf(stdout, "done: %d steps in %.1f s (%.1f ms/step), val loss %.4f%s\n", last.Step, wall, sum.MsPerStep, last.ValLoss, acc)
+	fmt.Fprintf(stdout, "done: %d steps in %.1f s (%.1f ms/step), val loss %.4f%s%s\n", last.Step, wall, sum.MsPerStep, last.ValLoss, acc, full)
 	fmt.Fprintf(stdout, "wrote %s: model.safetensors, config.json, metrics.jsonl, summary.json, loss.png, attention.png\n", s.Out)
 	return printSamples(stdout, lm, d, s)
 }

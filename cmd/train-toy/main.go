@@ -5,6 +5,7 @@
 //	go run ./cmd/train-toy --task statquest     # the seed course's toy
 //	go run ./cmd/train-toy --data FILE --preset nanogpt-cpu
 //	go run ./cmd/train-toy sample --from DIR --prompt TEXT
+//	go run ./cmd/train-toy eval --from DIR      # loss over the whole validation split
 //
 // Run with -h for every flag. Mistakes on the command line print one line `error: …` on
 // stderr and exit with status 2; Ctrl-C saves a checkpoint and exits with status 130.
@@ -31,9 +32,12 @@ func main() {
 // run executes the command and returns its exit status.
 func run(args []string, stdout, stderr io.Writer) int {
 	var err error
-	if len(args) > 0 && args[0] == "sample" {
+	switch {
+	case len(args) > 0 && args[0] == "sample":
 		err = sampleCmd(args[1:], stdout)
-	} else {
+	case len(args) > 0 && args[0] == "eval":
+		err = evalCmd(args[1:], stdout)
+	default:
 		err = trainCmd(args, stdout, stderr)
 	}
 	switch {

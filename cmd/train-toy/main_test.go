@@ -44,6 +44,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--data", "x.txt", "--rng", "torch", "--no-attention"}, "drop --no-attention or use --rng attend"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"sample"}, "--from DIR is required"},
+		{[]string{"eval"}, "eval: --from DIR is required"},
+		{[]string{"eval", "--from", "x", "--split", "test"}, `--split "test"`},
 		{[]string{"sample", "--from", "x"}, "--prompt is required"},
 		{[]string{"sample", "--from", "x", "--prompt", "a", "--temperature", "-1"}, "--temperature -1"},
 	}
@@ -250,6 +252,15 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 				la, ok := sa["val_loss_full"].(float64)
 				if !ok || la <= 0 || la != sb["val_loss_full"] {
 					t.Errorf("val_loss_full %v uninterrupted, %v resumed", sa["val_loss_full"], sb["val_loss_full"])
+				}
+				// train-toy eval recomputes it from the saved model.
+				code, out, e := runCLI(t, "eval", "--from", whole, "--json")
+				var ev map[string]any
+				if code != 0 || json.Unmarshal([]byte(out), &ev) != nil || ev["loss"] != la || ev["split"] != "val" {
+					t.Errorf("eval --json: exit %d, %q %q; want the summary's val_loss_full %v", code, out, e, la)
+				}
+				if code, out, _ := runCLI(t, "eval", "--from", whole, "--split", "train"); code != 0 || !strings.Contains(out, "train split") {
+					t.Errorf("eval --split train: exit %d, %q", code, out)
 				}
 			}
 			// A conflicting model flag is refused.

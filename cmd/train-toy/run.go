@@ -38,8 +38,8 @@ type data struct {
 	// model has drawn its initial weights from gen.
 	gen    *torchrand.Generator
 	corpus *datasets.Corpus
-	// valIDs is the validation split of a text file, evaluated whole at the end.
-	valIDs []int
+	// The splits of a text file; the validation split is evaluated whole at the end.
+	trainIDs, valIDs []int
 }
 
 // start gives lm nanoGPT's initial weights from d.gen (unless resuming: the checkpoint
@@ -91,7 +91,7 @@ func loadData(cfg train.RunConfig, vocab []string) (*data, error) {
 			return nil, errors.Wrapf(err, "%s is too short for --block %d", cfg.Data.File, cfg.Model.BlockSize)
 		}
 		d.block = cfg.Model.BlockSize
-		d.valIDs = corpus.Val
+		d.trainIDs, d.valIDs = corpus.Train, corpus.Val
 		if cfg.RNG == "torch" {
 			d.gen, d.corpus = torchrand.New(cfg.Seed), corpus
 			return d, nil

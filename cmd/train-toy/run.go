@@ -496,8 +496,14 @@ func readMetrics(path string) ([]plots.Point, error) {
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			return nil, errors.Wrapf(err, "%s", path)
 		}
+		// The training curve is the estimate on fresh batches when there is one (the same
+		// model snapshot as the validation point), else the mean loss of the steps since
+		// the previous line.
 		p := plots.Point{Step: m.Step, Train: math.NaN(), Val: m.ValLoss}
-		if m.TrainLoss != nil {
+		switch {
+		case m.TrainEvalLoss != nil:
+			p.Train = *m.TrainEvalLoss
+		case m.TrainLoss != nil:
 			p.Train = *m.TrainLoss
 		}
 		pts = append(pts, p)

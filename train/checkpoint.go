@@ -391,6 +391,7 @@ func LoadCheckpoint(dir string, t *Trainer) (RunState, error) {
 		}
 	}
 	t.Step = st.Step
+	t.resumed = true
 	return st, nil
 }
 

@@ -2,6 +2,8 @@ package train_test
 
 import (
 	"context"
+	"errors"
+	"gorgonia.org/tensor"
 	"math"
 	"testing"
 
@@ -111,5 +113,45 @@ func TestTrainerEvalAtStartAndTrainEval(t *testing.T) {
 	}
 	if got != "ttvvttvv" || len(reports) != 2 || !math.IsNaN(reports[0].TrainEvalLoss) {
 		t.Errorf("plain run: order %q, %d reports, TrainEvalLoss %v", got, len(reports), reports[0].TrainEvalLoss)
+	}
+}
+
+// A run stopped right after its step-0 evaluation and restored by LoadCheckpoint does not
+// evaluate at step 0 again (that would draw the validation batches twice): its reports
+// equal the uninterrupted run's.
+func TestEvalAtStartNotRepeatedAfterResume(t *testing.T) {
+	cfg := ckptConfig(t, tensor.Float64)
+	cfg.Train.Steps, cfg.Train.EvalEvery, cfg.Train.EvalAtStart = 4, 2, true
+	whole := runCollect(t, rigFromConfig(t, cfg))
+	if len(whole) != 3 || whole[0].Step != 0 {
+		t.Fatalf("uninterrupted reports %+v, want steps 0, 2, 4", whole)
+	}
+
+	a := rigFromConfig(t, cfg)
+	var first []train.Report
+	a.tr.OnEval = func(r train.Report) error { first = append(first, r); return nil }
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := a.tr.Run(ctx); !errors.Is(err, context.Canceled) || len(first) != 1 || first[0].Step != 0 {
+		t.Fatalf("cancelled run: %v, reports %+v; want context.Canceled after the step-0 report", err, first)
+	}
+	dir := t.TempDir()
+	if err := train.SaveCheckpoint(dir, cfg, a.tr, train.RunState{BestValLoss: first[0].ValLoss}); err != nil {
+		t.Fatal(err)
+	}
+	b := rigFromConfig(t, cfg)
+	if _, err := train.LoadCheckpoint(dir, b.tr); err != nil {
+		t.Fatal(err)
+	}
+	rest := runCollect(t, b)
+	if len(rest) != 2 {
+		t.Fatalf("resumed reports %+v, want steps 2 and 4", rest)
+	}
+	for i, r := range rest {
+		w := whole[i+1]
+		if r.Step != w.Step || r.ValLoss != w.ValLoss || r.TrainLoss != w.TrainLoss {
+			t.Errorf("resumed report %d: step %d val %v train %v; uninterrupted step %d val %v train %v",
+				i, r.Step, r.ValLoss, r.TrainLoss, w.Step, w.ValLoss, w.TrainLoss)
+		}
 	}
 }

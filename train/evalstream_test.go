@@ -2,6 +2,7 @@ package train_test
 
 import (
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/attend-go/attend/layers"
@@ -50,5 +51,37 @@ func TestEvaluateStream(t *testing.T) {
 	}
 	if _, _, err := lm3.EvaluateStream(ids[:4]); err == nil {
 		t.Error("4 tokens for block 4: no error")
+	}
+}
+
+// Evaluate reads the logits in place: an evaluation batch allocates a few small objects
+// (the Program's run bookkeeping), not a float64 copy of the B·T·V logits.
+func TestEvaluateAllocations(t *testing.T) {
+	cfg := layers.GPTConfig{Vocab: 65, BlockSize: 32, Layers: 1, Heads: 2, Width: 32, Tied: true}
+	lm, err := train.NewLM(cfg, 4, layers.WithSeed(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := make([]int, 4*32), make([]int, 4*32)
+	for i := range x {
+		x[i], y[i] = i%65, (i+1)%65
+	}
+	if _, _, _, err := lm.Evaluate(x, y); err != nil { // the first run makes the buffers
+		t.Fatal(err)
+	}
+	const runs = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < runs; i++ {
+		if _, _, _, err := lm.Evaluate(x, y); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	perRun := float64(after.TotalAlloc-before.TotalAlloc) / runs
+	logitsCopy := float64(4 * 32 * 65 * 8)
+	t.Logf("%.0f bytes allocated per evaluation batch (a float64 copy of the logits: %.0f)", perRun, logitsCopy)
+	if perRun > logitsCopy/4 {
+		t.Errorf("%.0f bytes allocated per evaluation batch; want under a quarter of the logits' %.0f", perRun, logitsCopy)
 	}
 }

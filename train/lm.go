@@ -145,16 +145,14 @@ func (lm *LM) Evaluate(x, y []int) (loss float64, correct, total int, err error)
 	if loss, err = scalarOf(lm.evalP.Value(lm.loss)); err != nil {
 		return 0, 0, 0, err
 	}
-	v := lm.Model.Config.Vocab
-	logits := floats(lm.evalP.Value(lm.logits))
-	for i, t := range y {
-		if t < 0 {
-			continue
-		}
-		total++
-		if argmax(logits[i*v:(i+1)*v]) == t {
-			correct++
-		}
+	logits, err := flatOf(lm.evalP.Value(lm.logits)) // read in place: no copy per batch
+	if err != nil {
+		return 0, 0, 0, errors.Wrap(err, "train: evaluation logits")
+	}
+	if logits.f32 != nil {
+		correct, total = countCorrect(logits.f32, y, lm.Model.Config.Vocab)
+	} else {
+		correct, total = countCorrect(logits.f64, y, lm.Model.Config.Vocab)
 	}
 	return loss, correct, total, nil
 }
@@ -255,31 +253,52 @@ func (lm *LM) Attention(ids []int) ([][][][]float64, error) {
 	return out, nil
 }
 
+// scalarOf reads a loss value (a one-element float32 or float64 value) without
+// allocating.
 func scalarOf(v G.Value) (float64, error) {
-	switch x := v.Data().(type) {
-	case float64:
-		return x, nil
-	case float32:
-		return float64(x), nil
+	f, err := flatOf(v)
+	if err != nil || f.len() != 1 {
+		return math.NaN(), errors.Errorf("train: loss is %T, not a scalar", v)
 	}
-	return math.NaN(), errors.Errorf("train: loss is %T, not a scalar", v)
+	if f.f32 != nil {
+		return float64(f.f32[0]), nil
+	}
+	return f.f64[0], nil
 }
 
+// floats returns a float value's elements as float64: its own slice for float64 (read
+// only), a converted copy for float32; nil if it is not a float value.
 func floats(v G.Value) []float64 {
-	switch d := v.Data().(type) {
-	case []float64:
-		return d
-	case []float32:
-		out := make([]float64, len(d))
-		for i, x := range d {
-			out[i] = float64(x)
-		}
-		return out
+	f, err := flatOf(v)
+	if err != nil {
+		return nil
 	}
-	return nil
+	if f.f32 == nil {
+		return f.f64
+	}
+	out := make([]float64, len(f.f32))
+	for i, x := range f.f32 {
+		out[i] = float64(x)
+	}
+	return out
 }
 
-func argmax(x []float64) int {
+// countCorrect counts the scored targets (y ≥ 0) whose row of logits (v wide) peaks at
+// the target, and the scored targets.
+func countCorrect[T float32 | float64](logits []T, y []int, v int) (correct, total int) {
+	for i, t := range y {
+		if t < 0 {
+			continue
+		}
+		total++
+		if argmax(logits[i*v:(i+1)*v]) == t {
+			correct++
+		}
+	}
+	return correct, total
+}
+
+func argmax[T float32 | float64](x []T) int {
 	best := 0
 	for i, v := range x {
 		if v > x[best] {

@@ -23,7 +23,9 @@ type Config struct {
 	EvalEvery   int            `json:"eval_every"`   // evaluate every this many steps (and after the last); 0 means only after the last
 	EvalBatches int            `json:"eval_batches"` // validation batches per evaluation; 0 means 1
 	// EvalAtStart also evaluates before the first step of a run that starts at step 0,
-	// as nanoGPT's train.py does (its "step 0" line).
+	// as nanoGPT's train.py does (its "step 0" line), but not in a trainer restored by
+	// LoadCheckpoint: a checkpoint is saved after that evaluation, whose batches must
+	// not be drawn twice.
 	EvalAtStart bool `json:"eval_at_start,omitempty"`
 }
 
@@ -81,6 +83,7 @@ type Trainer struct {
 	sinceEval      float64
 	sinceEvalSteps int
 	lastLR         float64
+	resumed        bool // restored by LoadCheckpoint: the start evaluation is done
 }
 
 // NewTrainer checks the recipe and makes the optimiser.
@@ -149,11 +152,26 @@ func (t *Trainer) zeroGrads() {
 // Evaluate returns the mean loss and the accuracy on the scored targets over
 // EvalBatches validation batches.
 func (t *Trainer) Evaluate() (loss, acc float64, err error) {
+	return t.meanLoss(t.Val, "validation batch")
+}
+
+// EstimateTrainLoss returns the mean loss over EvalBatches batches from TrainEval.
+func (t *Trainer) EstimateTrainLoss() (float64, error) {
+	if t.TrainEval == nil {
+		return 0, errors.New("train: EstimateTrainLoss: no TrainEval batcher")
+	}
+	loss, _, err := t.meanLoss(t.TrainEval, "training-loss estimate batch")
+	return loss, err
+}
+
+// meanLoss evaluates EvalBatches batches from b: the mean of their losses and the
+// accuracy over all their scored targets (NaN if none).
+func (t *Trainer) meanLoss(b Batcher, what string) (loss, acc float64, err error) {
 	n := max(t.Cfg.EvalBatches, 1)
 	correct, total := 0, 0
 	for i := 0; i < n; i++ {
-		if err := t.Val.Next(t.x, t.y); err != nil {
-			return 0, 0, errors.Wrap(err, "train: validation batch")
+		if err := b.Next(t.x, t.y); err != nil {
+			return 0, 0, errors.Wrap(err, "train: "+what)
 		}
 		l, c, tot, err := t.LM.Evaluate(t.x, t.y)
 		if err != nil {
@@ -168,26 +186,6 @@ func (t *Trainer) Evaluate() (loss, acc float64, err error) {
 		acc = float64(correct) / float64(total)
 	}
 	return loss / float64(n), acc, nil
-}
-
-// EstimateTrainLoss returns the mean loss over EvalBatches batches from TrainEval.
-func (t *Trainer) EstimateTrainLoss() (float64, error) {
-	if t.TrainEval == nil {
-		return 0, errors.New("train: EstimateTrainLoss: no TrainEval batcher")
-	}
-	n := max(t.Cfg.EvalBatches, 1)
-	var loss float64
-	for i := 0; i < n; i++ {
-		if err := t.TrainEval.Next(t.x, t.y); err != nil {
-			return 0, errors.Wrap(err, "train: training-loss estimate batch")
-		}
-		l, _, _, err := t.LM.Evaluate(t.x, t.y)
-		if err != nil {
-			return 0, err
-		}
-		loss += l
-	}
-	return loss / float64(n), nil
 }
 
 // report evaluates (the training-loss estimate first, then validation) and calls OnEval.
@@ -225,7 +223,7 @@ func (t *Trainer) report(start time.Time, startStep int) error {
 func (t *Trainer) Run(ctx context.Context) error {
 	start := time.Now()
 	startStep := t.Step
-	if t.Step == 0 && t.Cfg.EvalAtStart && t.Cfg.Steps > 0 {
+	if t.Step == 0 && t.Cfg.EvalAtStart && t.Cfg.Steps > 0 && !t.resumed {
 		if err := t.report(start, startStep); err != nil {
 			return err
 		}

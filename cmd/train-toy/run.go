@@ -266,11 +266,6 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	tr.TrainEval = d.trainEval
-	if s.Resume != "" {
-		// Every checkpoint is saved after the step-0 evaluation (if any): doing it again
-		// would draw its batches a second time.
-		tr.Cfg.EvalAtStart = false
-	}
 	runtime.GC() // drop what building the graph left behind before the step buffers arrive
 	st := train.RunState{BestValLoss: math.Inf(1)}
 	if s.Resume != "" {

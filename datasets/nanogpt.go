@@ -41,14 +41,21 @@ func NewNanoGPTStream(train, val []int, batch, block int, gen *torchrand.Generat
 		return nil, errors.Wrapf(ErrTooShort, "datasets: nanoGPT stream: validation split has %d tokens, needs at least block+1 = %d", len(val), block+1)
 	}
 	s := &NanoGPTStream{gen: gen, train: train, val: val, batch: batch, block: block, next: make([]int64, batch), scratch: make([]int64, batch)}
-	s.draw(s.next, train)
+	if err := s.draw(s.next, train); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
-func (s *NanoGPTStream) draw(offsets []int64, data []int) {
+func (s *NanoGPTStream) draw(offsets []int64, data []int) error {
 	for i := range offsets {
-		offsets[i] = s.gen.RandInt(int64(len(data) - s.block))
+		o, err := s.gen.RandInt(int64(len(data) - s.block))
+		if err != nil {
+			return errors.Wrap(err, "datasets: nanoGPT stream")
+		}
+		offsets[i] = o
 	}
+	return nil
 }
 
 func (s *NanoGPTStream) fill(x, y []int, data []int, offsets []int64) error {
@@ -67,14 +74,16 @@ func (s *NanoGPTStream) fill(x, y []int, data []int, offsets []int64) error {
 
 // Train returns the training batcher: Next hands out the prefetched batch and draws the
 // next one.
-func (s *NanoGPTStream) Train() *NanoGPTBatcher { return &NanoGPTBatcher{s: s, kind: 0} }
+func (s *NanoGPTStream) Train() *NanoGPTBatcher { return &NanoGPTBatcher{s: s, kind: trainBatches} }
 
 // TrainEval returns a batcher of fresh training batches for loss estimates; it leaves
 // the prefetched training batch alone.
-func (s *NanoGPTStream) TrainEval() *NanoGPTBatcher { return &NanoGPTBatcher{s: s, kind: 1} }
+func (s *NanoGPTStream) TrainEval() *NanoGPTBatcher {
+	return &NanoGPTBatcher{s: s, kind: trainEvalBatches}
+}
 
 // Val returns a batcher of fresh validation batches.
-func (s *NanoGPTStream) Val() *NanoGPTBatcher { return &NanoGPTBatcher{s: s, kind: 2} }
+func (s *NanoGPTStream) Val() *NanoGPTBatcher { return &NanoGPTBatcher{s: s, kind: valBatches} }
 
 // NanoGPTBatcher is one of a NanoGPTStream's three batchers. State and SetState save and
 // restore the whole stream (generator and prefetched batch), whichever batcher they are
@@ -82,20 +91,27 @@ func (s *NanoGPTStream) Val() *NanoGPTBatcher { return &NanoGPTBatcher{s: s, kin
 // restores the stream exactly.
 type NanoGPTBatcher struct {
 	s    *NanoGPTStream
-	kind int // 0 train, 1 train-eval, 2 val
+	kind batchKind
 }
+
+type batchKind int
+
+const (
+	trainBatches     batchKind = iota // the prefetched training batches
+	trainEvalBatches                  // fresh training batches for loss estimates
+	valBatches                        // fresh validation batches
+)
 
 // Next fills x and y, each B·T ids row-major.
 func (b *NanoGPTBatcher) Next(x, y []int) error {
 	s := b.s
 	switch b.kind {
-	case 0:
+	case trainBatches:
 		if err := s.fill(x, y, s.train, s.next); err != nil {
 			return err
 		}
-		s.draw(s.next, s.train)
-		return nil
-	case 1:
+		return s.draw(s.next, s.train)
+	case trainEvalBatches:
 		return s.fresh(x, y, s.train)
 	default:
 		return s.fresh(x, y, s.val)
@@ -107,7 +123,9 @@ func (s *NanoGPTStream) fresh(x, y []int, data []int) error {
 	if n := s.batch * s.block; len(x) != n || len(y) != n {
 		return s.fill(x, y, data, nil)
 	}
-	s.draw(s.scratch, data)
+	if err := s.draw(s.scratch, data); err != nil {
+		return err
+	}
 	return s.fill(x, y, data, s.scratch)
 }
 

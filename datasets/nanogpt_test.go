@@ -68,7 +68,11 @@ func TestNanoGPTStreamOrder(t *testing.T) {
 	drawN := func(n int) []int {
 		o := make([]int, B)
 		for i := range o {
-			o[i] = int(ref.RandInt(int64(n - T)))
+			v, err := ref.RandInt(int64(n - T))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o[i] = int(v)
 		}
 		return o
 	}

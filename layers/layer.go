@@ -107,18 +107,19 @@ func (o options) values(name string, init Init, shape []int) *tensor.Dense {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	rng := rand.New(rand.NewPCG(o.seed, h.Sum64()))
-	vals := init(rng, tensor.Shape(shape))
-	var v *tensor.Dense
-	if o.dtype == tensor.Float64 {
-		v = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(vals))
-	} else {
-		f := make([]float32, len(vals))
-		for i, x := range vals {
-			f[i] = float32(x)
-		}
-		v = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
+	return newValue(o.dtype, shape, init(rng, tensor.Shape(shape)))
+}
+
+// newValue is a tensor of dtype dt (float32 or float64) holding vals.
+func newValue(dt tensor.Dtype, shape []int, vals []float64) *tensor.Dense {
+	if dt == tensor.Float64 {
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(vals))
 	}
-	return v
+	f := make([]float32, len(vals))
+	for i, x := range vals {
+		f[i] = float32(x)
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
 }
 
 // reinit draws new values for the learnable n from init.

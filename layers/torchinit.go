@@ -79,68 +79,52 @@ func (m *GPT) InitLikeNanoGPT(gen *torchrand.Generator) error {
 		wte = head
 	}
 
-	sets := []struct {
+	type assign struct {
 		n *G.Node
 		v []float32
-	}{{m.WTE.W, wte}, {m.WPE.W, wpe}}
+	}
+	sets := []assign{{m.WTE.W, wte}, {m.WPE.W, wpe}}
 	if !c.Tied {
-		sets = append(sets, struct {
-			n *G.Node
-			v []float32
-		}{m.Head.W, transpose(head, V, C)})
+		sets = append(sets, assign{m.Head.W, transpose(head, V, C)})
 	}
 	projStd := std / math.Sqrt(2*float64(c.Layers))
 	for i, b := range m.Blocks {
 		a := blocks[i].cAttn
 		wo := normal(C*C, projStd)     // attn.c_proj (C, C)
 		proj := normal(4*C*C, projStd) // mlp.c_proj (C, 4C)
-		sets = append(sets, []struct {
-			n *G.Node
-			v []float32
-		}{
-			{b.Attn.Wq, transpose(a[:C*C], C, C)},
-			{b.Attn.Wk, transpose(a[C*C:2*C*C], C, C)},
-			{b.Attn.Wv, transpose(a[2*C*C:], C, C)},
-			{b.Attn.Wo, transpose(wo, C, C)},
-			{b.MLP.FC.W, transpose(blocks[i].cFC, 4*C, C)},
-			{b.MLP.Proj.W, transpose(proj, C, 4*C)},
-		}...)
+		sets = append(sets,
+			assign{b.Attn.Wq, transpose(a[:C*C], C, C)},
+			assign{b.Attn.Wk, transpose(a[C*C:2*C*C], C, C)},
+			assign{b.Attn.Wv, transpose(a[2*C*C:], C, C)},
+			assign{b.Attn.Wo, transpose(wo, C, C)},
+			assign{b.MLP.FC.W, transpose(blocks[i].cFC, 4*C, C)},
+			assign{b.MLP.Proj.W, transpose(proj, C, 4*C)})
+	}
+	// LayerNorm gains 1, every bias 0 (nil ones are absent).
+	ones := []*G.Node{m.LNF.Gain}
+	zeros := []*G.Node{m.LNF.Bias}
+	for _, b := range m.Blocks {
+		ones = append(ones, b.LN1.Gain, b.LN2.Gain)
+		zeros = append(zeros, b.LN1.Bias, b.LN2.Bias, b.Attn.Bq, b.Attn.Bk, b.Attn.Bv, b.Attn.Bo, b.MLP.FC.B, b.MLP.Proj.B)
+	}
+	for c, nodes := range map[float32][]*G.Node{1: ones, 0: zeros} {
+		for _, n := range nodes {
+			if n == nil {
+				continue
+			}
+			v := make([]float32, n.Shape().TotalSize())
+			for i := range v {
+				v[i] = c
+			}
+			sets = append(sets, assign{n, v})
+		}
 	}
 	for _, s := range sets {
 		if err := setValue(s.n, s.v); err != nil {
 			return wrap(err)
 		}
 	}
-	for _, n := range m.Learnables() {
-		var fill float32 = -1
-		switch name := n.Name(); {
-		case hasSuffix(name, ".bias") || isAttnBias(name):
-			fill = 0
-		case hasSuffix(name, "ln_1.weight") || hasSuffix(name, "ln_2.weight") || name == "ln_f.weight":
-			fill = 1
-		}
-		if fill >= 0 {
-			v := make([]float32, n.Shape().TotalSize())
-			for i := range v {
-				v[i] = fill
-			}
-			if err := setValue(n, v); err != nil {
-				return wrap(err)
-			}
-		}
-	}
 	return nil
-}
-
-func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
-
-func isAttnBias(name string) bool {
-	for _, s := range []string{".attn.bq", ".attn.bk", ".attn.bv", ".attn.bo"} {
-		if hasSuffix(name, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // transpose returns the (cols, rows) transpose of the row-major (rows, cols) matrix a:
@@ -155,24 +139,18 @@ func transpose(a []float32, rows, cols int) []float32 {
 	return t
 }
 
-// setValue gives the learnable n the values v, converted to n's dtype.
+// setValue gives the learnable n the values v, in n's dtype.
 func setValue(n *G.Node, v []float32) error {
 	shape := n.Shape().Clone()
 	if shape.TotalSize() != len(v) {
 		return errors.Wrapf(ErrConfig, "%s has %v = %d values, got %d", n.Name(), shape, shape.TotalSize(), len(v))
 	}
-	var t *tensor.Dense
-	switch n.Dtype() {
-	case tensor.Float32:
-		t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
-	case tensor.Float64:
-		d := make([]float64, len(v))
-		for i, x := range v {
-			d[i] = float64(x)
-		}
-		t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(d))
-	default:
-		return errors.Errorf("%s has dtype %v, want float32 or float64", n.Name(), n.Dtype())
+	if dt := n.Dtype(); dt != tensor.Float32 && dt != tensor.Float64 {
+		return errors.Wrapf(ErrConfig, "%s has dtype %v, want float32 or float64", n.Name(), dt)
 	}
-	return errors.Wrap(G.Let(n, t), n.Name())
+	d := make([]float64, len(v))
+	for i, x := range v {
+		d[i] = float64(x)
+	}
+	return errors.Wrap(G.Let(n, newValue(n.Dtype(), shape, d)), n.Name())
 }

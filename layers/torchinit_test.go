@@ -95,7 +95,7 @@ func TestInitLikeNanoGPTMatchesPyTorch(t *testing.T) {
 					t.Fatalf("%d learnables, PyTorch's model has %d tensors", len(names), len(tm.Params))
 				}
 				for i, want := range tm.OffsetsAfter {
-					if got := gen.RandInt(int64(c.DataLen - c.Block)); got != want {
+					if got, err := gen.RandInt(int64(c.DataLen - c.Block)); err != nil || got != want {
 						t.Fatalf("offset %d drawn after the init: %d, PyTorch %d (the generator is not where PyTorch's is)", i, got, want)
 					}
 				}

@@ -104,16 +104,16 @@ func (g *Generator) Random64() uint64 {
 }
 
 // RandInt returns one value of torch.randint(high) (int64 tensors): Random() % high when
-// high < 2³², Random64() % high otherwise. It panics if high ≤ 0, as a Go slice index
-// out of range would; torch raises an error.
-func (g *Generator) RandInt(high int64) int64 {
+// high < 2³², Random64() % high otherwise. high ≤ 0 is an error (torch raises one too)
+// and draws nothing.
+func (g *Generator) RandInt(high int64) (int64, error) {
 	if high <= 0 {
-		panic("torchrand: RandInt: high must be positive")
+		return 0, errors.Errorf("torchrand: RandInt: high %d, want > 0", high)
 	}
 	if uint64(high) >= 1<<32 {
-		return int64(g.Random64() % uint64(high))
+		return int64(g.Random64() % uint64(high)), nil
 	}
-	return int64(uint64(g.Random()) % uint64(high))
+	return int64(uint64(g.Random()) % uint64(high)), nil
 }
 
 // Uniform32 returns one float32 value of Tensor.uniform_(from, to): 24 random bits

@@ -82,17 +82,17 @@ func TestStreamsMatchPyTorch(t *testing.T) {
 		t.Run(fmt.Sprint(s.Seed), func(t *testing.T) {
 			g := New(s.Seed)
 			for i, want := range s.Raw32 {
-				if got := g.RandInt(1<<32 - 1); uint64(got) != want {
+				if got := randInt(t, g, 1<<32-1); uint64(got) != want {
 					t.Fatalf("raw32[%d] = %d, PyTorch %d", i, got, want)
 				}
 			}
 			for i, want := range s.RandInt {
-				if got := g.RandInt(1003790); got != want {
+				if got := randInt(t, g, 1003790); got != want {
 					t.Fatalf("randint(1003790)[%d] = %d, PyTorch %d", i, got, want)
 				}
 			}
 			for i, want := range s.RandInt40 {
-				if got := g.RandInt(1 << 40); got != want {
+				if got := randInt(t, g, 1<<40); got != want {
 					t.Fatalf("randint(2^40)[%d] = %d, PyTorch %d", i, got, want)
 				}
 			}
@@ -123,7 +123,7 @@ func TestStreamsMatchPyTorch(t *testing.T) {
 				t.Fatalf("normal_ of 8320: sum %.9g, PyTorch %.9g", sum, s.Normal8320.Sum)
 			}
 			for i, want := range s.Raw32After {
-				if got := g.RandInt(1<<32 - 1); uint64(got) != want {
+				if got := randInt(t, g, 1<<32-1); uint64(got) != want {
 					t.Fatalf("raw32 after the fills [%d] = %d, PyTorch %d", i, got, want)
 				}
 			}
@@ -237,5 +237,26 @@ func BenchmarkRandom(b *testing.B) {
 	g := New(1)
 	for i := 0; i < b.N; i++ {
 		g.Random()
+	}
+}
+
+func randInt(t *testing.T, g *Generator, high int64) int64 {
+	t.Helper()
+	v, err := g.RandInt(high)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestRandIntRejectsNonPositiveHigh(t *testing.T) {
+	g := New(1)
+	for _, high := range []int64{0, -5} {
+		if _, err := g.RandInt(high); err == nil {
+			t.Errorf("RandInt(%d): no error", high)
+		}
+	}
+	if got, want := g.Random(), New(1).Random(); got != want {
+		t.Error("a rejected RandInt drew from the generator")
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -9,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/attend-go/attend/datasets"
-	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/train"
 	"github.com/pkg/errors"
 )
@@ -98,34 +96,18 @@ func printSamples(w io.Writer, lm *train.LM, d *data, s settings) error {
 
 // sampleCmd is `train-toy sample`: load a run and generate.
 func sampleCmd(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("train-toy sample", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	from := fs.String("from", "", "run `directory` to load (required)")
-	best := fs.Bool("best", false, "load the best-validation model (DIR/best) instead of the latest")
+	r := newSubcommand("sample", "Usage: train-toy sample --from DIR --prompt TEXT [flags]\n\nGenerates continuations of TEXT with the model trained in DIR, one per line.", stdout)
+	fs := r.fs
 	prompt := fs.String("prompt", "", "text to continue; for word-level runs, space-separated tokens (required)")
 	temperature := fs.Float64("temperature", 1, "sampling temperature (0: greedy)")
 	topK := fs.Int("top-k", 0, "sample only from the k most likely tokens (0: all)")
 	samples := fs.Int("samples", 1, "number of samples")
 	maxTokens := fs.Int("max-tokens", 0, "tokens to generate (default: up to <EOS> for word-level runs, else the task's answer length or 200)")
 	seed := fs.Uint64("seed", 1337, "random seed")
-	fs.Usage = func() {
-		fmt.Fprintln(stdout, "Usage: train-toy sample --from DIR --prompt TEXT [flags]\n\nGenerates continuations of TEXT with the model trained in DIR, one per line.\n\nFlags:")
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
-			return err
-		}
-		return usageErr("sample: %v", err)
+	if err := r.parse(args); err != nil {
+		return err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return usageErr("sample: unexpected argument %q", fs.Arg(0))
-	case *from == "":
-		return usageErr("sample: --from DIR is required")
 	case *prompt == "":
 		return usageErr("sample: --prompt is required")
 	case !(*temperature >= 0):
@@ -133,11 +115,8 @@ func sampleCmd(args []string, stdout io.Writer) error {
 	case *topK < 0 || *samples < 1 || *maxTokens < 0:
 		return usageErr("sample: --top-k, --samples and --max-tokens must be non-negative (--samples ≥ 1)")
 	}
-	dir := *from
-	if *best {
-		dir = filepath.Join(dir, train.BestDir)
-	}
-	cfg, err := train.LoadRunConfig(dir)
+	dir := r.dir()
+	cfg, lm, err := loadRun(dir, false)
 	if err != nil {
 		return err
 	}
@@ -151,17 +130,6 @@ func sampleCmd(args []string, stdout io.Writer) error {
 		err = errors.Errorf("%s: unknown tokenizer kind %q", filepath.Join(dir, train.ConfigFile), cfg.Tokenizer.Kind)
 	}
 	if err != nil {
-		return err
-	}
-	dt, err := cfg.DtypeOf()
-	if err != nil {
-		return err
-	}
-	lm, err := train.NewLM(cfg.Model, 0, layers.WithDtype(dt))
-	if err != nil {
-		return err
-	}
-	if err := train.LoadModel(dir, lm); err != nil {
 		return err
 	}
 	n := *maxTokens

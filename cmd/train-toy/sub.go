@@ -1,0 +1,88 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/attend-go/attend/layers"
+	"github.com/attend-go/attend/train"
+	"github.com/pkg/errors"
+)
+
+// runFlags are the flags every subcommand that loads a run has.
+type runFlags struct {
+	fs   *flag.FlagSet
+	name string
+	from *string
+	best *bool
+}
+
+// newSubcommand starts the flag set of `train-toy name`; usage is printed by -h above
+// the flags.
+func newSubcommand(name, usage string, stdout io.Writer) *runFlags {
+	fs := flag.NewFlagSet("train-toy "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintln(stdout, usage+"\n\nFlags:")
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	return &runFlags{fs: fs, name: name,
+		from: fs.String("from", "", "run `directory` to load (required)"),
+		best: fs.Bool("best", false, "load the best-validation model (DIR/best) instead of the latest")}
+}
+
+// parse parses args: -h prints the usage (flag.ErrHelp); a bad flag, an extra argument or
+// a missing --from is a usage error naming the subcommand.
+func (r *runFlags) parse(args []string) error {
+	if err := r.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			r.fs.Usage()
+			return err
+		}
+		return usageErr("%s: %v", r.name, err)
+	}
+	switch {
+	case r.fs.NArg() > 0:
+		return usageErr("%s: unexpected argument %q", r.name, r.fs.Arg(0))
+	case *r.from == "":
+		return usageErr("%s: --from DIR is required", r.name)
+	}
+	return nil
+}
+
+// dir is the run directory to load: --from, or its best/ with --best.
+func (r *runFlags) dir() string {
+	if *r.best {
+		return filepath.Join(*r.from, train.BestDir)
+	}
+	return *r.from
+}
+
+// loadRun reads the run config in dir and builds its model with the saved weights: an
+// inference-only LM (batch 0), or with batches of the run's size for evaluation.
+func loadRun(dir string, forEval bool) (train.RunConfig, *train.LM, error) {
+	cfg, err := train.LoadRunConfig(dir)
+	if err != nil {
+		return cfg, nil, err
+	}
+	dt, err := cfg.DtypeOf()
+	if err != nil {
+		return cfg, nil, err
+	}
+	batch := 0
+	if forEval {
+		batch = max(cfg.Batch, 1)
+	}
+	lm, err := train.NewLM(cfg.Model, batch, layers.WithDtype(dt))
+	if err != nil {
+		return cfg, nil, err
+	}
+	if err := train.LoadModel(dir, lm); err != nil {
+		return cfg, nil, err
+	}
+	return cfg, lm, nil
+}

@@ -136,7 +136,7 @@ func run(out string, n int, dataPath string, initOnly bool) error {
 	}
 	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
 		if initOnly {
-			if err := saveInit(out, dt); err != nil {
+			if _, _, err := saveInit(out, dt); err != nil {
 				return errors.Wrapf(err, "%v", dt)
 			}
 			continue
@@ -148,24 +148,21 @@ func run(out string, n int, dataPath string, initOnly bool) error {
 	return nil
 }
 
-// saveInit writes the initial weights only.
-func saveInit(out string, dt tensor.Dtype) error {
+// saveInit builds the LM (seed 1337) in dtype dt and writes its initial weights to
+// out/init_<dt>.
+func saveInit(out string, dt tensor.Dtype) (*train.LM, train.RunConfig, error) {
 	rc := train.RunConfig{Format: train.RunFormat, Model: modelCfg, Dtype: dt.String(), Batch: batch, Seed: seed, Train: recipe}
 	lm, err := train.NewLM(modelCfg, batch, layers.WithDtype(dt), layers.WithSeed(seed))
 	if err != nil {
-		return err
+		return nil, rc, err
 	}
-	return train.SaveModel(filepath.Join(out, "init_"+dt.String()), rc, lm, 0)
+	return lm, rc, train.SaveModel(filepath.Join(out, "init_"+dt.String()), rc, lm, 0)
 }
 
 func runDtype(out string, dt tensor.Dtype, bs *batches) error {
 	name := dt.String()
-	rc := train.RunConfig{Format: train.RunFormat, Model: modelCfg, Dtype: name, Batch: batch, Seed: seed, Train: recipe}
-	lm, err := train.NewLM(modelCfg, batch, layers.WithDtype(dt), layers.WithSeed(seed))
+	lm, rc, err := saveInit(out, dt)
 	if err != nil {
-		return err
-	}
-	if err := train.SaveModel(filepath.Join(out, "init_"+name), rc, lm, 0); err != nil {
 		return err
 	}
 	opt, err := train.NewAdamW(recipe.AdamW)

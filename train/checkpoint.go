@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -79,8 +80,13 @@ type RunState struct {
 	BestValLoss  float64 `json:"best_val_loss"`
 	BestStep     int     `json:"best_step"`
 	ElapsedS     float64 `json:"elapsed_s"`
-	ModelSHA256  string  `json:"model_sha256"`
-	OptimSHA256  string  `json:"optimizer_sha256"`
+	// StepLossSum and StepLosses are the sum and number of the training losses since
+	// the last evaluation, so that a run resumed between two evaluations reports the
+	// same mean training loss at the next one (Report.TrainLoss).
+	StepLossSum float64 `json:"step_loss_sum,omitempty"`
+	StepLosses  int     `json:"step_losses,omitempty"`
+	ModelSHA256 string  `json:"model_sha256"`
+	OptimSHA256 string  `json:"optimizer_sha256"`
 }
 
 // Stateful is a Batcher whose position can be saved and restored (datasets.Sampler and
@@ -145,6 +151,7 @@ func SaveCheckpoint(dir string, cfg RunConfig, t *Trainer, st RunState) error {
 		return wrap(err)
 	}
 	st.Step = t.Step
+	st.StepLossSum, st.StepLosses = t.sinceEval, t.sinceEvalSteps
 	meta := map[string]string{"format": RunFormat, "step": strconv.Itoa(t.Step)}
 	model, msum, err := encodeFile(paramTensors(t.LM.Params), meta)
 	if err != nil {
@@ -312,6 +319,9 @@ func LoadCheckpoint(dir string, t *Trainer) (RunState, error) {
 	if osum != st.OptimSHA256 {
 		return st, wrap(errors.Wrapf(ErrCheckpoint, "%s does not match %s (its checksum differs: written by another save?)", opath, spath))
 	}
+	if st.StepLosses < 0 || st.StepLosses > st.Step || math.IsNaN(st.StepLossSum) || math.IsInf(st.StepLossSum, 0) {
+		return st, wrap(errors.Wrapf(ErrCheckpoint, "%s: %d step losses summing to %v at step %d", spath, st.StepLosses, st.StepLossSum, st.Step))
+	}
 	// Decode and check everything before changing anything.
 	params := paramTensors(t.LM.Params)
 	staged := make([]NamedTensor, len(params))
@@ -391,6 +401,7 @@ func LoadCheckpoint(dir string, t *Trainer) (RunState, error) {
 		}
 	}
 	t.Step = st.Step
+	t.sinceEval, t.sinceEvalSteps = st.StepLossSum, st.StepLosses
 	t.resumed = true
 	return st, nil
 }

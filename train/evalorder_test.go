@@ -1,10 +1,14 @@
 package train_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"gorgonia.org/tensor"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/attend-go/attend/datasets"
@@ -139,6 +143,21 @@ func TestEvalAtStartNotRepeatedAfterResume(t *testing.T) {
 	if err := train.SaveCheckpoint(dir, cfg, a.tr, train.RunState{BestValLoss: first[0].ValLoss}); err != nil {
 		t.Fatal(err)
 	}
+	// A state with more step losses than steps is refused, naming the file.
+	spath := filepath.Join(dir, train.StateFile)
+	good, err := os.ReadFile(spath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(spath, bytes.Replace(good, []byte(`"step_losses": 2`), []byte(`"step_losses": 99`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := train.LoadCheckpoint(dir, rigFromConfig(t, cfg).tr); !errors.Is(err, train.ErrCheckpoint) || !strings.Contains(err.Error(), spath) {
+		t.Errorf("99 step losses at step 7: %v; want ErrCheckpoint naming %s", err, spath)
+	}
+	if err := os.WriteFile(spath, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	b := rigFromConfig(t, cfg)
 	if _, err := train.LoadCheckpoint(dir, b.tr); err != nil {
 		t.Fatal(err)
@@ -152,6 +171,59 @@ func TestEvalAtStartNotRepeatedAfterResume(t *testing.T) {
 		if r.Step != w.Step || r.ValLoss != w.ValLoss || r.TrainLoss != w.TrainLoss {
 			t.Errorf("resumed report %d: step %d val %v train %v; uninterrupted step %d val %v train %v",
 				i, r.Step, r.ValLoss, r.TrainLoss, w.Step, w.ValLoss, w.TrainLoss)
+		}
+	}
+}
+
+// A run saved between two evaluations (step 7 of an evaluation every 5) and resumed
+// reports the same mean training loss at step 10 as the uninterrupted run: the losses
+// since the last evaluation are part of the checkpoint.
+func TestResumeBetweenEvaluationsKeepsTrainLoss(t *testing.T) {
+	cfg := ckptConfig(t, tensor.Float64)
+	cfg.Train.Steps = 15
+	whole := runCollect(t, rigFromConfig(t, cfg))
+
+	a := rigFromConfig(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	a.tr.OnStep = func(step int, _, _ float64) {
+		if step == 7 {
+			cancel() // Run stops before step 8, as on Ctrl-C
+		}
+	}
+	if err := a.tr.Run(ctx); !errors.Is(err, context.Canceled) || a.tr.Step != 7 {
+		t.Fatalf("stopped run: %v at step %d; want context.Canceled at step 7", err, a.tr.Step)
+	}
+	dir := t.TempDir()
+	if err := train.SaveCheckpoint(dir, cfg, a.tr, train.RunState{}); err != nil {
+		t.Fatal(err)
+	}
+	// A state with more step losses than steps is refused, naming the file.
+	spath := filepath.Join(dir, train.StateFile)
+	good, err := os.ReadFile(spath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(spath, bytes.Replace(good, []byte(`"step_losses": 2`), []byte(`"step_losses": 99`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := train.LoadCheckpoint(dir, rigFromConfig(t, cfg).tr); !errors.Is(err, train.ErrCheckpoint) || !strings.Contains(err.Error(), spath) {
+		t.Errorf("99 step losses at step 7: %v; want ErrCheckpoint naming %s", err, spath)
+	}
+	if err := os.WriteFile(spath, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := rigFromConfig(t, cfg)
+	if _, err := train.LoadCheckpoint(dir, b.tr); err != nil {
+		t.Fatal(err)
+	}
+	rest := runCollect(t, b)
+	if len(whole) != 3 || len(rest) != 2 {
+		t.Fatalf("%d and %d reports, want 3 (steps 5, 10, 15) and 2 (10, 15)", len(whole), len(rest))
+	}
+	for i, r := range rest {
+		w := whole[i+1]
+		if r.Step != w.Step || r.TrainLoss != w.TrainLoss || r.ValLoss != w.ValLoss {
+			t.Errorf("step %d: train %v val %v resumed; step %d: train %v val %v uninterrupted", r.Step, r.TrainLoss, r.ValLoss, w.Step, w.TrainLoss, w.ValLoss)
 		}
 	}
 }

@@ -143,21 +143,6 @@ func TestEvalAtStartNotRepeatedAfterResume(t *testing.T) {
 	if err := train.SaveCheckpoint(dir, cfg, a.tr, train.RunState{BestValLoss: first[0].ValLoss}); err != nil {
 		t.Fatal(err)
 	}
-	// A state with more step losses than steps is refused, naming the file.
-	spath := filepath.Join(dir, train.StateFile)
-	good, err := os.ReadFile(spath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(spath, bytes.Replace(good, []byte(`"step_losses": 2`), []byte(`"step_losses": 99`), 1), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := train.LoadCheckpoint(dir, rigFromConfig(t, cfg).tr); !errors.Is(err, train.ErrCheckpoint) || !strings.Contains(err.Error(), spath) {
-		t.Errorf("99 step losses at step 7: %v; want ErrCheckpoint naming %s", err, spath)
-	}
-	if err := os.WriteFile(spath, good, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	b := rigFromConfig(t, cfg)
 	if _, err := train.LoadCheckpoint(dir, b.tr); err != nil {
 		t.Fatal(err)

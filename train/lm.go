@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"math"
 
 	"github.com/attend-go/attend/graph"
@@ -165,6 +166,12 @@ func (lm *LM) Evaluate(x, y []int) (loss float64, correct, total int, err error)
 // scored. A validation split evaluated this way has no sampling noise, unlike a few
 // random batches.
 func (lm *LM) EvaluateStream(ids []int) (loss, acc float64, err error) {
+	return lm.EvaluateStreamContext(context.Background(), ids)
+}
+
+// EvaluateStreamContext is EvaluateStream that stops, returning context.Cause(ctx), when
+// ctx is cancelled (checked before every batch of windows).
+func (lm *LM) EvaluateStreamContext(ctx context.Context, ids []int) (loss, acc float64, err error) {
 	t := lm.Model.Config.BlockSize
 	if lm.Batch == 0 {
 		return 0, 0, errors.New("train: EvaluateStream: the LM has no evaluation pass (batch 0)")
@@ -176,6 +183,9 @@ func (lm *LM) EvaluateStream(ids []int) (loss, acc float64, err error) {
 	var sum float64
 	var correct, total int
 	for start := 0; start+t < len(ids); {
+		if ctx.Err() != nil {
+			return 0, 0, context.Cause(ctx)
+		}
 		for b := 0; b < lm.Batch; b++ {
 			xr, yr := x[b*t:(b+1)*t], y[b*t:(b+1)*t]
 			if start+t < len(ids) {

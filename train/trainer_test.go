@@ -2,6 +2,7 @@ package train_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -339,5 +340,81 @@ func TestTrainerDeterministic(t *testing.T) {
 				t.Errorf("loss went from %v to %v in %d steps; want a decrease", a[0], a[len(a)-1], len(a))
 			}
 		})
+	}
+}
+
+// countingBatcher counts the batches drawn and cancels a context at the n-th.
+type countingBatcher struct {
+	train.Batcher
+	drawn, at int
+	cancel    func()
+}
+
+func (c *countingBatcher) Next(x, y []int) error {
+	if c.drawn++; c.drawn == c.at {
+		c.cancel()
+	}
+	return c.Batcher.Next(x, y)
+}
+
+// TestRunInterruptedDuringEvaluation: a context cancelled in the middle of an evaluation
+// of 100 000 000 batches stops Run before the next batch with an error matching
+// ErrEvalInterrupted and the context's error, without calling OnEval; cancelled between
+// steps, Run returns the context's error alone.
+func TestRunInterruptedDuringEvaluation(t *testing.T) {
+	cfg := copyRecipe(30)
+	cfg.EvalEvery, cfg.EvalBatches = 5, 100_000_000
+	rig := newTrainRig(t, mustTask(t, "copy"), layers.GPTConfig{Layers: 1, Heads: 1, Width: 16, Tied: true}, 4, cfg, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	val := &countingBatcher{Batcher: rig.tr.Val, at: 3, cancel: cancel}
+	rig.tr.Val = val
+	evals := 0
+	rig.tr.OnEval = func(train.Report) error { evals++; return nil }
+	err := rig.tr.Run(ctx)
+	if !errors.Is(err, train.ErrEvalInterrupted) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v; want ErrEvalInterrupted wrapping context.Canceled", err)
+	}
+	if rig.tr.Step != 5 || val.drawn != 3 || evals != 0 {
+		t.Errorf("stopped at step %d after %d validation batches and %d OnEval calls; want step 5, 3, 0", rig.tr.Step, val.drawn, evals)
+	}
+
+	rig = newTrainRig(t, mustTask(t, "copy"), layers.GPTConfig{Layers: 1, Heads: 1, Width: 16, Tied: true}, 4, copyRecipe(30), 1)
+	ctx, cancel = context.WithCancel(context.Background())
+	rig.tr.OnStep = func(step int, _, _ float64) {
+		if step == 3 {
+			cancel()
+		}
+	}
+	if err := rig.tr.Run(ctx); !errors.Is(err, context.Canceled) || errors.Is(err, train.ErrEvalInterrupted) || rig.tr.Step != 3 {
+		t.Errorf("Run cancelled after step 3: %v at step %d", err, rig.tr.Step)
+	}
+}
+
+// TestEvaluateStreamContext: a cancelled context stops the evaluation of a stream with
+// the context's cause; an open one gives EvaluateStream's numbers.
+func TestEvaluateStreamContext(t *testing.T) {
+	cfg := layers.GPTConfig{Vocab: 7, BlockSize: 4, Layers: 1, Heads: 2, Width: 8, Tied: true}
+	lm, err := train.NewLM(cfg, 2, layers.WithSeed(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int, 401)
+	for i := range ids {
+		ids[i] = i * i % 7
+	}
+	l0, a0, err := lm.EvaluateStream(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l1, a1, err := lm.EvaluateStreamContext(context.Background(), ids)
+	if err != nil || l1 != l0 || a1 != a0 {
+		t.Errorf("EvaluateStreamContext = %v, %v, %v; EvaluateStream %v, %v", l1, a1, err, l0, a0)
+	}
+	stop := errors.New("stop")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(stop)
+	if _, _, err := lm.EvaluateStreamContext(ctx, ids); !errors.Is(err, stop) {
+		t.Errorf("cancelled: %v; want the cause", err)
 	}
 }

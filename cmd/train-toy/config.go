@@ -5,9 +5,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/layers"
+	"github.com/attend-go/attend/train"
 	"github.com/pkg/errors"
 )
 
@@ -69,26 +74,13 @@ func nanogptCPU(s settings) settings {
 	return s
 }
 
-// flagSet declares every flag with its default and help text.
-func flagSet(s *settings, out io.Writer) *flag.FlagSet {
+// flagSet declares every flag with its default and help text. The flag package calls
+// Usage on -h and on every error; it prints nothing: parseTrain prints the usage on -h
+// only.
+func flagSet(s *settings) *flag.FlagSet {
 	fs := flag.NewFlagSet("train-toy", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintf(out, `train-toy trains a small GPT whose causal self-attention is learned by backpropagation.
-
-Usage:
-  train-toy [flags]                          train (default: the copy task, a few seconds)
-  train-toy --data FILE [--preset nanogpt-cpu] [flags]   train on a text file, character level
-  train-toy --resume DIR [--steps N]         continue the run saved in DIR up to step N
-  train-toy sample --from DIR [flags]        generate from a trained run (train-toy sample -h)
-
-Flags (defaults are for the copy task; other tasks, --data and --preset change them,
-and any flag given explicitly wins):
-`)
-		fs.SetOutput(out)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
+	fs.Usage = func() {}
 	fs.StringVar(&s.Task, "task", "copy", "synthetic task: "+strings.Join(datasets.TaskNames(), ", ")+" (ignored with --data)")
 	fs.StringVar(&s.Data, "data", "", "train on this UTF-8 text `file`, character level, 90/10 train/validation split")
 	fs.StringVar(&s.Preset, "preset", "", "recipe: nanogpt-cpu (nanoGPT's CPU run on Tiny Shakespeare: 4 layers, 4 heads, width 128, block 64, batch 12, 2000 steps)")
@@ -111,29 +103,52 @@ and any flag given explicitly wins):
 	fs.StringVar(&s.RNG, "rng", "attend", "random streams: attend (one per tensor and per split), or torch (PyTorch's generator drawn in nanoGPT's order,\nso --seed gives nanoGPT's initial weights, batches and evaluation batches; needs --data; the default with --data)")
 	fs.IntVar(&s.EvalEvery, "eval-every", 50, "evaluate (and checkpoint) every this many steps")
 	fs.IntVar(&s.EvalBatches, "eval-batches", 4, "validation batches per evaluation")
-	fs.StringVar(&s.Out, "out", "", "run `directory` (default: runs/<task>-<time>)")
+	fs.StringVar(&s.Out, "out", "", "run `directory`: new or empty (default: runs/<task>-<time>, with -2, -3, … if that exists)")
 	fs.StringVar(&s.Resume, "resume", "", "continue the run saved in this `directory`, in place")
 	fs.Float64Var(&s.Temperature, "temperature", 0, "sampling temperature for the samples at the end (0: greedy)")
 	fs.IntVar(&s.TopK, "top-k", 0, "sample only from the k most likely tokens (0: all)")
-	fs.StringVar(&s.Prompt, "prompt", "", "prompt for the samples at the end (default: the task's demo prompts, or a newline for text)")
+	fs.StringVar(&s.Prompt, "prompt", "", "prompt for the samples at the end (default: the task's demo prompts; for text a newline, or the first\ncharacter of the training split if the text has no newline)")
 	fs.IntVar(&s.Samples, "samples", 3, "samples to print at the end")
 	fs.BoolVar(&s.Quiet, "quiet", false, "no progress bar (it is shown only when stderr is a terminal)")
 	return fs
 }
 
-// parseTrain turns the command line into settings.
+// printUsage prints train-toy's usage: the commands, every subcommand, the flags.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `train-toy trains a small GPT whose causal self-attention is learned by backpropagation.
+
+Usage:
+  train-toy [flags]                          train (default: the copy task, a few seconds)
+  train-toy --data FILE [--preset nanogpt-cpu] [flags]   train on a text file, character level
+  train-toy --resume DIR [--steps N]         continue the run saved in DIR up to step N
+`)
+	for _, c := range subcommands {
+		fmt.Fprintf(w, "  train-toy %-31s  %s (train-toy %s -h)\n", c.synopsis, c.summary, c.name)
+	}
+	fmt.Fprint(w, `
+SIGINT (Ctrl-C) or SIGTERM saves a checkpoint and exits with status 130 or 143.
+
+Flags (defaults are for the copy task; other tasks, --data and --preset change them,
+and any flag given explicitly wins):
+`)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// parseTrain turns the command line into settings; -h prints the usage on help.
 func parseTrain(args []string, help io.Writer) (settings, error) {
 	var s settings
-	fs := flagSet(&s, help)
+	fs := flagSet(&s)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			printUsage(help, fs)
 			return s, err
 		}
-		return s, usageErr("%v", err)
+		return s, flagErr("train-toy", "%v", err)
 	}
 	if fs.NArg() > 0 {
-		return s, usageErr("unexpected argument %q (flags start with --)", fs.Arg(0))
+		return s, flagErr("train-toy", "unexpected argument %q (flags start with --)", fs.Arg(0))
 	}
 	s.explicit = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { s.explicit[f.Name] = true })
@@ -236,6 +251,14 @@ func validate(s settings) error {
 	case s.Samples < 0:
 		return usageErr("--samples %d: must be ≥ 0", s.Samples)
 	}
+	if s.Resume != "" && s.explicit["out"] && filepath.Clean(s.Out) != filepath.Clean(s.Resume) {
+		return usageErr("--out %s conflicts with --resume %s: a resumed run continues in its own directory", s.Out, s.Resume)
+	}
+	if s.Resume == "" && s.Out != "" {
+		if err := checkNewRunDir(s.Out); err != nil {
+			return err
+		}
+	}
 	if s.Data == "" && s.Resume == "" {
 		known := false
 		for _, n := range datasets.TaskNames() {
@@ -254,4 +277,109 @@ func validate(s settings) error {
 		}
 	}
 	return nil
+}
+
+// checkNewRunDir refuses an --out that is not a new or empty directory: attend never
+// writes among files it did not write, nor over another run.
+func checkNewRunDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return usageErr("--out %s: %v", dir, err)
+	case !fi.IsDir():
+		return usageErr("--out %s: not a directory", dir)
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return usageErr("--out %s: %v", dir, err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(1)
+	if len(names) > 0 {
+		return usageErr("--out %s: the directory is not empty; to continue the run in it use --resume %s, else choose another directory", dir, dir)
+	}
+	if err != nil && err != io.EOF {
+		return usageErr("--out %s: %v", dir, err)
+	}
+	return nil
+}
+
+// createRunDir makes the directory of a new run: --out (created, or empty; checked
+// again now that it is about to be written), or a fresh runs/<name>-<time>, -2, -3, …
+// created atomically so that two runs never share one.
+func createRunDir(out, name string, now time.Time) (string, error) {
+	if out != "" {
+		if err := checkNewRunDir(out); err != nil {
+			return "", err
+		}
+		return out, errors.Wrap(os.MkdirAll(out, 0o755), "run directory")
+	}
+	if err := os.MkdirAll("runs", 0o755); err != nil {
+		return "", errors.Wrap(err, "run directory")
+	}
+	return newRunDir("runs", name, now)
+}
+
+// newRunDir creates parent/<name>-<time>, or the first of -2, -3, … that does not exist.
+func newRunDir(parent, name string, now time.Time) (string, error) {
+	base := filepath.Join(parent, fmt.Sprintf("%s-%s", name, now.Format("20060102-150405")))
+	for i := 1; i < 10000; i++ {
+		dir := base
+		if i > 1 {
+			dir = fmt.Sprintf("%s-%d", base, i)
+		}
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", errors.Wrap(err, "run directory")
+		}
+	}
+	return "", errors.Errorf("run directory: %s and 9999 more exist", base)
+}
+
+// configFlags names the flag that sets each size of a run's config, for the memory
+// check's messages.
+var configFlags = map[string]string{"n_embd": "--width", "n_layer": "--layers", "block_size": "--block",
+	"batch": "--batch", "n_head": "--heads"}
+
+// checkMemory refuses, before it is built, a model that cannot be built here
+// (layers.CheckMemory against the machine's available memory): with a training pass
+// over cfg.Batch rows (forEval, or training), with AdamW's state if training. from is
+// the run directory whose config.json the sizes come from ("": the command line's
+// flags): the error names the config field there, and is a failure (status 1) rather
+// than a usage error.
+func checkMemory(cfg train.RunConfig, batch int, training bool, from string) error {
+	dt, err := cfg.DtypeOf()
+	if err != nil {
+		return err
+	}
+	avail, src := layers.AvailableMemory()
+	_, err = cfg.Model.CheckMemory(batch, dt, training, avail)
+	var me *layers.MemoryError
+	if !errors.As(err, &me) {
+		if err != nil && from != "" {
+			return errors.Wrapf(err, "%s", filepath.Join(from, train.ConfigFile))
+		}
+		return err
+	}
+	what := "the run needs"
+	if !training {
+		what = "the model needs"
+	}
+	reason := me.Limit
+	if reason == "" {
+		reason = fmt.Sprintf("%s about %s, more than the %s available (%s)", what, me.Need, layers.FormatBytes(me.Available), src)
+	}
+	if from != "" {
+		return errors.Errorf("%s: %s %d: %s", filepath.Join(from, train.ConfigFile), me.Field, me.Value, reason)
+	}
+	name, ok := configFlags[me.Field]
+	if !ok { // the vocabulary: the text's symbols
+		return usageErr("the vocabulary of %d symbols: %s", me.Value, reason)
+	}
+	return usageErr("%s %d: %s", name, me.Value, reason)
 }

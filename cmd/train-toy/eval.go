@@ -1,13 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 )
 
 // evalCmd is `train-toy eval`: the loss of a saved text run over a whole split.
-func evalCmd(args []string, stdout io.Writer) error {
+func evalCmd(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	r := newSubcommand("eval", "Usage: train-toy eval --from DIR [flags]\n\nPrints the loss and accuracy of the model in DIR (a run on a text file) over a whole split\nof its data, in non-overlapping windows of the block size: a number without sampling noise.", stdout)
 	split := r.fs.String("split", "val", "split to evaluate: val or train")
 	asJSON := r.fs.Bool("json", false, "print one JSON object instead of a sentence")
@@ -33,7 +34,13 @@ func evalCmd(args []string, stdout io.Writer) error {
 	if *split == "train" {
 		ids = d.trainIDs
 	}
-	loss, acc, err := lm.EvaluateStream(ids)
+	if err := interrupted(ctx, "while loading %s; nothing was evaluated", dir); err != nil {
+		return err
+	}
+	loss, acc, err := lm.EvaluateStreamContext(ctx, ids)
+	if ctx.Err() != nil {
+		return stopped(ctx, "during the evaluation of %s; nothing was written", dir)
+	}
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -23,9 +22,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
-
-// errInterrupted marks a run stopped by Ctrl-C after saving: exit status 130.
-var errInterrupted = errors.New("interrupted")
 
 // data is what a run trains and evaluates on.
 type data struct {
@@ -211,7 +207,7 @@ type summary struct {
 	Model       layers.GPTConfig `json:"model"`
 }
 
-func trainCmd(args []string, stdout, stderr io.Writer) error {
+func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	s, err := parseTrain(args, stdout)
 	if err != nil {
 		return err
@@ -220,6 +216,9 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	var d *data
 	if s.Resume != "" {
 		if cfg, err = resumeConfig(s); err != nil {
+			return err
+		}
+		if err := checkMemory(cfg, cfg.Batch, true, s.Resume); err != nil {
 			return err
 		}
 		if d, err = loadData(cfg, cfg.Tokenizer.Vocab); err != nil {
@@ -242,13 +241,13 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		cfg = runConfig(s, d)
-		if s.Out == "" {
-			name := s.Task
-			if s.Data != "" {
-				name = strings.TrimSuffix(filepath.Base(s.Data), filepath.Ext(s.Data))
-			}
-			s.Out = filepath.Join("runs", fmt.Sprintf("%s-%s", name, time.Now().Format("20060102-150405")))
+		if err := checkMemory(cfg, cfg.Batch, true, ""); err != nil {
+			return err
 		}
+	}
+	const setup = "before training started; nothing was written"
+	if err := interrupted(ctx, setup); err != nil {
+		return err
 	}
 	dt, err := cfg.DtypeOf()
 	if err != nil {
@@ -272,14 +271,26 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 		if st, err = train.LoadCheckpoint(s.Resume, tr); err != nil {
 			return err
 		}
-		if err := trimMetrics(filepath.Join(s.Out, "metrics.jsonl"), st.Step); err != nil {
-			return err
-		}
 		if tr.Step >= cfg.Train.Steps {
 			return usageErr("the run in %s is already at step %d; give --steps larger than that", s.Resume, tr.Step)
 		}
-	} else if err := os.MkdirAll(s.Out, 0o755); err != nil {
-		return errors.Wrap(err, "run directory")
+		if err := interrupted(ctx, setup); err != nil {
+			return err
+		}
+		if err := trimMetrics(filepath.Join(s.Out, "metrics.jsonl"), st.Step); err != nil {
+			return err
+		}
+	} else {
+		if err := interrupted(ctx, setup); err != nil {
+			return err
+		}
+		name := s.Task
+		if s.Data != "" {
+			name = strings.TrimSuffix(filepath.Base(s.Data), filepath.Ext(s.Data))
+		}
+		if s.Out, err = createRunDir(s.Out, name, time.Now()); err != nil {
+			return err
+		}
 	}
 	what := cfg.Data.Task
 	if cfg.Data.File != "" {
@@ -354,33 +365,47 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	lastSaved := -1 // the step of the last checkpoint
+	if s.Resume != "" {
+		lastSaved = tr.Step
+	}
+	onEval := tr.OnEval
+	tr.OnEval = func(r train.Report) error {
+		if err := onEval(r); err != nil {
+			return err
+		}
+		lastSaved = r.Step
+		return nil
+	}
 	runErr := tr.Run(ctx)
 	if bar != nil {
 		_ = bar.Clear()
 	}
 	wall := time.Since(start).Seconds()
-	if runErr != nil {
-		if errors.Is(runErr, context.Canceled) {
-			st.ElapsedS = prevElapsed + wall
-			if err := train.SaveCheckpoint(s.Out, cfg, tr, st); err != nil {
-				return errors.Wrap(err, "saving on interrupt")
-			}
-			fmt.Fprintf(stdout, "interrupted at step %d; checkpoint saved in %s (continue with: train-toy --resume %s --steps %d)\n",
-				tr.Step, s.Out, s.Out, cfg.Train.Steps)
-			return errInterrupted
+	resume := fmt.Sprintf("continue with: train-toy --resume %s --steps %d", s.Out, cfg.Train.Steps)
+	switch {
+	case runErr == nil:
+	case errors.Is(runErr, train.ErrEvalInterrupted) && lastSaved < 0:
+		return stopped(ctx, "during the evaluation at step %d, before the first checkpoint; nothing was saved in %s", tr.Step, s.Out)
+	case errors.Is(runErr, train.ErrEvalInterrupted):
+		// The evaluation drew batches: a checkpoint saved now would not resume as the
+		// uninterrupted run does. The last one stays as it was.
+		return stopped(ctx, "during the evaluation at step %d; the checkpoint of step %d in %s is unchanged (%s)", tr.Step, lastSaved, s.Out, resume)
+	case errors.Is(runErr, context.Canceled):
+		st.ElapsedS = prevElapsed + wall
+		if err := train.SaveCheckpoint(s.Out, cfg, tr, st); err != nil {
+			return errors.Wrap(err, "saving on interrupt")
 		}
+		return stopped(ctx, "at step %d; checkpoint saved in %s (%s)", tr.Step, s.Out, resume)
+	default:
 		return errors.Wrapf(runErr, "training stopped; the last good checkpoint in %s is intact", s.Out)
 	}
-	if err := finish(s, cfg, d, lm, st, last, wall, tr.Step-startStep, stdout); err != nil {
-		return err
-	}
-	return nil
+	return finish(ctx, s, cfg, d, lm, st, last, wall, tr.Step-startStep, stdout)
 }
 
 // finish writes summary.json and the plots and prints samples.
-func finish(s settings, cfg train.RunConfig, d *data, lm *train.LM, st train.RunState, last train.Report, wall float64, steps int, stdout io.Writer) error {
+// An interrupt stops it with the checkpoint of the last step complete.
+func finish(ctx context.Context, s settings, cfg train.RunConfig, d *data, lm *train.LM, st train.RunState, last train.Report, wall float64, steps int, stdout io.Writer) error {
 	sum := summary{Task: cfg.Data.Task, Data: cfg.Data.File, Config: cfg, Steps: last.Step, TrainLoss: last.TrainLoss,
 		ValLoss: last.ValLoss, BestVal: st.BestValLoss, BestStep: st.BestStep, WallS: st.ElapsedS,
 		MsPerStep: 1000 * wall / float64(max(steps, 1)), Params: lm.Model.NumParams(), Model: cfg.Model,
@@ -388,7 +413,10 @@ func finish(s settings, cfg train.RunConfig, d *data, lm *train.LM, st train.Run
 	sum.ValAcc, sum.TrainEvalLoss = finite(last.ValAcc), finite(last.TrainEvalLoss)
 	full := ""
 	if len(d.valIDs) > 0 {
-		l, a, err := lm.EvaluateStream(d.valIDs)
+		l, a, err := lm.EvaluateStreamContext(ctx, d.valIDs)
+		if ctx.Err() != nil {
+			return stopped(ctx, "after the last step, during the evaluation of the whole validation split; the checkpoint of step %d in %s is complete, summary.json and the plots were not written", last.Step, s.Out)
+		}
 		if err != nil {
 			return err
 		}
@@ -411,7 +439,13 @@ func finish(s settings, cfg train.RunConfig, d *data, lm *train.LM, st train.Run
 	}
 	fmt.Fprintf(stdout, "done: %d steps in %.1f s (%.1f ms/step), val loss %.4f%s%s\n", last.Step, wall, sum.MsPerStep, last.ValLoss, acc, full)
 	fmt.Fprintf(stdout, "wrote %s: model.safetensors, config.json, metrics.jsonl, summary.json, loss.png, attention.png\n", s.Out)
-	return printSamples(stdout, lm, d, s)
+	if err := printSamples(ctx, stdout, lm, d, s); err != nil {
+		if ctx.Err() != nil {
+			return stopped(ctx, "while sampling after training; the run in %s is complete", s.Out)
+		}
+		return err
+	}
+	return nil
 }
 
 // drawPlots writes loss.png and attention.png.

@@ -13,8 +13,9 @@ import (
 
 // runFlags are the flags every subcommand that loads a run has.
 type runFlags struct {
-	fs   *flag.FlagSet
-	name string
+	fs    *flag.FlagSet
+	name  string
+	usage func()
 	from *string
 	best *bool
 }
@@ -24,13 +25,13 @@ type runFlags struct {
 func newSubcommand(name, usage string, stdout io.Writer) *runFlags {
 	fs := flag.NewFlagSet("train-toy "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
+	fs.Usage = func() {} // the flag package calls it on -h and on every error; parse prints the usage on -h
+	return &runFlags{fs: fs, name: name, usage: func() {
 		fmt.Fprintln(stdout, usage+"\n\nFlags:")
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
-	}
-	return &runFlags{fs: fs, name: name,
+	},
 		from: fs.String("from", "", "run `directory` to load (required)"),
 		best: fs.Bool("best", false, "load the best-validation model (DIR/best) instead of the latest")}
 }
@@ -40,14 +41,14 @@ func newSubcommand(name, usage string, stdout io.Writer) *runFlags {
 func (r *runFlags) parse(args []string) error {
 	if err := r.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			r.fs.Usage()
+			r.usage()
 			return err
 		}
-		return usageErr("%s: %v", r.name, err)
+		return flagErr("train-toy "+r.name, "%s: %v", r.name, err)
 	}
 	switch {
 	case r.fs.NArg() > 0:
-		return usageErr("%s: unexpected argument %q", r.name, r.fs.Arg(0))
+		return flagErr("train-toy "+r.name, "%s: unexpected argument %q", r.name, r.fs.Arg(0))
 	case *r.from == "":
 		return usageErr("%s: --from DIR is required", r.name)
 	}
@@ -76,6 +77,9 @@ func loadRun(dir string, forEval bool) (train.RunConfig, *train.LM, error) {
 	batch := 0
 	if forEval {
 		batch = max(cfg.Batch, 1)
+	}
+	if err := checkMemory(cfg, batch, false, dir); err != nil {
+		return cfg, nil, err
 	}
 	lm, err := train.NewLM(cfg.Model, batch, layers.WithDtype(dt))
 	if err != nil {

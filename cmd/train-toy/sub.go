@@ -13,11 +13,12 @@ import (
 
 // runFlags are the flags every subcommand that loads a run has.
 type runFlags struct {
-	fs    *flag.FlagSet
-	name  string
-	usage func()
+	fs   *flag.FlagSet
+	name string
 	from *string
 	best *bool
+
+	usage func() // prints the usage (-h)
 }
 
 // newSubcommand starts the flag set of `train-toy name`; usage is printed by -h above

@@ -58,8 +58,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var err error
 	cmd := trainCmd
+	if len(args) == 1 && args[0] == "help" {
+		args = []string{"-h"}
+	}
 	if len(args) > 0 {
 		for _, s := range subcommands {
 			if args[0] == s.name {
@@ -67,11 +69,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 				break
 			}
 		}
-		if args[0] == "help" && len(args) == 1 {
-			args = []string{"-h"}
-		}
 	}
-	err = cmd(ctx, args, stdout, stderr)
+	err := cmd(ctx, args, stdout, stderr)
 	var intr *interruptedError
 	var hint *usageHint
 	switch {

@@ -409,14 +409,14 @@ func TestInterruptEvalAndSample(t *testing.T) {
 	dir := t.TempDir()
 	text := filepath.Join(dir, "t.txt")
 	var sb strings.Builder
-	for i := 0; sb.Len() < 3_000_000; i++ {
+	for i := 0; sb.Len() < 600_000; i++ {
 		fmt.Fprintf(&sb, "line %d of a text long enough to take a while to evaluate.\n", i)
 	}
 	if err := os.WriteFile(text, []byte(sb.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	run := filepath.Join(dir, "run")
-	if code, out, e := runCLI(t, "--data", text, "--steps", "2", "--warmup", "1", "--block", "64", "--width", "64", "--layers", "2",
+	if code, out, e := runCLI(t, "--data", text, "--steps", "2", "--warmup", "1", "--block", "64", "--width", "32", "--layers", "1",
 		"--batch", "2", "--quiet", "--samples", "0", "--eval-batches", "1", "--out", run); code != 0 {
 		t.Fatalf("run: %d %s %s", code, out, e)
 	}
@@ -430,7 +430,7 @@ func TestInterruptEvalAndSample(t *testing.T) {
 		{[]string{"sample", "--from", run, "--prompt", "line", "--max-tokens", "100000000"}, syscall.SIGTERM, "while sampling"},
 	} {
 		cmd, lines, stderr := startCLI(t, c.args...)
-		time.Sleep(3 * time.Second)
+		time.Sleep(1500 * time.Millisecond)
 		cmd.Process.Signal(c.sig)
 		start := time.Now()
 		code := waitExit(t, cmd, lines, 30*time.Second)

@@ -78,6 +78,12 @@ type Trainer struct {
 	OnStep func(step int, loss, lr float64)
 	// OnEval, if set, is called with every evaluation's report; an error stops the run.
 	OnEval func(Report) error
+	// Interrupt, if set, is called before every evaluation batch; a non-nil error stops
+	// the evaluation, and Run returns an error matching ErrEvalInterrupted that wraps it.
+	// (Run's context is checked between steps only, so that a run cancelled after a step
+	// still makes that step's evaluation; a command that must stop a long evaluation at a
+	// signal sets Interrupt, e.g. to context.Cause of its context.)
+	Interrupt func() error
 
 	x, y           []int
 	afterBackward  func() // a test hook, between the backward pass and clipping
@@ -150,8 +156,8 @@ func (t *Trainer) zeroGrads() {
 	}
 }
 
-// ErrEvalInterrupted is matched (errors.Is) by the error Run returns when its context is
-// cancelled during an evaluation; the error also wraps the context's error. The weights
+// ErrEvalInterrupted is matched (errors.Is) by the error Run returns when
+// Trainer.Interrupt stops an evaluation; the error also wraps Interrupt's. The weights
 // are those after step Step, but the evaluation has drawn batches from the batchers, so
 // a checkpoint saved now would not continue as the uninterrupted run does: the last
 // checkpoint (saved by OnEval) is the one to resume from.
@@ -172,31 +178,29 @@ func (e *evalInterrupted) Unwrap() error        { return e.cause }
 // Evaluate returns the mean loss and the accuracy on the scored targets over
 // EvalBatches validation batches.
 func (t *Trainer) Evaluate() (loss, acc float64, err error) {
-	return t.meanLoss(context.Background(), t.Val, "validation batch")
+	return t.meanLoss(t.Val, "validation batch")
 }
 
 // EstimateTrainLoss returns the mean loss over EvalBatches batches from TrainEval.
 func (t *Trainer) EstimateTrainLoss() (float64, error) {
-	return t.estimateTrainLoss(context.Background())
-}
-
-func (t *Trainer) estimateTrainLoss(ctx context.Context) (float64, error) {
 	if t.TrainEval == nil {
 		return 0, errors.New("train: EstimateTrainLoss: no TrainEval batcher")
 	}
-	loss, _, err := t.meanLoss(ctx, t.TrainEval, "training-loss estimate batch")
+	loss, _, err := t.meanLoss(t.TrainEval, "training-loss estimate batch")
 	return loss, err
 }
 
 // meanLoss evaluates EvalBatches batches from b: the mean of their losses and the
 // accuracy over all their scored targets (NaN if none). It stops with an error matching
-// ErrEvalInterrupted when ctx is cancelled, checked before every batch.
-func (t *Trainer) meanLoss(ctx context.Context, b Batcher, what string) (loss, acc float64, err error) {
+// ErrEvalInterrupted when Interrupt, called before every batch, returns an error.
+func (t *Trainer) meanLoss(b Batcher, what string) (loss, acc float64, err error) {
 	n := max(t.Cfg.EvalBatches, 1)
 	correct, total := 0, 0
 	for i := 0; i < n; i++ {
-		if ctx.Err() != nil {
-			return 0, 0, &evalInterrupted{step: t.Step, cause: context.Cause(ctx)}
+		if t.Interrupt != nil {
+			if err := t.Interrupt(); err != nil {
+				return 0, 0, &evalInterrupted{step: t.Step, cause: err}
+			}
 		}
 		if err := b.Next(t.x, t.y); err != nil {
 			return 0, 0, errors.Wrap(err, "train: "+what)
@@ -217,15 +221,15 @@ func (t *Trainer) meanLoss(ctx context.Context, b Batcher, what string) (loss, a
 }
 
 // report evaluates (the training-loss estimate first, then validation) and calls OnEval.
-func (t *Trainer) report(ctx context.Context, start time.Time, startStep int) error {
+func (t *Trainer) report(start time.Time, startStep int) error {
 	te := math.NaN()
 	if t.TrainEval != nil {
 		var err error
-		if te, err = t.estimateTrainLoss(ctx); err != nil {
+		if te, err = t.EstimateTrainLoss(); err != nil {
 			return err
 		}
 	}
-	vl, va, err := t.meanLoss(ctx, t.Val, "validation batch")
+	vl, va, err := t.meanLoss(t.Val, "validation batch")
 	if err != nil {
 		return err
 	}
@@ -246,15 +250,14 @@ func (t *Trainer) report(ctx context.Context, start time.Time, startStep int) er
 }
 
 // Run trains until Cfg.Steps steps are done, evaluating every EvalEvery steps and after
-// the last. When ctx is cancelled between two steps it returns ctx.Err(), with the
-// weights, optimiser and batchers in a consistent state to save; when it is cancelled
-// during an evaluation (checked before every evaluation batch) it returns an error
-// matching ErrEvalInterrupted, and the state must not be saved.
+// the last. When ctx is cancelled it returns ctx.Err() between two steps, with the
+// weights, optimiser and batchers in a consistent state to save. An evaluation stopped by
+// Interrupt returns an error matching ErrEvalInterrupted: that state must not be saved.
 func (t *Trainer) Run(ctx context.Context) error {
 	start := time.Now()
 	startStep := t.Step
 	if t.Step == 0 && t.Cfg.EvalAtStart && t.Cfg.Steps > 0 && !t.resumed {
-		if err := t.report(ctx, start, startStep); err != nil {
+		if err := t.report(start, startStep); err != nil {
 			return err
 		}
 	}
@@ -271,7 +274,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 		}
 		last := t.Step == t.Cfg.Steps
 		if last || (t.Cfg.EvalEvery > 0 && t.Step%t.Cfg.EvalEvery == 0) {
-			if err := t.report(ctx, start, startStep); err != nil {
+			if err := t.report(start, startStep); err != nil {
 				return err
 			}
 		}

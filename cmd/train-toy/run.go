@@ -377,6 +377,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		lastSaved = r.Step
 		return nil
 	}
+	tr.Interrupt = func() error { return context.Cause(ctx) }
 	runErr := tr.Run(ctx)
 	if bar != nil {
 		_ = bar.Clear()

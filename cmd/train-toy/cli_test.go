@@ -443,3 +443,27 @@ func TestInterruptEvalAndSample(t *testing.T) {
 	}
 	sameTree(t, "eval and sample", before, tree(t, run))
 }
+
+// TestInterruptBeforeFirstEvaluation: SIGTERM before any evaluation saves a checkpoint
+// that resumes (the best validation loss, none yet, must be representable in JSON).
+func TestInterruptBeforeFirstEvaluation(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	cmd, lines, stderr := startCLI(t, "--steps", "100000", "--eval-every", "1000000", "--width", "16", "--layers", "1", "--quiet", "--out", dir)
+	for l := range lines {
+		if strings.HasPrefix(l, "run directory:") {
+			break
+		}
+	}
+	time.Sleep(time.Second)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if code := waitExit(t, cmd, lines, 30*time.Second); code != 143 || !strings.Contains(stderr.String(), "checkpoint saved in "+dir) {
+		t.Fatalf("exit %d; stderr %q", code, stderr)
+	}
+	var st struct {
+		Step int `json:"step"`
+	}
+	readJSON(t, filepath.Join(dir, "state.json"), &st)
+	if code, out, e := runCLI(t, "--resume", dir, "--steps", itoa(st.Step+2), "--quiet", "--samples", "0"); code != 0 {
+		t.Errorf("resume: exit %d\n%s\n%s", code, out, e)
+	}
+}

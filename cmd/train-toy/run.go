@@ -266,7 +266,9 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	tr.TrainEval = d.trainEval
 	runtime.GC() // drop what building the graph left behind before the step buffers arrive
-	st := train.RunState{BestValLoss: math.Inf(1)}
+	// No evaluation yet: the largest float, not +Inf, which JSON cannot hold (a run
+	// interrupted before its first evaluation saves this state).
+	st := train.RunState{BestValLoss: math.MaxFloat64}
 	if s.Resume != "" {
 		if st, err = train.LoadCheckpoint(s.Resume, tr); err != nil {
 			return err

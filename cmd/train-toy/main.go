@@ -37,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = sampleCmd(args[1:], stdout)
 	case len(args) > 0 && args[0] == "eval":
 		err = evalCmd(args[1:], stdout)
+	case len(args) > 0 && args[0] == "explain":
+		err = explainCmd(args[1:], stdout)
 	default:
 		err = trainCmd(args, stdout, stderr)
 	}

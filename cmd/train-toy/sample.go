@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 
 	"github.com/attend-go/attend/datasets"
@@ -120,15 +119,7 @@ func sampleCmd(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var tok datasets.Tokenizer
-	switch cfg.Tokenizer.Kind {
-	case "char":
-		tok, err = datasets.NewCharTokenizerFromVocab(cfg.Tokenizer.Vocab)
-	case "word":
-		tok, err = datasets.NewWordTokenizer(cfg.Tokenizer.Vocab)
-	default:
-		err = errors.Errorf("%s: unknown tokenizer kind %q", filepath.Join(dir, train.ConfigFile), cfg.Tokenizer.Kind)
-	}
+	tok, err := runTokenizer(dir, cfg)
 	if err != nil {
 		return err
 	}

@@ -140,7 +140,7 @@ func Steps(in Input) ([]Step, error) {
 		{Name: "K", What: "the keys, k = x·Wk: what each token offers to be found by", M: rows(k)},
 		{Name: "V", What: "the values, v = x·Wv: what each token passes on when attended to", M: rows(v)},
 		{Name: "similarities", What: "the similarity scores q·kᵀ: row i, column j is how well query i matches key j", M: rows(sims), Square: true},
-		{Name: "scaled similarities", What: fmt.Sprintf("the similarities divided by √d_k, d_k = %d the width of the keys, which keeps softmax from saturating as the width grows", dk), M: rows(scaled), Square: true},
+		{Name: "scaled similarities", What: fmt.Sprintf("the similarities divided by √d_k (d_k = %d, the width of the keys), which keeps softmax from saturating as the width grows", dk), M: rows(scaled), Square: true},
 	}
 	if in.Causal {
 		blocked := graph.CausalMask(t, t)
@@ -214,4 +214,20 @@ func clone(m [][]float64) [][]float64 {
 		out[i] = append([]float64(nil), row...)
 	}
 	return out
+}
+
+// RandomWeights returns x with weights drawn as layers.SelfAttention initialises them
+// from seed (uniform in ±1/√D, nn.Linear's default): Wq and Wk (D, D), Wv (D, D), no
+// biases.
+func RandomWeights(x [][]float64, seed uint64, causal bool) (Input, error) {
+	_, d, err := dims(x, "x", -1)
+	if err != nil {
+		return Input{}, err
+	}
+	att, err := layers.NewSelfAttention(G.NewGraph(), "attn", layers.AttentionConfig{DModel: d, Causal: causal},
+		layers.WithDtype(tensor.Float64), layers.WithSeed(seed))
+	if err != nil {
+		return Input{}, errors.Wrap(err, "explain")
+	}
+	return Input{X: clone(x), Wq: rows(att.Wq), Wk: rows(att.Wk), Wv: rows(att.Wv), Causal: causal}, nil
 }

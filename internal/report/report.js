@@ -41,6 +41,12 @@
     if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
     return a >= 100 ? v.toFixed(0) : v.toPrecision(4);
   }
+  // tickLabel drops the trailing zeros fmt keeps: 2, 0.005, 50.
+  function tickLabel(v) {
+    const a = Math.abs(v);
+    if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(1);
+    return String(Number(v.toPrecision(6)));
+  }
 
   // ticks returns about n round values covering [lo, hi] (linear) or the powers of ten
   // and their 2 and 5 multiples inside it (log).
@@ -86,11 +92,11 @@
     const grid = el('g', { class: 'grid' }, svg), axis = el('g', { class: 'axis' }, svg);
     for (const t of ticks(y0, y1, 6, opt.log)) {
       el('line', { x1: m.l, x2: W - m.r, y1: sy(t), y2: sy(t) }, grid);
-      el('text', { x: m.l - 6, y: sy(t) + 4, 'text-anchor': 'end' }, axis).textContent = fmt(t);
+      el('text', { x: m.l - 6, y: sy(t) + 4, 'text-anchor': 'end' }, axis).textContent = tickLabel(t);
     }
     for (const t of ticks(x0, x1, 8, false)) {
       el('line', { x1: sx(t), x2: sx(t), y1: m.t, y2: H - m.b }, grid);
-      el('text', { x: sx(t), y: H - m.b + 16, 'text-anchor': 'middle' }, axis).textContent = fmt(t);
+      el('text', { x: sx(t), y: H - m.b + 16, 'text-anchor': 'middle' }, axis).textContent = tickLabel(t);
     }
     el('path', { d: `M${m.l},${m.t}V${H - m.b}H${W - m.r}`, fill: 'none' }, axis);
     el('text', { x: (m.l + W - m.r) / 2, y: H - 4, 'text-anchor': 'middle' }, axis).textContent = opt.xlabel || 'step';
@@ -145,9 +151,9 @@
   function drawCharts() {
     let n = drawLoss();
     n += lineChart('lr-chart', [{ name: 'learning rate', color: '#9467bd', points: data.step_losses.map((s) => [s.step, s.lr]) }],
-      { height: 220, label: 'learning rate', zero: true });
+      { width: 480, height: 240, label: 'learning rate', zero: true });
     n += lineChart('tps-chart', [{ name: 'tokens/s', color: '#ff7f0e', dots: true, points: data.evals.filter((e) => e.tokens_per_s > 0).map((e) => [e.step, e.tokens_per_s]) }],
-      { height: 220, label: 'tokens per second', zero: true });
+      { width: 480, height: 240, label: 'tokens per second', zero: true });
     return n;
   }
 

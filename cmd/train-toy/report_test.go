@@ -17,7 +17,7 @@ import (
 // the report from its checkpoint.
 func TestRunReport(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
-	common := []string{"--steps", "20", "--eval-every", "10", "--warmup", "2", "--layers", "2", "--heads", "2", "--width", "16", "--quiet"}
+	common := []string{"--steps", "20", "--eval-every", "10", "--warmup", "2", "--decay-steps", "30", "--layers", "2", "--heads", "2", "--width", "16", "--quiet"}
 	if code, _, stderr := runCLI(t, append(common, "--out", dir)...); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -62,7 +62,27 @@ func TestRunReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(r.StepLosses) != 30 || r.StepLosses[19] != d.StepLosses[19] || len(r.Evals) != 4 || len(r.Snapshots) != 4 || r.Steps != 30 {
-		t.Errorf("resumed report: %d steps, %d evals, %d snapshots, target %d; want 30, 4, 4, 30", len(r.StepLosses), len(r.Evals), len(r.Snapshots), r.Steps)
+		t.Fatalf("resumed report: %d steps, %d evals, %d snapshots, target %d; want 30, 4, 4, 30", len(r.StepLosses), len(r.Evals), len(r.Snapshots), r.Steps)
+	}
+	// The same as the report of an uninterrupted 30-step run.
+	whole := filepath.Join(t.TempDir(), "whole")
+	if code, _, stderr := runCLI(t, append(common[2:], "--steps", "30", "--samples", "0", "--out", whole)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	page, _ = os.ReadFile(filepath.Join(whole, report.FileName))
+	w, err := report.Parse(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range w.StepLosses {
+		if w.StepLosses[i] != r.StepLosses[i] {
+			t.Fatalf("step %d: %+v uninterrupted, %+v resumed", i+1, w.StepLosses[i], r.StepLosses[i])
+		}
+	}
+	for i := range w.Snapshots {
+		if a, b := w.Snapshots[i].Weights[1][0][7], r.Snapshots[i].Weights[1][0][7]; a[3] != b[3] || w.Snapshots[i].Step != r.Snapshots[i].Step {
+			t.Errorf("snapshot %d differs: %v uninterrupted, %v resumed", i, a, b)
+		}
 	}
 }
 

@@ -69,6 +69,11 @@
     return out;
   }
 
+  // extent is [min, max] of xs (without spreading a long array into arguments).
+  function extent(xs) {
+    return xs.reduce(([lo, hi], x) => [Math.min(lo, x), Math.max(hi, x)], [Infinity, -Infinity]);
+  }
+
   // lineChart draws series [{name, color, width, points: [[x, y]], dots}] into the div
   // with id, and returns the number of series drawn. A log y axis leaves out y ≤ 0.
   function lineChart(id, series, opt) {
@@ -83,7 +88,7 @@
       return 0;
     }
     const xs = series.flatMap((s) => s.points.map((p) => p[0])), ys = series.flatMap((s) => s.points.map((p) => p[1]));
-    let x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+    let [x0, x1] = extent(xs), [y0, y1] = extent(ys);
     if (x1 === x0) x1 = x0 + 1;
     if (opt.log) { y0 /= 1.1; y1 *= 1.1; } else { const pad = (y1 - y0) * 0.05 || Math.abs(y1) * 0.05 || 1; y0 -= pad; y1 += pad; if (opt.zero && y0 > 0) y0 = 0; }
     const f = opt.log ? Math.log10 : (v) => v;
@@ -164,7 +169,7 @@
     const T = w.length, cell = Math.max(8, Math.min(20, Math.floor(420 / T)));
     const ctx0 = cv.getContext('2d');
     ctx0.font = '11px sans-serif';
-    const lab = Math.ceil(Math.max(...tokens.map((t) => ctx0.measureText(t).width))) + 8;
+    const lab = Math.ceil(extent(tokens.map((t) => ctx0.measureText(t).width))[1]) + 8;
     const left = lab, top = lab;
     const dpr = window.devicePixelRatio || 1;
     const Wpx = left + T * cell + 4, Hpx = top + T * cell + 4;
@@ -249,7 +254,8 @@
   try {
     // Start on a log axis when the losses span more than a factor 10, as loss.png does.
     const losses = data.step_losses.map((s) => s.loss).concat(data.evals.map((e) => e.val_loss)).filter((v) => v > 0);
-    if (losses.length && Math.max(...losses) > 10 * Math.min(...losses)) document.getElementById('logscale').checked = true;
+    const [lo, hi] = extent(losses);
+    if (losses.length && hi > 10 * lo) document.getElementById('logscale').checked = true;
     drawText();
     drawn.charts = drawCharts();
     drawn.heatmaps = drawAttention();

@@ -198,7 +198,7 @@
       ctx.fillText(t, 0, 0);
       ctx.restore();
     });
-    cv.dataset.drawn = 'true';
+    Object.assign(cv.dataset, { drawn: 'true', left, top, cell }); // where the cells are, for scripts/report/check.js
     cv.addEventListener('mousemove', (ev) => {
       const r = cv.getBoundingClientRect();
       const j = Math.floor((ev.clientX - r.left - left) / cell), i = Math.floor((ev.clientY - r.top - top) / cell);

@@ -32,24 +32,33 @@
     need(ticks() !== before && $$('#loss-chart svg path.series').length === loss.length, 'the log/linear toggle changed nothing');
     $('#logscale').click();
 
-    // Heatmaps: one canvas per head of every attention layer, painted: the cells hold
-    // dark pixels where the weights are large and the canvas is not blank.
+    // Heatmaps: one canvas per head of every attention layer, painted: the pixel at the
+    // centre of every cell is darker where the weight is larger (checked on the pairs of
+    // cells whose weights differ by more than 0.2), and the canvas is not blank.
     const last = data.snapshots[data.snapshots.length - 1];
-    const heads = last.weights.filter((l) => l).reduce((n, l) => n + l.length, 0);
-    const painted = () => {
-      const cvs = $$('#heatmaps canvas');
-      return cvs.filter((cv) => {
-        const px = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
-        let dark = 0;
-        for (let i = 0; i < px.length; i += 4) if (px[i] < 100 && px[i + 2] > 90) dark++; // dark blue cells
-        return dark > 50;
-      }).length;
-    };
+    const heads = last.weights.filter((l) => l).flat();
     const cvs = $$('#heatmaps canvas');
-    need(cvs.length === heads, `${cvs.length} heatmaps; want ${heads} (layers × heads)`);
-    const nPainted = painted();
-    need(nPainted === heads, `${nPainted} of ${heads} heatmaps have dark cells`);
-    need($$('#heatmaps figcaption').length === heads, 'heatmap captions missing');
+    need(cvs.length === heads.length, `${cvs.length} heatmaps; want ${heads.length} (layers × heads)`);
+    let checked = 0;
+    cvs.forEach((cv, k) => {
+      const w = heads[k], T = w.length, dpr = cv.width / parseFloat(cv.style.width);
+      const { left, top, cell } = Object.fromEntries(['left', 'top', 'cell'].map((a) => [a, Number(cv.dataset[a])]));
+      const px = cv.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, cv.width, cv.height);
+      const lum = (i, j) => {
+        const x = Math.floor((left + (j + 0.5) * cell) * dpr), y = Math.floor((top + (i + 0.5) * cell) * dpr);
+        const o = 4 * (y * px.width + x);
+        return px.data[o] + px.data[o + 1] + px.data[o + 2];
+      };
+      let bad = 0, pairs = 0;
+      for (let i = 0; i < T; i++) {
+        let lo = 0, hi = 0;
+        for (let j = 0; j < T; j++) { if (w[i][j] < w[i][lo]) lo = j; if (w[i][j] > w[i][hi]) hi = j; }
+        if (w[i][hi] - w[i][lo] > 0.2) { pairs++; if (!(lum(i, hi) < lum(i, lo) - 40)) bad++; }
+      }
+      need(pairs > 0 && bad === 0, `heatmap ${k}: ${bad} of ${pairs} rows where the larger weight is not the darker cell`);
+      checked += pairs;
+    });
+    need($$('#heatmaps figcaption').length === heads.length, 'heatmap captions missing');
     need(data.tokens.length === last.weights.find((l) => l)[0].length, 'tokens do not match the weights');
 
     // The slider moves between snapshots and redraws.
@@ -58,7 +67,7 @@
     slider.value = 0;
     slider.dispatchEvent(new Event('input'));
     need($('#snapshot-label').textContent.startsWith(`after step ${data.snapshots[0].step} `), 'slider did not show the first snapshot: ' + $('#snapshot-label').textContent);
-    need($$('#heatmaps canvas').length === heads, 'slider lost heatmaps');
+    need($$('#heatmaps canvas').length === heads.length, 'slider lost heatmaps');
     slider.value = slider.max;
     slider.dispatchEvent(new Event('input'));
 
@@ -69,13 +78,13 @@
 
     const res = document.createElement('pre');
     res.id = 'check-result';
-    res.textContent = problems.length ? 'FAIL ' + problems.join(' | ')
-      : `OK charts ${$$('svg path.series').length} curves, ${cvs.length} heatmaps of ${data.tokens.length} tokens, ${data.snapshots.length} snapshots, ${data.step_losses.length} steps`;
+    res.textContent = problems.length ? 'FAIL ' + problems.join(' | ').replace(/\s+/g, ' ')
+      : `OK charts ${$$('svg path.series').length} curves, ${cvs.length} heatmaps of ${data.tokens.length} tokens (${checked} rows' darkest cells checked), ${data.snapshots.length} snapshots, ${data.step_losses.length} steps`;
     document.body.appendChild(res);
   } catch (e) {
     const res = document.createElement('pre');
     res.id = 'check-result';
-    res.textContent = 'FAIL exception in check.js: ' + e;
+    res.textContent = ('FAIL exception in check.js: ' + e).replace(/\s+/g, ' ');
     document.body.appendChild(res);
   }
 })();

@@ -371,7 +371,7 @@ func waitExit(t *testing.T, cmd *exec.Cmd, lines <-chan string, d time.Duration)
 }
 
 // TestInterruptEvaluation: --eval-batches 100000000 and a signal during the first
-// evaluation: the run exits at once with 130 (SIGINT) or 143 (SIGTERM) and one line,
+// evaluation (step 0): the run exits at once with 130 (SIGINT) or 143 (SIGTERM) and one line,
 // and writes no checkpoint (there was none before; the trainer's test checks that a
 // checkpoint taken earlier is not replaced). `eval` and `sample` stop the same way.
 func TestInterruptEvaluation(t *testing.T) {
@@ -387,14 +387,14 @@ func TestInterruptEvaluation(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(1500 * time.Millisecond) // 5 steps take a few ms: the evaluation is on
+		time.Sleep(1500 * time.Millisecond) // every run evaluates at step 0: that evaluation is on
 		cmd.Process.Signal(c.sig)
 		start := time.Now()
 		code := waitExit(t, cmd, lines, 30*time.Second)
 		if code != c.status || time.Since(start) > 10*time.Second {
 			t.Errorf("%v: exit %d after %v; want %d at once\n%s", c.sig, code, time.Since(start), c.status, stderr)
 		}
-		if !strings.Contains(stderr.String(), "during the evaluation at step 5") || strings.Count(stderr.String(), "\n") != 1 {
+		if !strings.Contains(stderr.String(), "during the evaluation at step 0") || strings.Count(stderr.String(), "\n") != 1 {
 			t.Errorf("%v: stderr %q", c.sig, stderr)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "state.json")); err == nil {

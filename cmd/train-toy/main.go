@@ -6,6 +6,7 @@
 //	go run ./cmd/train-toy --data FILE --preset nanogpt-cpu
 //	go run ./cmd/train-toy sample --from DIR --prompt TEXT
 //	go run ./cmd/train-toy eval --from DIR      # loss over the whole validation split
+//	go run ./cmd/train-toy explain [--masked]   # the seed's attention walkthrough, step by step
 //
 // Run with -h for every flag. A mistake on the command line prints `error: …` on stderr
 // (and, for a flag that does not parse, one line `run 'train-toy -h' for usage`) and
@@ -39,6 +40,7 @@ type subcommand struct {
 var subcommands = []subcommand{
 	{"sample", "sample --from DIR --prompt TEXT [flags]", "generate from a trained run", sampleCmd},
 	{"eval", "eval --from DIR [flags]", "loss and accuracy over a whole split of a text run's data", evalCmd},
+	{"explain", "explain [--masked] [--x JSON | --from DIR --prompt TEXT]", "attention step by step: Q, K, V, scores, weights", explainCmd},
 }
 
 func main() {

@@ -118,7 +118,7 @@ func TestStatquestEndToEnd(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
 	for _, f := range []string{"model.safetensors", "optimizer.safetensors", "config.json", "state.json", "metrics.jsonl",
-		"summary.json", "loss.png", "attention.png", "best/model.safetensors", "best/config.json"} {
+		"summary.json", "loss.png", "attention.png", "report.html", "best/model.safetensors", "best/config.json"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("run directory lacks %s: %v", f, err)
 		}
@@ -135,11 +135,11 @@ func TestStatquestEndToEnd(t *testing.T) {
 		t.Errorf("val_acc = %v; want 1", sum["val_acc"])
 	}
 	metrics := readMetricLines(t, filepath.Join(dir, "metrics.jsonl"))
-	if len(metrics) != 3 {
-		t.Fatalf("%d metrics lines; want 3 (every 50 of 150 steps)", len(metrics))
+	if len(metrics) != 4 || metrics[0]["step"] != 0.0 {
+		t.Fatalf("%d metrics lines, the first at step %v; want 4 (step 0, then every 50 of 150 steps)", len(metrics), metrics[0]["step"])
 	}
 	for _, k := range []string{"step", "train_loss", "val_loss", "val_acc", "lr", "tokens_per_s", "elapsed_s"} {
-		if _, ok := metrics[0][k]; !ok {
+		if _, ok := metrics[1][k]; !ok {
 			t.Errorf("metrics.jsonl lacks %q", k)
 		}
 	}
@@ -214,7 +214,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 		lines int
 		keys  []string
 	}{
-		{"attend", []string{"--task", "reverse"}, 4, []string{"step", "train_loss", "val_loss", "val_acc", "lr"}},
+		{"attend", []string{"--task", "reverse"}, 5, []string{"step", "train_loss", "val_loss", "val_acc", "lr"}},
 		{"torch", []string{"--data", text, "--rng", "torch", "--block", "16", "--eval-batches", "2"}, 5,
 			[]string{"step", "train_loss", "train_eval_loss", "val_loss", "val_acc", "lr"}},
 	} {
@@ -238,7 +238,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 			}
 			for i := range a {
 				for _, k := range c.keys {
-					if k == "train_loss" && i == 0 && c.lines == 5 {
+					if k == "train_loss" && i == 0 {
 						k = "val_loss" // the step-0 line has no step losses
 					}
 					if _, ok := a[len(a)-1][k]; !ok {
@@ -308,7 +308,7 @@ func testInterrupt(t *testing.T, sig syscall.Signal, status int) {
 	for sc.Scan() {
 		out.WriteString(sc.Text() + "\n")
 		if strings.HasPrefix(sc.Text(), "step ") {
-			if evals++; evals == 2 {
+			if evals++; evals == 3 { // steps 0, 5, 10
 				cmd.Process.Signal(sig)
 			}
 		}

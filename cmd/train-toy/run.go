@@ -156,7 +156,7 @@ func runConfig(s settings, d *data) train.RunConfig {
 			Clip:        s.Clip,
 			EvalEvery:   s.EvalEvery,
 			EvalBatches: s.EvalBatches,
-			EvalAtStart: s.RNG == "torch",
+			EvalAtStart: true, // the step-0 point of the loss curves
 		},
 	}
 }
@@ -294,6 +294,10 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	rep, err := newRunReport(s.Out, cfg, d, lm, tr.Step)
+	if err != nil {
+		return err
+	}
 	what := cfg.Data.Task
 	if cfg.Data.File != "" {
 		what = cfg.Data.File
@@ -321,6 +325,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	prevElapsed := st.ElapsedS
 	startStep := tr.Step
 	tr.OnStep = func(step int, loss, lr float64) {
+		rep.step(step, loss, lr)
 		if bar == nil {
 			return
 		}
@@ -346,6 +351,9 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := appendMetric(filepath.Join(s.Out, "metrics.jsonl"), m); err != nil {
 			return err
 		}
+		if err := rep.eval(m); err != nil {
+			return err
+		}
 		if bar != nil {
 			_ = bar.Clear()
 		}
@@ -354,6 +362,9 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			acc = fmt.Sprintf(", val acc %.4f", *m.ValAcc)
 		}
 		line := fmt.Sprintf("step %5d: train loss %.4f, val loss %.4f%s", r.Step, r.TrainLoss, r.ValLoss, acc)
+		if m.TrainLoss == nil { // step 0: no training step yet
+			line = fmt.Sprintf("step %5d: val loss %.4f%s", r.Step, r.ValLoss, acc)
+		}
 		if m.TrainEvalLoss != nil { // nanoGPT's line: both losses estimated on fresh batches
 			line = fmt.Sprintf("step %5d: train loss %.4f, val loss %.4f%s (%d batches each)", r.Step, r.TrainEvalLoss, r.ValLoss, acc, max(cfg.Train.EvalBatches, 1))
 			if m.TrainLoss != nil {
@@ -399,16 +410,19 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := train.SaveCheckpoint(s.Out, cfg, tr, st); err != nil {
 			return errors.Wrap(err, "saving on interrupt")
 		}
+		if err := rep.save(fmt.Sprintf("interrupted at step %d", tr.Step)); err != nil {
+			return err
+		}
 		return stopped(ctx, "at step %d; checkpoint saved in %s (%s)", tr.Step, s.Out, resume)
 	default:
 		return errors.Wrapf(runErr, "training stopped; the last good checkpoint in %s is intact", s.Out)
 	}
-	return finish(ctx, s, cfg, d, lm, st, last, wall, tr.Step-startStep, stdout)
+	return finish(ctx, s, cfg, d, lm, st, last, wall, tr.Step-startStep, rep, stdout)
 }
 
-// finish writes summary.json and the plots and prints samples.
+// finish writes summary.json, the plots and the report, and prints samples.
 // An interrupt stops it with the checkpoint of the last step complete.
-func finish(ctx context.Context, s settings, cfg train.RunConfig, d *data, lm *train.LM, st train.RunState, last train.Report, wall float64, steps int, stdout io.Writer) error {
+func finish(ctx context.Context, s settings, cfg train.RunConfig, d *data, lm *train.LM, st train.RunState, last train.Report, wall float64, steps int, rep *runReport, stdout io.Writer) error {
 	sum := summary{Task: cfg.Data.Task, Data: cfg.Data.File, Config: cfg, Steps: last.Step, TrainLoss: last.TrainLoss,
 		ValLoss: last.ValLoss, BestVal: st.BestValLoss, BestStep: st.BestStep, WallS: st.ElapsedS,
 		MsPerStep: 1000 * wall / float64(max(steps, 1)), Params: lm.Model.NumParams(), Model: cfg.Model,
@@ -433,7 +447,7 @@ func finish(ctx context.Context, s settings, cfg train.RunConfig, d *data, lm *t
 	if err := train.WriteFileAtomic(filepath.Join(s.Out, "summary.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	if err := drawPlots(s.Out, cfg, d, lm); err != nil {
+	if err := drawPlots(s.Out, cfg, rep, lm); err != nil {
 		return err
 	}
 	acc := ""
@@ -441,48 +455,44 @@ func finish(ctx context.Context, s settings, cfg train.RunConfig, d *data, lm *t
 		acc = fmt.Sprintf(", accuracy on scored positions %.4f", *sum.ValAcc)
 	}
 	fmt.Fprintf(stdout, "done: %d steps in %.1f s (%.1f ms/step), val loss %.4f%s%s\n", last.Step, wall, sum.MsPerStep, last.ValLoss, acc, full)
-	fmt.Fprintf(stdout, "wrote %s: model.safetensors, config.json, metrics.jsonl, summary.json, loss.png, attention.png\n", s.Out)
-	if err := printSamples(ctx, stdout, lm, d, s); err != nil {
+	fmt.Fprintf(stdout, "wrote %s: model.safetensors, config.json, metrics.jsonl, summary.json, loss.png, attention.png, report.html\n", s.Out)
+	var samples strings.Builder
+	if err := printSamples(ctx, io.MultiWriter(stdout, &samples), lm, d, s); err != nil {
 		if ctx.Err() != nil {
 			return stopped(ctx, "while sampling after training; the run in %s is complete", s.Out)
 		}
 		return err
 	}
-	return nil
+	return rep.finish(sum, samples.String())
 }
 
-// drawPlots writes loss.png and attention.png.
-func drawPlots(dir string, cfg train.RunConfig, d *data, lm *train.LM) error {
-	pts, err := readMetrics(filepath.Join(dir, "metrics.jsonl"))
+// drawPlots writes loss.png and attention.png (on the report's snippet).
+func drawPlots(dir string, cfg train.RunConfig, rep *runReport, lm *train.LM) error {
+	steps := make([]plots.StepLoss, len(rep.data.StepLosses))
+	for i, sl := range rep.data.StepLosses {
+		steps[i] = plots.StepLoss{Step: sl.Step, Loss: sl.Loss}
+	}
+	covered := math.MaxInt // the per-step curve replaces the mean training losses from its first step on
+	if len(steps) > 0 {
+		covered = steps[0].Step
+	}
+	pts, err := readMetrics(filepath.Join(dir, "metrics.jsonl"), covered)
 	if err != nil {
 		return err
 	}
-	title := cfg.Data.Task
-	if cfg.Data.File != "" {
-		title = filepath.Base(cfg.Data.File)
-	}
-	if err := plots.LossPNG(filepath.Join(dir, "loss.png"), "loss: "+title, pts); err != nil {
+	title := runTitle(cfg)
+	if err := plots.LossPNG(filepath.Join(dir, "loss.png"), "loss: "+title, pts, steps); err != nil {
 		return err
 	}
 	if cfg.Model.NoAttention {
 		return nil
 	}
-	x, y := make([]int, cfg.Batch*d.block), make([]int, cfg.Batch*d.block)
-	if err := d.val.Next(x, y); err != nil {
-		return err
-	}
-	n := min(d.block, 32)
-	ids := x[:n]
-	w, err := lm.Attention(ids)
+	w, err := lm.Attention(rep.snippet)
 	if err != nil {
 		return err
 	}
-	tokens := make([]string, n)
-	for i, id := range ids {
-		t, err := d.tok.Decode([]int{id})
-		if err != nil {
-			return err
-		}
+	tokens := make([]string, len(rep.data.Tokens))
+	for i, t := range rep.data.Tokens {
 		tokens[i] = printable(t)
 	}
 	return plots.AttentionPNG(filepath.Join(dir, "attention.png"), "attention weights on a validation snippet: "+title, w, tokens)
@@ -515,7 +525,7 @@ func appendMetric(path string, m metric) error {
 	return f.Close()
 }
 
-func readMetrics(path string) ([]plots.Point, error) {
+func readMetrics(path string, covered int) ([]plots.Point, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -529,13 +539,13 @@ func readMetrics(path string) ([]plots.Point, error) {
 			return nil, errors.Wrapf(err, "%s", path)
 		}
 		// The training curve is the estimate on fresh batches when there is one (the same
-		// model snapshot as the validation point), else the mean loss of the steps since
-		// the previous line.
+		// model snapshot as the validation point), else, before step covered, the mean
+		// loss of the steps since the previous line.
 		p := plots.Point{Step: m.Step, Train: math.NaN(), Val: m.ValLoss}
 		switch {
 		case m.TrainEvalLoss != nil:
 			p.Train = *m.TrainEvalLoss
-		case m.TrainLoss != nil:
+		case m.TrainLoss != nil && m.Step < covered:
 			p.Train = *m.TrainLoss
 		}
 		pts = append(pts, p)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 
 	"github.com/attend-go/attend/datasets"
@@ -165,15 +164,7 @@ func sampleCmd(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var tok datasets.Tokenizer
-	switch cfg.Tokenizer.Kind {
-	case "char":
-		tok, err = datasets.NewCharTokenizerFromVocab(cfg.Tokenizer.Vocab)
-	case "word":
-		tok, err = datasets.NewWordTokenizer(cfg.Tokenizer.Vocab)
-	default:
-		err = errors.Errorf("%s: unknown tokenizer kind %q", filepath.Join(dir, train.ConfigFile), cfg.Tokenizer.Kind)
-	}
+	tok, err := runTokenizer(dir, cfg)
 	if err != nil {
 		return err
 	}

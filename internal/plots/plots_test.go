@@ -2,6 +2,7 @@ package plots
 
 import (
 	"fmt"
+	"gonum.org/v1/plot/plotter"
 	"image"
 	"image/color"
 	"image/png"
@@ -109,7 +110,7 @@ func onlyFile(t *testing.T, dir, name string) {
 func TestLossPNG(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "loss.png")
-	if err := LossPNG(path, "loss: synthetic", lossPoints(40)); err != nil {
+	if err := LossPNG(path, "loss: synthetic", lossPoints(40), nil); err != nil {
 		t.Fatal(err)
 	}
 	onlyFile(t, dir, "loss.png")
@@ -126,7 +127,7 @@ func TestLossPNG(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		col  color.RGBA
-	}{{"train", trainColor}, {"validation", valColor}} {
+	}{{"train", evalTrainColor}, {"validation", valColor}} {
 		n, minX, maxX := 0, math.MaxInt, -1
 		for y := 0; y < 500; y++ {
 			for x := 0; x < 800; x++ {
@@ -146,12 +147,59 @@ func TestLossPNG(t *testing.T) {
 	}
 }
 
-func TestLossPNGOneCurveAndOnePoint(t *testing.T) {
-	dir := t.TempDir()
-	if err := LossPNG(filepath.Join(dir, "a.png"), "", []Point{{Step: 7, Train: 2, Val: math.NaN()}}); err != nil {
+// TestLossPNGSteps draws every step's loss (pale) and its smoothed curve in the train
+// colour across the plot, on a log axis when the losses span more than a factor 10.
+func TestLossPNGSteps(t *testing.T) {
+	var steps []StepLoss
+	for s := 1; s <= 200; s++ {
+		steps = append(steps, StepLoss{Step: s, Loss: 4*math.Exp(-float64(s)/20) + 0.01 + 0.05*math.Sin(float64(s))})
+	}
+	pts := []Point{{Step: 0, Train: math.NaN(), Val: 4.1}, {Step: 100, Train: 0.2, Val: 0.1}, {Step: 200, Train: 0.03, Val: 0.02}}
+	path := filepath.Join(t.TempDir(), "loss.png")
+	if err := LossPNG(path, "steps", pts, steps); err != nil {
 		t.Fatal(err)
 	}
-	if err := LossPNG(filepath.Join(dir, "b.png"), "val only", []Point{{Step: 1, Train: math.NaN(), Val: 3}, {Step: 0, Train: math.NaN(), Val: 4}}); err != nil {
+	img := decode(t, path)
+	n, minX, maxX := 0, math.MaxInt, -1
+	for y := 0; y < 500; y++ {
+		for x := 0; x < 800; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			if d := math.Abs(float64(r>>8)-0x1f) + math.Abs(float64(g>>8)-0x77) + math.Abs(float64(b>>8)-0xb4); d < 30 {
+				n++
+				minX, maxX = min(minX, x), max(maxX, x)
+			}
+		}
+	}
+	if n < 500 || maxX-minX < 500 {
+		t.Errorf("smoothed step curve: %d pixels spanning x %d..%d", n, minX, maxX)
+	}
+	xy := func(ys ...float64) plotter.XYs {
+		var out plotter.XYs
+		for i, y := range ys {
+			out = append(out, plotter.XY{X: float64(i), Y: y})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		ys   []float64
+		want bool
+	}{{[]float64{4, 0.5}, false}, {[]float64{4, 0.39}, true}, {[]float64{0, 4}, false}, {[]float64{2.1, 2.0}, false}} {
+		if got := wantLog(xy(c.ys...)); got != c.want {
+			t.Errorf("wantLog(%v) = %v; want %v", c.ys, got, c.want)
+		}
+	}
+	sm := Smooth([]float64{1, 3}, 0.9)
+	if sm[0] != 1 || math.Abs(sm[1]-(0.9*0.1+0.1*3)/(1-0.81)) > 1e-12 {
+		t.Errorf("Smooth = %v", sm)
+	}
+}
+
+func TestLossPNGOneCurveAndOnePoint(t *testing.T) {
+	dir := t.TempDir()
+	if err := LossPNG(filepath.Join(dir, "a.png"), "", []Point{{Step: 7, Train: 2, Val: math.NaN()}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := LossPNG(filepath.Join(dir, "b.png"), "val only", []Point{{Step: 1, Train: math.NaN(), Val: 3}, {Step: 0, Train: math.NaN(), Val: 4}}, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -164,17 +212,17 @@ func TestLossPNGErrors(t *testing.T) {
 		"all NaN":  {{Step: 1, Train: nan, Val: nan}, {Step: 2, Train: nan, Val: nan}},
 		"infinite": {{Step: 1, Train: 1, Val: 2}, {Step: 2, Train: math.Inf(1), Val: 2}},
 	} {
-		err := LossPNG(filepath.Join(dir, "x.png"), "t", pts)
+		err := LossPNG(filepath.Join(dir, "x.png"), "t", pts, nil)
 		if err == nil || !strings.HasPrefix(err.Error(), "plots:") {
 			t.Errorf("%s: error %v, want a plots: error", name, err)
 		}
 	}
 	// An unwritable destination fails and leaves nothing behind.
-	err := LossPNG(filepath.Join(dir, "missing", "x.png"), "t", lossPoints(3))
+	err := LossPNG(filepath.Join(dir, "missing", "x.png"), "t", lossPoints(3), nil)
 	if err == nil || !strings.HasPrefix(err.Error(), "plots:") {
 		t.Errorf("missing directory: error %v, want a plots: error", err)
 	}
-	if err := LossPNG(dir, "t", lossPoints(3)); err == nil { // path is a directory
+	if err := LossPNG(dir, "t", lossPoints(3), nil); err == nil { // path is a directory
 		t.Error("writing over a directory: no error")
 	}
 	if es, _ := os.ReadDir(dir); len(es) != 0 {
@@ -320,7 +368,7 @@ func TestDemo(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := LossPNG(filepath.Join(dir, "loss.png"), "loss: synthetic run", lossPoints(61)); err != nil {
+	if err := LossPNG(filepath.Join(dir, "loss.png"), "loss: synthetic run", lossPoints(61), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := AttentionPNG(filepath.Join(dir, "attention.png"), "attention weights: synthetic causal pattern", causalWeights(2, 2, 8), tokensN(8)); err != nil {

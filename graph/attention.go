@@ -29,6 +29,16 @@ type AttentionOpts struct {
 	// KeyPadding, when not nil, is a 0/1 input node (B, T_k), 1 = this key is padding
 	// (PyTorch's key_padding_mask).
 	KeyPadding *G.Node
+	// Cache, when not nil, makes the attention incremental (decoding): k and v hold the
+	// keys and values of q's own positions, which come after the Cache.Len() positions
+	// the cache holds. Each run writes k's and v's rows into the cache's store number
+	// CacheSlot (one per attention layer, the same in every graph sharing the cache) at
+	// rows Len…Len+T_q−1 and attends over all Len+T_q keys; Causal aligns the queries
+	// with the last T_q of them. Weights are then (B, H, T_q, Cache.Cap()), zero past
+	// the Len+T_q keys. KVCache.Advance commits the rows after the run. A cached
+	// attention has no gradient, and takes neither Mask nor KeyPadding.
+	Cache     *KVCache
+	CacheSlot int
 }
 
 // Attention is scaled dot-product attention, fused: for each batch row b and head h,
@@ -49,8 +59,22 @@ func Attention(q, k, v *G.Node, o AttentionOpts) (out, weights *G.Node, err erro
 	if err := checkFloat(v, "v"); err != nil {
 		return nil, nil, errors.Wrap(err, "graph: Attention")
 	}
-	if out, err = ApplyWeights(weights, v); err != nil {
-		return nil, nil, err
+	if o.Cache == nil {
+		if out, err = ApplyWeights(weights, v); err != nil {
+			return nil, nil, err
+		}
+		return out, weights, nil
+	}
+	wrap := func(err error) error { return errors.Wrap(err, "graph: Attention") }
+	if err := checkPair(weights, "weights", v, "v"); err != nil {
+		return nil, nil, wrap(err)
+	}
+	kv, err := o.Cache.slot(o.CacheSlot, q, nil, v)
+	if err != nil {
+		return nil, nil, wrap(err)
+	}
+	if out, err = headApply(weights, v, false, 1, kv); err != nil {
+		return nil, nil, wrap(err)
 	}
 	return out, weights, nil
 }
@@ -80,6 +104,16 @@ func AttentionWeights(q, k *G.Node, o AttentionOpts) (*G.Node, error) {
 	}
 	bq, tq, cq := seqDims(qs)
 	_, tk, _ := seqDims(ks)
+	var kv *cacheSlot
+	if o.Cache != nil {
+		var err error
+		if kv, err = o.Cache.slot(o.CacheSlot, q, k, nil); err != nil {
+			return nil, wrap(err)
+		}
+		if o.Mask != nil || o.KeyPadding != nil {
+			return nil, wrap(errors.Wrap(ErrArgument, "a cached attention takes no Mask or KeyPadding"))
+		}
+	}
 	if cq%heads != 0 {
 		return nil, wrap(errors.Wrapf(ErrShape, "q %q is %v: its width %d is not divisible by %d heads", q.Name(), qs, cq, heads))
 	}
@@ -109,7 +143,7 @@ func AttentionWeights(q, k *G.Node, o AttentionOpts) (*G.Node, error) {
 		}
 		sm.pad = o.KeyPadding
 	}
-	w, err := headScores(q, k, heads, scale, sm)
+	w, err := headScores(q, k, heads, scale, sm, kv)
 	return w, wrap(err)
 }
 
@@ -130,7 +164,7 @@ func ApplyWeights(weights, v *G.Node) (*G.Node, error) {
 		return nil, wrap(errors.Wrapf(ErrShape, "weights %v do not fit v %v: want batch %d, %d keys and a width divisible by %d heads",
 			ws, vs, ws[0], ws[3], ws[1]))
 	}
-	out, err := headApply(weights, v, false, 1)
+	out, err := headApply(weights, v, false, 1, nil)
 	return out, wrap(err)
 }
 
@@ -166,19 +200,24 @@ type softmaxSpec struct {
 
 // headScores builds the node (B, H, Ta, Tb) of alpha · a_h · b_hᵀ for every batch row and
 // head h (the h-th column block of a and b), and then, when sm is not nil, the masked
-// softmax of each row.
-func headScores(a, b *G.Node, heads int, alpha float64, sm *softmaxSpec) (*G.Node, error) {
+// softmax of each row. With a cache slot, b holds the keys of a's own Ta positions: a run
+// stores them in the slot after the cached ones and scores a against all of them, and the
+// node is (B, H, Ta, capacity).
+func headScores(a, b *G.Node, heads int, alpha float64, sm *softmaxSpec, kv *cacheSlot) (*G.Node, error) {
 	as, bs := a.Shape(), b.Shape()
 	B, ta, ca := seqDims(as)
 	_, tb, _ := seqDims(bs)
-	w := ca / heads
+	kern, err := attnKernelsFor(a.Dtype())
+	if err != nil {
+		return nil, err
+	}
 	tv := hm.TypeVariable('a')
 	types := []hm.Type{tensorType(as.Dims(), tv), tensorType(bs.Dims(), tv)}
 	inputs := G.Nodes{a, b}
 	name := fmt.Sprintf("attend.HeadScores{heads:%d, alpha:%v}", heads, alpha)
 	if sm != nil {
-		name = fmt.Sprintf("attend.AttentionWeights{heads:%d, scale:%v, causal:%v, mask:%v, perBatch:%v, pad:%v}",
-			heads, alpha, sm.causal, sm.mask != nil, sm.perBatch, sm.pad != nil)
+		name = fmt.Sprintf("attend.AttentionWeights{heads:%d, scale:%v, causal:%v, mask:%v, perBatch:%v, pad:%v%s}",
+			heads, alpha, sm.causal, sm.mask != nil, sm.perBatch, sm.pad != nil, kv.String())
 		for _, m := range []*G.Node{sm.mask, sm.pad} {
 			if m != nil {
 				inputs = append(inputs, m)
@@ -186,59 +225,61 @@ func headScores(a, b *G.Node, heads int, alpha float64, sm *softmaxSpec) (*G.Nod
 			}
 		}
 	}
-	outShape := tensor.Shape{B, heads, ta, tb}
+	d := scoreDims{B: B, H: heads, Ta: ta, Tb: tb, Nk: tb, C: ca, W: ca / heads}
+	if kv != nil {
+		d.Tb = kv.cache.capacity
+	}
 	o := &op{
 		name:    name,
 		arity:   len(inputs),
 		typ:     hm.NewFnType(append(types, tensorType(4, tv))...),
-		shape:   outShape,
+		shape:   tensor.Shape{B, heads, ta, d.Tb},
 		diffWRT: append([]bool{true, true}, make([]bool, len(inputs)-2)...),
 	}
 	o.do = func(in []G.Value) (G.Value, error) {
-		vals := make([]*tensor.Dense, len(in))
-		for i := range in {
-			var err error
-			if vals[i], err = dense(in[i]); err != nil {
+		vals, err := o.denses(in)
+		if err != nil {
+			return nil, err
+		}
+		out, keys, d := o.result(vals[0].Dtype()), vals[1], d
+		if kv != nil {
+			if d.Nk, err = kv.store(kern, kv.keys, keys, ta); err != nil {
 				return nil, err
 			}
+			keys = kv.keys
 		}
-		out := o.result(vals[0].Dtype())
-		d := scoreDims{B: B, H: heads, Ta: ta, Tb: tb, C: ca, W: w}
-		switch vals[0].Dtype() {
-		case tensor.Float64:
-			ad := f64s(vals[0])
-			scoresKernel(f64s(out), ad, f64s(vals[1]), d, alpha, softmaxArgs[float64](sm, vals[2:]))
-		case tensor.Float32:
-			ad := f32s(vals[0])
-			scoresKernel(f32s(out), ad, f32s(vals[1]), d, alpha, softmaxArgs[float32](sm, vals[2:]))
-		}
+		kern.scores(out, vals[0], keys, d, alpha, sm, vals[2:])
 		return out, nil
 	}
-	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-		ds := grad
-		if sm != nil {
-			var err error
-			if ds, err = softmaxGrad(out, grad, false); err != nil {
+	if kv == nil {
+		o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+			ds := grad
+			if sm != nil {
+				var err error
+				if ds, err = softmaxGrad(out, grad, false); err != nil {
+					return nil, err
+				}
+			}
+			da, err := headApply(ds, in[1], false, alpha, nil)
+			if err != nil {
 				return nil, err
 			}
+			db, err := headApply(ds, in[0], true, alpha, nil)
+			if err != nil {
+				return nil, err
+			}
+			return append(G.Nodes{da, db}, make(G.Nodes, len(in)-2)...), nil
 		}
-		da, err := headApply(ds, in[1], false, alpha)
-		if err != nil {
-			return nil, err
-		}
-		db, err := headApply(ds, in[0], true, alpha)
-		if err != nil {
-			return nil, err
-		}
-		return append(G.Nodes{da, db}, make(G.Nodes, len(in)-2)...), nil
 	}
 	return G.ApplyOp(o, inputs...)
 }
 
 // headApply builds alpha · p_h · v_h (or alpha · p_hᵀ · v_h when transP) for every batch
 // row and head: p is (B, H, T1, T2), v is seq-shaped with T2 rows (T1 when transP), and
-// the result is seq-shaped like v with T1 rows (T2 when transP).
-func headApply(p, v *G.Node, transP bool, alpha float64) (*G.Node, error) {
+// the result is seq-shaped like v with T1 rows (T2 when transP). With a cache slot, p is
+// (B, H, T1, capacity) and v holds the values of the T1 new positions: a run stores them
+// in the slot after the cached ones and weighs all of them.
+func headApply(p, v *G.Node, transP bool, alpha float64, kv *cacheSlot) (*G.Node, error) {
 	ps, vs := p.Shape(), v.Shape()
 	B, H, t1, t2 := ps[0], ps[1], ps[2], ps[3]
 	_, tv, cv := seqDims(vs)
@@ -246,8 +287,15 @@ func headApply(p, v *G.Node, transP bool, alpha float64) (*G.Node, error) {
 	if transP {
 		rows, inner = t2, t1
 	}
+	if kv != nil {
+		inner = t1 // v holds the new positions' values
+	}
 	if tv != inner {
 		return nil, errors.Wrapf(ErrShape, "weights %v and v %v: v needs %d rows", ps, vs, inner)
+	}
+	kern, err := attnKernelsFor(p.Dtype())
+	if err != nil {
+		return nil, err
 	}
 	outShape := tensor.Shape{B, rows, cv}
 	if vs.Dims() == 2 {
@@ -255,54 +303,115 @@ func headApply(p, v *G.Node, transP bool, alpha float64) (*G.Node, error) {
 	}
 	a := hm.TypeVariable('a')
 	o := &op{
-		name:    fmt.Sprintf("attend.HeadApply{transP:%v, alpha:%v}", transP, alpha),
+		name:    fmt.Sprintf("attend.HeadApply{transP:%v, alpha:%v%s}", transP, alpha, kv.String()),
 		arity:   2,
 		typ:     hm.NewFnType(tensorType(4, a), tensorType(vs.Dims(), a), tensorType(vs.Dims(), a)),
 		shape:   outShape,
 		diffWRT: []bool{true, true},
 	}
-	d := applyDims{B: B, H: H, T1: t1, T2: t2, Rows: rows, Inner: inner, C: cv, W: cv / H, TransP: transP}
+	d := applyDims{B: B, H: H, T1: t1, T2: t2, Rows: rows, Inner: inner, VRows: inner, C: cv, W: cv / H, TransP: transP}
+	if kv != nil {
+		d.VRows = t2 // the slot's capacity
+	}
 	o.do = func(in []G.Value) (G.Value, error) {
-		pv, err := dense(in[0])
+		vals, err := o.denses(in)
 		if err != nil {
 			return nil, err
 		}
-		vv, err := dense(in[1])
-		if err != nil {
-			return nil, err
+		out, values, d := o.result(vals[0].Dtype()), vals[1], d
+		if kv != nil {
+			if d.Inner, err = kv.store(kern, kv.values, values, t1); err != nil {
+				return nil, err
+			}
+			values = kv.values
 		}
-		out := o.result(pv.Dtype())
-		switch pv.Dtype() {
-		case tensor.Float64:
-			pd := f64s(pv)
-			applyKernel(f64s(out), pd, f64s(vv), d, alpha)
-		case tensor.Float32:
-			pd := f32s(pv)
-			applyKernel(f32s(out), pd, f32s(vv), d, alpha)
-		}
+		kern.apply(out, vals[0], values, d, alpha)
 		return out, nil
 	}
-	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-		var dp *G.Node
-		var err error
-		if transP {
-			dp, err = headScores(in[1], grad, H, alpha, nil) // alpha · v_h · dO_hᵀ  (T1, T2)
-		} else {
-			dp, err = headScores(grad, in[1], H, alpha, nil) // alpha · dO_h · v_hᵀ  (T1, T2)
+	if kv == nil {
+		o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+			var dp *G.Node
+			var err error
+			if transP {
+				dp, err = headScores(in[1], grad, H, alpha, nil, nil) // alpha · v_h · dO_hᵀ  (T1, T2)
+			} else {
+				dp, err = headScores(grad, in[1], H, alpha, nil, nil) // alpha · dO_h · v_hᵀ  (T1, T2)
+			}
+			if err != nil {
+				return nil, err
+			}
+			dv, err := headApply(in[0], grad, !transP, alpha, nil)
+			if err != nil {
+				return nil, err
+			}
+			return G.Nodes{dp, dv}, nil
 		}
-		if err != nil {
-			return nil, err
-		}
-		dv, err := headApply(in[0], grad, !transP, alpha)
-		if err != nil {
-			return nil, err
-		}
-		return G.Nodes{dp, dv}, nil
 	}
 	return G.ApplyOp(o, p, v)
 }
 
-type scoreDims struct{ B, H, Ta, Tb, C, W int }
+// scoreDims are the sizes of a scores kernel: B batch rows of H heads, Ta queries
+// against Tb key columns (the output's row length), of which the first Nk are computed
+// (Nk = Tb without a cache), rows C wide with heads W wide.
+type scoreDims struct{ B, H, Ta, Tb, Nk, C, W int }
+
+// applyDims are the sizes of an apply kernel: weights (B, H, T1, T2) times v (B, VRows,
+// C) in head blocks W wide, giving (B, Rows, C); the products run over the first Inner
+// keys (all of them without a cache).
+type applyDims struct {
+	B, H, T1, T2, Rows, Inner, VRows, C, W int
+	TransP                                 bool
+}
+
+// attnKernels are the attention kernels of one element type, picked when an op is built.
+type attnKernels interface {
+	// scores fills out (B, H, Ta, Tb) with alpha · a_h · b_hᵀ over the first Nk keys and,
+	// when sm is not nil, replaces each row by its masked softmax (masks: sm's mask and
+	// padding values, in that order).
+	scores(out, a, b *tensor.Dense, d scoreDims, alpha float64, sm *softmaxSpec, masks []*tensor.Dense)
+	// apply fills out (B, Rows, C) with alpha · op(p_h) · v_h per head column block.
+	apply(out, p, v *tensor.Dense, d applyDims, alpha float64)
+	// copyRows copies rows rows of width c from src (B, rows, c) into dst (B, cap, c) at
+	// row off of each batch row.
+	copyRows(dst, src *tensor.Dense, rows, off, c int)
+	// addPositions sets out = x + pos[off+t] for every batch row and position t < T.
+	addPositions(out, x, pos *tensor.Dense, off, tc int)
+}
+
+type attnKernel[T float] struct{}
+
+// attnKernelsFor turns a node's dtype into the kernels' type parameter.
+func attnKernelsFor(dt tensor.Dtype) (attnKernels, error) {
+	switch dt {
+	case tensor.Float64:
+		return attnKernel[float64]{}, nil
+	case tensor.Float32:
+		return attnKernel[float32]{}, nil
+	}
+	return nil, errors.Wrapf(ErrDtype, "dtype %v; want float32 or float64", dt)
+}
+
+func (attnKernel[T]) scores(out, a, b *tensor.Dense, d scoreDims, alpha float64, sm *softmaxSpec, masks []*tensor.Dense) {
+	scoresKernel(data[T](out), data[T](a), data[T](b), d, alpha, softmaxArgs[T](sm, masks))
+}
+
+func (attnKernel[T]) apply(out, p, v *tensor.Dense, d applyDims, alpha float64) {
+	applyKernel(data[T](out), data[T](p), data[T](v), d, alpha)
+}
+
+func (attnKernel[T]) copyRows(dst, src *tensor.Dense, rows, off, c int) {
+	dd, sd := data[T](dst), data[T](src)
+	n := len(sd) / (rows * c) // batch rows
+	capacity := len(dd) / (n * c)
+	for b := 0; b < n; b++ {
+		copy(dd[(b*capacity+off)*c:(b*capacity+off+rows)*c], sd[b*rows*c:(b+1)*rows*c])
+	}
+}
+
+func (attnKernel[T]) addPositions(out, x, pos *tensor.Dense, off, tc int) {
+	o, xd, pd := data[T](out), data[T](x), data[T](pos)
+	addPositions(o, xd, pd[off:off+tc], tc)
+}
 
 type scoreMask[T float] struct {
 	causal   bool
@@ -325,21 +434,22 @@ func softmaxArgs[T float](sm *softmaxSpec, vals []*tensor.Dense) *scoreMask[T] {
 	return s
 }
 
-// scoresKernel fills out (B, H, Ta, Tb) with alpha · a_h · b_hᵀ and, when sm is not nil,
-// replaces each row by its masked softmax.
+// scoresKernel fills out (B, H, Ta, Tb) with alpha · a_h · b_hᵀ over the first Nk keys
+// of b (B, Tb, C) and, when sm is not nil, replaces each row by its masked softmax, the
+// keys from Nk on blocked. Causal queries are the last Ta of the Nk positions.
 func scoresKernel[T float](out, a, b []T, d scoreDims, alpha float64, sm *scoreMask[T]) {
-	parallelFor(d.B*d.H, 2*d.B*d.Ta*d.Tb*d.C, func(bh int) {
+	parallelFor(d.B*d.H, 2*d.B*d.Ta*d.Nk*d.C, func(bh int) {
 		bi, h := bh/d.H, bh%d.H
 		c := out[bh*d.Ta*d.Tb : (bh+1)*d.Ta*d.Tb]
-		gemmSerial(false, true, d.Ta, d.Tb, d.W, T(alpha),
+		gemmSerial(false, true, d.Ta, d.Nk, d.W, T(alpha),
 			a[bi*d.Ta*d.C+h*d.W:], d.C, b[bi*d.Tb*d.C+h*d.W:], d.C, 0, c, d.Tb)
 		if sm == nil {
 			return
 		}
 		for i := 0; i < d.Ta; i++ {
-			rm := rowMask[T]{limit: d.Tb}
+			rm := rowMask[T]{limit: d.Nk}
 			if sm.causal {
-				rm.limit = min(max(i+d.Tb-d.Ta+1, 0), d.Tb)
+				rm.limit = min(max(i+d.Nk-d.Ta+1, 0), d.Nk)
 			}
 			if sm.mask != nil {
 				m := i
@@ -357,17 +467,13 @@ func scoresKernel[T float](out, a, b []T, d scoreDims, alpha float64, sm *scoreM
 	})
 }
 
-type applyDims struct {
-	B, H, T1, T2, Rows, Inner, C, W int
-	TransP                          bool
-}
-
-// applyKernel fills out (B, Rows, C) with alpha · op(p_h) · v_h per head column block.
+// applyKernel fills out (B, Rows, C) with alpha · op(p_h) · v_h per head column block,
+// over the first Inner rows of v (B, VRows, C).
 func applyKernel[T float](out, p, v []T, d applyDims, alpha float64) {
-	parallelFor(d.B*d.H, 2*d.B*d.T1*d.T2*d.C, func(bh int) {
+	parallelFor(d.B*d.H, 2*d.B*d.Rows*d.Inner*d.C, func(bh int) {
 		bi, h := bh/d.H, bh%d.H
 		gemmSerial(d.TransP, false, d.Rows, d.W, d.Inner, T(alpha),
-			p[bh*d.T1*d.T2:], d.T2, v[bi*d.Inner*d.C+h*d.W:], d.C, 0, out[bi*d.Rows*d.C+h*d.W:], d.C)
+			p[bh*d.T1*d.T2:], d.T2, v[bi*d.VRows*d.C+h*d.W:], d.C, 0, out[bi*d.Rows*d.C+h*d.W:], d.C)
 	})
 }
 
@@ -391,6 +497,6 @@ func Scores(a, b *G.Node, heads int, scale float64) (*G.Node, error) {
 	if math.IsNaN(scale) || math.IsInf(scale, 0) {
 		return nil, wrap(errors.Wrapf(ErrArgument, "scale = %v", scale))
 	}
-	s, err := headScores(a, b, heads, scale, nil)
+	s, err := headScores(a, b, heads, scale, nil, nil)
 	return s, wrap(err)
 }

@@ -166,11 +166,19 @@ type AttendInputs struct {
 	Mask *G.Node
 	// KeyPadding is a 0/1 input node (B, T_k), 1 = padding key (B = 1 for 2-D inputs).
 	KeyPadding *G.Node
+	// Cache, when not nil, makes the layer decode incrementally: x holds the positions
+	// after the Cache.Len() cached ones, whose keys and values the layer appends to the
+	// cache's store CacheSlot (one per layer) and attends over with the cached ones (see
+	// graph.AttentionOpts.Cache). Weights are then (B, H, T_q, Cache.Cap()). Not with
+	// Cross, Mask or KeyPadding; no gradient.
+	Cache     *graph.KVCache
+	CacheSlot int
 }
 
 // Attend applies the layer to x, (T_q, DModel) or (B, T_q, DModel), and returns the
 // output, shaped like x with DModel columns (DValue without OutProj), and the attention
-// weights node (B, H, T_q, T_k), B = 1 for 2-D x.
+// weights node (B, H, T_q, T_k), B = 1 for 2-D x (T_k = the cache's capacity with a
+// Cache).
 func (a *SelfAttention) Attend(x *G.Node, in AttendInputs) (out, weights *G.Node, err error) {
 	wrap := func(err error) error { return errors.Wrapf(err, "layers: SelfAttention %q", a.Name) }
 	c := a.Config
@@ -194,6 +202,9 @@ func (a *SelfAttention) Attend(x *G.Node, in AttendInputs) (out, weights *G.Node
 	case in.Context != nil:
 		return nil, nil, wrap(errors.Wrap(graph.ErrArgument, "a Context was given to a layer without Cross"))
 	}
+	if c.Cross && in.Cache != nil {
+		return nil, nil, wrap(errors.Wrap(graph.ErrArgument, "a Cross layer takes no Cache"))
+	}
 	q, err := graph.Dense(x, a.Wq, a.Bq, false) // (B, T_q, D) × (D, DKey) → (B, T_q, DKey)
 	if err != nil {
 		return nil, nil, wrap(err)
@@ -208,6 +219,7 @@ func (a *SelfAttention) Attend(x *G.Node, in AttendInputs) (out, weights *G.Node
 	}
 	out, weights, err = graph.Attention(q, k, v, graph.AttentionOpts{
 		Heads: c.Heads, Scale: c.Scale, Causal: c.Causal, Mask: in.Mask, KeyPadding: in.KeyPadding,
+		Cache: in.Cache, CacheSlot: in.CacheSlot,
 	}) // out (B, T_q, DValue), weights (B, H, T_q, T_k)
 	if err != nil {
 		return nil, nil, wrap(err)

@@ -1,305 +1,270 @@
 package layers
 
 import (
-	"math"
-
-	"github.com/attend-go/attend/internal/sgemm"
+	"github.com/attend-go/attend/graph"
 	"github.com/pkg/errors"
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// Decoder runs a GPT incrementally with a key/value cache: feeding new tokens costs
-// their own rows of every matrix product plus attention over the cached keys, not a
-// forward pass over the whole context. It computes in float64 (gonum's BLAS) from a
-// snapshot of the weights taken by NewDecoder — take a new one after training changes
-// them — and gives the logits of the graph's forward pass, to rounding.
+// Decoder runs a GPT one token at a time with a key/value cache: each token costs its
+// own row of every matrix product plus attention over the cached keys, not a forward
+// pass over the whole context. It is the model's own forward pass (GPT.ApplyCached, the
+// layers' code that training runs) compiled twice on one graph.KVCache: over BlockSize
+// positions from position 0, for a prompt or a window, and over one position after the
+// cached ones, for each next token. Its logits are those of the full forward pass over
+// the context, to rounding (float64 within 1e-12).
+//
+// The context is every token fed since the last Reset, cropped to its last BlockSize
+// tokens as nanoGPT crops it. Once it passes BlockSize, every new token shifts the
+// window and so the positions of all of it: the decoder then encodes the whole window
+// again (one pass over BlockSize positions) for each token.
+//
+// A Decoder reads the model's weight tensors where they are (it does not copy them), so
+// it sees the weights as they are when it runs; a value replaced with gorgonia.Let is
+// picked up by the next pass from position 0 (after Reset, or when the window slides). A Decoder is not safe for
+// concurrent use, but any number of Decoders of one model may run at once, each on its
+// own goroutine, as long as nothing writes the weights meanwhile (no training step, no
+// checkpoint load). Each holds the activations of a pass over BlockSize positions.
 type Decoder struct {
-	d64 *decoder[float64]
-	d32 *decoder[float32]
-	out []float64
-}
-
-type decoder[T float] struct {
+	src    G.Nodes // the model's learnables
+	params G.Nodes // the decoder's nodes over the same tensors, in the same order
 	cfg    GPTConfig
-	wte    []T // (V, C)
-	wpe    []T // (P, C)
-	head   []T // (C, V) untied head, or nil
-	blocks []decBlock[T]
-	lnf    decNorm[T]
-	keys   [][]T // per block: (pos, C) keys so far
-	vals   [][]T
-	pos    int
-	logits []T
-	p      []float64
+	cache  *graph.KVCache
+	whole  decodePass // (1, BlockSize) tokens from position 0
+	step   decodePass // (1, 1) token at position Len
+	window []int      // the tokens in the cache
+	one    [1]int
+	logits []float64
+	read   func(dst []float64, d *tensor.Dense, off int) // dtype chosen at build
 }
 
-type float interface{ ~float32 | ~float64 }
-
-type decNorm[T float] struct{ g, b []T }
-
-type decBlock[T float] struct {
-	attn       bool
-	ln1, ln2   decNorm[T]
-	wq, wk, wv []T // (C, C)
-	wo         []T
-	bq, bk, bv []T
-	bo         []T
-	fc, proj   []T // (C, 4C), (4C, C)
-	bfc, bproj []T
+// decodePass is one compiled pass of the decoder's GPT.
+type decodePass struct {
+	ids     []int // the backing of the ids input
+	logits  *G.Node
+	weights []*G.Node // per block, nil without attention
+	prog    *graph.Program
 }
 
-func snapshot[T float](n *G.Node) []T {
-	if n == nil {
-		return nil
-	}
-	d := n.Value().(*tensor.Dense)
-	var out []T
-	switch d.Dtype() {
-	case tensor.Float64:
-		for _, x := range d.Float64s() {
-			out = append(out, T(x))
-		}
-	default:
-		for _, x := range d.Float32s() {
-			out = append(out, T(x))
-		}
-	}
-	return out
-}
-
-// NewDecoder snapshots the model's weights into a decoder with an empty cache, in the
-// model's dtype (float32 runs on attend's SIMD GEMM).
+// NewDecoder builds a decoder over the model's weights with an empty context. Dropout is
+// off in it, as in evaluation.
 func (m *GPT) NewDecoder() (*Decoder, error) {
-	for _, p := range m.Learnables() {
+	wrap := func(err error) error { return errors.Wrap(err, "layers: NewDecoder") }
+	src := m.Learnables()
+	for _, p := range src {
 		if _, ok := p.Value().(*tensor.Dense); !ok {
-			return nil, errors.Wrapf(ErrConfig, "layers: GPT: learnable %q has no value", p.Name())
+			return nil, wrap(errors.Wrapf(ErrConfig, "learnable %q has no value", p.Name()))
 		}
 	}
-	if m.WTE.W.Dtype() == tensor.Float64 {
-		return &Decoder{d64: newDecoder[float64](m)}, nil
-	}
-	return &Decoder{d32: newDecoder[float32](m), out: make([]float64, m.Config.Vocab)}, nil
-}
-
-func newDecoder[T float](m *GPT) *decoder[T] {
-	c := m.Config
-	d := &decoder[T]{cfg: c, wte: snapshot[T](m.WTE.W), wpe: snapshot[T](m.WPE.W)}
-	if m.Head != nil {
-		d.head = snapshot[T](m.Head.W)
-	}
-	norm := func(l *LayerNorm) decNorm[T] { return decNorm[T]{g: snapshot[T](l.Gain), b: snapshot[T](l.Bias)} }
-	for _, b := range m.Blocks {
-		db := decBlock[T]{ln2: norm(b.LN2), fc: snapshot[T](b.MLP.FC.W), proj: snapshot[T](b.MLP.Proj.W),
-			bfc: snapshot[T](b.MLP.FC.B), bproj: snapshot[T](b.MLP.Proj.B)}
-		if b.Attn != nil {
-			a := b.Attn
-			db.attn, db.ln1 = true, norm(b.LN1)
-			db.wq, db.wk, db.wv, db.wo = snapshot[T](a.Wq), snapshot[T](a.Wk), snapshot[T](a.Wv), snapshot[T](a.Wo)
-			db.bq, db.bk, db.bv, db.bo = snapshot[T](a.Bq), snapshot[T](a.Bk), snapshot[T](a.Bv), snapshot[T](a.Bo)
-		}
-		d.blocks = append(d.blocks, db)
-	}
-	d.lnf = norm(m.LNF)
-	w := c.Width
-	d.keys, d.vals = make([][]T, len(d.blocks)), make([][]T, len(d.blocks))
-	for i := range d.blocks {
-		d.keys[i] = make([]T, 0, c.BlockSize*w)
-		d.vals[i] = make([]T, 0, c.BlockSize*w)
-	}
-	d.logits, d.p = make([]T, c.Vocab), make([]float64, c.BlockSize)
-	return d
-}
-
-// Len is the number of tokens in the cache.
-func (d *Decoder) Len() int {
-	if d.d64 != nil {
-		return d.d64.pos
-	}
-	return d.d32.pos
-}
-
-// Reset empties the cache.
-func (d *Decoder) Reset() {
-	if d.d64 != nil {
-		d.d64.reset()
-	} else {
-		d.d32.reset()
-	}
-}
-
-func (d *decoder[T]) reset() {
-	d.pos = 0
-	for i := range d.keys {
-		d.keys[i], d.vals[i] = d.keys[i][:0], d.vals[i][:0]
-	}
-}
-
-// Next feeds the token at the next position and returns the logits for the token after
-// it (valid until the next call). The cache holds at most BlockSize tokens: Reset and
-// Feed the last tokens again to slide the window.
-func (d *Decoder) Next(token int) ([]float64, error) {
-	return d.Feed([]int{token})
-}
-
-// Feed appends tokens at the next positions, computing them together (one matrix
-// product per weight for all of them), and returns the logits for the token after the
-// last one.
-func (d *Decoder) Feed(tokens []int) ([]float64, error) {
-	if d.d64 != nil {
-		return d.d64.feed(tokens)
-	}
-	l, err := d.d32.feed(tokens)
+	cfg := m.Config
+	cfg.Dropout = 0
+	dt := m.WTE.W.Dtype()
+	g := G.NewGraph()
+	dm, err := NewGPT(g, cfg, WithDtype(dt), sharing(src))
 	if err != nil {
-		return nil, err
+		return nil, wrap(err)
 	}
-	for i, v := range l {
-		d.out[i] = float64(v)
+	d := &Decoder{src: src, params: dm.Learnables(), cfg: cfg, logits: make([]float64, cfg.Vocab)}
+	if d.cache, err = graph.NewKVCache(1, cfg.BlockSize); err != nil {
+		return nil, wrap(err)
 	}
-	return d.out, nil
+	if d.whole, err = newDecodePass(g, dm, d.cache, "decode.window", cfg.BlockSize); err != nil {
+		return nil, wrap(err)
+	}
+	if d.step, err = newDecodePass(g, dm, d.cache, "decode.next", 1); err != nil {
+		return nil, wrap(err)
+	}
+	d.window = make([]int, 0, cfg.BlockSize)
+	switch dt {
+	case tensor.Float64:
+		d.read = readFloats((*tensor.Dense).Float64s)
+	case tensor.Float32:
+		d.read = readFloats((*tensor.Dense).Float32s)
+	default:
+		return nil, wrap(errors.Wrapf(ErrConfig, "dtype %v", dt))
+	}
+	return d, nil
 }
 
-func (d *decoder[T]) feed(tokens []int) ([]T, error) {
-	c := d.cfg
-	n := len(tokens)
-	if n == 0 {
-		return nil, errors.Wrap(ErrConfig, "layers: Decoder: no tokens")
+func newDecodePass(g *G.ExprGraph, m *GPT, c *graph.KVCache, name string, t int) (decodePass, error) {
+	ids := tensor.New(tensor.WithShape(1, t), tensor.Of(tensor.Int))
+	in := G.NewTensor(g, tensor.Int, 2, G.WithShape(1, t), G.WithName(name), G.WithValue(ids))
+	p := decodePass{ids: ids.Ints()}
+	var err error
+	if p.logits, p.weights, err = m.ApplyCached(in, c); err != nil { // (1, t, V), each (1, H, t, BlockSize)
+		return p, err
+	}
+	outs := G.Nodes{p.logits}
+	for _, w := range p.weights {
+		if w != nil {
+			outs = append(outs, w)
+		}
+	}
+	p.prog, err = graph.NewProgram(outs...)
+	return p, err
+}
+
+// readFloats returns a function that copies len(dst) elements of a tensor from off on
+// into dst as float64.
+func readFloats[T float32 | float64](elems func(*tensor.Dense) []T) func(dst []float64, d *tensor.Dense, off int) {
+	return func(dst []float64, d *tensor.Dense, off int) {
+		src := elems(d)[off : off+len(dst)]
+		for i, x := range src {
+			dst[i] = float64(x)
+		}
+	}
+}
+
+// Len is the number of tokens in the context (at most BlockSize).
+func (d *Decoder) Len() int { return d.cache.Len() }
+
+// Reset empties the context.
+func (d *Decoder) Reset() {
+	d.cache.Reset()
+	d.window = d.window[:0]
+}
+
+// Next appends token to the context and returns the logits for the token after it
+// (valid until the next call).
+func (d *Decoder) Next(token int) ([]float64, error) {
+	d.one[0] = token
+	return d.Feed(d.one[:])
+}
+
+// Feed appends tokens to the context and returns the logits for the token after the
+// last one (valid until the next call). Into an empty context, or when the window
+// slides, the tokens are encoded together in one pass; otherwise one position at a time.
+// A token outside the vocabulary is an error that leaves the context as it was.
+func (d *Decoder) Feed(tokens []int) ([]float64, error) {
+	wrap := func(err error) error { return errors.Wrap(err, "layers: Decoder") }
+	if len(tokens) == 0 {
+		return nil, wrap(errors.Wrap(ErrConfig, "no tokens"))
 	}
 	for _, tok := range tokens {
-		if tok < 0 || tok >= c.Vocab {
-			return nil, errors.Wrapf(ErrConfig, "layers: Decoder: token %d outside the vocabulary of %d", tok, c.Vocab)
+		if tok < 0 || tok >= d.cfg.Vocab {
+			return nil, wrap(errors.Wrapf(ErrConfig, "token %d outside the vocabulary of %d", tok, d.cfg.Vocab))
 		}
 	}
-	if d.pos+n > c.BlockSize {
-		return nil, errors.Wrapf(ErrConfig, "layers: Decoder: %d + %d tokens exceed the block size %d; Reset and feed the window again", d.pos, n, c.BlockSize)
-	}
-	w := c.Width
-	x := make([]T, n*w) // (n, C) residual stream of the new rows
-	for r, tok := range tokens {
-		for j := 0; j < w; j++ {
-			x[r*w+j] = d.wte[tok*w+j] + d.wpe[(d.pos+r)*w+j]
-		}
-	}
-	h := make([]T, n*w)
-	hw := w / c.Heads
-	scale := 1 / math.Sqrt(float64(hw))
-	for bi := range d.blocks {
-		b := &d.blocks[bi]
-		if b.attn {
-			layerNormRows(h, x, b.ln1, w)
-			q := affineRows(h, b.wq, b.bq, n, w, w) // (n, C) × (C, C)
-			k := affineRows(h, b.wk, b.bk, n, w, w)
-			v := affineRows(h, b.wv, b.bv, n, w, w)
-			d.keys[bi] = append(d.keys[bi], k...)
-			d.vals[bi] = append(d.vals[bi], v...)
-			ks, vs := d.keys[bi], d.vals[bi]
-			o := make([]T, n*w)
-			for r := 0; r < n; r++ {
-				t := d.pos + r + 1 // causal: keys 0 … pos+r
-				for hd := 0; hd < c.Heads; hd++ {
-					off := hd * hw
-					mx := math.Inf(-1)
-					for j := 0; j < t; j++ {
-						s := 0.0
-						for e := 0; e < hw; e++ {
-							s += float64(q[r*w+off+e] * ks[j*w+off+e])
-						}
-						d.p[j] = s * scale
-						mx = math.Max(mx, d.p[j])
-					}
-					sum := 0.0
-					for j := 0; j < t; j++ {
-						d.p[j] = math.Exp(d.p[j] - mx)
-						sum += d.p[j]
-					}
-					for j := 0; j < t; j++ {
-						pj := T(d.p[j] / sum)
-						for e := 0; e < hw; e++ {
-							o[r*w+off+e] += pj * vs[j*w+off+e]
-						}
-					}
-				}
-			}
-			a := affineRows(o, b.wo, b.bo, n, w, w)
-			for i := range x {
-				x[i] += a[i]
+	t, n := d.cfg.BlockSize, d.cache.Len()
+	switch {
+	case n == 0:
+		return d.encode(tokens[max(0, len(tokens)-t):])
+	case n+len(tokens) <= t:
+		for _, tok := range tokens {
+			if err := d.next(tok); err != nil {
+				return nil, wrap(err)
 			}
 		}
-		layerNormRows(h, x, b.ln2, w)
-		f := affineRows(h, b.fc, b.bfc, n, w, 4*w) // (n, C) × (C, 4C)
-		for i, v := range f {
-			f[i] = T(0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2)))
-		}
-		a := affineRows(f, b.proj, b.bproj, n, 4*w, w) // (n, 4C) × (4C, C)
-		for i := range x {
-			x[i] += a[i]
-		}
+		return d.logits, nil
+	case len(tokens) >= t:
+		return d.encode(tokens[len(tokens)-t:])
 	}
-	last := x[(n-1)*w:]
-	layerNormRows(h[:w], last, d.lnf, w)
-	if d.head != nil {
-		copy(d.logits, affineRows(h[:w], d.head, nil, 1, w, c.Vocab))
-	} else { // tied: logits = h·wteᵀ
-		clear(d.logits)
-		gemm(false, true, 1, c.Vocab, w, h[:w], w, d.wte, w, d.logits, c.Vocab) // (1, C) × (V, C)ᵀ
+	keep := t - len(tokens) // the window slides: its last keep tokens stay
+	d.window = append(d.window[:copy(d.window, d.window[len(d.window)-keep:])], tokens...)
+	return d.encode(d.window)
+}
+
+// encode replaces the context by ctx (1 to BlockSize tokens) in one pass from position 0.
+func (d *Decoder) encode(ctx []int) ([]float64, error) {
+	wrap := func(err error) error { return errors.Wrap(err, "layers: Decoder") }
+	if err := d.sync(); err != nil {
+		return nil, wrap(err)
 	}
-	d.pos += n
+	d.cache.Reset()
+	d.window = append(d.window[:0], ctx...)
+	ids := d.whole.ids
+	copy(ids, ctx)
+	clear(ids[len(ctx):]) // padding: causal attention keeps it from the real positions
+	if err := d.run(d.whole, len(ctx)); err != nil {
+		d.window = d.window[:0]
+		return nil, wrap(err)
+	}
 	return d.logits, nil
 }
 
-// affineRows returns x·W (+ b) for x (n, in) and W (in, out).
-func affineRows[T float](x, w, b []T, n, in, out int) []T {
-	y := make([]T, n*out)
-	if b != nil {
-		for r := 0; r < n; r++ {
-			copy(y[r*out:(r+1)*out], b)
-		}
+// next appends one token at position Len.
+func (d *Decoder) next(tok int) error {
+	d.step.ids[0] = tok
+	if err := d.run(d.step, 1); err != nil {
+		return err
 	}
-	gemm(false, false, n, out, in, x, in, w, out, y, out)
-	return y
+	d.window = append(d.window, tok)
+	return nil
 }
 
-// gemm adds op(a)·op(b) to c: float64 through gonum, float32 through attend's SIMD GEMM.
-func gemm[T float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
-	switch a := any(a).(type) {
-	case []float64:
-		ta, tb := blas.NoTrans, blas.NoTrans
-		if tA {
-			ta = blas.Trans
-		}
-		if tB {
-			tb = blas.Trans
-		}
-		blas64.Implementation().Dgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float64), ldb, 1, any(c).([]float64), ldc)
-	case []float32:
-		sgemm.Gemm(tA, tB, m, n, k, 1, a, lda, any(b).([]float32), ldb, 1, any(c).([]float32), ldc)
+// run runs a pass whose first n positions are real, commits them to the cache and reads
+// the logits after the last.
+func (d *Decoder) run(p decodePass, n int) error {
+	if err := p.prog.Run(); err != nil {
+		return err
 	}
+	if err := d.cache.Advance(n); err != nil {
+		return err
+	}
+	l, err := denseOf(p.prog.Value(p.logits))
+	if err != nil {
+		return err
+	}
+	d.read(d.logits, l, (n-1)*d.cfg.Vocab)
+	return nil
 }
 
-func layerNormRows[T float](y, x []T, nrm decNorm[T], w int) {
-	for r := 0; r < len(x)/w; r++ {
-		layerNorm(y[r*w:(r+1)*w], x[r*w:(r+1)*w], nrm)
+// sync points the decoder's learnables at the model's values again, where one was
+// replaced (gorgonia.Let) since the decoder was built.
+func (d *Decoder) sync() error {
+	for i, p := range d.src {
+		v := p.Value()
+		if v == d.params[i].Value() {
+			continue
+		}
+		if v == nil || !v.Shape().Eq(d.params[i].Shape()) || v.Dtype() != d.params[i].Dtype() {
+			return errors.Wrapf(ErrConfig, "learnable %q changed its value to %v", p.Name(), v)
+		}
+		if err := G.Let(d.params[i], v); err != nil {
+			return errors.Wrap(err, p.Name())
+		}
 	}
+	return nil
 }
 
-func layerNorm[T float](y, x []T, n decNorm[T]) {
-	mean := 0.0
-	for _, v := range x {
-		mean += float64(v)
+// Attention replaces the context by ids (1 to BlockSize tokens), encoded in one pass,
+// and returns each block's attention weights, [block][head][query][key] over the
+// len(ids) positions (nil for a block without attention).
+func (d *Decoder) Attention(ids []int) ([][][][]float64, error) {
+	if len(ids) == 0 || len(ids) > d.cfg.BlockSize {
+		return nil, errors.Wrapf(ErrConfig, "layers: Decoder: Attention of %d tokens; want 1 to %d", len(ids), d.cfg.BlockSize)
 	}
-	mean /= float64(len(x))
-	vr := 0.0
-	for _, v := range x {
-		vr += (float64(v) - mean) * (float64(v) - mean)
+	d.Reset()
+	if _, err := d.Feed(ids); err != nil {
+		return nil, err
 	}
-	rstd := 1 / math.Sqrt(vr/float64(len(x))+1e-5)
-	for j, v := range x {
-		o := (float64(v) - mean) * rstd * float64(n.g[j])
-		if n.b != nil {
-			o += float64(n.b[j])
+	t, n := d.cfg.BlockSize, len(ids)
+	out := make([][][][]float64, len(d.whole.weights))
+	for b, w := range d.whole.weights {
+		if w == nil {
+			continue
 		}
-		y[j] = T(o)
+		v, err := denseOf(d.whole.prog.Value(w)) // (1, H, T, T)
+		if err != nil {
+			return nil, errors.Wrap(err, "layers: Decoder")
+		}
+		out[b] = make([][][]float64, w.Shape()[1])
+		for h := range out[b] {
+			out[b][h] = make([][]float64, n)
+			for i := range out[b][h] {
+				out[b][h][i] = make([]float64, n)
+				d.read(out[b][h][i], v, (h*t+i)*t)
+			}
+		}
 	}
+	return out, nil
+}
+
+func denseOf(v G.Value) (*tensor.Dense, error) {
+	d, ok := v.(*tensor.Dense)
+	if !ok {
+		return nil, errors.Errorf("expected a *tensor.Dense, got %T", v)
+	}
+	return d, nil
 }

@@ -82,13 +82,27 @@ func (b *Block) Forward(x *G.Node) (*G.Node, error) {
 // Apply applies the block to x (B, T, Width) and also returns its attention weights
 // (B, H, T, T), nil without attention.
 func (b *Block) Apply(x *G.Node) (y, weights *G.Node, err error) {
+	return b.apply(x, AttendInputs{})
+}
+
+// ApplyCached is Apply for decoding: x holds the positions after the cache's, and the
+// attention keeps its keys and values in the cache's store slot (see
+// SelfAttention.Attend). The weights are (B, H, T, cache capacity).
+func (b *Block) ApplyCached(x *G.Node, c *graph.KVCache, slot int) (y, weights *G.Node, err error) {
+	if c == nil {
+		return nil, nil, errors.Wrapf(graph.ErrArgument, "layers: Block %q: nil cache", b.Name)
+	}
+	return b.apply(x, AttendInputs{Cache: c, CacheSlot: slot})
+}
+
+func (b *Block) apply(x *G.Node, in AttendInputs) (y, weights *G.Node, err error) {
 	wrap := func(err error) error { return errors.Wrapf(err, "layers: Block %q", b.Name) }
 	if b.Attn != nil {
 		h, err := b.LN1.Forward(x)
 		if err != nil {
 			return nil, nil, wrap(err)
 		}
-		if h, weights, err = b.Attn.Attend(h, AttendInputs{}); err != nil { // (B, T, C) → (B, T, C)
+		if h, weights, err = b.Attn.Attend(h, in); err != nil { // (B, T, C) → (B, T, C)
 			return nil, nil, wrap(err)
 		}
 		if h, err = b.drop(h, 1); err != nil {
@@ -227,11 +241,24 @@ func (m *GPT) Forward(ids *G.Node) (*G.Node, error) {
 // Apply is Forward that also returns each block's attention weights node (B, H, T, T)
 // (nil entries without attention), for inspection and plots.
 func (m *GPT) Apply(ids *G.Node) (logits *G.Node, weights []*G.Node, err error) {
-	y, err := m.apply(ids, &weights)
+	y, err := m.apply(ids, nil, &weights)
 	return y, weights, err
 }
 
-func (m *GPT) apply(ids *G.Node, weights *[]*G.Node) (*G.Node, error) {
+// ApplyCached is Apply for decoding with a key/value cache: ids (B, T) are the tokens at
+// the positions after the cache's Len() cached ones (read when the graph runs), and each
+// block i keeps its keys and values in the cache's store i. A run computes only the new
+// positions' rows; the caller commits them with c.Advance. The weights are
+// (B, H, T, c.Cap()). Decoder wraps this for generation.
+func (m *GPT) ApplyCached(ids *G.Node, c *graph.KVCache) (logits *G.Node, weights []*G.Node, err error) {
+	if c == nil {
+		return nil, nil, errors.Wrap(graph.ErrArgument, "layers: GPT: nil cache")
+	}
+	y, err := m.apply(ids, c, &weights)
+	return y, weights, err
+}
+
+func (m *GPT) apply(ids *G.Node, cache *graph.KVCache, weights *[]*G.Node) (*G.Node, error) {
 	wrap := func(err error) error { return errors.Wrap(err, "layers: GPT") }
 	if ids == nil || ids.Dtype() != tensor.Int || ids.Dims() != 2 {
 		return nil, wrap(errors.Wrapf(graph.ErrShape, "ids must be an int node (B, T), got %v", ids))
@@ -243,7 +270,12 @@ func (m *GPT) apply(ids *G.Node, weights *[]*G.Node) (*G.Node, error) {
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if x, err = m.WPE.AddPositions(x); err != nil { // + wpe[:T]
+	if cache == nil {
+		x, err = m.WPE.AddPositions(x) // + wpe[:T]
+	} else {
+		x, err = m.WPE.AddPositionsAt(x, cache) // + wpe[Len : Len+T]
+	}
+	if err != nil {
 		return nil, wrap(err)
 	}
 	if m.Config.Dropout > 0 {
@@ -251,9 +283,14 @@ func (m *GPT) apply(ids *G.Node, weights *[]*G.Node) (*G.Node, error) {
 			return nil, wrap(err)
 		}
 	}
-	for _, blk := range m.Blocks {
+	for i, blk := range m.Blocks {
 		var w *G.Node
-		if x, w, err = blk.Apply(x); err != nil {
+		if cache == nil {
+			x, w, err = blk.Apply(x)
+		} else {
+			x, w, err = blk.ApplyCached(x, cache, i)
+		}
+		if err != nil {
 			return nil, wrap(err)
 		}
 		*weights = append(*weights, w)

@@ -4,6 +4,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/attend-go/attend/graph"
 	"github.com/pkg/errors"
@@ -66,6 +67,20 @@ type options struct {
 	dtype tensor.Dtype
 	seed  uint64
 	init  Init // weights (rank ≥ 2); nil → the layer's default
+	// share, when not nil, gives every learnable an existing tensor by name instead of
+	// drawing values: a second graph over the same weights (a decoder's).
+	share map[string]*tensor.Dense
+}
+
+// sharing builds the learnables on the values of ns (by name), not on new ones.
+func sharing(ns G.Nodes) Option {
+	m := make(map[string]*tensor.Dense, len(ns))
+	for _, n := range ns {
+		if d, ok := n.Value().(*tensor.Dense); ok {
+			m[n.Name()] = d
+		}
+	}
+	return func(o *options) { o.share = m }
 }
 
 // WithDtype makes the layer's learnables tensor.Float32 (the default) or tensor.Float64.
@@ -98,6 +113,13 @@ func (o options) learnable(g *G.ExprGraph, name string, init Init, shape ...int)
 	if len(g.ByName(name)) > 0 {
 		return nil, errors.Wrapf(ErrConfig, "a node called %q is already in the graph", name)
 	}
+	if o.share != nil {
+		v, ok := o.share[name]
+		if !ok || v.Dtype() != o.dtype || !slices.Equal([]int(v.Shape()), shape) {
+			return nil, errors.Wrapf(ErrConfig, "no %v value %v for %q to share", o.dtype, shape, name)
+		}
+		return G.NewTensor(g, o.dtype, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(v)), nil
+	}
 	v := o.values(name, init, shape)
 	return G.NewTensor(g, o.dtype, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(v)), nil
 }
@@ -124,6 +146,9 @@ func newValue(dt tensor.Dtype, shape []int, vals []float64) *tensor.Dense {
 
 // reinit draws new values for the learnable n from init.
 func (o options) reinit(n *G.Node, init Init) error {
+	if o.share != nil {
+		return nil // the shared values are the model's own
+	}
 	return G.Let(n, o.values(n.Name(), init, n.Shape().Clone()))
 }
 

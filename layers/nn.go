@@ -42,6 +42,13 @@ func (e *Embedding) AddPositions(x *G.Node) (*G.Node, error) {
 	return y, errors.Wrapf(err, "layers: Embedding %q", e.Name)
 }
 
+// AddPositionsAt is AddPositions for decoding: x holds the positions after the cache's
+// Len() cached ones, so the rows from Len on are added (read when the graph runs).
+func (e *Embedding) AddPositionsAt(x *G.Node, c *graph.KVCache) (*G.Node, error) {
+	y, err := graph.AddPositionsAt(x, e.W, c)
+	return y, errors.Wrapf(err, "layers: Embedding %q", e.Name)
+}
+
 // Learnables returns the table.
 func (e *Embedding) Learnables() G.Nodes { return G.Nodes{e.W} }
 

@@ -13,8 +13,7 @@ import (
 // (layers.Decoder), so each token costs one position's work, not the context's. Once
 // the context is longer than the block size it sees the last BlockSize tokens, as nanoGPT
 // crops it; every such token shifts the positions of the whole window, so from then on
-// each token takes a forward pass of the graph over the window (faster than refilling
-// the cache).
+// each token takes a forward pass over the window. Safe for concurrent use (see LM).
 func (lm *LM) Generate(prompt []int, n int, temperature float64, topK int, rng *rand.Rand, stop func(int) bool) ([]int, error) {
 	if len(prompt) == 0 {
 		return nil, errors.New("train: Generate: empty prompt")
@@ -22,33 +21,27 @@ func (lm *LM) Generate(prompt []int, n int, temperature float64, topK int, rng *
 	if n < 0 {
 		return nil, errors.Errorf("train: Generate: n = %d", n)
 	}
-	dec, err := lm.Model.NewDecoder()
+	dec, err := lm.decoder()
 	if err != nil {
 		return nil, err
 	}
-	block := lm.Model.Config.BlockSize
-	ctx := append([]int(nil), prompt...)
-	logits, err := dec.Feed(ctx[max(0, len(ctx)-block):])
+	defer lm.decoders.Put(dec)
+	logits, err := dec.Feed(prompt)
 	if err != nil {
 		return nil, errors.Wrap(err, "train: Generate")
 	}
-	var out []int
+	out := make([]int, 0, n)
 	for i := 0; i < n; i++ {
 		id, err := SampleLogits(logits, temperature, topK, rng)
 		if err != nil {
 			return out, errors.Wrap(err, "train: Generate")
 		}
-		ctx = append(ctx, id)
 		out = append(out, id)
 		if stop != nil && stop(id) || i == n-1 {
 			break
 		}
-		if dec.Len() < block {
-			if logits, err = dec.Next(id); err != nil {
-				return out, errors.Wrap(err, "train: Generate")
-			}
-		} else if logits, err = lm.NextLogits(ctx); err != nil {
-			return out, err
+		if logits, err = dec.Next(id); err != nil {
+			return out, errors.Wrap(err, "train: Generate")
 		}
 	}
 	return out, nil

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"math"
+	"sync"
 
 	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/layers"
@@ -11,9 +12,16 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// LM is a GPT language model wired for training and inference in one graph: a training
-// forward and backward pass over (Batch, BlockSize) batches, a forward-only evaluation
-// machine over the same nodes, and a batch-1 inference pass that shares the weights.
+// LM is a GPT language model wired for training and inference: a training forward and
+// backward pass over (Batch, BlockSize) batches, a forward-only evaluation pass over the
+// same nodes, and decoders with a key/value cache (layers.Decoder) over the same weights
+// for generation, NextLogits and Attention.
+//
+// Generate, NextLogits and Attention are safe for concurrent use: each call takes a
+// decoder of its own from a pool (building one when none is free), sharing the weight
+// tensors, which it only reads. Backward, Evaluate, EvaluateStream and the optimiser are
+// not: they run the one training graph and write its buffers (and the optimiser the
+// weights), so run them from one goroutine, and never while inference calls run.
 type LM struct {
 	Model  *layers.GPT
 	Graph  *G.ExprGraph
@@ -25,13 +33,9 @@ type LM struct {
 	idsT, tgtT   *tensor.Dense
 	trainP       *graph.Program // forward + backward
 	evalP        *graph.Program // forward only
+	vgs          []G.ValueGrad
 
-	inIDs    *G.Node // (1, BlockSize) int input of the inference pass
-	inLogits *G.Node
-	inAttn   []*G.Node // each block's attention weights (1, H, T, T) in the inference pass
-	inT      *tensor.Dense
-	inP      *graph.Program
-	vgs      []G.ValueGrad
+	decoders sync.Pool // of *layers.Decoder, each one goroutine's at a time
 }
 
 // paramGrad is a learnable with the gradient the training program computed for it.
@@ -50,7 +54,7 @@ func (p paramGrad) Grad() (G.Value, error) {
 }
 
 // NewLM builds a GPT of the given architecture with a training pass over batches of
-// batch rows (batch = 0 builds the inference pass only, for sampling).
+// batch rows (batch = 0 builds no training pass: a model for inference only).
 func NewLM(cfg layers.GPTConfig, batch int, opts ...layers.Option) (*LM, error) {
 	if batch < 0 {
 		return nil, errors.Errorf("train: batch = %d; want ≥ 0", batch)
@@ -86,20 +90,6 @@ func NewLM(cfg layers.GPTConfig, batch int, opts ...layers.Option) (*LM, error) 
 		for i, p := range lm.Params {
 			lm.vgs = append(lm.vgs, paramGrad{param: p, grad: grads[i], prog: lm.trainP})
 		}
-	}
-	lm.inT = tensor.New(tensor.WithShape(1, t), tensor.Of(tensor.Int))
-	lm.inIDs = G.NewTensor(g, tensor.Int, 2, G.WithShape(1, t), G.WithName("infer.ids"), G.WithValue(lm.inT))
-	if lm.inLogits, lm.inAttn, err = m.Apply(lm.inIDs); err != nil { // (1, T, V)
-		return nil, errors.Wrap(err, "train: NewLM: inference pass")
-	}
-	var outs G.Nodes
-	for _, w := range lm.inAttn {
-		if w != nil {
-			outs = append(outs, w)
-		}
-	}
-	if lm.inP, err = graph.NewProgram(append(G.Nodes{lm.inLogits}, outs...)...); err != nil {
-		return nil, errors.Wrap(err, "train: NewLM: inference pass")
 	}
 	return lm, nil
 }
@@ -210,57 +200,48 @@ func (lm *LM) EvaluateStreamContext(ctx context.Context, ids []int) (loss, acc f
 	return sum / float64(total), float64(correct) / float64(total), nil
 }
 
+// decoder takes a decoder with an empty context from the pool, or builds one.
+func (lm *LM) decoder() (*layers.Decoder, error) {
+	if d, ok := lm.decoders.Get().(*layers.Decoder); ok {
+		d.Reset()
+		return d, nil
+	}
+	d, err := lm.Model.NewDecoder()
+	return d, errors.Wrap(err, "train")
+}
+
 // NextLogits returns the logits of the token that follows context (the last BlockSize
-// tokens of it are used). The inference pass is (1, BlockSize): the context is placed
-// left-aligned and causal attention keeps the padding after it from mattering.
+// tokens of it are used), from one forward pass over them.
 func (lm *LM) NextLogits(context []int) ([]float64, error) {
 	if len(context) == 0 {
 		return nil, errors.New("train: NextLogits: empty context")
 	}
-	t := lm.Model.Config.BlockSize
-	if len(context) > t {
-		context = context[len(context)-t:]
+	dec, err := lm.decoder()
+	if err != nil {
+		return nil, err
 	}
-	in := lm.inT.Data().([]int)
-	clear(in)
-	copy(in, context)
-	if err := lm.inP.Run(); err != nil {
-		return nil, errors.Wrap(err, "train: inference")
+	defer lm.decoders.Put(dec)
+	logits, err := dec.Feed(context)
+	if err != nil {
+		return nil, errors.Wrap(err, "train: NextLogits")
 	}
-	v := lm.Model.Config.Vocab
-	p := len(context) - 1
-	return append([]float64(nil), floats(lm.inP.Value(lm.inLogits))[p*v:(p+1)*v]...), nil
+	return append([]float64(nil), logits...), nil
 }
 
-// Attention runs the inference pass on ids (at most BlockSize tokens) and returns each
+// Attention runs the forward pass on ids (at most BlockSize tokens) and returns each
 // block's attention weights, [block][head][query][key] over the len(ids) positions.
 func (lm *LM) Attention(ids []int) ([][][][]float64, error) {
 	t := lm.Model.Config.BlockSize
 	if len(ids) == 0 || len(ids) > t {
 		return nil, errors.Errorf("train: Attention: %d tokens; want 1 to %d", len(ids), t)
 	}
-	if _, err := lm.NextLogits(ids); err != nil {
+	dec, err := lm.decoder()
+	if err != nil {
 		return nil, err
 	}
-	n := len(ids)
-	var out [][][][]float64
-	for _, w := range lm.inAttn {
-		if w == nil {
-			out = append(out, nil)
-			continue
-		}
-		h := w.Shape()[1]
-		d := floats(lm.inP.Value(w))
-		heads := make([][][]float64, h)
-		for hi := range heads {
-			heads[hi] = make([][]float64, n)
-			for i := 0; i < n; i++ {
-				heads[hi][i] = append([]float64(nil), d[(hi*t+i)*t:(hi*t+i)*t+n]...)
-			}
-		}
-		out = append(out, heads)
-	}
-	return out, nil
+	defer lm.decoders.Put(dec)
+	w, err := dec.Attention(ids)
+	return w, errors.Wrap(err, "train: Attention")
 }
 
 // scalarOf reads a loss value (a one-element float32 or float64 value) without

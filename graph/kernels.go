@@ -40,6 +40,9 @@ func gemmOn[T float](parallel, tA, tB bool, m, n, k int, alpha T, a []T, lda int
 		blas64.Implementation().Dgemm(trans(tA), trans(tB), m, n, k, float64(alpha), a, lda,
 			any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
 	case []float32:
+		if gemvRows(tA, tB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc) {
+			return
+		}
 		f := sgemm.GemmSerial
 		if parallel {
 			f = sgemm.Gemm

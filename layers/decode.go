@@ -133,8 +133,9 @@ func (d *Decoder) Next(token int) ([]float64, error) {
 }
 
 // Feed appends tokens to the context and returns the logits for the token after the
-// last one (valid until the next call). Into an empty context, or when the window
-// slides, the tokens are encoded together in one pass; otherwise one position at a time.
+// last one (valid until the next call). When the window slides, or into an empty
+// context more than BlockSize/4 of them, the tokens are encoded together in one pass
+// over BlockSize positions; otherwise one position at a time, which is cheaper then.
 // A token outside the vocabulary is an error that leaves the context as it was.
 func (d *Decoder) Feed(tokens []int) ([]float64, error) {
 	wrap := func(err error) error { return errors.Wrap(err, "layers: Decoder") }
@@ -148,9 +149,14 @@ func (d *Decoder) Feed(tokens []int) ([]float64, error) {
 	}
 	t, n := d.cfg.BlockSize, d.cache.Len()
 	switch {
-	case n == 0:
+	case n == 0 && 4*len(tokens) > t:
 		return d.encode(tokens[max(0, len(tokens)-t):])
 	case n+len(tokens) <= t:
+		if n == 0 {
+			if err := d.sync(); err != nil {
+				return nil, wrap(err)
+			}
+		}
 		for _, tok := range tokens {
 			if err := d.next(tok); err != nil {
 				return nil, wrap(err)
@@ -235,8 +241,12 @@ func (d *Decoder) Attention(ids []int) ([][][][]float64, error) {
 	if len(ids) == 0 || len(ids) > d.cfg.BlockSize {
 		return nil, errors.Wrapf(ErrConfig, "layers: Decoder: Attention of %d tokens; want 1 to %d", len(ids), d.cfg.BlockSize)
 	}
-	d.Reset()
-	if _, err := d.Feed(ids); err != nil {
+	for _, tok := range ids {
+		if tok < 0 || tok >= d.cfg.Vocab {
+			return nil, errors.Wrapf(ErrConfig, "layers: Decoder: token %d outside the vocabulary of %d", tok, d.cfg.Vocab)
+		}
+	}
+	if _, err := d.encode(ids); err != nil {
 		return nil, err
 	}
 	t, n := d.cfg.BlockSize, len(ids)

@@ -11,6 +11,10 @@
 //   - Attention (AttentionWeights then ApplyWeights): multi-head scaled dot-product
 //     attention with causal, mask and key-padding inputs, fused with a hand-written
 //     backward pass; Scores gives the raw per-head similarities.
+//   - Decoding: with AttentionOpts.Cache, Attention appends its keys and values to a
+//     KVCache and attends over the cached ones too (causal queries aligned with the last
+//     keys); AddPositionsAt adds the position rows from the cache's length on. A graph
+//     of the same layers thus runs one new token at a time. These have no gradient.
 //
 // Each op is a gorgonia.Op with its own symbolic derivative, so gorgonia.Grad works
 // through it, and each hashes every parameter that changes its result, so Gorgonia's

@@ -3,12 +3,22 @@
 // (Gorgonia's own AdamW never moves the weights), nanoGPT's warm-up-then-cosine learning
 // rate, PyTorch's global-norm gradient clipping, a Trainer that runs steps, evaluates and
 // reports tokens/s, checkpoints in the safetensors format that resume exactly, and
-// sampling with temperature and top-k.
+// generation with a key/value cache, temperature and top-k.
 //
 // # Shapes
 //
 // Batches are (B, T) token ids, row-major in flat []int slices; targets are the inputs
 // shifted by one, with −1 marking a position that is not scored. Logits are (B, T, V).
+//
+// # Concurrency
+//
+// LM.Generate, LM.NextLogits and LM.Attention are safe for concurrent use from any number
+// of goroutines: each call decodes with a layers.Decoder of its own, taken from a pool
+// (built on demand, kept for reuse), that reads the shared weight tensors and never
+// writes them. Everything that trains or evaluates — LM.Backward, Evaluate,
+// EvaluateStream, Trainer, the optimiser, loading a checkpoint — runs the one training
+// graph and writes its buffers or the weights: call it from one goroutine, and not while
+// inference calls run (generating while training, say, needs a copy of the model).
 //
 // # Errors
 //

@@ -413,18 +413,20 @@ func (attnKernel[T]) addPositions(out, x, pos *tensor.Dense, off, tc int) {
 	addPositions(o, xd, pd[off:off+tc], tc)
 }
 
+// scoreMask is a softmaxSpec with the masks' data of one run (on = false: no softmax).
 type scoreMask[T float] struct {
+	on       bool
 	causal   bool
 	mask     []T
 	perBatch bool
 	pad      []T
 }
 
-func softmaxArgs[T float](sm *softmaxSpec, vals []*tensor.Dense) *scoreMask[T] {
+func softmaxArgs[T float](sm *softmaxSpec, vals []*tensor.Dense) scoreMask[T] {
 	if sm == nil {
-		return nil
+		return scoreMask[T]{}
 	}
-	s := &scoreMask[T]{causal: sm.causal, perBatch: sm.perBatch}
+	s := scoreMask[T]{on: true, causal: sm.causal, perBatch: sm.perBatch}
 	if sm.mask != nil {
 		s.mask, vals = data[T](vals[0]), vals[1:]
 	}
@@ -435,15 +437,15 @@ func softmaxArgs[T float](sm *softmaxSpec, vals []*tensor.Dense) *scoreMask[T] {
 }
 
 // scoresKernel fills out (B, H, Ta, Tb) with alpha · a_h · b_hᵀ over the first Nk keys
-// of b (B, Tb, C) and, when sm is not nil, replaces each row by its masked softmax, the
+// of b (B, Tb, C) and, when sm is on, replaces each row by its masked softmax, the
 // keys from Nk on blocked. Causal queries are the last Ta of the Nk positions.
-func scoresKernel[T float](out, a, b []T, d scoreDims, alpha float64, sm *scoreMask[T]) {
+func scoresKernel[T float](out, a, b []T, d scoreDims, alpha float64, sm scoreMask[T]) {
 	parallelFor(d.B*d.H, 2*d.B*d.Ta*d.Nk*d.C, func(bh int) {
 		bi, h := bh/d.H, bh%d.H
 		c := out[bh*d.Ta*d.Tb : (bh+1)*d.Ta*d.Tb]
 		gemmSerial(false, true, d.Ta, d.Nk, d.W, T(alpha),
 			a[bi*d.Ta*d.C+h*d.W:], d.C, b[bi*d.Tb*d.C+h*d.W:], d.C, 0, c, d.Tb)
-		if sm == nil {
+		if !sm.on {
 			return
 		}
 		for i := 0; i < d.Ta; i++ {

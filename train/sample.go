@@ -43,44 +43,58 @@ func SampleLogits(logits []float64, temperature float64, topK int, rng *rand.Ran
 		return 0, errors.New("train: SampleLogits: nil rng")
 	}
 
-	kept := topKIndices(logits, topK) // ascending index order
-	top := logits[best]               // the maximum is always kept
-	weights := make([]float64, len(kept))
-	total := 0.0
-	for j, i := range kept {
-		w := 1.0 // exp(0) for the maximum itself, also when it is ±Inf
-		if logits[i] != top {
-			// (x − max)/T ≤ 0 cannot overflow, unlike x/T − max/T.
-			w = math.Exp((logits[i] - top) / temperature)
+	kept := topKIndices(logits, topK) // ascending index order; nil: all of them
+	n := len(logits)
+	if kept != nil {
+		n = len(kept)
+	}
+	top := logits[best] // the maximum is always kept
+	weight := func(j int) (int, float64) {
+		i := j
+		if kept != nil {
+			i = kept[j]
 		}
-		weights[j] = w
+		if logits[i] == top {
+			return i, 1 // exp(0) for the maximum itself, also when it is ±Inf
+		}
+		// (x − max)/T ≤ 0 cannot overflow, unlike x/T − max/T.
+		return i, math.Exp((logits[i] - top) / temperature)
+	}
+	total := 0.0
+	for j := 0; j < n; j++ {
+		_, w := weight(j)
 		total += w
 	}
 	u := rng.Float64() * total
-	last := 0
-	for j, w := range weights {
+	last := 0 // the first kept index
+	if kept != nil {
+		last = kept[0]
+	}
+	for j := 0; j < n; j++ { // the same weights again: nothing allocated per draw
+		i, w := weight(j)
 		if w == 0 {
 			continue
 		}
 		if u < w {
-			return kept[j], nil
+			return i, nil
 		}
 		u -= w
-		last = j
+		last = i
 	}
 	// Only reachable through rounding: u landed past the last bucket.
-	return kept[last], nil
+	return last, nil
 }
 
 // topKIndices returns the indices of the k largest values in ascending index
-// order; ties at the k-th value are broken towards lower indices.
+// order, or nil when k keeps them all; ties at the k-th value are broken towards
+// lower indices.
 func topKIndices(x []float64, k int) []int {
+	if k <= 0 || k >= len(x) {
+		return nil
+	}
 	idx := make([]int, len(x))
 	for i := range idx {
 		idx[i] = i
-	}
-	if k <= 0 || k >= len(x) {
-		return idx
 	}
 	slices.SortStableFunc(idx, func(a, b int) int {
 		switch {

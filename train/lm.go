@@ -257,23 +257,6 @@ func scalarOf(v G.Value) (float64, error) {
 	return f.f64[0], nil
 }
 
-// floats returns a float value's elements as float64: its own slice for float64 (read
-// only), a converted copy for float32; nil if it is not a float value.
-func floats(v G.Value) []float64 {
-	f, err := flatOf(v)
-	if err != nil {
-		return nil
-	}
-	if f.f32 == nil {
-		return f.f64
-	}
-	out := make([]float64, len(f.f32))
-	for i, x := range f.f32 {
-		out[i] = float64(x)
-	}
-	return out
-}
-
 // countCorrect counts the scored targets (y ≥ 0) whose row of logits (v wide) peaks at
 // the target, and the scored targets.
 func countCorrect[T float32 | float64](logits []T, y []int, v int) (correct, total int) {

@@ -21,8 +21,9 @@ const MaxLayers = 1024
 
 // MemoryUse is an estimate of the memory a GPT takes, in bytes, by part. It counts the
 // tensors of a model built by train.NewLM: the learnables, a gradient per learnable and
-// the intermediate values of the training pass (batch > 0), the batch-1 inference pass,
-// and AdamW's two moments per learnable when an optimiser is counted.
+// the intermediate values of the training pass (batch > 0), one Decoder (the inference
+// pass over a window and its key/value cache; train.LM builds one per concurrent
+// inference call), and AdamW's two moments per learnable when an optimiser is counted.
 type MemoryUse struct {
 	Params      int64 // learnable numbers (a tied table once), as GPT.NumParams counts them
 	Weights     int64 // the learnables
@@ -60,18 +61,19 @@ func FormatBytes(n int64) string {
 // graph.CrossEntropy and gorgonia.Grad build (count a model's node shapes to re-measure:
 // layers/memory_test.go does). In a block of width C with H heads, the training pass
 // holds 24 values of C and 4 of 4C per position (forward and backward), and 3 of
-// H × T per position (scores, weights and their gradient); the batch-1 inference pass,
-// forward only, 10 of C, 2 of 4C and one H × T. Outside the blocks: 5 of C and the logits
-// with their gradient; in inference 3 of C and the logits.
+// H × T per position (scores, weights and their gradient); a Decoder's inference pass,
+// forward only, 10 of C, 2 of 4C and one H × T, and 2 of C in its cache (keys, values).
+// Outside the blocks: 5 of C and the logits with their gradient; in inference 3 of C and
+// the logits.
 const (
 	trainPerLayerC, trainPerLayerHT = 24 + 4*4, 3
-	inferPerLayerC, inferPerLayerHT = 10 + 2*4, 1
+	inferPerLayerC, inferPerLayerHT = 10 + 2*4 + 2, 1
 	trainOuterC, trainOuterV        = 5, 2
 	inferOuterC, inferOuterV        = 3, 1
 )
 
 // Memory estimates the memory of a model of this configuration with a training pass over
-// batch rows (0: the inference pass only, as train.NewLM builds for sampling), in the
+// batch rows (0: a Decoder only, as sampling with train.NewLM(cfg, 0) builds), in the
 // given dtype, with AdamW's state if optimizer. The arithmetic is checked: a size that
 // overflows int64, or an element count that overflows int, is a *MemoryError (which
 // matches ErrConfig) naming the field.

@@ -6,8 +6,10 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/train"
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -37,8 +39,9 @@ func TestMemoryParamsExact(t *testing.T) {
 }
 
 // TestMemoryMatchesGraph: the estimate of the intermediate values and gradients is the
-// number of elements of the computed nodes of train.NewLM's graph (a change to the
-// model's graph that moves this should move the constants in memory.go too).
+// number of elements of the computed nodes of train.NewLM's graph and of one decoder's
+// pass over a window with its key/value cache (a change to the model's graph that moves
+// this should move the constants in memory.go too).
 func TestMemoryMatchesGraph(t *testing.T) {
 	for _, c := range []struct {
 		cfg   layers.GPTConfig
@@ -62,6 +65,7 @@ func TestMemoryMatchesGraph(t *testing.T) {
 				nodes += n.Shape().TotalSize()
 			}
 		}
+		nodes += decoderElements(t, c.cfg)
 		m, err := c.cfg.Memory(c.batch, tensor.Float64, false)
 		if err != nil {
 			t.Fatal(err)
@@ -177,4 +181,36 @@ func TestAvailableMemory(t *testing.T) {
 		t.Errorf("AvailableMemory() = %d, %q on Linux", n, src)
 	}
 	t.Logf("%s from %s", layers.FormatBytes(n), src)
+}
+
+// decoderElements counts what a layers.Decoder holds besides the weights: the computed
+// nodes of GPT.ApplyCached over a (1, BlockSize) window, as NewDecoder builds it (no
+// dropout), and the keys and values of its cache. Its one-token pass, 1/BlockSize of
+// that, is left out here and in the estimate.
+func decoderElements(t *testing.T, cfg layers.GPTConfig) int {
+	t.Helper()
+	cfg.Dropout = 0
+	g := G.NewGraph()
+	m, err := layers.NewGPT(g, cfg, layers.WithDtype(tensor.Float64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := graph.NewKVCache(1, cfg.BlockSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := G.NewTensor(g, tensor.Int, 2, G.WithShape(1, cfg.BlockSize), G.WithName("ids"))
+	if _, _, err := m.ApplyCached(ids, c); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, node := range g.AllNodes() {
+		if node.Op() != nil {
+			n += node.Shape().TotalSize()
+		}
+	}
+	if !cfg.NoAttention {
+		n += 2 * len(m.Blocks) * cfg.BlockSize * cfg.Width // the cache's keys and values
+	}
+	return n
 }

@@ -345,10 +345,12 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				return err
 			}
 		}
-		if err := train.SaveCheckpoint(s.Out, cfg, tr, st); err != nil {
+		// The metrics line first: one written for a checkpoint that a crash then
+		// prevents is dropped by the resume (trimMetrics), none is ever missing.
+		if err := appendMetric(filepath.Join(s.Out, "metrics.jsonl"), m); err != nil {
 			return err
 		}
-		if err := appendMetric(filepath.Join(s.Out, "metrics.jsonl"), m); err != nil {
+		if err := train.SaveCheckpoint(s.Out, cfg, tr, st); err != nil {
 			return err
 		}
 		if err := rep.eval(m); err != nil {

@@ -13,7 +13,7 @@ set -uo pipefail
 kills=${1:-50}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ "${keep:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
 bin=$work/train-toy
 (cd "$root" && go build -o "$bin" ./cmd/train-toy) || exit 1
 for i in $(seq 1 300); do echo "line $i: the quick brown fox jumps over the lazy dog."; done >"$work/text.txt"
@@ -22,7 +22,7 @@ model=(--data "$work/text.txt" --layers 1 --heads 2 --width 16 --block 16 --batc
 run=$work/run
 last=-1 # step of the last checkpoint known complete
 ok=0 during_write=0 start=$(date +%s)
-fail() { echo "kill $k: $*"; bad=1; }
+fail() { echo "kill $k: $*"; bad=1; keep=1; ls -la "$run" "$run/best"; cat "$work/out" | tail -3; cat "$work/prev" | head -3; cat "$work/prev" | tail -3; }
 for k in $(seq 1 "$kills"); do
 	bad=0
 	if [ "$last" -lt 0 ]; then
@@ -48,6 +48,7 @@ for k in $(seq 1 "$kills"); do
 	sleep "$((RANDOM % 2)).$(printf '%03d' $((RANDOM % 1000)))"
 	kill -KILL $pid 2>/dev/null
 	wait $pid 2>/dev/null
+	cp "$work/out" "$work/prev"
 	printed=$(sed -n 's/^step *\([0-9]*\):.*/\1/p' "$work/out" | tail -1)
 	[ -n "$printed" ] && last=$printed
 	[ "$last" -lt 0 ] && last=0 # killed before its first checkpoint: then none may exist

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/attend-go/attend/train"
 )
 
 // TestKillResume is the short version of scripts/torture/kill_resume.sh: a run that
@@ -89,4 +91,14 @@ func TestKillResume(t *testing.T) {
 			}
 		}
 	}
+}
+
+// ckptDir is the latest checkpoint directory of the run in dir.
+func ckptDir(t *testing.T, dir string) string {
+	t.Helper()
+	set, err := train.CheckpointDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
 }

@@ -3,16 +3,28 @@ package datasets
 import (
 	"bytes"
 	"math"
-	"os"
 
+	"github.com/attend-go/attend/internal/safefile"
 	"github.com/pkg/errors"
 )
 
+// MaxTextFile is the largest text file LoadTextFile reads: 1 GiB, a thousand times Tiny
+// Shakespeare. Its characters become one int each (8 GiB at the limit), so a larger
+// corpus wants a streaming loader, not this one.
+const MaxTextFile = 1 << 30
+
 // LoadTextFile reads a UTF-8 text file. The error names the file and wraps the os error
-// when it cannot be read, ErrEmpty when it is empty, ErrBinary when it contains a NUL
-// byte and ErrInvalidUTF8 when it is not UTF-8; the last two give the byte offset.
+// when it cannot be read, ErrNotRegular when it is not a regular file (a FIFO, device
+// or directory: refused before it is opened, so nothing blocks), ErrTooLarge when it
+// is over MaxTextFile bytes (refused before it is read), ErrEmpty when it is empty,
+// ErrBinary when it contains a NUL byte and ErrInvalidUTF8 when it is not UTF-8; the
+// last two give the byte offset.
 func LoadTextFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path, MaxTextFile)
+	var big *safefile.SizeError
+	if errors.As(err, &big) {
+		return "", errors.Wrapf(err, "datasets: load text file %s (a text corpus may have up to datasets.MaxTextFile bytes)", path)
+	}
 	if err != nil {
 		return "", errors.Wrapf(err, "datasets: load text file %s", path)
 	}

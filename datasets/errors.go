@@ -1,6 +1,9 @@
 package datasets
 
-import "github.com/pkg/errors"
+import (
+	"github.com/attend-go/attend/internal/safefile"
+	"github.com/pkg/errors"
+)
 
 // Sentinel errors. Every error returned by this package wraps exactly one of them.
 var (
@@ -13,6 +16,10 @@ var (
 	ErrTooShort        = errors.New("too short")
 	ErrBadVocab        = errors.New("bad vocabulary")
 	ErrUnknownTask     = errors.New("unknown task")
+	// ErrNotRegular: a path that is not a regular file (a FIFO, device, directory).
+	ErrNotRegular = safefile.ErrNotRegular
+	// ErrTooLarge: a file over the size limit (MaxTextFile for LoadTextFile).
+	ErrTooLarge = safefile.ErrTooLarge
 )
 
 // IgnoreIndex is the target value at positions the loss must skip.

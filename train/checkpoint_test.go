@@ -387,7 +387,7 @@ func TestNonFiniteStepKeepsCheckpoint(t *testing.T) {
 				}
 				onDisk = map[string][]byte{}
 				for _, f := range files {
-					b, err := os.ReadFile(filepath.Join(dir, f))
+					b, err := os.ReadFile(filepath.Join(ckptDir(t, dir), f))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -439,7 +439,7 @@ func TestNonFiniteStepKeepsCheckpoint(t *testing.T) {
 				}
 			}
 			for _, f := range files {
-				b, err := os.ReadFile(filepath.Join(dir, f))
+				b, err := os.ReadFile(filepath.Join(ckptDir(t, dir), f))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -461,10 +461,22 @@ func TestNonFiniteStepKeepsCheckpoint(t *testing.T) {
 	}
 }
 
-// copyDir copies the regular files of src into a new temporary directory.
+// ckptDir is the latest checkpoint directory in dir.
+func ckptDir(t testing.TB, dir string) string {
+	t.Helper()
+	set, err := train.CheckpointDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+// copyDir copies the files of src's latest checkpoint into a new temporary directory:
+// a checkpoint directory of its own, which loads as one.
 func copyDir(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
+	src = ckptDir(t, src)
 	ents, err := os.ReadDir(src)
 	if err != nil {
 		t.Fatal(err)
@@ -494,6 +506,21 @@ func writeBytes(t *testing.T, path string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// writeModel writes b as the model.safetensors of the checkpoint directory dir, with a
+// state.json that records its checksum.
+func writeModel(t testing.TB, dir string, b []byte) {
+	t.Helper()
+	st, err := json.Marshal(train.RunState{ModelSHA256: sha256Hex(b)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{train.ModelFile: b, train.StateFile: st} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -528,7 +555,7 @@ func savedModel(t *testing.T, cfg train.RunConfig) []byte {
 	if err := train.SaveModel(dir, cfg, rig.lm, 1); err != nil {
 		t.Fatal(err)
 	}
-	return readBytes(t, filepath.Join(dir, train.ModelFile))
+	return readBytes(t, filepath.Join(ckptDir(t, dir), train.ModelFile))
 }
 
 // reencode decodes a safetensors file, lets edit change its tensors and encodes it again.
@@ -617,7 +644,7 @@ func TestLoadCorruptCheckpoint(t *testing.T) {
 	if err := train.SaveCheckpoint(other, cfg, src.tr, train.RunState{}); err != nil {
 		t.Fatal(err)
 	}
-	valid := readBytes(t, filepath.Join(base, train.ModelFile))
+	valid := readBytes(t, filepath.Join(ckptDir(t, base), train.ModelFile))
 
 	// Each load goes to a new run of the same config with another seed (2), which a
 	// successful load would change entirely.
@@ -728,10 +755,10 @@ func TestLoadCorruptCheckpoint(t *testing.T) {
 			writeBytes(t, filepath.Join(dir, train.StateFile), []byte("step: 2\n"))
 		}, train.StateFile, "not a run state", false},
 		{"model from another save", func(t *testing.T, dir string) {
-			writeBytes(t, filepath.Join(dir, train.ModelFile), readBytes(t, filepath.Join(other, train.ModelFile)))
+			writeBytes(t, filepath.Join(dir, train.ModelFile), readBytes(t, filepath.Join(ckptDir(t, other), train.ModelFile)))
 		}, train.ModelFile, "does not match", false},
 		{"optimizer from another save", func(t *testing.T, dir string) {
-			writeBytes(t, filepath.Join(dir, train.OptimizerFile), readBytes(t, filepath.Join(other, train.OptimizerFile)))
+			writeBytes(t, filepath.Join(dir, train.OptimizerFile), readBytes(t, filepath.Join(ckptDir(t, other), train.OptimizerFile)))
 		}, train.OptimizerFile, "does not match", false},
 		{"model one bit off", func(t *testing.T, dir string) {
 			b := readBytes(t, filepath.Join(dir, train.ModelFile))
@@ -739,7 +766,7 @@ func TestLoadCorruptCheckpoint(t *testing.T) {
 			writeBytes(t, filepath.Join(dir, train.ModelFile), b)
 		}, train.ModelFile, "does not match", false},
 		{"optimizer from another save, checksums updated", func(t *testing.T, dir string) {
-			writeBytes(t, filepath.Join(dir, train.OptimizerFile), readBytes(t, filepath.Join(other, train.OptimizerFile)))
+			writeBytes(t, filepath.Join(dir, train.OptimizerFile), readBytes(t, filepath.Join(ckptDir(t, other), train.OptimizerFile)))
 		}, train.OptimizerFile, "is from step 3", true},
 		{"step edited", func(t *testing.T, dir string) { editState(t, dir, func(st *train.RunState) { st.Step = 5 }) },
 			train.OptimizerFile, "is from step 2", false},
@@ -1035,7 +1062,7 @@ func TestModelFileIsSafetensors(t *testing.T) {
 			if err := train.SaveModel(dir, cfg, rig.lm, 7); err != nil {
 				t.Fatal(err)
 			}
-			b := readBytes(t, filepath.Join(dir, train.ModelFile))
+			b := readBytes(t, filepath.Join(ckptDir(t, dir), train.ModelFile))
 			n, meta, ts, err := handReadSafetensors(b)
 			if err != nil {
 				t.Fatalf("not a safetensors file: %v", err)
@@ -1121,6 +1148,7 @@ func FuzzLoadModel(f *testing.F) {
 	if err := train.SaveModel(dir, train.RunConfig{}, lm, 1); err != nil {
 		f.Fatal(err)
 	}
+	dir = ckptDir(f, dir)
 	valid, err := os.ReadFile(filepath.Join(dir, train.ModelFile))
 	if err != nil {
 		f.Fatal(err)
@@ -1133,7 +1161,7 @@ func FuzzLoadModel(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		setWeightBits(lm, initial)
 		path := filepath.Join(dir, train.ModelFile)
-		writeBytes(t, path, data)
+		writeModel(t, dir, data)
 		err := train.LoadModel(dir, lm)
 		if err != nil {
 			if !errors.Is(err, train.ErrCheckpoint) || !strings.Contains(err.Error(), path) {
@@ -1199,7 +1227,7 @@ func TestFuzzLoadModelSeeds(t *testing.T) {
 			}
 			dir := t.TempDir()
 			path := filepath.Join(dir, train.ModelFile)
-			writeBytes(t, path, []byte(data))
+			writeModel(t, dir, []byte(data))
 			err = train.LoadModel(dir, lm)
 			if tt.loads {
 				if err != nil {

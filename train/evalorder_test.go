@@ -183,7 +183,11 @@ func TestResumeBetweenEvaluationsKeepsTrainLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A state with more step losses than steps is refused, naming the file.
-	spath := filepath.Join(dir, train.StateFile)
+	set, err := train.CheckpointDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spath := filepath.Join(set, train.StateFile)
 	good, err := os.ReadFile(spath)
 	if err != nil {
 		t.Fatal(err)

@@ -10,3 +10,7 @@ func SetAfterBackward(t *Trainer, f func()) { t.afterBackward = f }
 func GenerateRecompute(lm *LM, prompt []int, n int, temperature float64, topK int, rng *rand.Rand) ([]int, error) {
 	return lm.generateRecompute(prompt, n, temperature, topK, rng)
 }
+
+// SetSaveHook makes checkpoint saves call f before each step that changes the disk
+// ("mkdir", "write model.safetensors", …, "rename", "sync slot", "clean"); nil removes it.
+func SetSaveHook(f func(op string)) { saveHook = f }

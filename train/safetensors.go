@@ -3,7 +3,9 @@ package train
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/attend-go/attend/internal/safefile"
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 )
@@ -382,41 +385,86 @@ func DecodeSafetensors(data []byte) ([]NamedTensor, map[string]string, error) {
 	return ts, meta, nil
 }
 
-// ReadSafetensors reads the safetensors file at path (see DecodeSafetensors).
-// Errors name the file.
+// ReadSafetensors reads the safetensors file at path (see DecodeSafetensors). The path
+// must be a regular file (a FIFO, device or directory is refused before it is opened);
+// the header length is checked against the file's size before the header is read, and
+// the tensors' extent against it before the data is read, so a file is never read past
+// what its header accounts for. Errors name the file.
 func ReadSafetensors(path string) ([]NamedTensor, map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, errors.Wrap(err, "train: read safetensors")
-	}
-	ts, meta, err := decodeSafetensors(data)
+	ts, meta, _, err := readSafetensorsFile(path, nil)
 	if err != nil {
 		return nil, nil, errors.Wrapf(err, "train: read safetensors: %s", path)
 	}
 	return ts, meta, nil
 }
 
-func decodeSafetensors(data []byte) ([]NamedTensor, map[string]string, error) {
-	if len(data) < 8 {
-		return nil, nil, corruptf("%d bytes is too short for the 8-byte header length", len(data))
+// readSafetensorsFile reads and decodes the safetensors file at path and returns the
+// SHA-256 of its bytes. check, when not nil, sees the validated header entries before
+// any tensor data is read, so a file made for another model is refused without
+// reading it.
+func readSafetensorsFile(path string, check func([]stParsed) error) ([]NamedTensor, map[string]string, string, error) {
+	f, size, err := safefile.Open(path)
+	if err != nil {
+		return nil, nil, "", err
 	}
-	n := binary.LittleEndian.Uint64(data[:8])
-	rest := uint64(len(data) - 8)
+	defer f.Close()
+	h := sha256.New()
+	r := io.TeeReader(bufio.NewReaderSize(f, 1<<20), h)
+	if size < 8 {
+		return nil, nil, "", corruptf("%d bytes is too short for the 8-byte header length", size)
+	}
+	var n8 [8]byte
+	if _, err := io.ReadFull(r, n8[:]); err != nil {
+		return nil, nil, "", err
+	}
+	n, err := headerLength(n8[:], uint64(size))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	header := make([]byte, n)
+	if _, err := io.ReadFull(r, header); err != nil {
+		return nil, nil, "", errors.Wrap(err, "reading the header")
+	}
+	entries, meta, err := parseLayout(header, uint64(size)-8-n)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if check != nil {
+		if err := check(entries); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	body, err := safefile.ReadExactly(r, size-8-int64(n))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return decodeTensors(entries, body), meta, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// headerLength reads the header length from the first 8 bytes of a file of total
+// bytes and checks it against the limit and the file's size.
+func headerLength(b []byte, total uint64) (uint64, error) {
+	n := binary.LittleEndian.Uint64(b)
+	rest := total - 8
 	switch {
 	case n > MaxSafetensorsHeader:
-		return nil, nil, corruptf("header length %d exceeds the %d-byte limit", n, MaxSafetensorsHeader)
+		return 0, corruptf("header length %d exceeds the %d-byte limit", n, MaxSafetensorsHeader)
 	case n > rest:
-		return nil, nil, corruptf("header length %d exceeds the %d bytes after the length field", n, rest)
+		return 0, corruptf("header length %d exceeds the %d bytes after the length field", n, rest)
 	case n < 2:
-		return nil, nil, corruptf("header length %d is too short for a JSON object", n)
+		return 0, corruptf("header length %d is too short for a JSON object", n)
 	}
-	header := data[8 : 8+n]
-	body := data[8+n:]
+	return n, nil
+}
+
+// parseLayout parses a header and checks that its tensors tile a data section of
+// dataLen bytes exactly and have supported dtypes; entries come back in file order.
+func parseLayout(header []byte, dataLen uint64) ([]stParsed, map[string]string, error) {
 	entries, meta, err := parseHeader(header)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkLayout(entries, uint64(len(body))); err != nil {
+	if err := checkLayout(entries, dataLen); err != nil {
 		return nil, nil, err
 	}
 	for _, e := range entries {
@@ -424,11 +472,30 @@ func decodeSafetensors(data []byte) ([]NamedTensor, map[string]string, error) {
 			return nil, nil, errors.Wrapf(ErrUnsupported, "tensor %q: dtype %s (supported: F32, F64, I64)", e.name, e.dtype)
 		}
 	}
+	return entries, meta, nil
+}
+
+func decodeSafetensors(data []byte) ([]NamedTensor, map[string]string, error) {
+	if len(data) < 8 {
+		return nil, nil, corruptf("%d bytes is too short for the 8-byte header length", len(data))
+	}
+	n, err := headerLength(data[:8], uint64(len(data)))
+	if err != nil {
+		return nil, nil, err
+	}
+	entries, meta, err := parseLayout(data[8:8+n], uint64(len(data))-8-n)
+	if err != nil {
+		return nil, nil, err
+	}
+	return decodeTensors(entries, data[8+n:]), meta, nil
+}
+
+func decodeTensors(entries []stParsed, body []byte) []NamedTensor {
 	ts := make([]NamedTensor, len(entries))
 	for i, e := range entries {
 		ts[i] = NamedTensor{Name: e.name, T: decodeTensor(e, body[e.begin:e.end])}
 	}
-	return ts, meta, nil
+	return ts
 }
 
 func stDtypeFor(name string) (tensor.Dtype, bool) {

@@ -125,7 +125,7 @@ func TestRunDirectories(t *testing.T) {
 	if code, out, e := runCLI(t, append(quick, "--out", empty)...); code != 0 {
 		t.Errorf("--out of an empty directory: exit %d %s %s", code, out, e)
 	}
-	if _, err := os.Stat(filepath.Join(empty, "state.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(ckptDir(t, empty), "state.json")); err != nil {
 		t.Errorf("the empty directory holds no checkpoint: %v", err)
 	}
 
@@ -259,13 +259,13 @@ func TestSizesCheckedBeforeAllocating(t *testing.T) {
 			t.Fatal(err)
 		}
 		var cfg map[string]any
-		readJSON(t, filepath.Join(dir, "config.json"), &cfg)
+		readJSON(t, filepath.Join(ckptDir(t, dir), "config.json"), &cfg)
 		cfg["model"].(map[string]any)[c.field] = c.value
 		if c.field == "n_embd" {
 			cfg["model"].(map[string]any)["n_head"] = 1
 		}
 		b, _ := json.Marshal(cfg)
-		if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(ckptDir(t, dir), "config.json"), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		for _, args := range [][]string{{"sample", "--from", dir, "--prompt", "ab"}, {"eval", "--from", dir}, {"--resume", dir, "--steps", "9", "--quiet"}} {
@@ -274,7 +274,7 @@ func TestSizesCheckedBeforeAllocating(t *testing.T) {
 				if code != 1 {
 					t.Errorf("exit %d; want 1", code)
 				}
-				oneLine(t, stderr, filepath.Join(dir, "config.json")+": "+c.want)
+				oneLine(t, stderr, filepath.Join(ckptDir(t, dir), "config.json")+": "+c.want)
 			})
 		}
 	}
@@ -397,8 +397,8 @@ func TestInterruptEvaluation(t *testing.T) {
 		if !strings.Contains(stderr.String(), "during the evaluation at step 0") || strings.Count(stderr.String(), "\n") != 1 {
 			t.Errorf("%v: stderr %q", c.sig, stderr)
 		}
-		if _, err := os.Stat(filepath.Join(dir, "state.json")); err == nil {
-			t.Errorf("%v: a checkpoint was saved mid-evaluation", c.sig)
+		if sets, _ := filepath.Glob(filepath.Join(dir, "ckpt-*")); len(sets) > 0 {
+			t.Errorf("%v: a checkpoint was saved mid-evaluation: %v", c.sig, sets)
 		}
 	}
 }
@@ -462,7 +462,7 @@ func TestInterruptBeforeFirstEvaluation(t *testing.T) {
 	var st struct {
 		Step int `json:"step"`
 	}
-	readJSON(t, filepath.Join(dir, "state.json"), &st)
+	readJSON(t, filepath.Join(ckptDir(t, dir), "state.json"), &st)
 	if code, out, e := runCLI(t, "--resume", dir, "--steps", itoa(st.Step+2), "--quiet", "--samples", "0"); code != 0 {
 		t.Errorf("resume: exit %d\n%s\n%s", code, out, e)
 	}

@@ -357,6 +357,11 @@ func checkMemory(cfg train.RunConfig, batch int, training bool, from string) err
 	if err != nil {
 		return err
 	}
+	if from != "" { // name the config.json actually read: the latest checkpoint's
+		if set, err := train.CheckpointDir(from); err == nil {
+			from = set
+		}
+	}
 	avail, src := layers.AvailableMemory()
 	_, err = cfg.Model.CheckMemory(batch, dt, training, avail)
 	var me *layers.MemoryError

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/attend-go/attend/train"
 	"math"
 	"os"
 	"os/exec"
@@ -117,10 +118,19 @@ func TestStatquestEndToEnd(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
-	for _, f := range []string{"model.safetensors", "optimizer.safetensors", "config.json", "state.json", "metrics.jsonl",
-		"summary.json", "loss.png", "attention.png", "report.html", "best/model.safetensors", "best/config.json"} {
+	for _, f := range []string{"ckpt-150/model.safetensors", "ckpt-150/optimizer.safetensors", "ckpt-150/config.json", "ckpt-150/state.json", "metrics.jsonl",
+		"summary.json", "loss.png", "attention.png", "report.html"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("run directory lacks %s: %v", f, err)
+		}
+	}
+	if best, err := train.CheckpointDir(filepath.Join(dir, "best")); err != nil || !strings.HasPrefix(filepath.Base(best), "ckpt-") {
+		t.Errorf("best/ holds no checkpoint directory: %v", err)
+	} else {
+		for _, f := range []string{"model.safetensors", "config.json", "state.json"} {
+			if _, err := os.Stat(filepath.Join(best, f)); err != nil {
+				t.Errorf("best checkpoint lacks %s: %v", f, err)
+			}
 		}
 	}
 	assertNoTemp(t, dir)
@@ -324,7 +334,11 @@ func testInterrupt(t *testing.T, sig syscall.Signal, status int) {
 	var st struct {
 		Step int `json:"step"`
 	}
-	readJSON(t, filepath.Join(dir, "state.json"), &st)
+	set, err := train.CheckpointDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readJSON(t, filepath.Join(set, "state.json"), &st)
 	if st.Step < 10 {
 		t.Errorf("checkpoint at step %d; want ≥ 10", st.Step)
 	}

@@ -345,10 +345,12 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				return err
 			}
 		}
-		if err := train.SaveCheckpoint(s.Out, cfg, tr, st); err != nil {
+		// The metrics line first: one written for a checkpoint that a crash then
+		// prevents is dropped by the resume (trimMetrics), none is ever missing.
+		if err := appendMetric(filepath.Join(s.Out, "metrics.jsonl"), m); err != nil {
 			return err
 		}
-		if err := appendMetric(filepath.Join(s.Out, "metrics.jsonl"), m); err != nil {
+		if err := train.SaveCheckpoint(s.Out, cfg, tr, st); err != nil {
 			return err
 		}
 		if err := rep.eval(m); err != nil {
@@ -455,7 +457,7 @@ func finish(ctx context.Context, s settings, cfg train.RunConfig, d *data, lm *t
 		acc = fmt.Sprintf(", accuracy on scored positions %.4f", *sum.ValAcc)
 	}
 	fmt.Fprintf(stdout, "done: %d steps in %.1f s (%.1f ms/step), val loss %.4f%s%s\n", last.Step, wall, sum.MsPerStep, last.ValLoss, acc, full)
-	fmt.Fprintf(stdout, "wrote %s: model.safetensors, config.json, metrics.jsonl, summary.json, loss.png, attention.png, report.html\n", s.Out)
+	fmt.Fprintf(stdout, "wrote %s: ckpt-%d/ (model.safetensors, config.json, …), metrics.jsonl, summary.json, loss.png, attention.png, report.html\n", s.Out, last.Step)
 	var samples strings.Builder
 	if err := printSamples(ctx, io.MultiWriter(stdout, &samples), lm, d, s); err != nil {
 		if ctx.Err() != nil {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/attend-go/attend/layers"
@@ -64,9 +65,28 @@ func (r *runFlags) dir() string {
 	return *r.from
 }
 
-// loadRun reads the run config in dir and builds its model with the saved weights: an
-// inference-only LM (batch 0), or with batches of the run's size for evaluation.
+// loadRun reads the run config of dir's latest checkpoint and builds its model with the
+// saved weights: an inference-only LM (batch 0), or with batches of the run's size for
+// evaluation. The checkpoint directory is chosen once, so that config and weights come
+// from the same save even while a training run writes new ones; if that run removes it
+// before it is read, the newer one is loaded.
 func loadRun(dir string, forEval bool) (train.RunConfig, *train.LM, error) {
+	for try := 0; ; try++ {
+		set, err := train.CheckpointDir(dir)
+		if err != nil {
+			return train.RunConfig{}, nil, err
+		}
+		cfg, lm, err := loadCheckpointDir(set, forEval)
+		if err != nil && try < 3 && set != dir {
+			if _, serr := os.Stat(set); errors.Is(serr, os.ErrNotExist) {
+				continue
+			}
+		}
+		return cfg, lm, err
+	}
+}
+
+func loadCheckpointDir(dir string, forEval bool) (train.RunConfig, *train.LM, error) {
 	cfg, err := train.LoadRunConfig(dir)
 	if err != nil {
 		return cfg, nil, err

@@ -4,9 +4,9 @@
   go run ./scripts/parity/dump -out DIR
   /usr/bin/python3 scripts/parity/torch_crosscheck.py DIR
 
-DIR is what scripts/parity/dump wrote: batches.json, init_{float32,float64}/model.safetensors,
+DIR is what scripts/parity/dump wrote: batches.json, init_{float32,float64}/ckpt-0/model.safetensors,
 grads0_{dtype}.safetensors (Go gradients after the backward pass on batch 0, before
-clipping), final_{dtype}/model.safetensors (Go weights after the N steps) and
+clipping), final_{dtype}/ckpt-N/model.safetensors (Go weights after the N steps) and
 steps_{dtype}.json (Go per-step loss, pre-clip gradient norm, learning rate).
 
 For float32 and float64 it loads the Go initial weights into a nanoGPT-architecture PyTorch
@@ -39,6 +39,16 @@ LR, MIN_LR, WARMUP, DECAY = 1e-3, 1e-4, 100, 2000
 BETAS, EPS, WD, CLIP = (0.9, 0.99), 1e-8, 0.1, 1.0
 
 ST_DTYPES = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64}
+
+
+def model_file(d):
+    """d/model.safetensors, in d's latest checkpoint directory ckpt-<step>[.<n>] if it has one."""
+    sets = []
+    for n in os.listdir(d):
+        step, _, gen = n[len("ckpt-"):].partition(".")
+        if n.startswith("ckpt-") and step.isdigit() and (gen == "" or gen.isdigit()) and os.path.isdir(os.path.join(d, n)):
+            sets.append((int(step), int(gen or 0), n))
+    return os.path.join(d, max(sets)[2] if sets else "", "model.safetensors")
 
 
 def read_safetensors(path):
@@ -167,9 +177,9 @@ def main():
 
     res = {}
     for name, dtype in (("float32", torch.float32), ("float64", torch.float64)):
-        init = read_safetensors(os.path.join(d, f"init_{name}", "model.safetensors"))
+        init = read_safetensors(model_file(os.path.join(d, f"init_{name}")))
         go_grads = read_safetensors(os.path.join(d, f"grads0_{name}.safetensors"))
-        go_final = read_safetensors(os.path.join(d, f"final_{name}", "model.safetensors"))
+        go_final = read_safetensors(model_file(os.path.join(d, f"final_{name}")))
         go_steps = json.load(open(os.path.join(d, f"steps_{name}.json")))
         with torch.no_grad():
             loss0 = forward({k: v.to(dtype) for k, v in go_to_torch(init).items()}, xs[0], ys[0]).item()

@@ -3,14 +3,14 @@
 
   go run ./scripts/parity/dump -out DIR -steps 2000 -init-only
   go run ./cmd/train-toy --preset nanogpt-cpu --data ../shared/data/tinyshakespeare.txt --out RUN
-  /usr/bin/python3 scripts/parity/torch_paired_run.py DIR [RUN/model.safetensors ...]
+  /usr/bin/python3 scripts/parity/torch_paired_run.py DIR [RUN/ckpt-<step>/model.safetensors ...]
 
 torch_crosscheck.py shows that one step is the same in both; this asks whether the whole run
 is. DIR/init_float32 holds the initial weights of train-toy's nanogpt-cpu run at seed 1337 and
 DIR/batches.json its 2000 training batches (the sampler train-toy uses, same seed). This
 script trains the nanoGPT model in PyTorch float32 from those weights on those batches with
 nanoGPT's recipe, then evaluates that model and every further model file given (attend's
-float32 weights, e.g. RUN/model.safetensors of the train-toy run) on the *whole* validation
+float32 weights, e.g. RUN/ckpt-<step>/model.safetensors of the train-toy run) on the *whole* validation
 split, in non-overlapping 64-token windows, with the same PyTorch forward pass. The only
 difference between the PyTorch model and attend's is then the implementation of the 2000
 steps; float32 rounding makes the two trajectories drift apart, so the difference in final
@@ -61,7 +61,7 @@ def main():
     B, T = bs["batch"], bs["block"]
     xs = [torch.tensor(v, dtype=torch.long).view(B, T) for v in bs["x"]]
     ys = [torch.tensor(v, dtype=torch.long).view(B, T) for v in bs["y"]]
-    init = cc.read_safetensors(os.path.join(d, "init_float32", "model.safetensors"))
+    init = cc.read_safetensors(cc.model_file(os.path.join(d, "init_float32")))
     vx, vy = val_windows(DATA)
     print(f"{len(xs)} training batches; validation: {len(vx)} windows of {T} tokens", flush=True)
 

@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"github.com/attend-go/attend/internal/num"
+
 	"unsafe"
 
 	"gorgonia.org/tensor"
@@ -9,7 +11,7 @@ import (
 // data returns d's elements as a []T sharing d's memory. tensor.Dense.Data builds its
 // slice through reflection and allocates on every call; in a training step's hot loops
 // that was a third of all allocations.
-func data[T float | int](d *tensor.Dense) []T {
+func data[T num.Float | int](d *tensor.Dense) []T {
 	raw := d.Raw
 	var z T
 	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)/int(unsafe.Sizeof(z)))

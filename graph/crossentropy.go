@@ -3,6 +3,7 @@ package graph
 import (
 	"math"
 
+	"github.com/attend-go/attend/internal/num"
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -34,6 +35,16 @@ func CrossEntropy(logits, targets *G.Node) (*G.Node, error) {
 		return nil, wrap(errors.Wrapf(ErrShape, "logits %q are %v and targets %q are %v; want (N, V) with (N) or (B, T, V) with (B, T)",
 			logits.Name(), ls, targets.Name(), ts))
 	}
+	build, err := byDtype(logits.Dtype(), crossEntropyOp[float64], crossEntropyOp[float32])
+	if err != nil {
+		return nil, wrap(err)
+	}
+	loss, err := build(logits, targets)
+	return loss, wrap(err)
+}
+
+func crossEntropyOp[T num.Float](logits, targets *G.Node) (*G.Node, error) {
+	ls, ts := logits.Shape(), targets.Shape()
 	v := ls[ls.Dims()-1]
 	a := hm.TypeVariable('a')
 	o := &op{
@@ -42,38 +53,24 @@ func CrossEntropy(logits, targets *G.Node) (*G.Node, error) {
 		typ:     hm.NewFnType(tensorType(ls.Dims(), a), tensorType(ts.Dims(), tensor.Int), a),
 		shape:   tensor.ScalarShape(),
 		diffWRT: []bool{true, false},
+		elem:    dtypeOf[T](),
 	}
 	o.do = func(in []G.Value) (G.Value, error) {
-		lv, err := dense(in[0])
+		vals, err := o.denses(in)
 		if err != nil {
 			return nil, err
 		}
-		tv, err := dense(in[1])
-		if err != nil {
-			return nil, err
-		}
-		t := ints(tv)
-		switch lv.Dtype() {
-		case tensor.Float64:
-			ld := f64s(lv)
-			loss, err := crossEntropy(ld, t, v)
-			return G.NewF64(loss), err
-		case tensor.Float32:
-			ld := f32s(lv)
-			loss, err := crossEntropy(ld, t, v)
-			return G.NewF32(float32(loss)), err
-		}
-		return nil, errors.Errorf("logits dtype %v", lv.Dtype())
+		loss, err := crossEntropy(data[T](vals[0]), ints(vals[1]), v)
+		return scalarOf[T](loss), err
 	}
 	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-		g, err := crossEntropyGrad(in[0], in[1], grad)
+		g, err := crossEntropyGrad[T](in[0], in[1], grad)
 		return G.Nodes{g, nil}, err
 	}
-	loss, err := G.ApplyOp(o, logits, targets)
-	return loss, wrap(err)
+	return G.ApplyOp(o, logits, targets)
 }
 
-func crossEntropy[T float](logits []T, targets []int, v int) (float64, error) {
+func crossEntropy[T num.Float](logits []T, targets []int, v int) (float64, error) {
 	var sum float64
 	n := 0
 	for r, t := range targets {
@@ -93,7 +90,7 @@ func crossEntropy[T float](logits []T, targets []int, v int) (float64, error) {
 	return sum / float64(n), nil
 }
 
-func logSumExp[T float](row []T) float64 {
+func logSumExp[T num.Float](row []T) float64 {
 	mx := math.Inf(-1)
 	for _, x := range row {
 		mx = math.Max(mx, float64(x))
@@ -110,7 +107,7 @@ func logSumExp[T float](row []T) float64 {
 
 // crossEntropyGrad builds ∂loss/∂logits = g · (softmax(logits) − onehot(target)) / n on
 // scored rows, 0 elsewhere.
-func crossEntropyGrad(logits, targets, grad *G.Node) (*G.Node, error) {
+func crossEntropyGrad[T num.Float](logits, targets, grad *G.Node) (*G.Node, error) {
 	ls := logits.Shape()
 	v := ls[ls.Dims()-1]
 	a := hm.TypeVariable('a')
@@ -119,6 +116,7 @@ func crossEntropyGrad(logits, targets, grad *G.Node) (*G.Node, error) {
 		arity: 3,
 		typ:   hm.NewFnType(tensorType(ls.Dims(), a), tensorType(ls.Dims()-1, tensor.Int), a, tensorType(ls.Dims(), a)),
 		shape: ls.Clone(),
+		elem:  dtypeOf[T](),
 	}
 	o.do = func(in []G.Value) (G.Value, error) {
 		lv, err := dense(in[0])
@@ -133,23 +131,15 @@ func crossEntropyGrad(logits, targets, grad *G.Node) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := o.result(lv.Dtype())
-		out.Zero() // unscored rows get no gradient
-		t := ints(tv)
-		switch lv.Dtype() {
-		case tensor.Float64:
-			ld := f64s(lv)
-			err = crossEntropyBackward(f64s(out), ld, t, v, g)
-		case tensor.Float32:
-			ld := f32s(lv)
-			err = crossEntropyBackward(f32s(out), ld, t, v, g)
-		}
-		return out, err
+		out := o.result(o.elem)
+		dx := data[T](out)
+		clear(dx) // unscored rows get no gradient
+		return out, crossEntropyBackward(dx, data[T](lv), ints(tv), v, g)
 	}
 	return G.ApplyOp(o, logits, targets, grad)
 }
 
-func crossEntropyBackward[T float](dx, logits []T, targets []int, v int, g float64) error {
+func crossEntropyBackward[T num.Float](dx, logits []T, targets []int, v int, g float64) error {
 	n := 0
 	for r, t := range targets {
 		if t >= v {

@@ -1,19 +1,12 @@
 package graph
 
 import (
-	"unsafe"
-
+	"github.com/attend-go/attend/internal/num"
 	"gorgonia.org/tensor"
 )
 
-// data returns d's elements as a []T sharing d's memory. tensor.Dense.Data builds its
-// slice through reflection and allocates on every call; in a training step's hot loops
-// that was a third of all allocations.
-func data[T float | int](d *tensor.Dense) []T {
-	raw := d.Raw
-	var z T
-	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)/int(unsafe.Sizeof(z)))
-}
+// data returns d's elements as a []T sharing d's memory (num.View).
+func data[T num.Float | int](d *tensor.Dense) []T { return num.View[T](d) }
 
 func f64s(d *tensor.Dense) []float64 { return data[float64](d) }
 func f32s(d *tensor.Dense) []float32 { return data[float32](d) }

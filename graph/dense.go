@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 
+	"github.com/attend-go/attend/internal/num"
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -38,6 +39,20 @@ func Dense(x, w, b *G.Node, transW bool) (*G.Node, error) {
 	if b != nil && !b.Shape().Eq(tensor.Shape{out}) {
 		return nil, wrap(errors.Wrapf(ErrShape, "bias %q is %v; want (%d)", b.Name(), b.Shape(), out))
 	}
+	build, err := byDtype(x.Dtype(), denseOp[float64], denseOp[float32])
+	if err != nil {
+		return nil, wrap(err)
+	}
+	y, err := build(x, w, b, transW)
+	return y, wrap(err)
+}
+
+func denseOp[T num.Float](x, w, b *G.Node, transW bool) (*G.Node, error) {
+	xs, ws := x.Shape(), w.Shape()
+	in, out := ws[0], ws[1]
+	if transW {
+		in, out = out, in
+	}
 	n := xs.TotalSize() / in
 	outShape := append(xs[:xs.Dims()-1].Clone(), out)
 	a := hm.TypeVariable('a')
@@ -54,45 +69,32 @@ func Dense(x, w, b *G.Node, transW bool) (*G.Node, error) {
 		shape:   outShape,
 		diffWRT: []bool{true, true, true}[:len(inputs)],
 	}
-	o.do = func(vs []G.Value) (G.Value, error) {
-		vals, err := o.denses(vs)
-		if err != nil {
-			return nil, err
-		}
-		res := o.result(vals[0].Dtype())
-		switch vals[0].Dtype() {
-		case tensor.Float64:
-			xd := f64s(vals[0])
-			denseForward(f64s(res), xd, f64s(vals[1]), optData[float64](vals, 2), n, in, out, transW)
-		case tensor.Float32:
-			xd := f32s(vals[0])
-			denseForward(f32s(res), xd, f32s(vals[1]), optData[float32](vals, 2), n, in, out, transW)
-		}
-		return res, nil
-	}
+	kernel(o, func(vals []*tensor.Dense, y []T) error {
+		denseForward(y, data[T](vals[0]), data[T](vals[1]), optData[T](vals, 2), n, in, out, transW)
+		return nil
+	})
 	o.diff = func(ins G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		// dx = dy·W (transW) or dy·Wᵀ: (N, out) × (out, in) → (N, in)
-		dx, err := matMul("attend.DenseGradX", grad, ins[1], false, !transW, n, in, out, xs)
+		dx, err := matMul[T]("attend.DenseGradX", grad, ins[1], false, !transW, n, in, out, xs)
 		if err != nil {
 			return nil, err
 		}
 		// dW = dyᵀ·x (transW, (out, in)) or xᵀ·dy ((in, out)): a sum over the N rows
 		var dw *G.Node
 		if transW {
-			dw, err = matMul("attend.DenseGradW", grad, ins[0], true, false, out, in, n, ws)
+			dw, err = matMul[T]("attend.DenseGradW", grad, ins[0], true, false, out, in, n, ws)
 		} else {
-			dw, err = matMul("attend.DenseGradW", ins[0], grad, true, false, in, out, n, ws)
+			dw, err = matMul[T]("attend.DenseGradW", ins[0], grad, true, false, in, out, n, ws)
 		}
 		if err != nil {
 			return nil, err
 		}
 		return withBiasGrad(G.Nodes{dx, dw}, len(ins) == 3, grad)
 	}
-	y, err := G.ApplyOp(o, inputs...)
-	return y, wrap(err)
+	return G.ApplyOp(o, inputs...)
 }
 
-func denseForward[T float](y, x, w, b []T, n, in, out int, transW bool) {
+func denseForward[T num.Float](y, x, w, b []T, n, in, out int, transW bool) {
 	ldw := out
 	if transW {
 		ldw = in
@@ -110,18 +112,11 @@ func denseForward[T float](y, x, w, b []T, n, in, out int, transW bool) {
 // matMul builds the non-differentiable node op(A)·op(B), with A and B read as row-major
 // matrices of their last dim's width ((m, k) or (k, m) when tA, and so on), and gives
 // it the shape shape (m·n elements).
-func matMul(name string, a, b *G.Node, tA, tB bool, m, n, k int, shape tensor.Shape) (*G.Node, error) {
+func matMul[T num.Float](name string, a, b *G.Node, tA, tB bool, m, n, k int, shape tensor.Shape) (*G.Node, error) {
 	as, bs := a.Shape(), b.Shape()
 	lda, ldb := as[as.Dims()-1], bs[bs.Dims()-1]
-	return rowOp(name, G.Nodes{a, b}, shape, func(vals []*tensor.Dense, out *tensor.Dense) {
-		switch vals[0].Dtype() {
-		case tensor.Float64:
-			ad := f64s(vals[0])
-			gemm(tA, tB, m, n, k, 1, ad, lda, f64s(vals[1]), ldb, 0, f64s(out), n)
-		case tensor.Float32:
-			ad := f32s(vals[0])
-			gemm(tA, tB, m, n, k, 1, ad, lda, f32s(vals[1]), ldb, 0, f32s(out), n)
-		}
+	return rowOp(name, G.Nodes{a, b}, shape, func(vals []*tensor.Dense, c []T) {
+		gemm(tA, tB, m, n, k, 1, data[T](vals[0]), lda, data[T](vals[1]), ldb, 0, c, n)
 	}, tA, tB, m, n, k)
 }
 
@@ -135,6 +130,15 @@ func Add(a, b *G.Node) (*G.Node, error) {
 	if !a.Shape().Eq(b.Shape()) || a.Dims() != b.Dims() {
 		return nil, wrap(errors.Wrapf(ErrShape, "%q is %v and %q is %v", a.Name(), a.Shape(), b.Name(), b.Shape()))
 	}
+	build, err := byDtype(a.Dtype(), addOp[float64], addOp[float32])
+	if err != nil {
+		return nil, wrap(err)
+	}
+	y, err := build(a, b)
+	return y, wrap(err)
+}
+
+func addOp[T num.Float](a, b *G.Node) (*G.Node, error) {
 	s := a.Shape()
 	t := hm.TypeVariable('a')
 	o := &op{
@@ -144,30 +148,17 @@ func Add(a, b *G.Node) (*G.Node, error) {
 		shape:   s.Clone(),
 		diffWRT: []bool{true, true},
 	}
-	o.do = func(vs []G.Value) (G.Value, error) {
-		vals, err := o.denses(vs)
-		if err != nil {
-			return nil, err
-		}
-		res := o.result(vals[0].Dtype())
-		switch vals[0].Dtype() {
-		case tensor.Float64:
-			ad := f64s(vals[0])
-			addInto(f64s(res), ad, f64s(vals[1]))
-		case tensor.Float32:
-			ad := f32s(vals[0])
-			addInto(f32s(res), ad, f32s(vals[1]))
-		}
-		return res, nil
-	}
+	kernel(o, func(vals []*tensor.Dense, y []T) error {
+		addInto(y, data[T](vals[0]), data[T](vals[1]))
+		return nil
+	})
 	o.diff = func(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		return G.Nodes{grad, grad}, nil
 	}
-	y, err := G.ApplyOp(o, a, b)
-	return y, wrap(err)
+	return G.ApplyOp(o, a, b)
 }
 
-func addInto[T float](dst, a, b []T) {
+func addInto[T num.Float](dst, a, b []T) {
 	for i := range dst {
 		dst[i] = a[i] + b[i]
 	}

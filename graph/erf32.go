@@ -1,6 +1,10 @@
 package graph
 
-import "math"
+import (
+	"math"
+
+	"github.com/attend-go/attend/internal/num"
+)
 
 // erf32 is erf for float32 without exp: a rational approximation on [−4, 4] (outside
 // it erf is ±1 in float32), with the coefficients Eigen and XLA use for their float
@@ -54,7 +58,7 @@ func exp32(x float32) float32 {
 }
 
 // expOf is math.Exp in float64 and the faster exp32 in float32.
-func expOf[T float](v T) T {
+func expOf[T num.Float](v T) T {
 	if x, ok := any(v).(float32); ok {
 		return T(exp32(x))
 	}

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"github.com/attend-go/attend/internal/num"
 	"math"
 
 	"github.com/attend-go/attend/internal/sgemm"
@@ -8,8 +9,8 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 )
 
-// float is the element type of every kernel: attend graphs are float32 or float64.
-type float interface{ ~float32 | ~float64 }
+// float is num.Float under the name graph/attention.go still uses.
+type float = num.Float
 
 func trans(t bool) blas.Transpose {
 	if t {
@@ -22,16 +23,16 @@ func trans(t bool) blas.Transpose {
 // dimensions lda, ldb, ldc: op(a) is m×k, op(b) is k×n, c is m×n, using both cores for
 // large products. float32 goes through attend's own SIMD kernels (internal/sgemm);
 // float64 through gonum's blas64, or whatever BLAS is installed there.
-func gemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+func gemm[T num.Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	gemmOn(true, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // gemmSerial is gemm on the calling goroutine, for kernels that parallelise over heads.
-func gemmSerial[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+func gemmSerial[T num.Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	gemmOn(false, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-func gemmOn[T float](parallel, tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+func gemmOn[T num.Float](parallel, tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -53,7 +54,7 @@ func gemmOn[T float](parallel, tA, tB bool, m, n, k int, alpha T, a []T, lda int
 
 // rowMask tells which keys of one row of scores are blocked: keys at or beyond limit
 // (the causal horizon), and keys whose entry in mask or pad is non-zero.
-type rowMask[T float] struct {
+type rowMask[T num.Float] struct {
 	limit int // keys j >= limit are blocked
 	mask  []T // nil, or one row of a 0/1 mask (1 = blocked)
 	pad   []T // nil, or one batch row of a 0/1 key-padding mask (1 = padding)
@@ -66,7 +67,7 @@ func (r rowMask[T]) blocked(j int) bool {
 // softmaxRow writes softmax(s) over the keys that are not blocked into dst (dst may be
 // s). Blocked keys get exactly 0; a row with every key blocked is all zeros. The row
 // maximum is subtracted before exponentiating, so no finite input overflows.
-func softmaxRow[T float](dst, s []T, r rowMask[T]) {
+func softmaxRow[T num.Float](dst, s []T, r rowMask[T]) {
 	mx := math.Inf(-1)
 	for j := 0; j < r.limit && j < len(s); j++ {
 		if !r.blocked(j) && float64(s[j]) > mx {
@@ -95,7 +96,7 @@ func softmaxRow[T float](dst, s []T, r rowMask[T]) {
 
 // logSoftmaxRow writes log-softmax(s) over the keys that are not blocked into dst.
 // Blocked keys get -Inf (the log of their probability, 0); a fully blocked row is all -Inf.
-func logSoftmaxRow[T float](dst, s []T, r rowMask[T]) {
+func logSoftmaxRow[T num.Float](dst, s []T, r rowMask[T]) {
 	mx := math.Inf(-1)
 	for j := 0; j < r.limit && j < len(s); j++ {
 		if !r.blocked(j) && float64(s[j]) > mx {
@@ -127,7 +128,7 @@ func logSoftmaxRow[T float](dst, s []T, r rowMask[T]) {
 
 // softmaxGradRow writes dx = p ⊙ (g − Σ g⊙p): the gradient of softmax given its output p
 // and the upstream gradient g. Where p is 0 (blocked keys) dx is exactly 0.
-func softmaxGradRow[T float](dx, p, g []T) {
+func softmaxGradRow[T num.Float](dx, p, g []T) {
 	var dot float64
 	for j := range p {
 		dot += float64(g[j]) * float64(p[j])
@@ -144,7 +145,7 @@ func softmaxGradRow[T float](dx, p, g []T) {
 
 // logSoftmaxGradRow writes dx = g − exp(y)·Σ g over the unblocked keys, given the
 // log-softmax output y; blocked keys (y = -Inf) get exactly 0.
-func logSoftmaxGradRow[T float](dx, y, g []T) {
+func logSoftmaxGradRow[T num.Float](dx, y, g []T) {
 	var sum float64
 	for j := range y {
 		if !math.IsInf(float64(y[j]), -1) {

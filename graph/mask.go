@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"github.com/attend-go/attend/internal/num"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -52,20 +53,16 @@ func SetMask(mask *G.Node, blocked []bool) error {
 			return errors.Wrapf(err, "graph: SetMask %q", mask.Name())
 		}
 	}
-	switch v.Dtype() {
-	case tensor.Float64:
-		d := f64s(v)
-		fillMask(d, blocked)
-	case tensor.Float32:
-		d := f32s(v)
-		fillMask(d, blocked)
-	default:
-		return errors.Wrapf(ErrDtype, "graph: SetMask %q: dtype %v", mask.Name(), v.Dtype())
+	fill, err := byDtype(v.Dtype(), fillMask[float64], fillMask[float32])
+	if err != nil {
+		return errors.Wrapf(err, "graph: SetMask %q", mask.Name())
 	}
+	fill(v, blocked)
 	return nil
 }
 
-func fillMask[T float](dst []T, blocked []bool) {
+func fillMask[T num.Float](m *tensor.Dense, blocked []bool) {
+	dst := data[T](m)
 	for i, b := range blocked {
 		dst[i] = 0
 		if b {

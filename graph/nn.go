@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 
+	"github.com/attend-go/attend/internal/num"
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -36,6 +37,17 @@ func LayerNorm(x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 	if !(eps > 0) || math.IsInf(eps, 0) {
 		return nil, wrap(errors.Wrapf(ErrArgument, "eps = %v; want > 0", eps))
 	}
+	build, err := byDtype(x.Dtype(), layerNormOp[float64], layerNormOp[float32])
+	if err != nil {
+		return nil, wrap(err)
+	}
+	y, err := build(x, gain, bias, eps)
+	return y, wrap(err)
+}
+
+func layerNormOp[T num.Float](x, gain, bias *G.Node, eps float64) (*G.Node, error) {
+	xs := x.Shape()
+	c := xs[xs.Dims()-1]
 	a := hm.TypeVariable('a')
 	inputs := G.Nodes{x, gain}
 	types := []hm.Type{tensorType(xs.Dims(), a), tensorType(1, a)}
@@ -50,54 +62,41 @@ func LayerNorm(x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 		shape:   xs.Clone(),
 		diffWRT: []bool{true, true, true}[:len(inputs)],
 	}
-	o.do = func(in []G.Value) (G.Value, error) {
-		vals, err := o.denses(in)
-		if err != nil {
-			return nil, err
-		}
-		out := o.result(vals[0].Dtype())
-		switch vals[0].Dtype() {
-		case tensor.Float64:
-			xd := f64s(vals[0])
-			layerNormForward(f64s(out), xd, f64s(vals[1]), optData[float64](vals, 2), c, eps)
-		case tensor.Float32:
-			xd := f32s(vals[0])
-			layerNormForward(f32s(out), xd, f32s(vals[1]), optData[float32](vals, 2), c, eps)
-		}
-		return out, nil
-	}
+	kernel(o, func(in []*tensor.Dense, y []T) error {
+		layerNormForward(y, data[T](in[0]), data[T](in[1]), optData[T](in, 2), c, eps)
+		return nil
+	})
 	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-		dx, err := rowOp("attend.LayerNormGradX", G.Nodes{in[0], in[1], grad}, xs, func(vals []*tensor.Dense, out *tensor.Dense) {
-			switch vals[0].Dtype() {
-			case tensor.Float64:
-				xd := f64s(vals[0])
-				layerNormGradX(f64s(out), xd, f64s(vals[1]), f64s(vals[2]), c, eps)
-			case tensor.Float32:
-				xd := f32s(vals[0])
-				layerNormGradX(f32s(out), xd, f32s(vals[1]), f32s(vals[2]), c, eps)
-			}
+		dx, err := rowOp("attend.LayerNormGradX", G.Nodes{in[0], in[1], grad}, xs, func(v []*tensor.Dense, dx []T) {
+			layerNormGradX(dx, data[T](v[0]), data[T](v[1]), data[T](v[2]), c, eps)
 		}, eps)
 		if err != nil {
 			return nil, err
 		}
 		acc := make([]float64, c) // float64 column sums, kept from run to run
-		dg, err := rowOp("attend.LayerNormGradGain", G.Nodes{in[0], grad}, tensor.Shape{c}, func(vals []*tensor.Dense, out *tensor.Dense) {
-			switch vals[0].Dtype() {
-			case tensor.Float64:
-				xd := f64s(vals[0])
-				layerNormGradGain(f64s(out), xd, f64s(vals[1]), c, eps, acc)
-			case tensor.Float32:
-				xd := f32s(vals[0])
-				layerNormGradGain(f32s(out), xd, f32s(vals[1]), c, eps, acc)
-			}
+		dg, err := rowOp("attend.LayerNormGradGain", G.Nodes{in[0], grad}, tensor.Shape{c}, func(v []*tensor.Dense, dg []T) {
+			layerNormGradGain(dg, data[T](v[0]), data[T](v[1]), c, eps, acc)
 		}, eps)
 		if err != nil {
 			return nil, err
 		}
 		return withBiasGrad(G.Nodes{dx, dg}, len(in) == 3, grad)
 	}
-	y, err := G.ApplyOp(o, inputs...)
-	return y, wrap(err)
+	return G.ApplyOp(o, inputs...)
+}
+
+// kernel makes fill the body of o, built for element type T: each run hands fill the
+// op's inputs and its output buffer (o.result), which fill overwrites.
+func kernel[T num.Float](o *op, fill func(in []*tensor.Dense, out []T) error) {
+	o.elem = dtypeOf[T]()
+	o.do = func(in []G.Value) (G.Value, error) {
+		vals, err := o.denses(in)
+		if err != nil {
+			return nil, err
+		}
+		out := o.result(o.elem)
+		return out, fill(vals, data[T](out))
+	}
 }
 
 // denses returns the op's inputs as tensors, in a slice the op reuses from run to run.
@@ -115,20 +114,25 @@ func (o *op) denses(in []G.Value) ([]*tensor.Dense, error) {
 	return vals, nil
 }
 
-func optData[T float](vals []*tensor.Dense, i int) []T {
-	if i < len(vals) {
+func optData[T num.Float](vals []*tensor.Dense, i int) []T {
+	if i < len(vals) && vals[i] != nil {
 		return data[T](vals[i])
 	}
 	return nil
 }
 
-// rowOp builds a non-differentiable op over inputs of one dtype whose output has the
-// given shape, computed by fill into a fresh tensor. extra goes into the op's hash.
-func rowOp(name string, inputs G.Nodes, shape tensor.Shape, fill func(vals []*tensor.Dense, out *tensor.Dense), extra ...any) (*G.Node, error) {
+// rowOp builds a non-differentiable op of element type T whose output has the given
+// shape, computed by fill into the op's output buffer. Its float inputs share T; int
+// inputs (ids, targets) keep their dtype. extra goes into the op's hash.
+func rowOp[T num.Float](name string, inputs G.Nodes, shape tensor.Shape, fill func(in []*tensor.Dense, out []T), extra ...any) (*G.Node, error) {
 	a := hm.TypeVariable('a')
 	types := make([]hm.Type, 0, len(inputs)+1)
 	for _, n := range inputs {
-		types = append(types, tensorType(n.Dims(), a))
+		var of hm.Type = a
+		if n.Dtype() == tensor.Int {
+			of = tensor.Int
+		}
+		types = append(types, tensorType(n.Dims(), of))
 	}
 	o := &op{
 		name:  fmt.Sprintf("%s%v", name, extra),
@@ -136,20 +140,15 @@ func rowOp(name string, inputs G.Nodes, shape tensor.Shape, fill func(vals []*te
 		typ:   hm.NewFnType(append(types, tensorType(shape.Dims(), a))...),
 		shape: shape.Clone(),
 	}
-	o.do = func(in []G.Value) (G.Value, error) {
-		vals, err := o.denses(in)
-		if err != nil {
-			return nil, err
-		}
-		out := o.result(vals[0].Dtype())
-		fill(vals, out)
-		return out, nil
-	}
+	kernel(o, func(in []*tensor.Dense, out []T) error {
+		fill(in, out)
+		return nil
+	})
 	return G.ApplyOp(o, inputs...)
 }
 
 // rowStats returns the mean and 1/√(var + eps) of one row.
-func rowStats[T float](x []T, eps float64) (mean, rstd float64) {
+func rowStats[T num.Float](x []T, eps float64) (mean, rstd float64) {
 	for _, v := range x {
 		mean += float64(v)
 	}
@@ -163,7 +162,7 @@ func rowStats[T float](x []T, eps float64) (mean, rstd float64) {
 	return mean, 1 / math.Sqrt(vr+eps)
 }
 
-func layerNormForward[T float](y, x, g, b []T, c int, eps float64) {
+func layerNormForward[T num.Float](y, x, g, b []T, c int, eps float64) {
 	parallelFor(len(x)/c, len(x)*8, func(r int) {
 		row, out := x[r*c:(r+1)*c], y[r*c:(r+1)*c]
 		mean, rstd := rowStats(row, eps)
@@ -178,7 +177,7 @@ func layerNormForward[T float](y, x, g, b []T, c int, eps float64) {
 }
 
 // layerNormGradX: dx = rstd · (dŷ − mean(dŷ) − x̂ · mean(dŷ ⊙ x̂)), dŷ = dy ⊙ gain.
-func layerNormGradX[T float](dx, x, g, dy []T, c int, eps float64) {
+func layerNormGradX[T num.Float](dx, x, g, dy []T, c int, eps float64) {
 	parallelFor(len(x)/c, len(x)*12, func(r int) {
 		row, d, out := x[r*c:(r+1)*c], dy[r*c:(r+1)*c], dx[r*c:(r+1)*c]
 		mean, rstd := rowStats(row, eps)
@@ -198,7 +197,7 @@ func layerNormGradX[T float](dx, x, g, dy []T, c int, eps float64) {
 }
 
 // layerNormGradGain: dgain = Σ_rows dy ⊙ x̂.
-func layerNormGradGain[T float](dg, x, dy []T, c int, eps float64, acc []float64) {
+func layerNormGradGain[T num.Float](dg, x, dy []T, c int, eps float64, acc []float64) {
 	clear(acc)
 	for r := 0; r < len(x)/c; r++ {
 		row, d := x[r*c:(r+1)*c], dy[r*c:(r+1)*c]
@@ -218,23 +217,24 @@ func SumRows(x *G.Node) (*G.Node, error) {
 	if err := checkFloat(x, "x"); err != nil {
 		return nil, errors.Wrap(err, "graph: SumRows")
 	}
+	build, err := byDtype(x.Dtype(), sumRowsOp[float64], sumRowsOp[float32])
+	if err != nil {
+		return nil, errors.Wrap(err, "graph: SumRows")
+	}
+	return build(x)
+}
+
+func sumRowsOp[T num.Float](x *G.Node) (*G.Node, error) {
 	xs := x.Shape()
 	c := xs[xs.Dims()-1]
 	acc := make([]float64, c) // float64 column sums, kept from run to run
-	return rowOp("attend.SumRows", G.Nodes{x}, tensor.Shape{c}, func(vals []*tensor.Dense, out *tensor.Dense) {
-		switch vals[0].Dtype() {
-		case tensor.Float64:
-			xd := f64s(vals[0])
-			sumRows(f64s(out), xd, c, acc)
-		case tensor.Float32:
-			xd := f32s(vals[0])
-			sumRows(f32s(out), xd, c, acc)
-		}
+	return rowOp("attend.SumRows", G.Nodes{x}, tensor.Shape{c}, func(in []*tensor.Dense, out []T) {
+		sumRows(out, data[T](in[0]), c, acc)
 	})
 }
 
 // sumRows writes the column sums of x (rows of c) into dst, accumulating in acc (len c).
-func sumRows[T float](dst, x []T, c int, acc []float64) {
+func sumRows[T num.Float](dst, x []T, c int, acc []float64) {
 	clear(acc)
 	for r := 0; r < len(x)/c; r++ {
 		for j, v := range x[r*c : (r+1)*c] {
@@ -252,74 +252,59 @@ func GELU(x *G.Node) (*G.Node, error) {
 	if err := checkFloat(x, "x"); err != nil {
 		return nil, errors.Wrap(err, "graph: GELU")
 	}
-	xs := x.Shape()
-	a := hm.TypeVariable('a')
-	o := &op{
-		name:    "attend.GELU",
-		arity:   1,
-		typ:     hm.NewFnType(tensorType(xs.Dims(), a), tensorType(xs.Dims(), a)),
-		shape:   xs.Clone(),
-		diffWRT: []bool{true},
+	build, err := byDtype(x.Dtype(), geluOp(geluForward64, geluBackward64), geluOp(geluForward32, geluBackward32))
+	if err != nil {
+		return nil, errors.Wrap(err, "graph: GELU")
 	}
-	o.do = func(in []G.Value) (G.Value, error) {
-		xv, err := dense(in[0])
-		if err != nil {
-			return nil, err
+	return build(x)
+}
+
+// geluOp returns the builder of GELU's op for element type T with its two kernels: the
+// backward one reads the forward output y too (in float32 it recovers Φ(x) as y/x
+// instead of a second erf).
+func geluOp[T num.Float](forward func(y, x []T), backward func(dx, x, y, dy []T)) func(x *G.Node) (*G.Node, error) {
+	return func(x *G.Node) (*G.Node, error) {
+		xs := x.Shape()
+		a := hm.TypeVariable('a')
+		o := &op{
+			name:    "attend.GELU",
+			arity:   1,
+			typ:     hm.NewFnType(tensorType(xs.Dims(), a), tensorType(xs.Dims(), a)),
+			shape:   xs.Clone(),
+			diffWRT: []bool{true},
 		}
-		out := o.result(xv.Dtype())
-		switch xv.Dtype() {
-		case tensor.Float64:
-			xd := f64s(xv)
-			geluForward(f64s(out), xd)
-		case tensor.Float32:
-			xd := f32s(xv)
-			geluForward32(f32s(out), xd)
-		}
-		return out, nil
-	}
-	// The backward pass reads the forward output y too: in float32 it recovers Φ(x) as
-	// y/x instead of a second erf.
-	o.diff = func(in G.Nodes, y, grad *G.Node) (G.Nodes, error) {
-		dx, err := rowOp("attend.GELUGrad", G.Nodes{in[0], y, grad}, xs, func(vals []*tensor.Dense, out *tensor.Dense) {
-			switch vals[0].Dtype() {
-			case tensor.Float64:
-				xd := f64s(vals[0])
-				geluBackward(f64s(out), xd, f64s(vals[2]))
-			case tensor.Float32:
-				xd := f32s(vals[0])
-				geluBackward32(f32s(out), xd, f32s(vals[1]), f32s(vals[2]))
-			}
+		kernel(o, func(in []*tensor.Dense, y []T) error {
+			forward(y, data[T](in[0]))
+			return nil
 		})
-		return G.Nodes{dx}, err
+		o.diff = func(in G.Nodes, y, grad *G.Node) (G.Nodes, error) {
+			dx, err := rowOp("attend.GELUGrad", G.Nodes{in[0], y, grad}, xs, func(v []*tensor.Dense, dx []T) {
+				backward(dx, data[T](v[0]), data[T](v[1]), data[T](v[2]))
+			})
+			return G.Nodes{dx}, err
+		}
+		return G.ApplyOp(o, x)
 	}
-	return G.ApplyOp(o, x)
 }
 
-// erfOf is math.Erf in float64 and the faster erf32 in float32.
-func erfOf[T float](v T) T {
-	if x, ok := any(v).(float32); ok {
-		return T(erf32(x))
-	}
-	return T(math.Erf(float64(v)))
-}
-
-func geluForward[T float](y, x []T) {
+func geluForward64(y, x []float64) {
 	const chunk = 4096
 	parallelFor((len(x)+chunk-1)/chunk, len(x)*20, func(c int) {
 		for i := c * chunk; i < min((c+1)*chunk, len(x)); i++ {
 			v := x[i]
-			y[i] = 0.5 * v * (1 + erfOf(v*math.Sqrt2/2))
+			y[i] = 0.5 * v * (1 + math.Erf(v*math.Sqrt2/2))
 		}
 	})
 }
 
-func geluBackward[T float](dx, x, dy []T) {
+// geluBackward64 writes dx = dy·(Φ(x) + x·φ(x)); it does not need the forward output.
+func geluBackward64(dx, x, _, dy []float64) {
 	const chunk = 4096
 	parallelFor((len(x)+chunk-1)/chunk, len(x)*30, func(c int) {
 		for i := c * chunk; i < min((c+1)*chunk, len(x)); i++ {
 			v := x[i]
-			cdf := 0.5 * (1 + erfOf(v*math.Sqrt2/2))
-			pdf := expOf(-0.5*v*v) * T(1/math.Sqrt(2*math.Pi))
+			cdf := 0.5 * (1 + math.Erf(v*math.Sqrt2/2))
+			pdf := math.Exp(-0.5*v*v) * (1 / math.Sqrt(2*math.Pi))
 			dx[i] = dy[i] * (cdf + v*pdf)
 		}
 	})
@@ -340,6 +325,16 @@ func Embed(table, ids *G.Node) (*G.Node, error) {
 	if ts.Dims() != 2 || (is.Dims() != 1 && is.Dims() != 2) {
 		return nil, wrap(errors.Wrapf(ErrShape, "table %v and ids %v; want (V, C) and (N) or (B, T)", ts, is))
 	}
+	build, err := byDtype(table.Dtype(), embedOp[float64], embedOp[float32])
+	if err != nil {
+		return nil, wrap(err)
+	}
+	y, err := build(table, ids)
+	return y, wrap(err)
+}
+
+func embedOp[T num.Float](table, ids *G.Node) (*G.Node, error) {
+	ts, is := table.Shape(), ids.Shape()
 	v, c := ts[0], ts[1]
 	outShape := append(is.Clone(), c)
 	a := hm.TypeVariable('a')
@@ -350,64 +345,20 @@ func Embed(table, ids *G.Node) (*G.Node, error) {
 		shape:   outShape,
 		diffWRT: []bool{true, false},
 	}
-	o.do = func(in []G.Value) (G.Value, error) {
-		tv, err := dense(in[0])
-		if err != nil {
-			return nil, err
-		}
-		iv, err := dense(in[1])
-		if err != nil {
-			return nil, err
-		}
-		out := o.result(tv.Dtype())
-		id := ints(iv)
-		switch tv.Dtype() {
-		case tensor.Float64:
-			td := f64s(tv)
-			err = embedForward(f64s(out), td, id, v, c)
-		case tensor.Float32:
-			td := f32s(tv)
-			err = embedForward(f32s(out), td, id, v, c)
-		}
-		return out, err
-	}
+	kernel(o, func(in []*tensor.Dense, out []T) error {
+		return embedForward(out, data[T](in[0]), ints(in[1]), v, c)
+	})
 	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-		gOp := &op{
-			name:  "attend.EmbedGrad",
-			arity: 2,
-			typ:   hm.NewFnType(tensorType(is.Dims(), tensor.Int), tensorType(outShape.Dims(), a), tensorType(2, a)),
-			shape: ts.Clone(),
-		}
-		gOp.do = func(in []G.Value) (G.Value, error) {
-			iv, err := dense(in[0])
-			if err != nil {
-				return nil, err
-			}
-			gv, err := dense(in[1])
-			if err != nil {
-				return nil, err
-			}
-			out := gOp.result(gv.Dtype())
-			out.Zero() // the gradient is scatter-added
-			id := ints(iv)
-			switch gv.Dtype() {
-			case tensor.Float64:
-				gd := f64s(gv)
-				embedBackward(f64s(out), gd, id, c)
-			case tensor.Float32:
-				gd := f32s(gv)
-				embedBackward(f32s(out), gd, id, c)
-			}
-			return out, nil
-		}
-		dt, err := G.ApplyOp(gOp, in[1], grad)
+		dt, err := rowOp("attend.EmbedGrad", G.Nodes{in[1], grad}, ts, func(in []*tensor.Dense, dt []T) {
+			clear(dt) // the gradient is scatter-added
+			embedBackward(dt, data[T](in[1]), ints(in[0]), c)
+		}, ts)
 		return G.Nodes{dt, nil}, err
 	}
-	y, err := G.ApplyOp(o, table, ids)
-	return y, wrap(err)
+	return G.ApplyOp(o, table, ids)
 }
 
-func embedForward[T float](out, table []T, ids []int, v, c int) error {
+func embedForward[T num.Float](out, table []T, ids []int, v, c int) error {
 	for i, id := range ids {
 		if id < 0 || id >= v {
 			return errors.Wrapf(ErrArgument, "id %d at position %d is outside the table of %d rows", id, i, v)
@@ -417,7 +368,7 @@ func embedForward[T float](out, table []T, ids []int, v, c int) error {
 	return nil
 }
 
-func embedBackward[T float](dt, g []T, ids []int, c int) {
+func embedBackward[T num.Float](dt, g []T, ids []int, c int) {
 	for i, id := range ids {
 		row, d := dt[id*c:(id+1)*c], g[i*c:(i+1)*c]
 		for j := range row {
@@ -441,6 +392,17 @@ func AddPositions(x, pos *G.Node) (*G.Node, error) {
 	if ps[1] != c || ps[0] < t {
 		return nil, wrap(errors.Wrapf(ErrShape, "pos %v cannot cover x %v: want (P ≥ %d, %d)", ps, xs, t, c))
 	}
+	build, err := byDtype(x.Dtype(), addPositionsOp[float64], addPositionsOp[float32])
+	if err != nil {
+		return nil, wrap(err)
+	}
+	y, err := build(x, pos)
+	return y, wrap(err)
+}
+
+func addPositionsOp[T num.Float](x, pos *G.Node) (*G.Node, error) {
+	xs, ps := x.Shape(), pos.Shape()
+	_, t, c := seqDims(xs)
 	a := hm.TypeVariable('a')
 	o := &op{
 		name:    "attend.AddPositions",
@@ -449,42 +411,22 @@ func AddPositions(x, pos *G.Node) (*G.Node, error) {
 		shape:   xs.Clone(),
 		diffWRT: []bool{true, true},
 	}
-	o.do = func(in []G.Value) (G.Value, error) {
-		vals, err := o.denses(in)
-		if err != nil {
-			return nil, err
-		}
-		out := o.result(vals[0].Dtype())
-		switch vals[0].Dtype() {
-		case tensor.Float64:
-			xd := f64s(vals[0])
-			addPositions(f64s(out), xd, f64s(vals[1]), t*c)
-		case tensor.Float32:
-			xd := f32s(vals[0])
-			addPositions(f32s(out), xd, f32s(vals[1]), t*c)
-		}
-		return out, nil
-	}
+	kernel(o, func(in []*tensor.Dense, out []T) error {
+		addPositions(out, data[T](in[0]), data[T](in[1]), t*c)
+		return nil
+	})
 	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 		acc := make([]float64, t*c)
-		dp, err := rowOp("attend.AddPositionsGrad", G.Nodes{grad}, ps, func(vals []*tensor.Dense, out *tensor.Dense) {
-			out.Zero() // rows ≥ T get no gradient
-			switch vals[0].Dtype() {
-			case tensor.Float64:
-				gd := f64s(vals[0])
-				sumRows(f64s(out)[:t*c], gd, t*c, acc)
-			case tensor.Float32:
-				gd := f32s(vals[0])
-				sumRows(f32s(out)[:t*c], gd, t*c, acc)
-			}
+		dp, err := rowOp("attend.AddPositionsGrad", G.Nodes{grad}, ps, func(in []*tensor.Dense, dp []T) {
+			clear(dp) // rows ≥ T get no gradient
+			sumRows(dp[:t*c], data[T](in[0]), t*c, acc)
 		}, ps)
 		return G.Nodes{grad, dp}, err
 	}
-	y, err := G.ApplyOp(o, x, pos)
-	return y, wrap(err)
+	return G.ApplyOp(o, x, pos)
 }
 
-func addPositions[T float](out, x, pos []T, tc int) {
+func addPositions[T num.Float](out, x, pos []T, tc int) {
 	for i := range x {
 		out[i] = x[i] + pos[i%tc]
 	}
@@ -521,6 +463,15 @@ func Dropout(x *G.Node, p float64, seed uint64, mode *DropoutMode) (*G.Node, err
 	if !(p >= 0 && p < 1) || mode == nil {
 		return nil, wrap(errors.Wrapf(ErrArgument, "p = %v (want [0, 1)) and mode %v (want non-nil)", p, mode))
 	}
+	build, err := byDtype(x.Dtype(), dropoutOp[float64], dropoutOp[float32])
+	if err != nil {
+		return nil, wrap(err)
+	}
+	y, err := build(x, p, seed, mode)
+	return y, wrap(err)
+}
+
+func dropoutOp[T num.Float](x *G.Node, p float64, seed uint64, mode *DropoutMode) (*G.Node, error) {
 	xs := x.Shape()
 	a := hm.TypeVariable('a')
 	var pcg rand.PCG
@@ -534,21 +485,7 @@ func Dropout(x *G.Node, p float64, seed uint64, mode *DropoutMode) (*G.Node, err
 		shape:   xs.Clone(),
 		diffWRT: []bool{true},
 	}
-	apply := func(out, in *tensor.Dense) {
-		switch out.Dtype() {
-		case tensor.Float64:
-			od := f64s(out)
-			dropoutApply(od, f64s(in), keep, scale)
-		case tensor.Float32:
-			od := f32s(out)
-			dropoutApply(od, f32s(in), keep, scale)
-		}
-	}
-	o.do = func(in []G.Value) (G.Value, error) {
-		xv, err := dense(in[0])
-		if err != nil {
-			return nil, err
-		}
+	kernel(o, func(in []*tensor.Dense, out []T) error {
 		if !mode.Training() || p == 0 {
 			keep = nil
 		} else {
@@ -560,21 +497,19 @@ func Dropout(x *G.Node, p float64, seed uint64, mode *DropoutMode) (*G.Node, err
 				keep[i] = rng.Float64() >= p
 			}
 		}
-		out := o.result(xv.Dtype())
-		apply(out, xv)
-		return out, nil
-	}
+		dropoutApply(out, data[T](in[0]), keep, scale)
+		return nil
+	})
 	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-		dx, err := rowOp("attend.DropoutGrad", G.Nodes{grad}, xs, func(vals []*tensor.Dense, out *tensor.Dense) {
-			apply(out, vals[0])
+		dx, err := rowOp("attend.DropoutGrad", G.Nodes{grad}, xs, func(in []*tensor.Dense, dx []T) {
+			dropoutApply(dx, data[T](in[0]), keep, scale)
 		}, seed)
 		return G.Nodes{dx}, err
 	}
-	y, err := G.ApplyOp(o, x)
-	return y, wrap(err)
+	return G.ApplyOp(o, x)
 }
 
-func dropoutApply[T float](out, in []T, keep []bool, scale float64) {
+func dropoutApply[T num.Float](out, in []T, keep []bool, scale float64) {
 	if keep == nil {
 		copy(out, in)
 		return

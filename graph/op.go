@@ -25,6 +25,7 @@ type op struct {
 	do      func(in []G.Value) (G.Value, error)
 	diff    func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) // nil: not differentiable
 	diffWRT []bool
+	elem    tensor.Dtype    // the element type the op was built for; its float inputs must have it
 	buf     *tensor.Dense   // the output of the last run, reused by the next
 	ins     []*tensor.Dense // scratch for the inputs of a run
 }
@@ -58,6 +59,16 @@ func (o *op) Hashcode() uint32 {
 func (o *op) Do(in ...G.Value) (G.Value, error) {
 	if len(in) != o.arity {
 		return nil, errors.Errorf("%s: got %d inputs, want %d", o.name, len(in), o.arity)
+	}
+	if o.elem.Type != nil {
+		for i, v := range in {
+			if v == nil {
+				continue // dense reports it
+			}
+			if dt := v.Dtype(); (dt == tensor.Float64 || dt == tensor.Float32) && dt != o.elem {
+				return nil, errors.Wrapf(ErrDtype, "%s: input %d has dtype %v; the op was built for %v", o.name, i, dt, o.elem)
+			}
+		}
 	}
 	v, err := o.do(in)
 	return v, errors.Wrap(err, o.name)

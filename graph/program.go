@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"github.com/attend-go/attend/internal/num"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -35,6 +36,8 @@ type step struct {
 	add  *tensor.Dense // the buffer of a Gorgonia "+" run by Program itself
 	// inPlace: a Gorgonia "+" run by Program into its first operand's buffer
 	inPlace bool
+	// sum adds a Gorgonia "+"'s operands into dst, for the node's element type
+	sum func(dst *tensor.Dense, a, b G.Value) (G.Value, error)
 }
 
 // arg is an input of a step: a computed node's slot, or a leaf read from its node.
@@ -79,6 +82,10 @@ func NewProgram(outputs ...*G.Node) (*Program, error) {
 		}
 		if isGorgoniaAdd(s.op, children) {
 			s.add = tensor.New(tensor.Of(n.Dtype()), tensor.WithShape(n.Shape().Clone()...))
+			var err error
+			if s.sum, err = byDtype(n.Dtype(), addValues[float64], addValues[float32]); err != nil {
+				return errors.Wrapf(err, "graph: NewProgram: %v", n)
+			}
 		}
 		p.slot[n] = len(p.vals)
 		p.vals = append(p.vals, nil)
@@ -162,11 +169,11 @@ func (p *Program) Run() error {
 		var err error
 		switch {
 		case s.add != nil:
-			v, err = addValues(s.add, s.args[0], s.args[1])
+			v, err = s.sum(s.add, s.args[0], s.args[1])
 		case s.inPlace:
 			var dst *tensor.Dense
 			if dst, err = dense(s.args[0]); err == nil {
-				v, err = addValues(dst, s.args[0], s.args[1])
+				v, err = s.sum(dst, s.args[0], s.args[1])
 			}
 		default:
 			v, err = s.op.Do(s.args...)
@@ -179,7 +186,7 @@ func (p *Program) Run() error {
 	return nil
 }
 
-func addValues(dst *tensor.Dense, a, b G.Value) (G.Value, error) {
+func addValues[T num.Float](dst *tensor.Dense, a, b G.Value) (G.Value, error) {
 	x, err := dense(a)
 	if err != nil {
 		return nil, err
@@ -188,14 +195,10 @@ func addValues(dst *tensor.Dense, a, b G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch dst.Dtype() {
-	case tensor.Float64:
-		d := f64s(dst)
-		addInto(d, f64s(x), f64s(y))
-	case tensor.Float32:
-		d := f32s(dst)
-		addInto(d, f32s(x), f32s(y))
+	if x.Dtype() != dst.Dtype() || y.Dtype() != dst.Dtype() {
+		return nil, errors.Wrapf(ErrDtype, "adding %v and %v into %v", x.Dtype(), y.Dtype(), dst.Dtype())
 	}
+	addInto(data[T](dst), data[T](x), data[T](y))
 	return dst, nil
 }
 

@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 
+	"github.com/attend-go/attend/internal/num"
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -47,6 +48,18 @@ func applySoftmax(x, mask *G.Node, log bool) (*G.Node, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "graph: "+what)
 	}
+	build, err := byDtype(x.Dtype(), softmaxOp[float64], softmaxOp[float32])
+	if err != nil {
+		return nil, errors.Wrap(err, "graph: "+what)
+	}
+	y, err := build(what, x, mask, rowOf, log)
+	return y, errors.Wrap(err, "graph: "+what)
+}
+
+// softmaxOp builds the (log-)softmax op of element type T; rowOf maps a row of x to its
+// row of mask (see maskRows).
+func softmaxOp[T num.Float](what string, x, mask *G.Node, rowOf func(int) int, log bool) (*G.Node, error) {
+	xs := x.Shape()
 	a := hm.TypeVariable('a')
 	o := &op{
 		name:    fmt.Sprintf("attend.%s{mask:%v}", what, mask != nil),
@@ -64,44 +77,18 @@ func applySoftmax(x, mask *G.Node, log bool) (*G.Node, error) {
 		o.typ = hm.NewFnType(tensorType(xs.Dims(), a), tensorType(xs.Dims(), a))
 	}
 	k := xs[xs.Dims()-1]
-	o.do = func(in []G.Value) (G.Value, error) {
-		xv, err := dense(in[0])
-		if err != nil {
-			return nil, err
-		}
-		var mv *tensor.Dense
-		if len(in) == 2 {
-			if mv, err = dense(in[1]); err != nil {
-				return nil, err
-			}
-		}
-		out := o.result(xv.Dtype())
-		switch xv.Dtype() {
-		case tensor.Float64:
-			xd := f64s(xv)
-			softmaxRows(f64s(out), xd, maskData[float64](mv), k, rowOf, log)
-		case tensor.Float32:
-			xd := f32s(xv)
-			softmaxRows(f32s(out), xd, maskData[float32](mv), k, rowOf, log)
-		}
-		return out, nil
-	}
+	kernel(o, func(in []*tensor.Dense, y []T) error {
+		softmaxRows(y, data[T](in[0]), optData[T](in, 1), k, rowOf, log)
+		return nil
+	})
 	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-		g, err := softmaxGrad(out, grad, log)
+		g, err := softmaxGradOp[T](out, grad, log)
 		return G.Nodes{g, nil}[:len(in)], err
 	}
-	y, err := G.ApplyOp(o, inputs...)
-	return y, errors.Wrap(err, "graph: "+what)
+	return G.ApplyOp(o, inputs...)
 }
 
-func maskData[T float](m *tensor.Dense) []T {
-	if m == nil {
-		return nil
-	}
-	return data[T](m)
-}
-
-func softmaxRows[T float](dst, src, mask []T, k int, rowOf func(int) int, log bool) {
+func softmaxRows[T num.Float](dst, src, mask []T, k int, rowOf func(int) int, log bool) {
 	rows := len(src) / k
 	parallelFor(rows, len(src)*8, func(r int) {
 		rm := rowMask[T]{limit: k}
@@ -141,39 +128,22 @@ func maskRows(xs tensor.Shape, mask *G.Node) (func(int) int, error) {
 
 // softmaxGrad returns the node of ∂L/∂x given y = softmax(x) (or log-softmax) and dy.
 func softmaxGrad(y, dy *G.Node, log bool) (*G.Node, error) {
-	a := hm.TypeVariable('a')
-	ys := y.Shape()
-	k := ys[ys.Dims()-1]
-	o := &op{
-		name:  fmt.Sprintf("attend.SoftMaxGrad{log:%v}", log),
-		arity: 2,
-		typ:   hm.NewFnType(tensorType(ys.Dims(), a), tensorType(ys.Dims(), a), tensorType(ys.Dims(), a)),
-		shape: ys.Clone(),
+	build, err := byDtype(y.Dtype(), softmaxGradOp[float64], softmaxGradOp[float32])
+	if err != nil {
+		return nil, err
 	}
-	o.do = func(in []G.Value) (G.Value, error) {
-		yv, err := dense(in[0])
-		if err != nil {
-			return nil, err
-		}
-		gv, err := dense(in[1])
-		if err != nil {
-			return nil, err
-		}
-		out := o.result(yv.Dtype())
-		switch yv.Dtype() {
-		case tensor.Float64:
-			yd := f64s(yv)
-			softmaxGradRows(f64s(out), yd, f64s(gv), k, log)
-		case tensor.Float32:
-			yd := f32s(yv)
-			softmaxGradRows(f32s(out), yd, f32s(gv), k, log)
-		}
-		return out, nil
-	}
-	return G.ApplyOp(o, y, dy)
+	return build(y, dy, log)
 }
 
-func softmaxGradRows[T float](dx, y, g []T, k int, log bool) {
+func softmaxGradOp[T num.Float](y, dy *G.Node, log bool) (*G.Node, error) {
+	ys := y.Shape()
+	k := ys[ys.Dims()-1]
+	return rowOp(fmt.Sprintf("attend.SoftMaxGrad{log:%v}", log), G.Nodes{y, dy}, ys, func(in []*tensor.Dense, dx []T) {
+		softmaxGradRows(dx, data[T](in[0]), data[T](in[1]), k, log)
+	})
+}
+
+func softmaxGradRows[T num.Float](dx, y, g []T, k int, log bool) {
 	rows := len(y) / k
 	parallelFor(rows, len(y)*4, func(r int) {
 		s := r * k

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -465,5 +466,27 @@ func TestInterruptBeforeFirstEvaluation(t *testing.T) {
 	readJSON(t, filepath.Join(ckptDir(t, dir), "state.json"), &st)
 	if code, out, e := runCLI(t, "--resume", dir, "--steps", itoa(st.Step+2), "--quiet", "--samples", "0"); code != 0 {
 		t.Errorf("resume: exit %d\n%s\n%s", code, out, e)
+	}
+}
+
+// TestShortRunWarmup: a run shorter than the default warm-up trains (found by hand:
+// `--steps 20` failed with the schedule's own error, exit 1); an explicit warm-up as
+// long as the decay is a usage error naming both flags.
+func TestShortRunWarmup(t *testing.T) {
+	for _, steps := range []string{"1", "10", "20"} {
+		s, err := parseTrain([]string{"--steps", steps}, io.Discard)
+		if err != nil {
+			t.Fatalf("--steps %s: %v", steps, err)
+		}
+		if s.Warmup < 0 || s.Warmup >= s.DecaySteps {
+			t.Errorf("--steps %s: warmup %d, decay steps %d", steps, s.Warmup, s.DecaySteps)
+		}
+	}
+	if s, _ := parseTrain(nil, io.Discard); s.Warmup != 20 {
+		t.Errorf("the default run's warm-up is %d; want 20", s.Warmup)
+	}
+	_, err := parseTrain([]string{"--steps", "20", "--warmup", "20"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--warmup 20 and --decay-steps 20") {
+		t.Errorf("explicit warm-up = decay: %v; want a usage error naming both", err)
 	}
 }

@@ -181,6 +181,11 @@ func parseTrain(args []string, help io.Writer) (settings, error) {
 	if s.DecaySteps == 0 {
 		s.DecaySteps = s.Steps
 	}
+	if !s.explicit["warmup"] && s.Warmup >= s.DecaySteps {
+		// A short run (--steps 10) keeps a tenth of its steps for the default warm-up
+		// instead of failing on a warm-up longer than the run.
+		s.Warmup = s.DecaySteps / 10
+	}
 	return s, validate(s)
 }
 
@@ -228,8 +233,8 @@ func validate(s settings) error {
 		return usageErr("--lr %v: must be a positive number", s.LR)
 	case !(s.MinLR >= 0) || s.MinLR > s.LR:
 		return usageErr("--min-lr %v: must be between 0 and --lr %v", s.MinLR, s.LR)
-	case s.Resume == "" && (s.Warmup < 0 || s.DecaySteps < s.Warmup): // a resumed run keeps its schedule
-		return usageErr("--warmup %d and --decay-steps %d: need 0 ≤ warmup ≤ decay-steps", s.Warmup, s.DecaySteps)
+	case s.Resume == "" && (s.Warmup < 0 || s.DecaySteps <= s.Warmup): // a resumed run keeps its schedule
+		return usageErr("--warmup %d and --decay-steps %d: need 0 ≤ warmup < decay-steps", s.Warmup, s.DecaySteps)
 	case !(s.WeightDecay >= 0):
 		return usageErr("--weight-decay %v: must be ≥ 0", s.WeightDecay)
 	case !(s.Clip >= 0):

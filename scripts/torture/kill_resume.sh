@@ -25,6 +25,11 @@ ok=0 during_write=0 start=$(date +%s)
 fail() { echo "kill $k: $*"; bad=1; keep=1; ls -la "$run" "$run/best"; cat "$work/out" | tail -3; cat "$work/prev" | head -3; cat "$work/prev" | tail -3; }
 for k in $(seq 1 "$kills"); do
 	bad=0
+	# Empty the output files here, not in the background job's redirection: the job's
+	# shell truncates them only when it gets to run, and until then the polling below
+	# would read the previous round's "resuming at step" line.
+	: >"$work/out"
+	: >"$work/err"
 	if [ "$last" -lt 0 ]; then
 		"$bin" "${model[@]}" --steps 100000 --out "$run" >"$work/out" 2>"$work/err" &
 	else

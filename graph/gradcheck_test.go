@@ -161,48 +161,48 @@ func TestGradCheckBadInput(t *testing.T) {
 		x = f64(g, "x", 2, 2)
 		return G.Must(G.Sum(x)), x
 	}
-	runBadCases(t, []badCase{
-		{"nil cost", graph.ErrArgument, func(g *G.ExprGraph) error {
+	graphtest.RunBadCases(t, []graphtest.BadCase{
+		{Name: "nil cost", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			_, x := scalarCost(g)
 			_, err := graph.GradCheck(nil, G.Nodes{x}, graph.GradCheckOpts{})
 			return err
 		}},
-		{"non-scalar cost", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "non-scalar cost", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			x := f64(g, "x", 2, 2)
 			_, err := graph.GradCheck(G.Must(G.Square(x)), G.Nodes{x}, graph.GradCheckOpts{})
 			return err
 		}},
-		{"float32 cost", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "float32 cost", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			x := f32(g, "x", 2, 2)
 			_, err := graph.GradCheck(G.Must(G.Sum(x)), G.Nodes{x}, graph.GradCheckOpts{})
 			return err
 		}},
-		{"empty wrt", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "empty wrt", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			cost, _ := scalarCost(g)
 			_, err := graph.GradCheck(cost, nil, graph.GradCheckOpts{})
 			return err
 		}},
-		{"nil node in wrt", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "nil node in wrt", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			cost, x := scalarCost(g)
 			_, err := graph.GradCheck(cost, G.Nodes{x, nil}, graph.GradCheckOpts{})
 			return err
 		}},
-		{"float32 node in wrt", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "float32 node in wrt", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			cost, _ := scalarCost(g)
 			_, err := graph.GradCheck(cost, G.Nodes{f32(g, "y", 2)}, graph.GradCheckOpts{})
 			return err
 		}},
-		{"node without a value", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "node without a value", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			x := G.NewMatrix(g, G.Float64, G.WithShape(2, 2), G.WithName("x"))
 			_, err := graph.GradCheck(G.Must(G.Sum(x)), G.Nodes{x}, graph.GradCheckOpts{})
 			return err
 		}},
-		{"negative eps", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "negative eps", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			cost, x := scalarCost(g)
 			_, err := graph.GradCheck(cost, G.Nodes{x}, graph.GradCheckOpts{Eps: -1e-6})
 			return err
 		}},
-		{"negative floor", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "negative floor", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			cost, x := scalarCost(g)
 			_, err := graph.GradCheck(cost, G.Nodes{x}, graph.GradCheckOpts{Floor: -1})
 			return err

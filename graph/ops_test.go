@@ -934,30 +934,6 @@ func TestNewMaskAndSetMask(t *testing.T) {
 
 // ---- bad input ----
 
-// badCase builds something that must fail with an error wrapping want.
-type badCase struct {
-	name  string
-	want  error
-	build func(g *G.ExprGraph) error
-}
-
-func runBadCases(t *testing.T, cases []badCase) {
-	t.Helper()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := graphtest.NoPanic(func() error { return c.build(G.NewGraph()) })
-			switch {
-			case errors.As(err, new(graphtest.PanicError)):
-				t.Fatalf("%v; want an error wrapping %q", err, c.want)
-			case err == nil:
-				t.Fatalf("no error; want one wrapping %q", c.want)
-			case !errors.Is(err, c.want):
-				t.Errorf("error %q does not wrap %q", err, c.want)
-			}
-		})
-	}
-}
-
 func f64(g *G.ExprGraph, name string, shape ...int) *G.Node {
 	return graphtest.Input(g, tensor.Float64, name, shape, make([]float64, tensor.Shape(shape).TotalSize()))
 }
@@ -981,53 +957,53 @@ func newMask(g *G.ExprGraph, dt tensor.Dtype, s ...int) *G.Node {
 }
 
 func TestSoftMaxBadInput(t *testing.T) {
-	var cases []badCase
+	var cases []graphtest.BadCase
 	for _, log := range []bool{false, true} {
 		op := softmaxOp(log)
 		p := opName(log) + "/"
 		cases = append(cases,
-			badCase{p + "nil x", graph.ErrArgument, func(g *G.ExprGraph) error { return err2(op(nil, nil)) }},
-			badCase{p + "1-D x", graph.ErrShape, func(g *G.ExprGraph) error { return err2(op(f64(g, "x", 4), nil)) }},
-			badCase{p + "5-D x", graph.ErrShape, func(g *G.ExprGraph) error { return err2(op(f64(g, "x", 1, 2, 2, 2, 2), nil)) }},
-			badCase{p + "int x", graph.ErrDtype, func(g *G.ExprGraph) error { return err2(op(ints(g, "x", 2, 3), nil)) }},
-			badCase{p + "float32 mask, float64 x", graph.ErrDtype, func(g *G.ExprGraph) error {
+			graphtest.BadCase{Name: p + "nil x", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error { return err2(op(nil, nil)) }},
+			graphtest.BadCase{Name: p + "1-D x", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error { return err2(op(f64(g, "x", 4), nil)) }},
+			graphtest.BadCase{Name: p + "5-D x", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error { return err2(op(f64(g, "x", 1, 2, 2, 2, 2), nil)) }},
+			graphtest.BadCase{Name: p + "int x", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error { return err2(op(ints(g, "x", 2, 3), nil)) }},
+			graphtest.BadCase{Name: p + "float32 mask, float64 x", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 				return err2(op(f64(g, "x", 2, 3), newMask(g, tensor.Float32, 2, 3)))
 			}},
-			badCase{p + "mask of the wrong width", graph.ErrShape, func(g *G.ExprGraph) error {
+			graphtest.BadCase{Name: p + "mask of the wrong width", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 				return err2(op(f64(g, "x", 2, 3), newMask(g, tensor.Float64, 2, 4)))
 			}},
-			badCase{p + "mask of the wrong rows", graph.ErrShape, func(g *G.ExprGraph) error {
+			graphtest.BadCase{Name: p + "mask of the wrong rows", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 				return err2(op(f64(g, "x", 2, 3, 4), newMask(g, tensor.Float64, 2, 4)))
 			}},
-			badCase{p + "(B,T,K) mask on 3-D x of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+			graphtest.BadCase{Name: p + "(B,T,K) mask on 3-D x of another batch", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 				return err2(op(f64(g, "x", 2, 3, 4), newMask(g, tensor.Float64, 3, 3, 4)))
 			}},
-			badCase{p + "(B,T,K) mask on 4-D x of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+			graphtest.BadCase{Name: p + "(B,T,K) mask on 4-D x of another batch", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 				return err2(op(f64(g, "x", 2, 2, 3, 4), newMask(g, tensor.Float64, 3, 3, 4)))
 			}},
-			badCase{p + "(H,T,K) mask on 4-D x", graph.ErrShape, func(g *G.ExprGraph) error {
+			graphtest.BadCase{Name: p + "(H,T,K) mask on 4-D x", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 				return err2(op(f64(g, "x", 2, 5, 3, 4), newMask(g, tensor.Float64, 5, 3, 4)))
 			}},
 		)
 	}
-	runBadCases(t, cases)
+	graphtest.RunBadCases(t, cases)
 }
 
 func TestCrossEntropyBadInput(t *testing.T) {
-	runBadCases(t, []badCase{
-		{"nil logits", graph.ErrArgument, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(nil, ints(g, "t", 2))) }},
-		{"nil targets", graph.ErrArgument, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), nil)) }},
-		{"float targets", graph.ErrDtype, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), f64(g, "t", 2))) }},
-		{"int logits", graph.ErrDtype, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(ints(g, "l", 2, 3), ints(g, "t", 2))) }},
-		{"1-D logits", graph.ErrShape, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 3), ints(g, "t", 1))) }},
-		{"4-D logits", graph.ErrShape, func(g *G.ExprGraph) error {
+	graphtest.RunBadCases(t, []graphtest.BadCase{
+		{Name: "nil logits", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(nil, ints(g, "t", 2))) }},
+		{Name: "nil targets", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), nil)) }},
+		{Name: "float targets", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), f64(g, "t", 2))) }},
+		{Name: "int logits", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(ints(g, "l", 2, 3), ints(g, "t", 2))) }},
+		{Name: "1-D logits", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 3), ints(g, "t", 1))) }},
+		{Name: "4-D logits", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			return err2(graph.CrossEntropy(f64(g, "l", 1, 2, 2, 3), ints(g, "t", 1, 2, 2)))
 		}},
-		{"targets of the wrong length", graph.ErrShape, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), ints(g, "t", 3))) }},
-		{"targets of the wrong dims", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "targets of the wrong length", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), ints(g, "t", 3))) }},
+		{Name: "targets of the wrong dims", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			return err2(graph.CrossEntropy(f64(g, "l", 2, 3, 4), ints(g, "t", 6)))
 		}},
-		{"targets shaped like logits", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "targets shaped like logits", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			return err2(graph.CrossEntropy(f64(g, "l", 2, 3), ints(g, "t", 2, 3)))
 		}},
 	})
@@ -1043,131 +1019,131 @@ func TestAttentionBadInput(t *testing.T) {
 			return err3(graph.Attention(q, k, v, o))
 		}
 	}
-	runBadCases(t, []badCase{
-		{"nil q", graph.ErrArgument, func(g *G.ExprGraph) error {
+	graphtest.RunBadCases(t, []graphtest.BadCase{
+		{Name: "nil q", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			_, k, v := qkv(g)
 			return err3(graph.Attention(nil, k, v, graph.AttentionOpts{}))
 		}},
-		{"nil k", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "nil k", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			q, _, v := qkv(g)
 			return err3(graph.Attention(q, nil, v, graph.AttentionOpts{}))
 		}},
-		{"nil v", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "nil v", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			q, k, _ := qkv(g)
 			return err3(graph.Attention(q, k, nil, graph.AttentionOpts{}))
 		}},
-		{"int q", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "int q", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			_, k, v := qkv(g)
 			return err3(graph.Attention(ints(g, "qi", 2, 3, 4), k, v, graph.AttentionOpts{}))
 		}},
-		{"float32 k with float64 q", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "float32 k with float64 q", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			q, _, v := qkv(g)
 			return err3(graph.Attention(q, f32(g, "k32", 2, 5, 4), v, graph.AttentionOpts{}))
 		}},
-		{"float32 v with float64 q", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "float32 v with float64 q", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			q, k, _ := qkv(g)
 			return err3(graph.Attention(q, k, f32(g, "v32", 2, 5, 6), graph.AttentionOpts{}))
 		}},
-		{"1-D q", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "1-D q", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, k, v := qkv(g)
 			return err3(graph.Attention(f64(g, "q1", 4), k, v, graph.AttentionOpts{}))
 		}},
-		{"4-D q and k", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "4-D q and k", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			return err3(graph.Attention(f64(g, "q4", 1, 2, 3, 4), f64(g, "k4", 1, 2, 3, 4), f64(g, "v4", 1, 2, 3, 4), graph.AttentionOpts{}))
 		}},
-		{"2-D q, 3-D k", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "2-D q, 3-D k", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, k, v := qkv(g)
 			return err3(graph.Attention(f64(g, "q2", 3, 4), k, v, graph.AttentionOpts{}))
 		}},
-		{"q and k of other widths", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "q and k of other widths", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, _, v := qkv(g)
 			return err3(graph.Attention(f64(g, "q5", 2, 3, 5), f64(g, "k", 2, 5, 4), v, graph.AttentionOpts{}))
 		}},
-		{"q and k of other batches", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "q and k of other batches", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, _, v := qkv(g)
 			return err3(graph.Attention(f64(g, "q3", 3, 3, 4), f64(g, "k", 2, 5, 4), v, graph.AttentionOpts{}))
 		}},
-		{"v with other keys than k", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "v with other keys than k", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, _ := qkv(g)
 			return err3(graph.Attention(q, k, f64(g, "v4", 2, 4, 6), graph.AttentionOpts{}))
 		}},
-		{"v of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "v of another batch", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, _ := qkv(g)
 			return err3(graph.Attention(q, k, f64(g, "vb", 3, 5, 6), graph.AttentionOpts{}))
 		}},
-		{"2-D v for 3-D q, k", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "2-D v for 3-D q, k", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, _ := qkv(g)
 			return err3(graph.Attention(q, k, f64(g, "v2", 5, 6), graph.AttentionOpts{Heads: 1}))
 		}},
-		{"heads not dividing q's width", graph.ErrShape, att(graph.AttentionOpts{Heads: 3})},
-		{"heads not dividing v's width", graph.ErrShape, att(graph.AttentionOpts{Heads: 4})},
-		{"negative heads", graph.ErrArgument, att(graph.AttentionOpts{Heads: -2})},
-		{"NaN scale", graph.ErrArgument, att(graph.AttentionOpts{Scale: math.NaN()})},
-		{"+Inf scale", graph.ErrArgument, att(graph.AttentionOpts{Scale: math.Inf(1)})},
-		{"-Inf scale", graph.ErrArgument, att(graph.AttentionOpts{Scale: math.Inf(-1)})},
-		{"mask (Tk, Tq)", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "heads not dividing q's width", Want: graph.ErrShape, Build: att(graph.AttentionOpts{Heads: 3})},
+		{Name: "heads not dividing v's width", Want: graph.ErrShape, Build: att(graph.AttentionOpts{Heads: 4})},
+		{Name: "negative heads", Want: graph.ErrArgument, Build: att(graph.AttentionOpts{Heads: -2})},
+		{Name: "NaN scale", Want: graph.ErrArgument, Build: att(graph.AttentionOpts{Scale: math.NaN()})},
+		{Name: "+Inf scale", Want: graph.ErrArgument, Build: att(graph.AttentionOpts{Scale: math.Inf(1)})},
+		{Name: "-Inf scale", Want: graph.ErrArgument, Build: att(graph.AttentionOpts{Scale: math.Inf(-1)})},
+		{Name: "mask (Tk, Tq)", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{Mask: newMask(g, tensor.Float64, 5, 3)}))
 		}},
-		{"mask of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "mask of another batch", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{Mask: newMask(g, tensor.Float64, 3, 3, 5)}))
 		}},
-		{"mask (B, H, Tq, Tk)", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "mask (B, H, Tq, Tk)", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{Mask: newMask(g, tensor.Float64, 2, 1, 3, 5)}))
 		}},
-		{"float32 mask", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "float32 mask", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{Mask: newMask(g, tensor.Float32, 3, 5)}))
 		}},
-		{"key padding (B, Tq)", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "key padding (B, Tq)", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{KeyPadding: newMask(g, tensor.Float64, 2, 3)}))
 		}},
-		{"key padding of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "key padding of another batch", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{KeyPadding: newMask(g, tensor.Float64, 1, 5)}))
 		}},
-		{"key padding (B, Tq, Tk)", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "key padding (B, Tq, Tk)", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{KeyPadding: newMask(g, tensor.Float64, 2, 3, 5)}))
 		}},
-		{"float32 key padding", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "float32 key padding", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{KeyPadding: newMask(g, tensor.Float32, 2, 5)}))
 		}},
-		{"AttentionWeights: nil k", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "AttentionWeights: nil k", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			q, _, _ := qkv(g)
 			return err2(graph.AttentionWeights(q, nil, graph.AttentionOpts{}))
 		}},
-		{"ApplyWeights: nil weights", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: nil weights", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			_, _, v := qkv(g)
 			return err2(graph.ApplyWeights(nil, v))
 		}},
-		{"ApplyWeights: nil v", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: nil v", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			return err2(graph.ApplyWeights(f64(g, "w", 2, 1, 3, 5), nil))
 		}},
-		{"ApplyWeights: 3-D weights", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: 3-D weights", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, _, v := qkv(g)
 			return err2(graph.ApplyWeights(f64(g, "w", 2, 3, 5), v))
 		}},
-		{"ApplyWeights: weights of other keys", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: weights of other keys", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, _, v := qkv(g)
 			return err2(graph.ApplyWeights(f64(g, "w", 2, 1, 3, 4), v))
 		}},
-		{"ApplyWeights: weights of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: weights of another batch", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, _, v := qkv(g)
 			return err2(graph.ApplyWeights(f64(g, "w", 1, 1, 3, 5), v))
 		}},
-		{"ApplyWeights: heads not dividing v's width", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: heads not dividing v's width", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, _, v := qkv(g)
 			return err2(graph.ApplyWeights(f64(g, "w", 2, 4, 3, 5), v))
 		}},
-		{"ApplyWeights: 4-D v", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: 4-D v", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			return err2(graph.ApplyWeights(f64(g, "w", 2, 1, 3, 5), f64(g, "v4", 2, 1, 5, 6)))
 		}},
-		{"ApplyWeights: float32 v", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: float32 v", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			return err2(graph.ApplyWeights(f64(g, "w", 2, 1, 3, 5), f32(g, "v32", 2, 5, 6)))
 		}},
 	})
@@ -1183,22 +1159,22 @@ func TestMaskBadInput(t *testing.T) {
 	padErr := func(lengths []int, tk int) func(g *G.ExprGraph) error {
 		return func(*G.ExprGraph) error { _, err := graph.KeyPaddingMask(lengths, tk); return err }
 	}
-	runBadCases(t, []badCase{
-		{"NewMask: nil graph", graph.ErrArgument, func(*G.ExprGraph) error { return err2(graph.NewMask(nil, tensor.Float64, tensor.Shape{2, 2}, "m")) }},
-		{"NewMask: int dtype", graph.ErrDtype, newMaskErr(tensor.Int, tensor.Shape{2, 2}, "m")},
-		{"NewMask: bool dtype", graph.ErrDtype, newMaskErr(tensor.Bool, tensor.Shape{2, 2}, "m")},
-		{"NewMask: 1-D", graph.ErrShape, newMaskErr(tensor.Float64, tensor.Shape{4}, "m")},
-		{"NewMask: 5-D", graph.ErrShape, newMaskErr(tensor.Float64, tensor.Shape{1, 1, 1, 2, 2}, "m")},
-		{"NewMask: scalar", graph.ErrShape, newMaskErr(tensor.Float64, tensor.ScalarShape(), "m")},
-		{"NewMask: zero size", graph.ErrShape, newMaskErr(tensor.Float64, tensor.Shape{2, 0}, "m")},
-		{"NewMask: negative size", graph.ErrShape, newMaskErr(tensor.Float64, tensor.Shape{-2, 3}, "m")},
-		{"NewMask: empty name", graph.ErrArgument, newMaskErr(tensor.Float64, tensor.Shape{2, 2}, "")},
-		{"SetMask: nil mask", graph.ErrArgument, func(*G.ExprGraph) error { return graph.SetMask(nil, make([]bool, 4)) }},
-		{"SetMask: too few values", graph.ErrShape, setMaskErr(make([]bool, 5))},
-		{"SetMask: too many values", graph.ErrShape, setMaskErr(make([]bool, 7))},
-		{"SetMask: nil values", graph.ErrShape, setMaskErr(nil)},
-		{"SetMask: int node", graph.ErrDtype, func(g *G.ExprGraph) error { return graph.SetMask(ints(g, "m", 2, 2), make([]bool, 4)) }},
-		{"KeyPaddingMask: negative length", graph.ErrArgument, padErr([]int{2, -1}, 3)},
-		{"KeyPaddingMask: length > Tk", graph.ErrArgument, padErr([]int{4, 1}, 3)},
+	graphtest.RunBadCases(t, []graphtest.BadCase{
+		{Name: "NewMask: nil graph", Want: graph.ErrArgument, Build: func(*G.ExprGraph) error { return err2(graph.NewMask(nil, tensor.Float64, tensor.Shape{2, 2}, "m")) }},
+		{Name: "NewMask: int dtype", Want: graph.ErrDtype, Build: newMaskErr(tensor.Int, tensor.Shape{2, 2}, "m")},
+		{Name: "NewMask: bool dtype", Want: graph.ErrDtype, Build: newMaskErr(tensor.Bool, tensor.Shape{2, 2}, "m")},
+		{Name: "NewMask: 1-D", Want: graph.ErrShape, Build: newMaskErr(tensor.Float64, tensor.Shape{4}, "m")},
+		{Name: "NewMask: 5-D", Want: graph.ErrShape, Build: newMaskErr(tensor.Float64, tensor.Shape{1, 1, 1, 2, 2}, "m")},
+		{Name: "NewMask: scalar", Want: graph.ErrShape, Build: newMaskErr(tensor.Float64, tensor.ScalarShape(), "m")},
+		{Name: "NewMask: zero size", Want: graph.ErrShape, Build: newMaskErr(tensor.Float64, tensor.Shape{2, 0}, "m")},
+		{Name: "NewMask: negative size", Want: graph.ErrShape, Build: newMaskErr(tensor.Float64, tensor.Shape{-2, 3}, "m")},
+		{Name: "NewMask: empty name", Want: graph.ErrArgument, Build: newMaskErr(tensor.Float64, tensor.Shape{2, 2}, "")},
+		{Name: "SetMask: nil mask", Want: graph.ErrArgument, Build: func(*G.ExprGraph) error { return graph.SetMask(nil, make([]bool, 4)) }},
+		{Name: "SetMask: too few values", Want: graph.ErrShape, Build: setMaskErr(make([]bool, 5))},
+		{Name: "SetMask: too many values", Want: graph.ErrShape, Build: setMaskErr(make([]bool, 7))},
+		{Name: "SetMask: nil values", Want: graph.ErrShape, Build: setMaskErr(nil)},
+		{Name: "SetMask: int node", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error { return graph.SetMask(ints(g, "m", 2, 2), make([]bool, 4)) }},
+		{Name: "KeyPaddingMask: negative length", Want: graph.ErrArgument, Build: padErr([]int{2, -1}, 3)},
+		{Name: "KeyPaddingMask: length > Tk", Want: graph.ErrArgument, Build: padErr([]int{4, 1}, 3)},
 	})
 }

@@ -746,31 +746,31 @@ func TestSelfAttentionBadInput(t *testing.T) {
 			return err
 		}
 	}
-	runBadCases(t, []badCase{
-		{"New: nil graph", layers.ErrConfig, func(*G.ExprGraph) error {
+	graphtest.RunBadCases(t, []graphtest.BadCase{
+		{Name: "New: nil graph", Want: layers.ErrConfig, Build: func(*G.ExprGraph) error {
 			_, err := layers.NewSelfAttention(nil, "attn", self)
 			return err
 		}},
-		{"New: empty name", layers.ErrConfig, newSA("", self)},
-		{"New: zero DModel", layers.ErrConfig, newSA("attn", layers.AttentionConfig{Heads: 2})},
-		{"New: negative DModel", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: -4})},
-		{"New: negative heads", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Heads: -2})},
-		{"New: negative DKey", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, DKey: -4})},
-		{"New: negative DValue", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, DValue: -4})},
-		{"New: negative DCross", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Cross: true, DCross: -1})},
-		{"New: heads not dividing DKey", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Heads: 3})},
-		{"New: heads not dividing DValue", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Heads: 2, DValue: 5})},
-		{"New: NaN scale", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Scale: math.NaN()})},
-		{"New: Inf scale", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Scale: math.Inf(1)})},
-		{"New: negative scale", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Scale: -1})},
-		{"New: DCross without Cross", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, DCross: 3})},
-		{"New: int dtype", layers.ErrConfig, newSA("attn", self, layers.WithDtype(tensor.Int))},
-		{"New: same name twice", layers.ErrConfig, func(g *G.ExprGraph) error {
+		{Name: "New: empty name", Want: layers.ErrConfig, Build: newSA("", self)},
+		{Name: "New: zero DModel", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{Heads: 2})},
+		{Name: "New: negative DModel", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: -4})},
+		{Name: "New: negative heads", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, Heads: -2})},
+		{Name: "New: negative DKey", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, DKey: -4})},
+		{Name: "New: negative DValue", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, DValue: -4})},
+		{Name: "New: negative DCross", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, Cross: true, DCross: -1})},
+		{Name: "New: heads not dividing DKey", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, Heads: 3})},
+		{Name: "New: heads not dividing DValue", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, Heads: 2, DValue: 5})},
+		{Name: "New: NaN scale", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, Scale: math.NaN()})},
+		{Name: "New: Inf scale", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, Scale: math.Inf(1)})},
+		{Name: "New: negative scale", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, Scale: -1})},
+		{Name: "New: DCross without Cross", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, DCross: 3})},
+		{Name: "New: int dtype", Want: layers.ErrConfig, Build: newSA("attn", self, layers.WithDtype(tensor.Int))},
+		{Name: "New: same name twice", Want: layers.ErrConfig, Build: func(g *G.ExprGraph) error {
 			newAtt(g, self)
 			_, err := layers.NewSelfAttention(g, "attn", layers.AttentionConfig{DModel: 4, OutProj: true}, layers.WithDtype(tensor.Float64))
 			return err
 		}},
-		{"New: name clashing with a Linear's learnable", layers.ErrConfig, func(g *G.ExprGraph) error {
+		{Name: "New: name clashing with a Linear's learnable", Want: layers.ErrConfig, Build: func(g *G.ExprGraph) error {
 			if _, err := layers.NewLinear(g, "attn.wq", 4, 4, false); err != nil {
 				return err
 			}
@@ -778,48 +778,48 @@ func TestSelfAttentionBadInput(t *testing.T) {
 			_, err := layers.NewSelfAttention(g, "attn", self)
 			return err
 		}},
-		{"Attend: nil x", graph.ErrArgument, attend(self, func(*G.ExprGraph) *G.Node { return nil }, nil)},
-		{"Attend: 1-D x", graph.ErrShape, attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x1", 4) }, nil)},
-		{"Attend: 4-D x", graph.ErrShape, attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x4", 1, 2, 3, 4) }, nil)},
-		{"Attend: x of the wrong width", graph.ErrShape, attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x5", 2, 3, 5) }, nil)},
-		{"Attend: float32 x into a float64 layer", graph.ErrDtype, attend(self, func(g *G.ExprGraph) *G.Node {
+		{Name: "Attend: nil x", Want: graph.ErrArgument, Build: attend(self, func(*G.ExprGraph) *G.Node { return nil }, nil)},
+		{Name: "Attend: 1-D x", Want: graph.ErrShape, Build: attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x1", 4) }, nil)},
+		{Name: "Attend: 4-D x", Want: graph.ErrShape, Build: attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x4", 1, 2, 3, 4) }, nil)},
+		{Name: "Attend: x of the wrong width", Want: graph.ErrShape, Build: attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x5", 2, 3, 5) }, nil)},
+		{Name: "Attend: float32 x into a float64 layer", Want: graph.ErrDtype, Build: attend(self, func(g *G.ExprGraph) *G.Node {
 			return graphtest.Input(g, tensor.Float32, "x32", tensor.Shape{2, 3, 4}, nil)
 		}, nil)},
-		{"Attend: cross layer without context", graph.ErrArgument, attend(cross, nil, nil)},
-		{"Forward: cross layer", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "Attend: cross layer without context", Want: graph.ErrArgument, Build: attend(cross, nil, nil)},
+		{Name: "Forward: cross layer", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			_, err := newAtt(g, cross).Forward(f64(g, "x", 2, 3, 4))
 			return err
 		}},
-		{"Attend: context to a non-cross layer", graph.ErrArgument, attend(self, nil, withCtx(2, 5, 4))},
-		{"Attend: context of the wrong width", graph.ErrShape, attend(cross, nil, withCtx(2, 5, 4))},
-		{"Attend: context of another batch", graph.ErrShape, attend(cross, nil, withCtx(3, 5, 3))},
-		{"Attend: 2-D context for 3-D x", graph.ErrShape, attend(cross, nil, withCtx(5, 3))},
-		{"Attend: 1-D context", graph.ErrShape, attend(cross, nil, withCtx(3))},
-		{"Attend: float32 context", graph.ErrDtype, attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: context to a non-cross layer", Want: graph.ErrArgument, Build: attend(self, nil, withCtx(2, 5, 4))},
+		{Name: "Attend: context of the wrong width", Want: graph.ErrShape, Build: attend(cross, nil, withCtx(2, 5, 4))},
+		{Name: "Attend: context of another batch", Want: graph.ErrShape, Build: attend(cross, nil, withCtx(3, 5, 3))},
+		{Name: "Attend: 2-D context for 3-D x", Want: graph.ErrShape, Build: attend(cross, nil, withCtx(5, 3))},
+		{Name: "Attend: 1-D context", Want: graph.ErrShape, Build: attend(cross, nil, withCtx(3))},
+		{Name: "Attend: float32 context", Want: graph.ErrDtype, Build: attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{Context: graphtest.Input(g, tensor.Float32, "ctx", tensor.Shape{2, 5, 3}, nil)}
 		})},
-		{"Attend: mask (Tk, Tq) of a cross layer", graph.ErrShape, attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: mask (Tk, Tq) of a cross layer", Want: graph.ErrShape, Build: attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{Context: f64(g, "ctx", 2, 5, 3), Mask: newMask(g, tensor.Float64, "mask", 5, 3)}
 		})},
-		{"Attend: mask of another batch", graph.ErrShape, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: mask of another batch", Want: graph.ErrShape, Build: attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{Mask: newMask(g, tensor.Float64, "mask", 3, 3, 3)}
 		})},
-		{"Attend: mask of the wrong size", graph.ErrShape, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: mask of the wrong size", Want: graph.ErrShape, Build: attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{Mask: newMask(g, tensor.Float64, "mask", 4, 4)}
 		})},
-		{"Attend: float32 mask", graph.ErrDtype, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: float32 mask", Want: graph.ErrDtype, Build: attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{Mask: newMask(g, tensor.Float32, "mask", 3, 3)}
 		})},
-		{"Attend: key padding (B, Tq) of a cross layer", graph.ErrShape, attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: key padding (B, Tq) of a cross layer", Want: graph.ErrShape, Build: attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{Context: f64(g, "ctx", 2, 5, 3), KeyPadding: newMask(g, tensor.Float64, "pad", 2, 3)}
 		})},
-		{"Attend: key padding of another batch", graph.ErrShape, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: key padding of another batch", Want: graph.ErrShape, Build: attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{KeyPadding: newMask(g, tensor.Float64, "pad", 1, 3)}
 		})},
-		{"Attend: key padding (B, T, T)", graph.ErrShape, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: key padding (B, T, T)", Want: graph.ErrShape, Build: attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{KeyPadding: newMask(g, tensor.Float64, "pad", 2, 3, 3)}
 		})},
-		{"Attend: float32 key padding", graph.ErrDtype, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: float32 key padding", Want: graph.ErrDtype, Build: attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{KeyPadding: newMask(g, tensor.Float32, "pad", 2, 3)}
 		})},
 	})

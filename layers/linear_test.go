@@ -1,7 +1,6 @@
 package layers_test
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -24,30 +23,6 @@ func randomCost(t *testing.T, g *G.ExprGraph, y *G.Node, name string, seed uint6
 	t.Helper()
 	r := graphtest.Input(g, y.Dtype(), name, y.Shape(), graphtest.Normals(newRand(seed), y.Shape().TotalSize(), 1))
 	return graphtest.WeightedSum(t, y, r)
-}
-
-// badCase builds something that must fail with an error wrapping want, without a panic.
-type badCase struct {
-	name  string
-	want  error
-	build func(g *G.ExprGraph) error
-}
-
-func runBadCases(t *testing.T, cases []badCase) {
-	t.Helper()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := graphtest.NoPanic(func() error { return c.build(G.NewGraph()) })
-			switch {
-			case errors.As(err, new(graphtest.PanicError)):
-				t.Fatalf("%v; want an error wrapping %q", err, c.want)
-			case err == nil:
-				t.Fatalf("no error; want one wrapping %q", c.want)
-			case !errors.Is(err, c.want):
-				t.Errorf("error %q does not wrap %q", err, c.want)
-			}
-		})
-	}
 }
 
 // refAffine is x·W + b with plain loops: x (rows, in), W (in, out), b (out) or nil.
@@ -203,42 +178,42 @@ func TestLinearBadInput(t *testing.T) {
 			return err
 		}
 	}
-	runBadCases(t, []badCase{
-		{"NewLinear: nil graph", layers.ErrConfig, func(*G.ExprGraph) error { _, err := layers.NewLinear(nil, "lin", 4, 3, true); return err }},
-		{"NewLinear: empty name", layers.ErrConfig, newLin("", 4, 3)},
-		{"NewLinear: in = 0", layers.ErrConfig, newLin("lin", 0, 3)},
-		{"NewLinear: out = 0", layers.ErrConfig, newLin("lin", 4, 0)},
-		{"NewLinear: negative in", layers.ErrConfig, newLin("lin", -4, 3)},
-		{"NewLinear: negative out", layers.ErrConfig, newLin("lin", 4, -3)},
-		{"NewLinear: int dtype", layers.ErrConfig, newLin("lin", 4, 3, layers.WithDtype(tensor.Int))},
-		{"NewLinear: same name twice", layers.ErrConfig, func(g *G.ExprGraph) error {
+	graphtest.RunBadCases(t, []graphtest.BadCase{
+		{Name: "NewLinear: nil graph", Want: layers.ErrConfig, Build: func(*G.ExprGraph) error { _, err := layers.NewLinear(nil, "lin", 4, 3, true); return err }},
+		{Name: "NewLinear: empty name", Want: layers.ErrConfig, Build: newLin("", 4, 3)},
+		{Name: "NewLinear: in = 0", Want: layers.ErrConfig, Build: newLin("lin", 0, 3)},
+		{Name: "NewLinear: out = 0", Want: layers.ErrConfig, Build: newLin("lin", 4, 0)},
+		{Name: "NewLinear: negative in", Want: layers.ErrConfig, Build: newLin("lin", -4, 3)},
+		{Name: "NewLinear: negative out", Want: layers.ErrConfig, Build: newLin("lin", 4, -3)},
+		{Name: "NewLinear: int dtype", Want: layers.ErrConfig, Build: newLin("lin", 4, 3, layers.WithDtype(tensor.Int))},
+		{Name: "NewLinear: same name twice", Want: layers.ErrConfig, Build: func(g *G.ExprGraph) error {
 			lin(g)
 			_, err := layers.NewLinear(g, "lin", 4, 3, true, layers.WithDtype(tensor.Float64))
 			return err
 		}},
-		{"NewLinear: same name twice, other sizes", layers.ErrConfig, func(g *G.ExprGraph) error {
+		{Name: "NewLinear: same name twice, other sizes", Want: layers.ErrConfig, Build: func(g *G.ExprGraph) error {
 			lin(g)
 			_, err := layers.NewLinear(g, "lin", 5, 2, false, layers.WithDtype(tensor.Float64))
 			return err
 		}},
-		{"NewLinear: name of an existing node", layers.ErrConfig, func(g *G.ExprGraph) error {
+		{Name: "NewLinear: name of an existing node", Want: layers.ErrConfig, Build: func(g *G.ExprGraph) error {
 			graphtest.Input(g, tensor.Float64, "lin.weight", tensor.Shape{4, 3}, nil)
 			_, err := layers.NewLinear(g, "lin", 4, 3, false, layers.WithDtype(tensor.Float64))
 			return err
 		}},
-		{"Forward: nil x", graph.ErrArgument, fwd(func(*G.ExprGraph) *G.Node { return nil })},
-		{"Forward: 1-D x", graph.ErrShape, fwd(func(g *G.ExprGraph) *G.Node { return graphtest.Input(g, tensor.Float64, "x", tensor.Shape{4}, nil) })},
-		{"Forward: 4-D x", graph.ErrShape, fwd(func(g *G.ExprGraph) *G.Node {
+		{Name: "Forward: nil x", Want: graph.ErrArgument, Build: fwd(func(*G.ExprGraph) *G.Node { return nil })},
+		{Name: "Forward: 1-D x", Want: graph.ErrShape, Build: fwd(func(g *G.ExprGraph) *G.Node { return graphtest.Input(g, tensor.Float64, "x", tensor.Shape{4}, nil) })},
+		{Name: "Forward: 4-D x", Want: graph.ErrShape, Build: fwd(func(g *G.ExprGraph) *G.Node {
 			return graphtest.Input(g, tensor.Float64, "x", tensor.Shape{1, 2, 3, 4}, nil)
 		})},
-		{"Forward: wrong width", graph.ErrShape, fwd(func(g *G.ExprGraph) *G.Node { return graphtest.Input(g, tensor.Float64, "x", tensor.Shape{2, 3}, nil) })},
-		{"Forward: wrong width 3-D", graph.ErrShape, fwd(func(g *G.ExprGraph) *G.Node {
+		{Name: "Forward: wrong width", Want: graph.ErrShape, Build: fwd(func(g *G.ExprGraph) *G.Node { return graphtest.Input(g, tensor.Float64, "x", tensor.Shape{2, 3}, nil) })},
+		{Name: "Forward: wrong width 3-D", Want: graph.ErrShape, Build: fwd(func(g *G.ExprGraph) *G.Node {
 			return graphtest.Input(g, tensor.Float64, "x", tensor.Shape{2, 4, 3}, nil)
 		})},
-		{"Forward: float32 x into a float64 layer", graph.ErrDtype, fwd(func(g *G.ExprGraph) *G.Node {
+		{Name: "Forward: float32 x into a float64 layer", Want: graph.ErrDtype, Build: fwd(func(g *G.ExprGraph) *G.Node {
 			return graphtest.Input(g, tensor.Float32, "x", tensor.Shape{2, 4}, nil)
 		})},
-		{"Forward: int x", graph.ErrDtype, fwd(func(g *G.ExprGraph) *G.Node {
+		{Name: "Forward: int x", Want: graph.ErrDtype, Build: fwd(func(g *G.ExprGraph) *G.Node {
 			return G.NewTensor(g, tensor.Int, 2, G.WithShape(2, 4), G.WithName("x"))
 		})},
 	})

@@ -5,6 +5,7 @@
 package graphtest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -256,4 +257,30 @@ func RandomBlocked(r *rand.Rand, rows, k int, p float64, full int) []bool {
 		}
 	}
 	return m
+}
+
+// BadCase builds something that must fail with an error wrapping Want, without a panic.
+type BadCase struct {
+	Name  string
+	Want  error
+	Build func(g *G.ExprGraph) error
+}
+
+// RunBadCases runs each case in a subtest on a new graph and fails when it panics,
+// succeeds, or returns an error that does not wrap its Want.
+func RunBadCases(t *testing.T, cases []BadCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			err := NoPanic(func() error { return c.Build(G.NewGraph()) })
+			switch {
+			case errors.As(err, new(PanicError)):
+				t.Fatalf("%v; want an error wrapping %q", err, c.Want)
+			case err == nil:
+				t.Fatalf("no error; want one wrapping %q", c.Want)
+			case !errors.Is(err, c.Want):
+				t.Errorf("error %q does not wrap %q", err, c.Want)
+			}
+		})
+	}
 }

@@ -706,18 +706,7 @@ func (c attnCase) build(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, seed uint
 	}
 	var mask, pad []bool
 	perBatch := c.mask == "batch"
-	switch c.mask {
-	case "shared":
-		mask = graphtest.RandomBlocked(r, s.Tq, s.Tk, 0.3, -1)
-		a.mask = graphtest.MaskInput(t, g, dt, "mask", tensor.Shape{s.Tq, s.Tk}, mask)
-	case "batch":
-		full := -1
-		if c.fullMask {
-			full = 1
-		}
-		mask = graphtest.RandomBlocked(r, s.B*s.Tq, s.Tk, 0.3, full)
-		a.mask = graphtest.MaskInput(t, g, dt, "mask", tensor.Shape{s.B, s.Tq, s.Tk}, mask)
-	}
+	a.mask, mask = graphtest.RandomMask(t, g, dt, r, c.mask, s.B, s.Tq, s.Tk, c.fullMask)
 	if c.padLens != nil {
 		var err error
 		if pad, err = graph.KeyPaddingMask(c.padLens, s.Tk); err != nil {

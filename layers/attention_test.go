@@ -99,18 +99,7 @@ func (c saCase) build(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, seed uint64
 	}
 	a.inputsAndLearn = append(a.inputsAndLearn, att.Learnables()...)
 	var mask, pad []bool
-	switch c.mask {
-	case "shared":
-		mask = graphtest.RandomBlocked(r, a.tq, a.tk, 0.3, -1)
-		a.mask = graphtest.MaskInput(t, g, dt, "mask", tensor.Shape{a.tq, a.tk}, mask)
-	case "batch":
-		full := -1
-		if c.fullMask {
-			full = 1
-		}
-		mask = graphtest.RandomBlocked(r, a.batch*a.tq, a.tk, 0.3, full)
-		a.mask = graphtest.MaskInput(t, g, dt, "mask", tensor.Shape{a.batch, a.tq, a.tk}, mask)
-	}
+	a.mask, mask = graphtest.RandomMask(t, g, dt, r, c.mask, a.batch, a.tq, a.tk, c.fullMask)
 	if c.padLens != nil {
 		if pad, err = graph.KeyPaddingMask(c.padLens, a.tk); err != nil {
 			t.Fatal(err)

@@ -284,3 +284,24 @@ func RunBadCases(t *testing.T, cases []BadCase) {
 		})
 	}
 }
+
+// RandomMask adds a random mask input (graph.NewMask, entries drawn by RandomBlocked
+// with p = 0.3) of the layout kind: "shared", one (tq, tk) mask for every batch row;
+// "batch", a (b, tq, tk) mask whose second query row (of the b·tq) is fully blocked
+// when fullRow. Any other kind adds nothing and returns (nil, nil).
+func RandomMask(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, r *rand.Rand, kind string, b, tq, tk int, fullRow bool) (*G.Node, []bool) {
+	t.Helper()
+	switch kind {
+	case "shared":
+		blocked := RandomBlocked(r, tq, tk, 0.3, -1)
+		return MaskInput(t, g, dt, "mask", tensor.Shape{tq, tk}, blocked), blocked
+	case "batch":
+		full := -1
+		if fullRow {
+			full = 1
+		}
+		blocked := RandomBlocked(r, b*tq, tk, 0.3, full)
+		return MaskInput(t, g, dt, "mask", tensor.Shape{b, tq, tk}, blocked), blocked
+	}
+	return nil, nil
+}

@@ -11,28 +11,19 @@ import (
 // builder and kernels are generic in T (num.Float), and the public function instantiates
 // them for its nodes' dtype with byDtype. No kernel or op body asks for a dtype again.
 
-// byDtype returns f64 for tensor.Float64 and f32 for tensor.Float32 — the one place in
-// this package where a node's runtime dtype becomes a type parameter, as in
+// byDtype is num.ByDtype with its error matching ErrDtype: the one place in this
+// package where a node's runtime dtype becomes a type parameter, as in
 // byDtype(x.Dtype(), layerNormOp[float64], layerNormOp[float32]).
 func byDtype[F any](dt tensor.Dtype, f64, f32 F) (F, error) {
-	switch dt {
-	case tensor.Float64:
-		return f64, nil
-	case tensor.Float32:
-		return f32, nil
+	f, err := num.ByDtype(dt, f64, f32)
+	if err != nil {
+		return f, errors.Wrap(ErrDtype, err.Error())
 	}
-	var none F
-	return none, errors.Wrapf(ErrDtype, "dtype %v; want float32 or float64", dt)
+	return f, nil
 }
 
 // dtypeOf is the tensor.Dtype of T.
-func dtypeOf[T num.Float]() tensor.Dtype {
-	var z T
-	if _, ok := any(z).(float32); ok {
-		return tensor.Float32
-	}
-	return tensor.Float64
-}
+func dtypeOf[T num.Float]() tensor.Dtype { return num.DtypeOf[T]() }
 
 // scalarOf is v as a Gorgonia scalar value of element type T.
 func scalarOf[T num.Float](v float64) G.Value {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/graphtest"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -42,21 +43,7 @@ func geluRun(t *testing.T, dt tensor.Dtype, xs, rs []float64) (y, dx []float64) 
 	if err := m.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	f := func(v G.Value) []float64 {
-		switch d := v.Data().(type) {
-		case []float64:
-			return append([]float64(nil), d...)
-		case []float32:
-			o := make([]float64, len(d))
-			for i, x := range d {
-				o[i] = float64(x)
-			}
-			return o
-		}
-		t.Fatalf("unexpected %T", v.Data())
-		return nil
-	}
-	return f(out.Value()), f(grads[0].Value())
+	return graphtest.Values(t, out.Value()), graphtest.Values(t, grads[0].Value())
 }
 
 // GELU is PyTorch's exact x·Φ(x): float64 against math.Erf by hand, float32 (which uses

@@ -6,44 +6,10 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/graphtest"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
-
-// gradTol is the largest relative error (GradCheck's default floor 1) a gradient may show
-// against central differences with eps 1e-6 in float64.
-const gradTol = 1e-6
-
-// checkGrads runs GradCheck (default options) and fails on any node whose worst element
-// is off by more than gradTol, or whose gradient is identically zero (which would make
-// the check vacuous). It logs the worst element over all nodes as
-// "gradcheck: <test name> <worst rel. error> (<element>)".
-func checkGrads(t *testing.T, cost *G.Node, wrt G.Nodes) {
-	t.Helper()
-	res, err := graph.GradCheck(cost, wrt, graph.GradCheckOpts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res) != len(wrt) {
-		t.Fatalf("%d results for %d nodes", len(res), len(wrt))
-	}
-	worst := res[0]
-	for i, r := range res {
-		if r.Node != wrt[i] {
-			t.Errorf("result %d is for %q; want %q", i, r.Node.Name(), wrt[i].Name())
-		}
-		if !(r.RelErr <= gradTol) {
-			t.Errorf("gradient of %s", r)
-		}
-		if r.RelErr == 0 && r.Analytic == 0 && r.Numeric == 0 {
-			t.Errorf("gradient of %q is identically zero: the check proves nothing", r.Node.Name())
-		}
-		if r.RelErr > worst.RelErr {
-			worst = r
-		}
-	}
-	t.Logf("gradcheck: %s %.3g (%s)", t.Name(), worst.RelErr, worst)
-}
 
 // TestGradCheckSoftMax checks the gradients of SoftMax and LogSoftMax for every shape
 // and mask layout, a fully blocked row included. Costs: Σ y ⊙ r for SoftMax and for
@@ -56,17 +22,17 @@ func TestGradCheckSoftMax(t *testing.T) {
 				r := newRand(uint64(1000 + i))
 				g := G.NewGraph()
 				x, mask, _ := c.build(t, g, tensor.Float64, r, 1.5)
-				y := must(t)(softmaxOp(log)(x, mask))
+				y := graphtest.Must(t)(softmaxOp(log)(x, mask))
 				n := c.shape.TotalSize()
 				var cost *G.Node
 				if log && mask != nil {
-					rv := input(g, tensor.Float64, "r", c.shape, uniforms(r, n, 0.5, 1.5))
-					cost = must(t)(G.Sum(must(t)(G.Exp(must(t)(G.HadamardProd(y, rv))))))
+					rv := graphtest.Input(g, tensor.Float64, "r", c.shape, graphtest.Uniforms(r, n, 0.5, 1.5))
+					cost = graphtest.Must(t)(G.Sum(graphtest.Must(t)(G.Exp(graphtest.Must(t)(G.HadamardProd(y, rv))))))
 				} else {
-					rv := input(g, tensor.Float64, "r", c.shape, uniforms(r, n, -1, 1))
-					cost = weightedSum(t, y, rv)
+					rv := graphtest.Input(g, tensor.Float64, "r", c.shape, graphtest.Uniforms(r, n, -1, 1))
+					cost = graphtest.WeightedSum(t, y, rv)
 				}
-				checkGrads(t, cost, G.Nodes{x})
+				graphtest.CheckGrads(t, cost, G.Nodes{x})
 			})
 		}
 	}
@@ -85,9 +51,9 @@ func TestGradCheckCrossEntropy(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g := G.NewGraph()
-			logits := input(g, tensor.Float64, "logits", c.shape, normals(newRand(uint64(1100+i)), c.shape.TotalSize(), 2))
-			targets := intInput(g, "targets", c.shape[:len(c.shape)-1], c.targets)
-			checkGrads(t, must(t)(graph.CrossEntropy(logits, targets)), G.Nodes{logits})
+			logits := graphtest.Input(g, tensor.Float64, "logits", c.shape, graphtest.Normals(newRand(uint64(1100+i)), c.shape.TotalSize(), 2))
+			targets := graphtest.IntInput(g, "targets", c.shape[:len(c.shape)-1], c.targets)
+			graphtest.CheckGrads(t, graphtest.Must(t)(graph.CrossEntropy(logits, targets)), G.Nodes{logits})
 		})
 	}
 }
@@ -99,8 +65,8 @@ func TestGradCheckAttention(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			g := G.NewGraph()
 			a := c.build(t, g, tensor.Float64, uint64(1200+i))
-			r := input(g, tensor.Float64, "r", a.out.Shape(), uniforms(newRand(uint64(1300+i)), a.out.Shape().TotalSize(), -1, 1))
-			checkGrads(t, weightedSum(t, a.out, r), G.Nodes{a.q, a.k, a.v})
+			r := graphtest.Input(g, tensor.Float64, "r", a.out.Shape(), graphtest.Uniforms(newRand(uint64(1300+i)), a.out.Shape().TotalSize(), -1, 1))
+			graphtest.CheckGrads(t, graphtest.WeightedSum(t, a.out, r), G.Nodes{a.q, a.k, a.v})
 		})
 	}
 	// The weights node is an output too: a cost that uses both must get both paths right.
@@ -109,10 +75,10 @@ func TestGradCheckAttention(t *testing.T) {
 		c := attnCase{s: attnShape{B: 2, Tq: 3, Tk: 4, C: 4, Cv: 4}, heads: 2, causal: true}
 		a := c.build(t, g, tensor.Float64, 1250)
 		rng := newRand(1251)
-		r1 := input(g, tensor.Float64, "r1", a.out.Shape(), uniforms(rng, a.out.Shape().TotalSize(), -1, 1))
-		r2 := input(g, tensor.Float64, "r2", a.weights.Shape(), uniforms(rng, a.weights.Shape().TotalSize(), -1, 1))
-		cost := must(t)(G.Add(weightedSum(t, a.out, r1), weightedSum(t, a.weights, r2)))
-		checkGrads(t, cost, G.Nodes{a.q, a.k, a.v})
+		r1 := graphtest.Input(g, tensor.Float64, "r1", a.out.Shape(), graphtest.Uniforms(rng, a.out.Shape().TotalSize(), -1, 1))
+		r2 := graphtest.Input(g, tensor.Float64, "r2", a.weights.Shape(), graphtest.Uniforms(rng, a.weights.Shape().TotalSize(), -1, 1))
+		cost := graphtest.Must(t)(G.Add(graphtest.WeightedSum(t, a.out, r1), graphtest.WeightedSum(t, a.weights, r2)))
+		graphtest.CheckGrads(t, cost, G.Nodes{a.q, a.k, a.v})
 	})
 }
 
@@ -130,11 +96,11 @@ func TestGradCheckApplyWeights(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := newRand(uint64(1400 + i))
 			g := G.NewGraph()
-			w := input(g, tensor.Float64, "w", c.w, normals(r, c.w.TotalSize(), 1))
-			v := input(g, tensor.Float64, "v", c.v, normals(r, c.v.TotalSize(), 1))
-			out := must(t)(graph.ApplyWeights(w, v))
-			rv := input(g, tensor.Float64, "r", out.Shape(), uniforms(r, out.Shape().TotalSize(), -1, 1))
-			checkGrads(t, weightedSum(t, out, rv), G.Nodes{w, v})
+			w := graphtest.Input(g, tensor.Float64, "w", c.w, graphtest.Normals(r, c.w.TotalSize(), 1))
+			v := graphtest.Input(g, tensor.Float64, "v", c.v, graphtest.Normals(r, c.v.TotalSize(), 1))
+			out := graphtest.Must(t)(graph.ApplyWeights(w, v))
+			rv := graphtest.Input(g, tensor.Float64, "r", out.Shape(), graphtest.Uniforms(r, out.Shape().TotalSize(), -1, 1))
+			graphtest.CheckGrads(t, graphtest.WeightedSum(t, out, rv), G.Nodes{w, v})
 		})
 	}
 }
@@ -145,9 +111,9 @@ func TestGradCheckReport(t *testing.T) {
 	g := G.NewGraph()
 	xs := []float64{0.5, -1.5, 2, 0.25, -0.75, 1}
 	rs := []float64{1, 0.5, -2, 3, 1.5, -1}
-	x := input(g, tensor.Float64, "x", tensor.Shape{2, 3}, xs)
-	r := input(g, tensor.Float64, "r", tensor.Shape{2, 3}, rs)
-	cost := weightedSum(t, must(t)(G.Cube(x)), r)
+	x := graphtest.Input(g, tensor.Float64, "x", tensor.Shape{2, 3}, xs)
+	r := graphtest.Input(g, tensor.Float64, "r", tensor.Shape{2, 3}, rs)
+	cost := graphtest.WeightedSum(t, graphtest.Must(t)(G.Cube(x)), r)
 	res, err := graph.GradCheck(cost, G.Nodes{x}, graph.GradCheckOpts{})
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +135,7 @@ func TestGradCheckReport(t *testing.T) {
 	if want := w.AbsErr / math.Max(math.Max(math.Abs(w.Analytic), math.Abs(w.Numeric)), 1); w.RelErr != want {
 		t.Errorf("RelErr %v, want %v", w.RelErr, want)
 	}
-	expectClose(t, "x after GradCheck", floats(x), xs, 0)
+	graphtest.ExpectClose(t, "x after GradCheck", graphtest.Floats(x), xs, 0)
 	t.Logf("gradcheck: %s %.3g (%s)", t.Name(), w.RelErr, w)
 }
 
@@ -178,9 +144,9 @@ func TestGradCheckReport(t *testing.T) {
 // the checker must see it.
 func TestGradCheckDetectsWrongGradient(t *testing.T) {
 	g := G.NewGraph()
-	x := input(g, tensor.Float64, "x", tensor.Shape{3, 1}, []float64{0.1, 0.5, -0.3})
-	r := input(g, tensor.Float64, "r", tensor.Shape{3, 1}, []float64{0.3, -0.5, 0.9})
-	res, err := graph.GradCheck(weightedSum(t, must(t)(G.SoftMax(x)), r), G.Nodes{x}, graph.GradCheckOpts{})
+	x := graphtest.Input(g, tensor.Float64, "x", tensor.Shape{3, 1}, []float64{0.1, 0.5, -0.3})
+	r := graphtest.Input(g, tensor.Float64, "r", tensor.Shape{3, 1}, []float64{0.3, -0.5, 0.9})
+	res, err := graph.GradCheck(graphtest.WeightedSum(t, graphtest.Must(t)(G.SoftMax(x)), r), G.Nodes{x}, graph.GradCheckOpts{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,48 +161,48 @@ func TestGradCheckBadInput(t *testing.T) {
 		x = f64(g, "x", 2, 2)
 		return G.Must(G.Sum(x)), x
 	}
-	runBadCases(t, []badCase{
-		{"nil cost", graph.ErrArgument, func(g *G.ExprGraph) error {
+	graphtest.RunBadCases(t, []graphtest.BadCase{
+		{Name: "nil cost", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			_, x := scalarCost(g)
 			_, err := graph.GradCheck(nil, G.Nodes{x}, graph.GradCheckOpts{})
 			return err
 		}},
-		{"non-scalar cost", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "non-scalar cost", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			x := f64(g, "x", 2, 2)
 			_, err := graph.GradCheck(G.Must(G.Square(x)), G.Nodes{x}, graph.GradCheckOpts{})
 			return err
 		}},
-		{"float32 cost", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "float32 cost", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			x := f32(g, "x", 2, 2)
 			_, err := graph.GradCheck(G.Must(G.Sum(x)), G.Nodes{x}, graph.GradCheckOpts{})
 			return err
 		}},
-		{"empty wrt", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "empty wrt", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			cost, _ := scalarCost(g)
 			_, err := graph.GradCheck(cost, nil, graph.GradCheckOpts{})
 			return err
 		}},
-		{"nil node in wrt", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "nil node in wrt", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			cost, x := scalarCost(g)
 			_, err := graph.GradCheck(cost, G.Nodes{x, nil}, graph.GradCheckOpts{})
 			return err
 		}},
-		{"float32 node in wrt", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "float32 node in wrt", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			cost, _ := scalarCost(g)
 			_, err := graph.GradCheck(cost, G.Nodes{f32(g, "y", 2)}, graph.GradCheckOpts{})
 			return err
 		}},
-		{"node without a value", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "node without a value", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			x := G.NewMatrix(g, G.Float64, G.WithShape(2, 2), G.WithName("x"))
 			_, err := graph.GradCheck(G.Must(G.Sum(x)), G.Nodes{x}, graph.GradCheckOpts{})
 			return err
 		}},
-		{"negative eps", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "negative eps", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			cost, x := scalarCost(g)
 			_, err := graph.GradCheck(cost, G.Nodes{x}, graph.GradCheckOpts{Eps: -1e-6})
 			return err
 		}},
-		{"negative floor", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "negative floor", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			cost, x := scalarCost(g)
 			_, err := graph.GradCheck(cost, G.Nodes{x}, graph.GradCheckOpts{Floor: -1})
 			return err
@@ -250,14 +216,14 @@ func TestGradCheckNotAffecting(t *testing.T) {
 	g := G.NewGraph()
 	x := f64(g, "x", 2, 2)
 	y := f64(g, "y", 2, 2)
-	err := noPanic(func() error {
+	err := graphtest.NoPanic(func() error {
 		_, err := graph.GradCheck(G.Must(G.Sum(x)), G.Nodes{y}, graph.GradCheckOpts{})
 		return err
 	})
 	if err == nil {
 		t.Fatal("no error for a node the cost does not depend on")
 	}
-	if errors.As(err, new(panicError)) {
+	if errors.As(err, new(graphtest.PanicError)) {
 		t.Errorf("GradCheck panicked: %v", err)
 	}
 	t.Log(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/graphtest"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -16,119 +17,6 @@ import (
 
 // newRand returns a deterministic generator; every test draws from its own seed.
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0xa77e4d)) }
-
-// normals returns n draws from N(0, scale²).
-func normals(r *rand.Rand, n int, scale float64) []float64 {
-	v := make([]float64, n)
-	for i := range v {
-		v[i] = r.NormFloat64() * scale
-	}
-	return v
-}
-
-// uniforms returns n draws from U(lo, hi).
-func uniforms(r *rand.Rand, n int, lo, hi float64) []float64 {
-	v := make([]float64, n)
-	for i := range v {
-		v[i] = lo + (hi-lo)*r.Float64()
-	}
-	return v
-}
-
-// denseOf returns a tensor of dtype dt (float64 or float32) holding a copy of data.
-func denseOf(dt tensor.Dtype, shape tensor.Shape, data []float64) *tensor.Dense {
-	if dt == tensor.Float64 {
-		return tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(append([]float64(nil), data...)))
-	}
-	f := make([]float32, len(data))
-	for i, x := range data {
-		f[i] = float32(x)
-	}
-	return tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(f))
-}
-
-// input adds an input node called name to g, of dtype dt, holding data.
-func input(g *G.ExprGraph, dt tensor.Dtype, name string, shape tensor.Shape, data []float64) *G.Node {
-	return G.NewTensor(g, dt, shape.Dims(), G.WithShape(shape.Clone()...), G.WithName(name), G.WithValue(denseOf(dt, shape, data)))
-}
-
-// intInput adds a tensor.Int input node (class targets) to g.
-func intInput(g *G.ExprGraph, name string, shape tensor.Shape, data []int) *G.Node {
-	v := tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(append([]int(nil), data...)))
-	return G.NewTensor(g, tensor.Int, shape.Dims(), G.WithShape(shape.Clone()...), G.WithName(name), G.WithValue(v))
-}
-
-// maskInput adds a mask input node filled with blocked.
-func maskInput(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, name string, shape tensor.Shape, blocked []bool) *G.Node {
-	t.Helper()
-	m, err := graph.NewMask(g, dt, shape, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := graph.SetMask(m, blocked); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// randomBlocked returns rows×k mask entries, each blocked with probability p, leaving at
-// least one key open in every row except row full (pass −1 for none), which is all
-// blocked.
-func randomBlocked(r *rand.Rand, rows, k int, p float64, full int) []bool {
-	m := make([]bool, rows*k)
-	for i := 0; i < rows; i++ {
-		row := m[i*k : (i+1)*k]
-		open := 0
-		for j := range row {
-			row[j] = i == full || r.Float64() < p
-			if !row[j] {
-				open++
-			}
-		}
-		if open == 0 && i != full {
-			row[r.IntN(k)] = false
-		}
-	}
-	return m
-}
-
-// must(t)(n, err) fails the test on err and returns n; it takes a node constructor's
-// two results directly, as in must(t)(G.Sum(x)).
-func must(t *testing.T) func(n *G.Node, err error) *G.Node {
-	return func(n *G.Node, err error) *G.Node {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-}
-
-// weightedSum returns Σ y ⊙ r, a scalar cost whose gradient with respect to y is r.
-func weightedSum(t *testing.T, y, r *G.Node) *G.Node {
-	t.Helper()
-	return must(t)(G.Sum(must(t)(G.HadamardProd(y, r))))
-}
-
-// runGraph runs every node of g once; a panic is reported as a test failure.
-func runGraph(t *testing.T, g *G.ExprGraph) {
-	t.Helper()
-	if err := runAll(g); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// runAll runs g once with a fresh tape machine and returns its error or panic.
-func runAll(g *G.ExprGraph) (err error) {
-	m := G.NewTapeMachine(g)
-	defer m.Close()
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v", r)
-		}
-	}()
-	return m.RunAll()
-}
 
 // machineCause returns the error an op returned inside a tape machine's error: Gorgonia
 // v0.9.18 wraps it in a vmContextualError, which has Err() but no Unwrap, so errors.Is
@@ -139,85 +27,6 @@ func machineCause(err error) error {
 		return ce.Err()
 	}
 	return err
-}
-
-// floats returns a float64 copy of the data of a node's value.
-func floats(n *G.Node) []float64 {
-	switch d := n.Value().Data().(type) {
-	case []float64:
-		return append([]float64(nil), d...)
-	case []float32:
-		out := make([]float64, len(d))
-		for i, x := range d {
-			out[i] = float64(x)
-		}
-		return out
-	case float64:
-		return []float64{d}
-	case float32:
-		return []float64{float64(d)}
-	}
-	return nil
-}
-
-// worstDiff returns the largest |got − want| and its index; a NaN, or an infinity
-// where want is finite or of the other sign, counts as +Inf.
-func worstDiff(got, want []float64) (float64, int) {
-	if len(got) != len(want) {
-		return math.Inf(1), -1
-	}
-	worst, at := 0.0, 0
-	for i := range got {
-		d := math.Abs(got[i] - want[i])
-		if got[i] == want[i] { // equal infinities
-			d = 0
-		}
-		if math.IsNaN(d) {
-			d = math.Inf(1)
-		}
-		if d > worst {
-			worst, at = d, i
-		}
-	}
-	return worst, at
-}
-
-// expectClose fails when got and want differ by more than tol anywhere.
-func expectClose(t *testing.T, what string, got, want []float64, tol float64) {
-	t.Helper()
-	if d, at := worstDiff(got, want); d > tol {
-		if at < 0 {
-			t.Errorf("%s: %d values, want %d", what, len(got), len(want))
-			return
-		}
-		t.Errorf("%s[%d] = %.17g, want %.17g (|diff| %.3g > %g)", what, at, got[at], want[at], d, tol)
-	}
-}
-
-// expectFinite fails on the first NaN or infinity of v.
-func expectFinite(t *testing.T, what string, v []float64) {
-	t.Helper()
-	for i, x := range v {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			t.Errorf("%s[%d] = %v, want a finite value", what, i, x)
-			return
-		}
-	}
-}
-
-// panicError is a recovered panic.
-type panicError struct{ v any }
-
-func (p panicError) Error() string { return fmt.Sprintf("panic: %v", p.v) }
-
-// noPanic runs f and turns a panic into a panicError.
-func noPanic(f func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = panicError{r}
-		}
-	}()
-	return f()
 }
 
 // ---- references, written independently of the package's kernels ----
@@ -416,15 +225,15 @@ func softmaxCases() []softmaxCase {
 // flat "is blocked" function of x's elements.
 func (c softmaxCase) build(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, r *rand.Rand, scale float64) (x, mask *G.Node, blocked func(int) bool) {
 	t.Helper()
-	x = input(g, dt, "x", c.shape, normals(r, c.shape.TotalSize(), scale))
+	x = graphtest.Input(g, dt, "x", c.shape, graphtest.Normals(r, c.shape.TotalSize(), scale))
 	blocked = func(int) bool { return false }
 	if c.mask == noMask {
 		return x, nil, blocked
 	}
 	ms := c.mask.maskShape(c.shape)
 	k := ms[len(ms)-1]
-	bm := randomBlocked(r, ms.TotalSize()/k, k, 0.35, c.full)
-	mask = maskInput(t, g, dt, "mask", ms, bm)
+	bm := graphtest.RandomBlocked(r, ms.TotalSize()/k, k, 0.35, c.full)
+	mask = graphtest.MaskInput(t, g, dt, "mask", ms, bm)
 	return x, mask, func(i int) bool { return bm[c.mask.at(c.shape, coords(c.shape, i))] }
 }
 
@@ -450,18 +259,18 @@ func TestSoftMaxMatchesReference(t *testing.T) {
 			t.Run(opName(log)+"/"+c.name, func(t *testing.T) {
 				g := G.NewGraph()
 				x, mask, blocked := c.build(t, g, tensor.Float64, newRand(uint64(100+i)), 2)
-				y := must(t)(softmaxOp(log)(x, mask))
+				y := graphtest.Must(t)(softmaxOp(log)(x, mask))
 				if !y.Shape().Eq(c.shape) {
 					t.Fatalf("shape %v, want %v", y.Shape(), c.shape)
 				}
-				runGraph(t, g)
-				got := floats(y)
-				want := refSoftmax(floats(x), c.shape[len(c.shape)-1], blocked, log)
+				graphtest.RunGraph(t, g)
+				got := graphtest.Floats(y)
+				want := refSoftmax(graphtest.Floats(x), c.shape[len(c.shape)-1], blocked, log)
 				tol := 1e-14
 				if log {
 					tol = 1e-13
 				}
-				expectClose(t, opName(log), got, want, tol)
+				graphtest.ExpectClose(t, opName(log), got, want, tol)
 				for j, v := range got {
 					switch {
 					case blocked(j) && log && !math.IsInf(v, -1):
@@ -495,7 +304,7 @@ func TestSoftMaxMatchesReference(t *testing.T) {
 // TestSoftMaxExtremeLogits checks logits far beyond exp's range: no NaN, no Inf, the
 // right answer. Gorgonia's own SoftMax returns NaN for the rows [0 1 2], [1000 0 0].
 func TestSoftMaxExtremeLogits(t *testing.T) {
-	big := normals(newRand(7), 24, 1e3) // N(0, 1e6): differences of thousands within a row
+	big := graphtest.Normals(newRand(7), 24, 1e3) // N(0, 1e6): differences of thousands within a row
 	cases := []struct {
 		name  string
 		shape tensor.Shape
@@ -516,11 +325,11 @@ func TestSoftMaxExtremeLogits(t *testing.T) {
 		for _, log := range []bool{false, true} {
 			t.Run(opName(log)+"/"+c.name, func(t *testing.T) {
 				g := G.NewGraph()
-				x := input(g, tensor.Float64, "x", c.shape, c.x)
-				y := must(t)(softmaxOp(log)(x, nil))
-				runGraph(t, g)
-				got := floats(y)
-				expectFinite(t, opName(log), got)
+				x := graphtest.Input(g, tensor.Float64, "x", c.shape, c.x)
+				y := graphtest.Must(t)(softmaxOp(log)(x, nil))
+				graphtest.RunGraph(t, g)
+				got := graphtest.Floats(y)
+				graphtest.ExpectFinite(t, opName(log), got)
 				want := refSoftmax(c.x, c.shape[len(c.shape)-1], func(int) bool { return false }, log)
 				tol := 1e-15
 				if c.want != nil && !log {
@@ -529,16 +338,16 @@ func TestSoftMaxExtremeLogits(t *testing.T) {
 				if log { // values up to ~1e4: a few ulps of 1e4
 					tol = 1e-11
 				}
-				expectClose(t, opName(log), got, want, tol)
+				graphtest.ExpectClose(t, opName(log), got, want, tol)
 			})
 		}
 	}
 	t.Run("row [1000 0 0] after [0 1 2] is [1 0 0]", func(t *testing.T) {
 		g := G.NewGraph()
-		x := input(g, tensor.Float64, "x", tensor.Shape{2, 3}, []float64{0, 1, 2, 1000, 0, 0})
-		y := must(t)(graph.SoftMax(x, nil))
-		runGraph(t, g)
-		if got := floats(y)[3:]; got[0] != 1 || got[1] != 0 || got[2] != 0 {
+		x := graphtest.Input(g, tensor.Float64, "x", tensor.Shape{2, 3}, []float64{0, 1, 2, 1000, 0, 0})
+		y := graphtest.Must(t)(graph.SoftMax(x, nil))
+		graphtest.RunGraph(t, g)
+		if got := graphtest.Floats(y)[3:]; got[0] != 1 || got[1] != 0 || got[2] != 0 {
 			t.Errorf("row 2 = %v, want [1 0 0]", got)
 		}
 	})
@@ -553,24 +362,24 @@ func TestSoftMaxFullyBlockedRow(t *testing.T) {
 		t.Run(opName(log), func(t *testing.T) {
 			r := newRand(11)
 			g := G.NewGraph()
-			x := input(g, tensor.Float64, "x", shape, normals(r, shape.TotalSize(), 1))
-			bm := randomBlocked(r, 6, 4, 0.3, 3)
-			mask := maskInput(t, g, tensor.Float64, "mask", tensor.Shape{2, 3, 4}, bm)
-			y := must(t)(softmaxOp(log)(x, mask))
-			rv := input(g, tensor.Float64, "r", shape, uniforms(r, shape.TotalSize(), 0.5, 1.5))
+			x := graphtest.Input(g, tensor.Float64, "x", shape, graphtest.Normals(r, shape.TotalSize(), 1))
+			bm := graphtest.RandomBlocked(r, 6, 4, 0.3, 3)
+			mask := graphtest.MaskInput(t, g, tensor.Float64, "mask", tensor.Shape{2, 3, 4}, bm)
+			y := graphtest.Must(t)(softmaxOp(log)(x, mask))
+			rv := graphtest.Input(g, tensor.Float64, "r", shape, graphtest.Uniforms(r, shape.TotalSize(), 0.5, 1.5))
 			var cost *G.Node
 			if log { // exp(−Inf·r) = 0 keeps the cost finite
-				cost = must(t)(G.Sum(must(t)(G.Exp(must(t)(G.HadamardProd(y, rv))))))
+				cost = graphtest.Must(t)(G.Sum(graphtest.Must(t)(G.Exp(graphtest.Must(t)(G.HadamardProd(y, rv))))))
 			} else {
-				cost = weightedSum(t, y, rv)
+				cost = graphtest.WeightedSum(t, y, rv)
 			}
 			grads, err := G.Grad(cost, x)
 			if err != nil {
 				t.Fatal(err)
 			}
-			runGraph(t, g)
-			out, dx := floats(y), floats(grads[0])
-			expectFinite(t, "gradient", dx)
+			graphtest.RunGraph(t, g)
+			out, dx := graphtest.Floats(y), graphtest.Floats(grads[0])
+			graphtest.ExpectFinite(t, "gradient", dx)
 			nonzero := 0
 			for i := range out {
 				idx := coords(shape, i)
@@ -605,17 +414,17 @@ func TestLogSoftMaxIsLogOfSoftMax(t *testing.T) {
 	r := newRand(12)
 	g := G.NewGraph()
 	shape := tensor.Shape{2, 4, 6}
-	x := input(g, tensor.Float64, "x", shape, normals(r, shape.TotalSize(), 3))
-	bm := randomBlocked(r, 4, 6, 0.4, 2)
-	mask := maskInput(t, g, tensor.Float64, "mask", tensor.Shape{4, 6}, bm)
-	p := must(t)(graph.SoftMax(x, mask))
-	lp := must(t)(graph.LogSoftMax(x, mask))
-	pNoMask := must(t)(graph.SoftMax(x, nil))
+	x := graphtest.Input(g, tensor.Float64, "x", shape, graphtest.Normals(r, shape.TotalSize(), 3))
+	bm := graphtest.RandomBlocked(r, 4, 6, 0.4, 2)
+	mask := graphtest.MaskInput(t, g, tensor.Float64, "mask", tensor.Shape{4, 6}, bm)
+	p := graphtest.Must(t)(graph.SoftMax(x, mask))
+	lp := graphtest.Must(t)(graph.LogSoftMax(x, mask))
+	pNoMask := graphtest.Must(t)(graph.SoftMax(x, nil))
 	if p == lp || p == pNoMask {
 		t.Fatal("SoftMax, LogSoftMax and unmasked SoftMax of one x were merged into one node")
 	}
-	runGraph(t, g)
-	pv, lv := floats(p), floats(lp)
+	graphtest.RunGraph(t, g)
+	pv, lv := graphtest.Floats(p), graphtest.Floats(lp)
 	for i := range pv {
 		blocked := bm[sharedTK.at(shape, coords(shape, i))]
 		switch {
@@ -625,7 +434,7 @@ func TestLogSoftMaxIsLogOfSoftMax(t *testing.T) {
 			t.Errorf("LogSoftMax at %v = %.17g, log(SoftMax) = %.17g", coords(shape, i), lv[i], math.Log(pv[i]))
 		}
 	}
-	if d, _ := worstDiff(floats(pNoMask), pv); d == 0 {
+	if d, _ := graphtest.WorstDiff(graphtest.Floats(pNoMask), pv); d == 0 {
 		t.Error("masked and unmasked SoftMax agree everywhere: the mask was ignored")
 	}
 }
@@ -634,15 +443,15 @@ func TestLogSoftMaxIsLogOfSoftMax(t *testing.T) {
 // one machine changes the result.
 func TestMaskChangesBetweenRuns(t *testing.T) {
 	g := G.NewGraph()
-	x := input(g, tensor.Float64, "x", tensor.Shape{2, 3}, []float64{1, 2, 3, 3, 2, 1})
-	mask := maskInput(t, g, tensor.Float64, "mask", tensor.Shape{2, 3}, make([]bool, 6))
-	y := must(t)(graph.SoftMax(x, mask))
+	x := graphtest.Input(g, tensor.Float64, "x", tensor.Shape{2, 3}, []float64{1, 2, 3, 3, 2, 1})
+	mask := graphtest.MaskInput(t, g, tensor.Float64, "mask", tensor.Shape{2, 3}, make([]bool, 6))
+	y := graphtest.Must(t)(graph.SoftMax(x, mask))
 	m := G.NewTapeMachine(g)
 	defer m.Close()
 	if err := m.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	open := floats(y)
+	open := graphtest.Floats(y)
 	if err := graph.SetMask(mask, []bool{false, true, true, true, true, false}); err != nil {
 		t.Fatal(err)
 	}
@@ -650,8 +459,8 @@ func TestMaskChangesBetweenRuns(t *testing.T) {
 	if err := m.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	expectClose(t, "before", open, refSoftmax([]float64{1, 2, 3, 3, 2, 1}, 3, func(int) bool { return false }, false), 1e-15)
-	expectClose(t, "after SetMask", floats(y), []float64{1, 0, 0, 0, 0, 1}, 0)
+	graphtest.ExpectClose(t, "before", open, refSoftmax([]float64{1, 2, 3, 3, 2, 1}, 3, func(int) bool { return false }, false), 1e-15)
+	graphtest.ExpectClose(t, "after SetMask", graphtest.Floats(y), []float64{1, 0, 0, 0, 0, 1}, 0)
 }
 
 // ---- CrossEntropy ----
@@ -675,9 +484,9 @@ func TestCrossEntropy(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			g := G.NewGraph()
-			logits := input(g, tensor.Float64, "logits", c.shape, normals(newRand(uint64(200+i)), c.shape.TotalSize(), c.scale))
-			targets := intInput(g, "targets", c.shape[:len(c.shape)-1], c.targets)
-			loss := must(t)(graph.CrossEntropy(logits, targets))
+			logits := graphtest.Input(g, tensor.Float64, "logits", c.shape, graphtest.Normals(newRand(uint64(200+i)), c.shape.TotalSize(), c.scale))
+			targets := graphtest.IntInput(g, "targets", c.shape[:len(c.shape)-1], c.targets)
+			loss := graphtest.Must(t)(graph.CrossEntropy(logits, targets))
 			if !loss.IsScalar() {
 				t.Fatalf("loss has shape %v; want a scalar", loss.Shape())
 			}
@@ -685,11 +494,11 @@ func TestCrossEntropy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			runGraph(t, g)
-			lv := floats(logits)
+			graphtest.RunGraph(t, g)
+			lv := graphtest.Floats(logits)
 			v := c.shape[len(c.shape)-1]
 			want := refCrossEntropy(lv, c.targets, v)
-			got := floats(loss)[0]
+			got := graphtest.Floats(loss)[0]
 			if math.Abs(got-want) > 1e-14*math.Max(1, math.Abs(want)) {
 				t.Errorf("loss = %.17g, want %.17g", got, want)
 			}
@@ -710,8 +519,8 @@ func TestCrossEntropy(t *testing.T) {
 				}
 				wantGrad[r*v+tg] -= 1 / float64(n)
 			}
-			dx := floats(grads[0])
-			expectClose(t, "gradient", dx, wantGrad, 1e-15)
+			dx := graphtest.Floats(grads[0])
+			graphtest.ExpectClose(t, "gradient", dx, wantGrad, 1e-15)
 			for r, tg := range c.targets {
 				for j := 0; j < v && tg < 0; j++ {
 					if dx[r*v+j] != 0 {
@@ -728,12 +537,12 @@ func TestCrossEntropy(t *testing.T) {
 // [ln 3, 0] with targets 0 and 1, and an ignored third row.
 func TestCrossEntropyHandComputed(t *testing.T) {
 	g := G.NewGraph()
-	logits := input(g, tensor.Float64, "logits", tensor.Shape{3, 2}, []float64{0, 0, math.Log(3), 0, 100, -100})
-	targets := intInput(g, "targets", tensor.Shape{3}, []int{0, 1, -1})
-	loss := must(t)(graph.CrossEntropy(logits, targets))
-	runGraph(t, g)
+	logits := graphtest.Input(g, tensor.Float64, "logits", tensor.Shape{3, 2}, []float64{0, 0, math.Log(3), 0, 100, -100})
+	targets := graphtest.IntInput(g, "targets", tensor.Shape{3}, []int{0, 1, -1})
+	loss := graphtest.Must(t)(graph.CrossEntropy(logits, targets))
+	graphtest.RunGraph(t, g)
 	// row 0: log 2; row 1: log(3 + 1) − 0 = log 4; mean: (log 2 + log 4) / 2 = 1.5 log 2.
-	if got, want := floats(loss)[0], 1.5*math.Ln2; math.Abs(got-want) > 1e-15 {
+	if got, want := graphtest.Floats(loss)[0], 1.5*math.Ln2; math.Abs(got-want) > 1e-15 {
 		t.Errorf("loss = %.17g, want 1.5·ln 2 = %.17g", got, want)
 	}
 }
@@ -752,15 +561,15 @@ func TestCrossEntropyTargetOutOfRange(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g := G.NewGraph()
-			logits := input(g, tensor.Float64, "logits", tensor.Shape{2, 3}, []float64{1, 2, 3, 4, 5, 6})
-			targets := intInput(g, "targets", tensor.Shape{2}, c.targets)
-			loss := must(t)(graph.CrossEntropy(logits, targets))
+			logits := graphtest.Input(g, tensor.Float64, "logits", tensor.Shape{2, 3}, []float64{1, 2, 3, 4, 5, 6})
+			targets := graphtest.IntInput(g, "targets", tensor.Shape{2}, c.targets)
+			loss := graphtest.Must(t)(graph.CrossEntropy(logits, targets))
 			if c.grad {
 				if _, err := G.Grad(loss, logits); err != nil {
 					t.Fatal(err)
 				}
 			}
-			err := runAll(g)
+			err := graphtest.RunAll(g)
 			if err == nil {
 				t.Fatal("no error for a target outside the vocabulary")
 			}
@@ -784,32 +593,32 @@ func TestFloat32MatchesFloat64(t *testing.T) {
 	}{
 		{"SoftMax with mask", func(t *testing.T, g *G.ExprGraph, dt tensor.Dtype) (*G.Node, *G.Node) {
 			r := newRand(301)
-			x := input(g, dt, "x", tensor.Shape{2, 3, 5}, normals(r, 30, 3))
-			m := maskInput(t, g, dt, "mask", tensor.Shape{3, 5}, randomBlocked(r, 3, 5, 0.3, 2))
-			return must(t)(graph.SoftMax(x, m)), x
+			x := graphtest.Input(g, dt, "x", tensor.Shape{2, 3, 5}, graphtest.Normals(r, 30, 3))
+			m := graphtest.MaskInput(t, g, dt, "mask", tensor.Shape{3, 5}, graphtest.RandomBlocked(r, 3, 5, 0.3, 2))
+			return graphtest.Must(t)(graph.SoftMax(x, m)), x
 		}},
 		{"LogSoftMax", func(t *testing.T, g *G.ExprGraph, dt tensor.Dtype) (*G.Node, *G.Node) {
-			x := input(g, dt, "x", tensor.Shape{3, 5}, normals(newRand(302), 15, 3))
-			return must(t)(graph.LogSoftMax(x, nil)), x
+			x := graphtest.Input(g, dt, "x", tensor.Shape{3, 5}, graphtest.Normals(newRand(302), 15, 3))
+			return graphtest.Must(t)(graph.LogSoftMax(x, nil)), x
 		}},
 		{"SoftMax of logits up to 1e4", func(t *testing.T, g *G.ExprGraph, dt tensor.Dtype) (*G.Node, *G.Node) {
-			x := input(g, dt, "x", tensor.Shape{2, 3}, []float64{1e4, 0, -1e4, 0, 1, 2})
-			return must(t)(graph.SoftMax(x, nil)), x
+			x := graphtest.Input(g, dt, "x", tensor.Shape{2, 3}, []float64{1e4, 0, -1e4, 0, 1, 2})
+			return graphtest.Must(t)(graph.SoftMax(x, nil)), x
 		}},
 		{"CrossEntropy", func(t *testing.T, g *G.ExprGraph, dt tensor.Dtype) (*G.Node, *G.Node) {
-			x := input(g, dt, "logits", tensor.Shape{2, 3, 4}, normals(newRand(303), 24, 2))
-			tg := intInput(g, "targets", tensor.Shape{2, 3}, []int{0, 3, -1, 2, 1, -1})
-			return must(t)(graph.CrossEntropy(x, tg)), x
+			x := graphtest.Input(g, dt, "logits", tensor.Shape{2, 3, 4}, graphtest.Normals(newRand(303), 24, 2))
+			tg := graphtest.IntInput(g, "targets", tensor.Shape{2, 3}, []int{0, 3, -1, 2, 1, -1})
+			return graphtest.Must(t)(graph.CrossEntropy(x, tg)), x
 		}},
 		{"Attention, 2 heads, causal, mask, key padding", func(t *testing.T, g *G.ExprGraph, dt tensor.Dtype) (*G.Node, *G.Node) {
 			r := newRand(304)
-			q := input(g, dt, "q", s.q(), normals(r, s.q().TotalSize(), 1))
-			k := input(g, dt, "k", s.k(), normals(r, s.k().TotalSize(), 1))
-			v := input(g, dt, "v", s.v(), normals(r, s.v().TotalSize(), 1))
-			m := maskInput(t, g, dt, "mask", tensor.Shape{4, 4}, randomBlocked(r, 4, 4, 0.2, -1))
-			pad := maskInput(t, g, dt, "pad", tensor.Shape{2, 4}, []bool{false, false, false, true, false, false, false, false})
+			q := graphtest.Input(g, dt, "q", s.q(), graphtest.Normals(r, s.q().TotalSize(), 1))
+			k := graphtest.Input(g, dt, "k", s.k(), graphtest.Normals(r, s.k().TotalSize(), 1))
+			v := graphtest.Input(g, dt, "v", s.v(), graphtest.Normals(r, s.v().TotalSize(), 1))
+			m := graphtest.MaskInput(t, g, dt, "mask", tensor.Shape{4, 4}, graphtest.RandomBlocked(r, 4, 4, 0.2, -1))
+			pad := graphtest.MaskInput(t, g, dt, "pad", tensor.Shape{2, 4}, []bool{false, false, false, true, false, false, false, false})
 			out, _, err := graph.Attention(q, k, v, graph.AttentionOpts{Heads: 2, Causal: true, Mask: m, KeyPadding: pad})
-			return must(t)(out, err), q
+			return graphtest.Must(t)(out, err), q
 		}},
 	}
 	for _, c := range cases {
@@ -820,26 +629,26 @@ func TestFloat32MatchesFloat64(t *testing.T) {
 				out, wrt := c.build(t, g, dt)
 				cost := out
 				if !out.IsScalar() {
-					rv := input(g, dt, "r", out.Shape(), uniforms(newRand(305), out.Shape().TotalSize(), 0.5, 1.5))
+					rv := graphtest.Input(g, dt, "r", out.Shape(), graphtest.Uniforms(newRand(305), out.Shape().TotalSize(), 0.5, 1.5))
 					if c.name == "LogSoftMax" || c.name == "SoftMax with mask" {
-						cost = must(t)(G.Sum(must(t)(G.Exp(must(t)(G.HadamardProd(out, rv))))))
+						cost = graphtest.Must(t)(G.Sum(graphtest.Must(t)(G.Exp(graphtest.Must(t)(G.HadamardProd(out, rv))))))
 					} else {
-						cost = weightedSum(t, out, rv)
+						cost = graphtest.WeightedSum(t, out, rv)
 					}
 				}
 				grads, err := G.Grad(cost, wrt)
 				if err != nil {
 					t.Fatal(err)
 				}
-				runGraph(t, g)
+				graphtest.RunGraph(t, g)
 				if out.Dtype() != dt || grads[0].Dtype() != dt {
 					t.Fatalf("output %v, gradient %v; want %v", out.Dtype(), grads[0].Dtype(), dt)
 				}
-				res[dt] = result{floats(out), floats(grads[0])}
-				expectFinite(t, fmt.Sprintf("%v gradient", dt), res[dt].grad)
+				res[dt] = result{graphtest.Floats(out), graphtest.Floats(grads[0])}
+				graphtest.ExpectFinite(t, fmt.Sprintf("%v gradient", dt), res[dt].grad)
 			}
-			expectClose(t, "float32 output", res[tensor.Float32].out, res[tensor.Float64].out, 2e-6)
-			expectClose(t, "float32 gradient", res[tensor.Float32].grad, res[tensor.Float64].grad, 2e-5)
+			graphtest.ExpectClose(t, "float32 output", res[tensor.Float32].out, res[tensor.Float64].out, 2e-6)
+			graphtest.ExpectClose(t, "float32 gradient", res[tensor.Float32].grad, res[tensor.Float64].grad, 2e-5)
 		})
 	}
 }
@@ -891,30 +700,19 @@ func (c attnCase) build(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, seed uint
 	r := newRand(seed)
 	s := c.s
 	a := attnGraph{
-		q: input(g, dt, "q", s.q(), normals(r, s.q().TotalSize(), 1)),
-		k: input(g, dt, "k", s.k(), normals(r, s.k().TotalSize(), 1)),
-		v: input(g, dt, "v", s.v(), normals(r, s.v().TotalSize(), 1)),
+		q: graphtest.Input(g, dt, "q", s.q(), graphtest.Normals(r, s.q().TotalSize(), 1)),
+		k: graphtest.Input(g, dt, "k", s.k(), graphtest.Normals(r, s.k().TotalSize(), 1)),
+		v: graphtest.Input(g, dt, "v", s.v(), graphtest.Normals(r, s.v().TotalSize(), 1)),
 	}
 	var mask, pad []bool
 	perBatch := c.mask == "batch"
-	switch c.mask {
-	case "shared":
-		mask = randomBlocked(r, s.Tq, s.Tk, 0.3, -1)
-		a.mask = maskInput(t, g, dt, "mask", tensor.Shape{s.Tq, s.Tk}, mask)
-	case "batch":
-		full := -1
-		if c.fullMask {
-			full = 1
-		}
-		mask = randomBlocked(r, s.B*s.Tq, s.Tk, 0.3, full)
-		a.mask = maskInput(t, g, dt, "mask", tensor.Shape{s.B, s.Tq, s.Tk}, mask)
-	}
+	a.mask, mask = graphtest.RandomMask(t, g, dt, r, c.mask, s.B, s.Tq, s.Tk, c.fullMask)
 	if c.padLens != nil {
 		var err error
 		if pad, err = graph.KeyPaddingMask(c.padLens, s.Tk); err != nil {
 			t.Fatal(err)
 		}
-		a.pad = maskInput(t, g, dt, "pad", tensor.Shape{s.B, s.Tk}, pad)
+		a.pad = graphtest.MaskInput(t, g, dt, "pad", tensor.Shape{s.B, s.Tk}, pad)
 	}
 	a.blocked = func(b, i, j int) bool {
 		if c.causal && j > i+s.Tk-s.Tq {
@@ -955,11 +753,11 @@ func TestAttentionMatchesReference(t *testing.T) {
 			if os := s.seq(s.Tq, s.Cv); !a.out.Shape().Eq(os) {
 				t.Errorf("output shape %v, want %v", a.out.Shape(), os)
 			}
-			runGraph(t, g)
-			wantOut, wantW := refAttention(s, heads, c.scale, floats(a.q), floats(a.k), floats(a.v), a.blocked)
-			expectClose(t, "weights", floats(a.weights), wantW, 1e-14)
-			expectClose(t, "output", floats(a.out), wantOut, 1e-13)
-			w := floats(a.weights)
+			graphtest.RunGraph(t, g)
+			wantOut, wantW := refAttention(s, heads, c.scale, graphtest.Floats(a.q), graphtest.Floats(a.k), graphtest.Floats(a.v), a.blocked)
+			graphtest.ExpectClose(t, "weights", graphtest.Floats(a.weights), wantW, 1e-14)
+			graphtest.ExpectClose(t, "output", graphtest.Floats(a.out), wantOut, 1e-13)
+			w := graphtest.Floats(a.weights)
 			for idx := range w {
 				co := coords(a.weights.Shape(), idx)
 				if a.blocked(co[0], co[2], co[3]) && w[idx] != 0 {
@@ -976,13 +774,13 @@ func TestAttentionFullyBlockedQuery(t *testing.T) {
 	g := G.NewGraph()
 	c := attnCase{s: attnShape{B: 2, Tq: 3, Tk: 3, C: 4, Cv: 4}, heads: 2, mask: "batch", fullMask: true} // query (b=0, i=1)
 	a := c.build(t, g, tensor.Float64, 501)
-	r := input(g, tensor.Float64, "r", a.out.Shape(), uniforms(newRand(502), a.out.Shape().TotalSize(), -1, 1))
-	grads, err := G.Grad(weightedSum(t, a.out, r), a.q, a.k, a.v)
+	r := graphtest.Input(g, tensor.Float64, "r", a.out.Shape(), graphtest.Uniforms(newRand(502), a.out.Shape().TotalSize(), -1, 1))
+	grads, err := G.Grad(graphtest.WeightedSum(t, a.out, r), a.q, a.k, a.v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	runGraph(t, g)
-	out, w, dq := floats(a.out), floats(a.weights), floats(grads[0])
+	graphtest.RunGraph(t, g)
+	out, w, dq := graphtest.Floats(a.out), graphtest.Floats(a.weights), graphtest.Floats(grads[0])
 	for h := 0; h < 2; h++ {
 		row := w[(h*3+1)*3 : (h*3+2)*3]
 		for _, x := range row {
@@ -999,7 +797,7 @@ func TestAttentionFullyBlockedQuery(t *testing.T) {
 		}
 	}
 	for i, gr := range grads {
-		expectFinite(t, fmt.Sprintf("gradient %d", i), floats(gr))
+		graphtest.ExpectFinite(t, fmt.Sprintf("gradient %d", i), graphtest.Floats(gr))
 	}
 }
 
@@ -1014,10 +812,10 @@ func TestCausalEqualsCausalMask(t *testing.T) {
 		t.Run(fmt.Sprintf("Tq=%d,Tk=%d", s.Tq, s.Tk), func(t *testing.T) {
 			g := G.NewGraph()
 			r := newRand(601)
-			q := input(g, tensor.Float64, "q", s.q(), normals(r, s.q().TotalSize(), 1))
-			k := input(g, tensor.Float64, "k", s.k(), normals(r, s.k().TotalSize(), 1))
-			v := input(g, tensor.Float64, "v", s.v(), normals(r, s.v().TotalSize(), 1))
-			m := maskInput(t, g, tensor.Float64, "mask", tensor.Shape{s.Tq, s.Tk}, graph.CausalMask(s.Tq, s.Tk))
+			q := graphtest.Input(g, tensor.Float64, "q", s.q(), graphtest.Normals(r, s.q().TotalSize(), 1))
+			k := graphtest.Input(g, tensor.Float64, "k", s.k(), graphtest.Normals(r, s.k().TotalSize(), 1))
+			v := graphtest.Input(g, tensor.Float64, "v", s.v(), graphtest.Normals(r, s.v().TotalSize(), 1))
+			m := graphtest.MaskInput(t, g, tensor.Float64, "mask", tensor.Shape{s.Tq, s.Tk}, graph.CausalMask(s.Tq, s.Tk))
 			o1, w1, err := graph.Attention(q, k, v, graph.AttentionOpts{Heads: 2, Causal: true})
 			if err != nil {
 				t.Fatal(err)
@@ -1026,9 +824,9 @@ func TestCausalEqualsCausalMask(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			runGraph(t, g)
-			expectClose(t, "output", floats(o2), floats(o1), 0)
-			expectClose(t, "weights", floats(w2), floats(w1), 0)
+			graphtest.RunGraph(t, g)
+			graphtest.ExpectClose(t, "output", graphtest.Floats(o2), graphtest.Floats(o1), 0)
+			graphtest.ExpectClose(t, "weights", graphtest.Floats(w2), graphtest.Floats(w1), 0)
 		})
 	}
 }
@@ -1039,19 +837,19 @@ func TestAttentionWeightsThenApplyWeights(t *testing.T) {
 	g := G.NewGraph()
 	s := attnShape{B: 2, Tq: 3, Tk: 4, C: 4, Cv: 6}
 	r := newRand(701)
-	q := input(g, tensor.Float64, "q", s.q(), normals(r, s.q().TotalSize(), 1))
-	k := input(g, tensor.Float64, "k", s.k(), normals(r, s.k().TotalSize(), 1))
-	v := input(g, tensor.Float64, "v", s.v(), normals(r, s.v().TotalSize(), 1))
+	q := graphtest.Input(g, tensor.Float64, "q", s.q(), graphtest.Normals(r, s.q().TotalSize(), 1))
+	k := graphtest.Input(g, tensor.Float64, "k", s.k(), graphtest.Normals(r, s.k().TotalSize(), 1))
+	v := graphtest.Input(g, tensor.Float64, "v", s.v(), graphtest.Normals(r, s.v().TotalSize(), 1))
 	opts := graph.AttentionOpts{Heads: 2, Causal: true, Scale: 0.4}
 	out, weights, err := graph.Attention(q, k, v, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w2 := must(t)(graph.AttentionWeights(q, k, opts))
-	out2 := must(t)(graph.ApplyWeights(w2, v))
-	runGraph(t, g)
-	expectClose(t, "weights", floats(w2), floats(weights), 0)
-	expectClose(t, "output", floats(out2), floats(out), 0)
+	w2 := graphtest.Must(t)(graph.AttentionWeights(q, k, opts))
+	out2 := graphtest.Must(t)(graph.ApplyWeights(w2, v))
+	graphtest.RunGraph(t, g)
+	graphtest.ExpectClose(t, "weights", graphtest.Floats(w2), graphtest.Floats(weights), 0)
+	graphtest.ExpectClose(t, "output", graphtest.Floats(out2), graphtest.Floats(out), 0)
 }
 
 // ---- masks ----
@@ -1110,55 +908,31 @@ func TestNewMaskAndSetMask(t *testing.T) {
 			if m.Dtype() != dt || !m.Shape().Eq(tensor.Shape{2, 3}) || m.Name() != "mask" {
 				t.Fatalf("mask %q is %v %v", m.Name(), m.Dtype(), m.Shape())
 			}
-			expectClose(t, "new mask", floats(m), make([]float64, 6), 0)
+			graphtest.ExpectClose(t, "new mask", graphtest.Floats(m), make([]float64, 6), 0)
 			if err := graph.SetMask(m, []bool{true, false, false, false, true, true}); err != nil {
 				t.Fatal(err)
 			}
-			expectClose(t, "mask", floats(m), []float64{1, 0, 0, 0, 1, 1}, 0)
+			graphtest.ExpectClose(t, "mask", graphtest.Floats(m), []float64{1, 0, 0, 0, 1, 1}, 0)
 			if err := graph.SetMask(m, []bool{false, true, false, false, false, false}); err != nil {
 				t.Fatal(err)
 			}
-			expectClose(t, "mask set again", floats(m), []float64{0, 1, 0, 0, 0, 0}, 0)
+			graphtest.ExpectClose(t, "mask set again", graphtest.Floats(m), []float64{0, 1, 0, 0, 0, 0}, 0)
 		})
 	}
 }
 
 // ---- bad input ----
 
-// badCase builds something that must fail with an error wrapping want.
-type badCase struct {
-	name  string
-	want  error
-	build func(g *G.ExprGraph) error
-}
-
-func runBadCases(t *testing.T, cases []badCase) {
-	t.Helper()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := noPanic(func() error { return c.build(G.NewGraph()) })
-			switch {
-			case errors.As(err, new(panicError)):
-				t.Fatalf("%v; want an error wrapping %q", err, c.want)
-			case err == nil:
-				t.Fatalf("no error; want one wrapping %q", c.want)
-			case !errors.Is(err, c.want):
-				t.Errorf("error %q does not wrap %q", err, c.want)
-			}
-		})
-	}
-}
-
 func f64(g *G.ExprGraph, name string, shape ...int) *G.Node {
-	return input(g, tensor.Float64, name, shape, make([]float64, tensor.Shape(shape).TotalSize()))
+	return graphtest.Input(g, tensor.Float64, name, shape, make([]float64, tensor.Shape(shape).TotalSize()))
 }
 
 func f32(g *G.ExprGraph, name string, shape ...int) *G.Node {
-	return input(g, tensor.Float32, name, shape, make([]float64, tensor.Shape(shape).TotalSize()))
+	return graphtest.Input(g, tensor.Float32, name, shape, make([]float64, tensor.Shape(shape).TotalSize()))
 }
 
 func ints(g *G.ExprGraph, name string, shape ...int) *G.Node {
-	return intInput(g, name, shape, make([]int, tensor.Shape(shape).TotalSize()))
+	return graphtest.IntInput(g, name, shape, make([]int, tensor.Shape(shape).TotalSize()))
 }
 
 func err2(_ *G.Node, err error) error            { return err }
@@ -1172,53 +946,53 @@ func newMask(g *G.ExprGraph, dt tensor.Dtype, s ...int) *G.Node {
 }
 
 func TestSoftMaxBadInput(t *testing.T) {
-	var cases []badCase
+	var cases []graphtest.BadCase
 	for _, log := range []bool{false, true} {
 		op := softmaxOp(log)
 		p := opName(log) + "/"
 		cases = append(cases,
-			badCase{p + "nil x", graph.ErrArgument, func(g *G.ExprGraph) error { return err2(op(nil, nil)) }},
-			badCase{p + "1-D x", graph.ErrShape, func(g *G.ExprGraph) error { return err2(op(f64(g, "x", 4), nil)) }},
-			badCase{p + "5-D x", graph.ErrShape, func(g *G.ExprGraph) error { return err2(op(f64(g, "x", 1, 2, 2, 2, 2), nil)) }},
-			badCase{p + "int x", graph.ErrDtype, func(g *G.ExprGraph) error { return err2(op(ints(g, "x", 2, 3), nil)) }},
-			badCase{p + "float32 mask, float64 x", graph.ErrDtype, func(g *G.ExprGraph) error {
+			graphtest.BadCase{Name: p + "nil x", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error { return err2(op(nil, nil)) }},
+			graphtest.BadCase{Name: p + "1-D x", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error { return err2(op(f64(g, "x", 4), nil)) }},
+			graphtest.BadCase{Name: p + "5-D x", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error { return err2(op(f64(g, "x", 1, 2, 2, 2, 2), nil)) }},
+			graphtest.BadCase{Name: p + "int x", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error { return err2(op(ints(g, "x", 2, 3), nil)) }},
+			graphtest.BadCase{Name: p + "float32 mask, float64 x", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 				return err2(op(f64(g, "x", 2, 3), newMask(g, tensor.Float32, 2, 3)))
 			}},
-			badCase{p + "mask of the wrong width", graph.ErrShape, func(g *G.ExprGraph) error {
+			graphtest.BadCase{Name: p + "mask of the wrong width", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 				return err2(op(f64(g, "x", 2, 3), newMask(g, tensor.Float64, 2, 4)))
 			}},
-			badCase{p + "mask of the wrong rows", graph.ErrShape, func(g *G.ExprGraph) error {
+			graphtest.BadCase{Name: p + "mask of the wrong rows", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 				return err2(op(f64(g, "x", 2, 3, 4), newMask(g, tensor.Float64, 2, 4)))
 			}},
-			badCase{p + "(B,T,K) mask on 3-D x of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+			graphtest.BadCase{Name: p + "(B,T,K) mask on 3-D x of another batch", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 				return err2(op(f64(g, "x", 2, 3, 4), newMask(g, tensor.Float64, 3, 3, 4)))
 			}},
-			badCase{p + "(B,T,K) mask on 4-D x of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+			graphtest.BadCase{Name: p + "(B,T,K) mask on 4-D x of another batch", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 				return err2(op(f64(g, "x", 2, 2, 3, 4), newMask(g, tensor.Float64, 3, 3, 4)))
 			}},
-			badCase{p + "(H,T,K) mask on 4-D x", graph.ErrShape, func(g *G.ExprGraph) error {
+			graphtest.BadCase{Name: p + "(H,T,K) mask on 4-D x", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 				return err2(op(f64(g, "x", 2, 5, 3, 4), newMask(g, tensor.Float64, 5, 3, 4)))
 			}},
 		)
 	}
-	runBadCases(t, cases)
+	graphtest.RunBadCases(t, cases)
 }
 
 func TestCrossEntropyBadInput(t *testing.T) {
-	runBadCases(t, []badCase{
-		{"nil logits", graph.ErrArgument, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(nil, ints(g, "t", 2))) }},
-		{"nil targets", graph.ErrArgument, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), nil)) }},
-		{"float targets", graph.ErrDtype, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), f64(g, "t", 2))) }},
-		{"int logits", graph.ErrDtype, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(ints(g, "l", 2, 3), ints(g, "t", 2))) }},
-		{"1-D logits", graph.ErrShape, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 3), ints(g, "t", 1))) }},
-		{"4-D logits", graph.ErrShape, func(g *G.ExprGraph) error {
+	graphtest.RunBadCases(t, []graphtest.BadCase{
+		{Name: "nil logits", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(nil, ints(g, "t", 2))) }},
+		{Name: "nil targets", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), nil)) }},
+		{Name: "float targets", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), f64(g, "t", 2))) }},
+		{Name: "int logits", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(ints(g, "l", 2, 3), ints(g, "t", 2))) }},
+		{Name: "1-D logits", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 3), ints(g, "t", 1))) }},
+		{Name: "4-D logits", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			return err2(graph.CrossEntropy(f64(g, "l", 1, 2, 2, 3), ints(g, "t", 1, 2, 2)))
 		}},
-		{"targets of the wrong length", graph.ErrShape, func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), ints(g, "t", 3))) }},
-		{"targets of the wrong dims", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "targets of the wrong length", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error { return err2(graph.CrossEntropy(f64(g, "l", 2, 3), ints(g, "t", 3))) }},
+		{Name: "targets of the wrong dims", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			return err2(graph.CrossEntropy(f64(g, "l", 2, 3, 4), ints(g, "t", 6)))
 		}},
-		{"targets shaped like logits", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "targets shaped like logits", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			return err2(graph.CrossEntropy(f64(g, "l", 2, 3), ints(g, "t", 2, 3)))
 		}},
 	})
@@ -1234,131 +1008,131 @@ func TestAttentionBadInput(t *testing.T) {
 			return err3(graph.Attention(q, k, v, o))
 		}
 	}
-	runBadCases(t, []badCase{
-		{"nil q", graph.ErrArgument, func(g *G.ExprGraph) error {
+	graphtest.RunBadCases(t, []graphtest.BadCase{
+		{Name: "nil q", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			_, k, v := qkv(g)
 			return err3(graph.Attention(nil, k, v, graph.AttentionOpts{}))
 		}},
-		{"nil k", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "nil k", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			q, _, v := qkv(g)
 			return err3(graph.Attention(q, nil, v, graph.AttentionOpts{}))
 		}},
-		{"nil v", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "nil v", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			q, k, _ := qkv(g)
 			return err3(graph.Attention(q, k, nil, graph.AttentionOpts{}))
 		}},
-		{"int q", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "int q", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			_, k, v := qkv(g)
 			return err3(graph.Attention(ints(g, "qi", 2, 3, 4), k, v, graph.AttentionOpts{}))
 		}},
-		{"float32 k with float64 q", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "float32 k with float64 q", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			q, _, v := qkv(g)
 			return err3(graph.Attention(q, f32(g, "k32", 2, 5, 4), v, graph.AttentionOpts{}))
 		}},
-		{"float32 v with float64 q", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "float32 v with float64 q", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			q, k, _ := qkv(g)
 			return err3(graph.Attention(q, k, f32(g, "v32", 2, 5, 6), graph.AttentionOpts{}))
 		}},
-		{"1-D q", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "1-D q", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, k, v := qkv(g)
 			return err3(graph.Attention(f64(g, "q1", 4), k, v, graph.AttentionOpts{}))
 		}},
-		{"4-D q and k", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "4-D q and k", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			return err3(graph.Attention(f64(g, "q4", 1, 2, 3, 4), f64(g, "k4", 1, 2, 3, 4), f64(g, "v4", 1, 2, 3, 4), graph.AttentionOpts{}))
 		}},
-		{"2-D q, 3-D k", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "2-D q, 3-D k", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, k, v := qkv(g)
 			return err3(graph.Attention(f64(g, "q2", 3, 4), k, v, graph.AttentionOpts{}))
 		}},
-		{"q and k of other widths", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "q and k of other widths", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, _, v := qkv(g)
 			return err3(graph.Attention(f64(g, "q5", 2, 3, 5), f64(g, "k", 2, 5, 4), v, graph.AttentionOpts{}))
 		}},
-		{"q and k of other batches", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "q and k of other batches", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, _, v := qkv(g)
 			return err3(graph.Attention(f64(g, "q3", 3, 3, 4), f64(g, "k", 2, 5, 4), v, graph.AttentionOpts{}))
 		}},
-		{"v with other keys than k", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "v with other keys than k", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, _ := qkv(g)
 			return err3(graph.Attention(q, k, f64(g, "v4", 2, 4, 6), graph.AttentionOpts{}))
 		}},
-		{"v of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "v of another batch", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, _ := qkv(g)
 			return err3(graph.Attention(q, k, f64(g, "vb", 3, 5, 6), graph.AttentionOpts{}))
 		}},
-		{"2-D v for 3-D q, k", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "2-D v for 3-D q, k", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, _ := qkv(g)
 			return err3(graph.Attention(q, k, f64(g, "v2", 5, 6), graph.AttentionOpts{Heads: 1}))
 		}},
-		{"heads not dividing q's width", graph.ErrShape, att(graph.AttentionOpts{Heads: 3})},
-		{"heads not dividing v's width", graph.ErrShape, att(graph.AttentionOpts{Heads: 4})},
-		{"negative heads", graph.ErrArgument, att(graph.AttentionOpts{Heads: -2})},
-		{"NaN scale", graph.ErrArgument, att(graph.AttentionOpts{Scale: math.NaN()})},
-		{"+Inf scale", graph.ErrArgument, att(graph.AttentionOpts{Scale: math.Inf(1)})},
-		{"-Inf scale", graph.ErrArgument, att(graph.AttentionOpts{Scale: math.Inf(-1)})},
-		{"mask (Tk, Tq)", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "heads not dividing q's width", Want: graph.ErrShape, Build: att(graph.AttentionOpts{Heads: 3})},
+		{Name: "heads not dividing v's width", Want: graph.ErrShape, Build: att(graph.AttentionOpts{Heads: 4})},
+		{Name: "negative heads", Want: graph.ErrArgument, Build: att(graph.AttentionOpts{Heads: -2})},
+		{Name: "NaN scale", Want: graph.ErrArgument, Build: att(graph.AttentionOpts{Scale: math.NaN()})},
+		{Name: "+Inf scale", Want: graph.ErrArgument, Build: att(graph.AttentionOpts{Scale: math.Inf(1)})},
+		{Name: "-Inf scale", Want: graph.ErrArgument, Build: att(graph.AttentionOpts{Scale: math.Inf(-1)})},
+		{Name: "mask (Tk, Tq)", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{Mask: newMask(g, tensor.Float64, 5, 3)}))
 		}},
-		{"mask of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "mask of another batch", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{Mask: newMask(g, tensor.Float64, 3, 3, 5)}))
 		}},
-		{"mask (B, H, Tq, Tk)", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "mask (B, H, Tq, Tk)", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{Mask: newMask(g, tensor.Float64, 2, 1, 3, 5)}))
 		}},
-		{"float32 mask", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "float32 mask", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{Mask: newMask(g, tensor.Float32, 3, 5)}))
 		}},
-		{"key padding (B, Tq)", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "key padding (B, Tq)", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{KeyPadding: newMask(g, tensor.Float64, 2, 3)}))
 		}},
-		{"key padding of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "key padding of another batch", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{KeyPadding: newMask(g, tensor.Float64, 1, 5)}))
 		}},
-		{"key padding (B, Tq, Tk)", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "key padding (B, Tq, Tk)", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{KeyPadding: newMask(g, tensor.Float64, 2, 3, 5)}))
 		}},
-		{"float32 key padding", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "float32 key padding", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			q, k, v := qkv(g)
 			return err3(graph.Attention(q, k, v, graph.AttentionOpts{KeyPadding: newMask(g, tensor.Float32, 2, 5)}))
 		}},
-		{"AttentionWeights: nil k", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "AttentionWeights: nil k", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			q, _, _ := qkv(g)
 			return err2(graph.AttentionWeights(q, nil, graph.AttentionOpts{}))
 		}},
-		{"ApplyWeights: nil weights", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: nil weights", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			_, _, v := qkv(g)
 			return err2(graph.ApplyWeights(nil, v))
 		}},
-		{"ApplyWeights: nil v", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: nil v", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			return err2(graph.ApplyWeights(f64(g, "w", 2, 1, 3, 5), nil))
 		}},
-		{"ApplyWeights: 3-D weights", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: 3-D weights", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, _, v := qkv(g)
 			return err2(graph.ApplyWeights(f64(g, "w", 2, 3, 5), v))
 		}},
-		{"ApplyWeights: weights of other keys", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: weights of other keys", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, _, v := qkv(g)
 			return err2(graph.ApplyWeights(f64(g, "w", 2, 1, 3, 4), v))
 		}},
-		{"ApplyWeights: weights of another batch", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: weights of another batch", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, _, v := qkv(g)
 			return err2(graph.ApplyWeights(f64(g, "w", 1, 1, 3, 5), v))
 		}},
-		{"ApplyWeights: heads not dividing v's width", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: heads not dividing v's width", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			_, _, v := qkv(g)
 			return err2(graph.ApplyWeights(f64(g, "w", 2, 4, 3, 5), v))
 		}},
-		{"ApplyWeights: 4-D v", graph.ErrShape, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: 4-D v", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
 			return err2(graph.ApplyWeights(f64(g, "w", 2, 1, 3, 5), f64(g, "v4", 2, 1, 5, 6)))
 		}},
-		{"ApplyWeights: float32 v", graph.ErrDtype, func(g *G.ExprGraph) error {
+		{Name: "ApplyWeights: float32 v", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error {
 			return err2(graph.ApplyWeights(f64(g, "w", 2, 1, 3, 5), f32(g, "v32", 2, 5, 6)))
 		}},
 	})
@@ -1374,22 +1148,22 @@ func TestMaskBadInput(t *testing.T) {
 	padErr := func(lengths []int, tk int) func(g *G.ExprGraph) error {
 		return func(*G.ExprGraph) error { _, err := graph.KeyPaddingMask(lengths, tk); return err }
 	}
-	runBadCases(t, []badCase{
-		{"NewMask: nil graph", graph.ErrArgument, func(*G.ExprGraph) error { return err2(graph.NewMask(nil, tensor.Float64, tensor.Shape{2, 2}, "m")) }},
-		{"NewMask: int dtype", graph.ErrDtype, newMaskErr(tensor.Int, tensor.Shape{2, 2}, "m")},
-		{"NewMask: bool dtype", graph.ErrDtype, newMaskErr(tensor.Bool, tensor.Shape{2, 2}, "m")},
-		{"NewMask: 1-D", graph.ErrShape, newMaskErr(tensor.Float64, tensor.Shape{4}, "m")},
-		{"NewMask: 5-D", graph.ErrShape, newMaskErr(tensor.Float64, tensor.Shape{1, 1, 1, 2, 2}, "m")},
-		{"NewMask: scalar", graph.ErrShape, newMaskErr(tensor.Float64, tensor.ScalarShape(), "m")},
-		{"NewMask: zero size", graph.ErrShape, newMaskErr(tensor.Float64, tensor.Shape{2, 0}, "m")},
-		{"NewMask: negative size", graph.ErrShape, newMaskErr(tensor.Float64, tensor.Shape{-2, 3}, "m")},
-		{"NewMask: empty name", graph.ErrArgument, newMaskErr(tensor.Float64, tensor.Shape{2, 2}, "")},
-		{"SetMask: nil mask", graph.ErrArgument, func(*G.ExprGraph) error { return graph.SetMask(nil, make([]bool, 4)) }},
-		{"SetMask: too few values", graph.ErrShape, setMaskErr(make([]bool, 5))},
-		{"SetMask: too many values", graph.ErrShape, setMaskErr(make([]bool, 7))},
-		{"SetMask: nil values", graph.ErrShape, setMaskErr(nil)},
-		{"SetMask: int node", graph.ErrDtype, func(g *G.ExprGraph) error { return graph.SetMask(ints(g, "m", 2, 2), make([]bool, 4)) }},
-		{"KeyPaddingMask: negative length", graph.ErrArgument, padErr([]int{2, -1}, 3)},
-		{"KeyPaddingMask: length > Tk", graph.ErrArgument, padErr([]int{4, 1}, 3)},
+	graphtest.RunBadCases(t, []graphtest.BadCase{
+		{Name: "NewMask: nil graph", Want: graph.ErrArgument, Build: func(*G.ExprGraph) error { return err2(graph.NewMask(nil, tensor.Float64, tensor.Shape{2, 2}, "m")) }},
+		{Name: "NewMask: int dtype", Want: graph.ErrDtype, Build: newMaskErr(tensor.Int, tensor.Shape{2, 2}, "m")},
+		{Name: "NewMask: bool dtype", Want: graph.ErrDtype, Build: newMaskErr(tensor.Bool, tensor.Shape{2, 2}, "m")},
+		{Name: "NewMask: 1-D", Want: graph.ErrShape, Build: newMaskErr(tensor.Float64, tensor.Shape{4}, "m")},
+		{Name: "NewMask: 5-D", Want: graph.ErrShape, Build: newMaskErr(tensor.Float64, tensor.Shape{1, 1, 1, 2, 2}, "m")},
+		{Name: "NewMask: scalar", Want: graph.ErrShape, Build: newMaskErr(tensor.Float64, tensor.ScalarShape(), "m")},
+		{Name: "NewMask: zero size", Want: graph.ErrShape, Build: newMaskErr(tensor.Float64, tensor.Shape{2, 0}, "m")},
+		{Name: "NewMask: negative size", Want: graph.ErrShape, Build: newMaskErr(tensor.Float64, tensor.Shape{-2, 3}, "m")},
+		{Name: "NewMask: empty name", Want: graph.ErrArgument, Build: newMaskErr(tensor.Float64, tensor.Shape{2, 2}, "")},
+		{Name: "SetMask: nil mask", Want: graph.ErrArgument, Build: func(*G.ExprGraph) error { return graph.SetMask(nil, make([]bool, 4)) }},
+		{Name: "SetMask: too few values", Want: graph.ErrShape, Build: setMaskErr(make([]bool, 5))},
+		{Name: "SetMask: too many values", Want: graph.ErrShape, Build: setMaskErr(make([]bool, 7))},
+		{Name: "SetMask: nil values", Want: graph.ErrShape, Build: setMaskErr(nil)},
+		{Name: "SetMask: int node", Want: graph.ErrDtype, Build: func(g *G.ExprGraph) error { return graph.SetMask(ints(g, "m", 2, 2), make([]bool, 4)) }},
+		{Name: "KeyPaddingMask: negative length", Want: graph.ErrArgument, Build: padErr([]int{2, -1}, 3)},
+		{Name: "KeyPaddingMask: length > Tk", Want: graph.ErrArgument, Build: padErr([]int{4, 1}, 3)},
 	})
 }

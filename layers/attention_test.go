@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/graphtest"
 	"github.com/attend-go/attend/layers"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -64,25 +64,6 @@ type saGraph struct {
 	inputsAndLearn G.Nodes // x, ctx and every learnable: what gradients are checked against
 }
 
-// randomBlocked returns rows×k mask entries, each blocked with probability p, leaving at
-// least one key open in every row except row full (−1 for none), which is all blocked.
-func randomBlocked(r *rand.Rand, rows, k int, p float64, full int) []bool {
-	m := make([]bool, rows*k)
-	for i := 0; i < rows; i++ {
-		open := 0
-		for j := 0; j < k; j++ {
-			m[i*k+j] = i == full || r.Float64() < p
-			if !m[i*k+j] {
-				open++
-			}
-		}
-		if open == 0 && i != full {
-			m[i*k+r.IntN(k)] = false
-		}
-	}
-	return m
-}
-
 // seq is (b, t, c), or (t, c) for b = 0.
 func seq(b, t, c int) tensor.Shape {
 	if b == 0 {
@@ -102,39 +83,28 @@ func (c saCase) build(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, seed uint64
 	}
 	for _, bn := range []*G.Node{att.Bq, att.Bk, att.Bv, att.Bo} {
 		if bn != nil {
-			setRandom(t, r, 0.5, bn)
+			graphtest.SetRandom(t, r, 0.5, bn)
 		}
 	}
 	a := &saGraph{att: att, batch: max(c.b, 1), tq: c.tq, tk: c.tq}
 	d := att.Config
-	a.x = inputNode(g, dt, "x", seq(c.b, c.tq, d.DModel), normals(r, max(c.b, 1)*c.tq*d.DModel, 1))
+	a.x = graphtest.Input(g, dt, "x", seq(c.b, c.tq, d.DModel), graphtest.Normals(r, max(c.b, 1)*c.tq*d.DModel, 1))
 	a.inputsAndLearn = G.Nodes{a.x}
 	in := layers.AttendInputs{}
 	if c.cfg.Cross {
 		a.tk = c.tk
-		a.ctx = inputNode(g, dt, "context", seq(c.b, c.tk, d.DCross), normals(r, max(c.b, 1)*c.tk*d.DCross, 1))
+		a.ctx = graphtest.Input(g, dt, "context", seq(c.b, c.tk, d.DCross), graphtest.Normals(r, max(c.b, 1)*c.tk*d.DCross, 1))
 		a.inputsAndLearn = append(a.inputsAndLearn, a.ctx)
 		in.Context = a.ctx
 	}
 	a.inputsAndLearn = append(a.inputsAndLearn, att.Learnables()...)
 	var mask, pad []bool
-	switch c.mask {
-	case "shared":
-		mask = randomBlocked(r, a.tq, a.tk, 0.3, -1)
-		a.mask = maskNode(t, g, dt, "mask", tensor.Shape{a.tq, a.tk}, mask)
-	case "batch":
-		full := -1
-		if c.fullMask {
-			full = 1
-		}
-		mask = randomBlocked(r, a.batch*a.tq, a.tk, 0.3, full)
-		a.mask = maskNode(t, g, dt, "mask", tensor.Shape{a.batch, a.tq, a.tk}, mask)
-	}
+	a.mask, mask = graphtest.RandomMask(t, g, dt, r, c.mask, a.batch, a.tq, a.tk, c.fullMask)
 	if c.padLens != nil {
 		if pad, err = graph.KeyPaddingMask(c.padLens, a.tk); err != nil {
 			t.Fatal(err)
 		}
-		a.pad = maskNode(t, g, dt, "pad", tensor.Shape{a.batch, a.tk}, pad)
+		a.pad = graphtest.MaskInput(t, g, dt, "pad", tensor.Shape{a.batch, a.tk}, pad)
 	}
 	in.Mask, in.KeyPadding = a.mask, a.pad
 	perBatch := c.mask == "batch"
@@ -167,12 +137,12 @@ func (a *saGraph) reference() (out, weights []float64) {
 		if n == nil {
 			return nil
 		}
-		return floats(n)
+		return graphtest.Floats(n)
 	}
-	x := floats(a.x)
+	x := graphtest.Floats(a.x)
 	y, dy := x, c.DModel
 	if a.ctx != nil {
-		y, dy = floats(a.ctx), c.DCross
+		y, dy = graphtest.Floats(a.ctx), c.DCross
 	}
 	B, tq, tk, H := a.batch, a.tq, a.tk, c.Heads
 	q := refAffine(x, B*tq, c.DModel, c.DKey, vals(a.att.Wq), vals(a.att.Bq))
@@ -244,14 +214,14 @@ func TestSelfAttentionMatchesReference(t *testing.T) {
 				if want := (tensor.Shape{a.batch, cfg.Heads, a.tq, a.tk}); !a.weights.Shape().Eq(want) {
 					t.Errorf("weights are %v, want %v", a.weights.Shape(), want)
 				}
-				runGraph(t, g)
+				graphtest.RunGraph(t, g)
 				wantOut, wantW := a.reference()
 				tol := 1e-12
 				if dt == tensor.Float32 {
 					tol = 2e-5
 				}
-				expectClose(t, "weights", floats(a.weights), wantW, tol)
-				expectClose(t, "output", floats(a.out), wantOut, tol)
+				graphtest.ExpectClose(t, "weights", graphtest.Floats(a.weights), wantW, tol)
+				graphtest.ExpectClose(t, "output", graphtest.Floats(a.out), wantOut, tol)
 			})
 		}
 	}
@@ -264,7 +234,7 @@ func TestSelfAttentionGradCheck(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			g := G.NewGraph()
 			a := c.build(t, g, tensor.Float64, uint64(200+i))
-			checkGrads(t, randomCost(t, g, a.out, "r", uint64(300+i)), a.inputsAndLearn)
+			graphtest.CheckGrads(t, randomCost(t, g, a.out, "r", uint64(300+i)), a.inputsAndLearn)
 		})
 	}
 }
@@ -304,9 +274,9 @@ func TestSelfAttentionLearnables(t *testing.T) {
 				if n.Name() != c.want[i].name || !n.Shape().Eq(c.want[i].shape) {
 					t.Errorf("learnable %d is %q %v; want %q %v", i, n.Name(), n.Shape(), c.want[i].name, c.want[i].shape)
 				}
-				v := floats(n)
+				v := graphtest.Floats(n)
 				if n.Dims() == 1 {
-					expectClose(t, n.Name(), v, make([]float64, len(v)), 0)
+					graphtest.ExpectClose(t, n.Name(), v, make([]float64, len(v)), 0)
 					continue
 				}
 				bound := 1 / math.Sqrt(float64(n.Shape()[0]))
@@ -332,14 +302,14 @@ func TestForwardIsAttend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := inputNode(g, tensor.Float64, "x", tensor.Shape{2, 3, 4}, normals(newRand(1), 24, 1))
-	y1 := must(t)(att.Forward(x))
+	x := graphtest.Input(g, tensor.Float64, "x", tensor.Shape{2, 3, 4}, graphtest.Normals(newRand(1), 24, 1))
+	y1 := graphtest.Must(t)(att.Forward(x))
 	y2, _, err := att.Attend(x, layers.AttendInputs{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	runGraph(t, g)
-	expectClose(t, "Forward", floats(y1), floats(y2), 0)
+	graphtest.RunGraph(t, g)
+	graphtest.ExpectClose(t, "Forward", graphtest.Floats(y1), graphtest.Floats(y2), 0)
 }
 
 // ---- properties ----
@@ -358,17 +328,17 @@ func TestCausality(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			setRandom(t, r, 0.5, att.Bq, att.Bk, att.Bv, att.Bo)
-			xs := normals(r, B*T*D, 1)
-			x := inputNode(g, tensor.Float64, "x", tensor.Shape{B, T, D}, xs)
-			out := must(t)(att.Forward(x))
+			graphtest.SetRandom(t, r, 0.5, att.Bq, att.Bk, att.Bv, att.Bo)
+			xs := graphtest.Normals(r, B*T*D, 1)
+			x := graphtest.Input(g, tensor.Float64, "x", tensor.Shape{B, T, D}, xs)
+			out := graphtest.Must(t)(att.Forward(x))
 			// r is random on the rows before j, zero from j on.
-			rs := normals(r, B*T*D, 1)
+			rs := graphtest.Normals(r, B*T*D, 1)
 			for b := 0; b < B; b++ {
 				clear(rs[(b*T+j)*D : (b+1)*T*D])
 			}
-			rn := inputNode(g, tensor.Float64, "r", tensor.Shape{B, T, D}, rs)
-			grads, err := G.Grad(weightedSum(t, out, rn), x)
+			rn := graphtest.Input(g, tensor.Float64, "r", tensor.Shape{B, T, D}, rs)
+			grads, err := G.Grad(graphtest.WeightedSum(t, out, rn), x)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -377,7 +347,7 @@ func TestCausality(t *testing.T) {
 			if err := m.RunAll(); err != nil {
 				t.Fatal(err)
 			}
-			before, dx := floats(out), floats(grads[0])
+			before, dx := graphtest.Floats(out), graphtest.Floats(grads[0])
 			for b := 0; b < B; b++ {
 				for i := 0; i < T; i++ {
 					row := dx[(b*T+i)*D : (b*T+i+1)*D]
@@ -393,16 +363,16 @@ func TestCausality(t *testing.T) {
 			// Change x at position j (1e3 times larger, so any leak would show), run again.
 			changed := append([]float64(nil), xs...)
 			for b := 0; b < B; b++ {
-				copy(changed[(b*T+j)*D:(b*T+j+1)*D], normals(r, D, 1e3))
+				copy(changed[(b*T+j)*D:(b*T+j+1)*D], graphtest.Normals(r, D, 1e3))
 			}
-			if err := G.Let(x, denseOf(tensor.Float64, tensor.Shape{B, T, D}, changed)); err != nil {
+			if err := G.Let(x, graphtest.DenseOf(tensor.Float64, tensor.Shape{B, T, D}, changed)); err != nil {
 				t.Fatal(err)
 			}
 			m.Reset()
 			if err := m.RunAll(); err != nil {
 				t.Fatal(err)
 			}
-			after := floats(out)
+			after := graphtest.Floats(out)
 			for b := 0; b < B; b++ {
 				for i := 0; i < T; i++ {
 					lo, hi := (b*T+i)*D, (b*T+i+1)*D
@@ -443,18 +413,18 @@ func TestPermutationEquivariance(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.cfg.Bias {
-				setRandom(t, r, 0.5, att.Bq, att.Bk, att.Bv, att.Bo)
+				graphtest.SetRandom(t, r, 0.5, att.Bq, att.Bk, att.Bv, att.Bo)
 			}
 			perm := r.Perm(T) // new position i holds old token perm[i]
-			xs := normals(r, B*T*D, 1)
+			xs := graphtest.Normals(r, B*T*D, 1)
 			px := make([]float64, len(xs))
 			for b := 0; b < B; b++ {
 				for i := 0; i < T; i++ {
 					copy(px[(b*T+i)*D:(b*T+i+1)*D], xs[(b*T+perm[i])*D:])
 				}
 			}
-			x1 := inputNode(g, tensor.Float64, "x", tensor.Shape{B, T, D}, xs)
-			x2 := inputNode(g, tensor.Float64, "x.permuted", tensor.Shape{B, T, D}, px)
+			x1 := graphtest.Input(g, tensor.Float64, "x", tensor.Shape{B, T, D}, xs)
+			x2 := graphtest.Input(g, tensor.Float64, "x.permuted", tensor.Shape{B, T, D}, px)
 			var in1, in2 layers.AttendInputs
 			if c.pad {
 				pad, err := graph.KeyPaddingMask([]int{3, 5}, T)
@@ -467,8 +437,8 @@ func TestPermutationEquivariance(t *testing.T) {
 						ppad[b*T+i] = pad[b*T+perm[i]]
 					}
 				}
-				in1.KeyPadding = maskNode(t, g, tensor.Float64, "pad", tensor.Shape{B, T}, pad)
-				in2.KeyPadding = maskNode(t, g, tensor.Float64, "pad.permuted", tensor.Shape{B, T}, ppad)
+				in1.KeyPadding = graphtest.MaskInput(t, g, tensor.Float64, "pad", tensor.Shape{B, T}, pad)
+				in2.KeyPadding = graphtest.MaskInput(t, g, tensor.Float64, "pad.permuted", tensor.Shape{B, T}, ppad)
 			}
 			o1, w1, err := att.Attend(x1, in1)
 			if err != nil {
@@ -478,8 +448,8 @@ func TestPermutationEquivariance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			runGraph(t, g)
-			out1, out2 := floats(o1), floats(o2)
+			graphtest.RunGraph(t, g)
+			out1, out2 := graphtest.Floats(o1), graphtest.Floats(o2)
 			want := make([]float64, len(out1))
 			dOut := o1.Shape()[2]
 			for b := 0; b < B; b++ {
@@ -487,9 +457,9 @@ func TestPermutationEquivariance(t *testing.T) {
 					copy(want[(b*T+i)*dOut:(b*T+i+1)*dOut], out1[(b*T+perm[i])*dOut:])
 				}
 			}
-			expectClose(t, "output of the permuted x", out2, want, 1e-12)
+			graphtest.ExpectClose(t, "output of the permuted x", out2, want, 1e-12)
 			H := att.Config.Heads
-			wt1, wt2 := floats(w1), floats(w2)
+			wt1, wt2 := graphtest.Floats(w1), graphtest.Floats(w2)
 			wantW := make([]float64, len(wt1))
 			for bh := 0; bh < B*H; bh++ {
 				for i := 0; i < T; i++ {
@@ -498,7 +468,7 @@ func TestPermutationEquivariance(t *testing.T) {
 					}
 				}
 			}
-			expectClose(t, "weights of the permuted x", wt2, wantW, 1e-12)
+			graphtest.ExpectClose(t, "weights of the permuted x", wt2, wantW, 1e-12)
 		})
 	}
 }
@@ -519,11 +489,11 @@ func TestLargeInputs(t *testing.T) {
 					if n == nil {
 						continue
 					}
-					v := floats(n)
+					v := graphtest.Floats(n)
 					for i := range v {
 						v[i] *= 1e3
 					}
-					if err := G.Let(n, denseOf(dt, n.Shape(), v)); err != nil {
+					if err := G.Let(n, graphtest.DenseOf(dt, n.Shape(), v)); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -531,10 +501,10 @@ func TestLargeInputs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				runGraph(t, g)
-				expectFinite(t, "output", floats(a.out))
-				w := floats(a.weights)
-				expectFinite(t, "weights", w)
+				graphtest.RunGraph(t, g)
+				graphtest.ExpectFinite(t, "output", graphtest.Floats(a.out))
+				w := graphtest.Floats(a.weights)
+				graphtest.ExpectFinite(t, "weights", w)
 				H := a.att.Config.Heads
 				for s := 0; s < len(w); s += a.tk {
 					b, i := s/(H*a.tq*a.tk), (s/a.tk)%a.tq
@@ -550,7 +520,7 @@ func TestLargeInputs(t *testing.T) {
 					}
 				}
 				for i, gr := range grads {
-					expectFinite(t, "gradient of "+a.inputsAndLearn[i].Name(), floats(gr))
+					graphtest.ExpectFinite(t, "gradient of "+a.inputsAndLearn[i].Name(), graphtest.Floats(gr))
 				}
 			})
 		}
@@ -572,18 +542,18 @@ func TestFullyMaskedQuery(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			runGraph(t, g)
-			w := floats(a.weights) // (2, 2, 3, 3)
+			graphtest.RunGraph(t, g)
+			w := graphtest.Floats(a.weights) // (2, 2, 3, 3)
 			for h := 0; h < 2; h++ {
-				expectClose(t, fmt.Sprintf("weights of the masked query, head %d", h), w[(h*3+1)*3:][:3], []float64{0, 0, 0}, 0)
+				graphtest.ExpectClose(t, fmt.Sprintf("weights of the masked query, head %d", h), w[(h*3+1)*3:][:3], []float64{0, 0, 0}, 0)
 			}
 			want := []float64{0, 0, 0, 0}
 			if cfg.OutProj {
-				want = floats(a.att.Bo)
+				want = graphtest.Floats(a.att.Bo)
 			}
-			expectClose(t, "output row of the masked query", floats(a.out)[4:8], want, 0)
+			graphtest.ExpectClose(t, "output row of the masked query", graphtest.Floats(a.out)[4:8], want, 0)
 			for i, gr := range grads {
-				expectFinite(t, "gradient of "+a.inputsAndLearn[i].Name(), floats(gr))
+				graphtest.ExpectFinite(t, "gradient of "+a.inputsAndLearn[i].Name(), graphtest.Floats(gr))
 			}
 		})
 	}
@@ -595,9 +565,9 @@ func TestMaskSemantics(t *testing.T) {
 	const B, T, D = 2, 4, 4
 	cfg := layers.AttentionConfig{DModel: D, Heads: 2, OutProj: true, Bias: true}
 	r := newRand(800)
-	xs := normals(r, B*T*D, 1)
+	xs := graphtest.Normals(r, B*T*D, 1)
 	padLens := []int{3, 2}
-	shared := randomBlocked(r, T, T, 0.4, -1)
+	shared := graphtest.RandomBlocked(r, T, T, 0.4, -1)
 	// perBatch replicates a (T, T) pattern, or ORs a key padding into it, for each row.
 	perBatch := func(rows func(b, i, j int) bool) []bool {
 		m := make([]bool, B*T*T)
@@ -625,14 +595,14 @@ func TestMaskSemantics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		setRandom(t, newRand(801), 0.5, att.Bq, att.Bk, att.Bv, att.Bo)
-		x := inputNode(g, tensor.Float64, "x", tensor.Shape{B, T, D}, xs)
+		graphtest.SetRandom(t, newRand(801), 0.5, att.Bq, att.Bk, att.Bv, att.Bo)
+		x := graphtest.Input(g, tensor.Float64, "x", tensor.Shape{B, T, D}, xs)
 		out, w, err := att.Attend(x, in(g))
 		if err != nil {
 			t.Fatal(err)
 		}
-		runGraph(t, g)
-		return floats(out), floats(w)
+		graphtest.RunGraph(t, g)
+		return graphtest.Floats(out), graphtest.Floats(w)
 	}
 	for _, c := range []struct {
 		name      string
@@ -641,30 +611,30 @@ func TestMaskSemantics(t *testing.T) {
 		equiv     []bool // the (B, T, T) mask
 	}{
 		{"key padding", false, func(g *G.ExprGraph) layers.AttendInputs {
-			return layers.AttendInputs{KeyPadding: maskNode(t, g, tensor.Float64, "pad", tensor.Shape{B, T}, pad)}
+			return layers.AttendInputs{KeyPadding: graphtest.MaskInput(t, g, tensor.Float64, "pad", tensor.Shape{B, T}, pad)}
 		}, perBatch(func(b, i, j int) bool { return pad[b*T+j] })},
 		{"shared mask", false, func(g *G.ExprGraph) layers.AttendInputs {
-			return layers.AttendInputs{Mask: maskNode(t, g, tensor.Float64, "mask", tensor.Shape{T, T}, shared)}
+			return layers.AttendInputs{Mask: graphtest.MaskInput(t, g, tensor.Float64, "mask", tensor.Shape{T, T}, shared)}
 		}, perBatch(func(b, i, j int) bool { return shared[i*T+j] })},
 		{"shared mask and key padding", false, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{
-				Mask:       maskNode(t, g, tensor.Float64, "mask", tensor.Shape{T, T}, shared),
-				KeyPadding: maskNode(t, g, tensor.Float64, "pad", tensor.Shape{B, T}, pad),
+				Mask:       graphtest.MaskInput(t, g, tensor.Float64, "mask", tensor.Shape{T, T}, shared),
+				KeyPadding: graphtest.MaskInput(t, g, tensor.Float64, "pad", tensor.Shape{B, T}, pad),
 			}
 		}, perBatch(func(b, i, j int) bool { return shared[i*T+j] || pad[b*T+j] })},
 		{"causal flag", true, func(g *G.ExprGraph) layers.AttendInputs { return layers.AttendInputs{} },
 			perBatch(func(b, i, j int) bool { return causal[i*T+j] })},
 		{"causal flag and key padding", true, func(g *G.ExprGraph) layers.AttendInputs {
-			return layers.AttendInputs{KeyPadding: maskNode(t, g, tensor.Float64, "pad", tensor.Shape{B, T}, pad)}
+			return layers.AttendInputs{KeyPadding: graphtest.MaskInput(t, g, tensor.Float64, "pad", tensor.Shape{B, T}, pad)}
 		}, perBatch(func(b, i, j int) bool { return causal[i*T+j] || pad[b*T+j] })},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, w := run(t, c.causalCfg, c.in)
 			wantOut, wantW := run(t, false, func(g *G.ExprGraph) layers.AttendInputs {
-				return layers.AttendInputs{Mask: maskNode(t, g, tensor.Float64, "mask", tensor.Shape{B, T, T}, c.equiv)}
+				return layers.AttendInputs{Mask: graphtest.MaskInput(t, g, tensor.Float64, "mask", tensor.Shape{B, T, T}, c.equiv)}
 			})
-			expectClose(t, "output", out, wantOut, 0)
-			expectClose(t, "weights", w, wantW, 0)
+			graphtest.ExpectClose(t, "output", out, wantOut, 0)
+			graphtest.ExpectClose(t, "weights", w, wantW, 0)
 			for i, p := range w {
 				if c.equiv[(i/(2*T*T))*T*T+i%(T*T)] && p != 0 {
 					t.Errorf("weight %d of a blocked key = %v", i, p)
@@ -709,7 +679,7 @@ func TestAttentionConfigValidate(t *testing.T) {
 				t.Errorf("Validate() = %v; want an error wrapping ErrConfig", err)
 			}
 			// The constructor must agree with Validate, without panicking.
-			err = noPanic(func() error {
+			err = graphtest.NoPanic(func() error {
 				_, err := layers.NewSelfAttention(G.NewGraph(), "attn", c.cfg)
 				return err
 			})
@@ -722,7 +692,7 @@ func TestAttentionConfigValidate(t *testing.T) {
 
 func TestSelfAttentionBadInput(t *testing.T) {
 	f64 := func(g *G.ExprGraph, name string, shape ...int) *G.Node {
-		return inputNode(g, tensor.Float64, name, shape, nil)
+		return graphtest.Input(g, tensor.Float64, name, shape, nil)
 	}
 	newAtt := func(g *G.ExprGraph, cfg layers.AttentionConfig) *layers.SelfAttention {
 		a, err := layers.NewSelfAttention(g, "attn", cfg, layers.WithDtype(tensor.Float64))
@@ -765,80 +735,80 @@ func TestSelfAttentionBadInput(t *testing.T) {
 			return err
 		}
 	}
-	runBadCases(t, []badCase{
-		{"New: nil graph", layers.ErrConfig, func(*G.ExprGraph) error {
+	graphtest.RunBadCases(t, []graphtest.BadCase{
+		{Name: "New: nil graph", Want: layers.ErrConfig, Build: func(*G.ExprGraph) error {
 			_, err := layers.NewSelfAttention(nil, "attn", self)
 			return err
 		}},
-		{"New: empty name", layers.ErrConfig, newSA("", self)},
-		{"New: zero DModel", layers.ErrConfig, newSA("attn", layers.AttentionConfig{Heads: 2})},
-		{"New: negative DModel", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: -4})},
-		{"New: negative heads", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Heads: -2})},
-		{"New: negative DKey", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, DKey: -4})},
-		{"New: negative DValue", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, DValue: -4})},
-		{"New: negative DCross", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Cross: true, DCross: -1})},
-		{"New: heads not dividing DKey", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Heads: 3})},
-		{"New: heads not dividing DValue", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Heads: 2, DValue: 5})},
-		{"New: NaN scale", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Scale: math.NaN()})},
-		{"New: Inf scale", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Scale: math.Inf(1)})},
-		{"New: negative scale", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, Scale: -1})},
-		{"New: DCross without Cross", layers.ErrConfig, newSA("attn", layers.AttentionConfig{DModel: 4, DCross: 3})},
-		{"New: int dtype", layers.ErrConfig, newSA("attn", self, layers.WithDtype(tensor.Int))},
-		{"New: same name twice", layers.ErrConfig, func(g *G.ExprGraph) error {
+		{Name: "New: empty name", Want: layers.ErrConfig, Build: newSA("", self)},
+		{Name: "New: zero DModel", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{Heads: 2})},
+		{Name: "New: negative DModel", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: -4})},
+		{Name: "New: negative heads", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, Heads: -2})},
+		{Name: "New: negative DKey", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, DKey: -4})},
+		{Name: "New: negative DValue", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, DValue: -4})},
+		{Name: "New: negative DCross", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, Cross: true, DCross: -1})},
+		{Name: "New: heads not dividing DKey", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, Heads: 3})},
+		{Name: "New: heads not dividing DValue", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, Heads: 2, DValue: 5})},
+		{Name: "New: NaN scale", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, Scale: math.NaN()})},
+		{Name: "New: Inf scale", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, Scale: math.Inf(1)})},
+		{Name: "New: negative scale", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, Scale: -1})},
+		{Name: "New: DCross without Cross", Want: layers.ErrConfig, Build: newSA("attn", layers.AttentionConfig{DModel: 4, DCross: 3})},
+		{Name: "New: int dtype", Want: layers.ErrConfig, Build: newSA("attn", self, layers.WithDtype(tensor.Int))},
+		{Name: "New: same name twice", Want: layers.ErrConfig, Build: func(g *G.ExprGraph) error {
 			newAtt(g, self)
 			_, err := layers.NewSelfAttention(g, "attn", layers.AttentionConfig{DModel: 4, OutProj: true}, layers.WithDtype(tensor.Float64))
 			return err
 		}},
-		{"New: name clashing with a Linear's learnable", layers.ErrConfig, func(g *G.ExprGraph) error {
+		{Name: "New: name clashing with a Linear's learnable", Want: layers.ErrConfig, Build: func(g *G.ExprGraph) error {
 			if _, err := layers.NewLinear(g, "attn.wq", 4, 4, false); err != nil {
 				return err
 			}
-			inputNode(g, tensor.Float32, "attn.wk", tensor.Shape{4, 4}, nil)
+			graphtest.Input(g, tensor.Float32, "attn.wk", tensor.Shape{4, 4}, nil)
 			_, err := layers.NewSelfAttention(g, "attn", self)
 			return err
 		}},
-		{"Attend: nil x", graph.ErrArgument, attend(self, func(*G.ExprGraph) *G.Node { return nil }, nil)},
-		{"Attend: 1-D x", graph.ErrShape, attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x1", 4) }, nil)},
-		{"Attend: 4-D x", graph.ErrShape, attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x4", 1, 2, 3, 4) }, nil)},
-		{"Attend: x of the wrong width", graph.ErrShape, attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x5", 2, 3, 5) }, nil)},
-		{"Attend: float32 x into a float64 layer", graph.ErrDtype, attend(self, func(g *G.ExprGraph) *G.Node {
-			return inputNode(g, tensor.Float32, "x32", tensor.Shape{2, 3, 4}, nil)
+		{Name: "Attend: nil x", Want: graph.ErrArgument, Build: attend(self, func(*G.ExprGraph) *G.Node { return nil }, nil)},
+		{Name: "Attend: 1-D x", Want: graph.ErrShape, Build: attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x1", 4) }, nil)},
+		{Name: "Attend: 4-D x", Want: graph.ErrShape, Build: attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x4", 1, 2, 3, 4) }, nil)},
+		{Name: "Attend: x of the wrong width", Want: graph.ErrShape, Build: attend(self, func(g *G.ExprGraph) *G.Node { return f64(g, "x5", 2, 3, 5) }, nil)},
+		{Name: "Attend: float32 x into a float64 layer", Want: graph.ErrDtype, Build: attend(self, func(g *G.ExprGraph) *G.Node {
+			return graphtest.Input(g, tensor.Float32, "x32", tensor.Shape{2, 3, 4}, nil)
 		}, nil)},
-		{"Attend: cross layer without context", graph.ErrArgument, attend(cross, nil, nil)},
-		{"Forward: cross layer", graph.ErrArgument, func(g *G.ExprGraph) error {
+		{Name: "Attend: cross layer without context", Want: graph.ErrArgument, Build: attend(cross, nil, nil)},
+		{Name: "Forward: cross layer", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			_, err := newAtt(g, cross).Forward(f64(g, "x", 2, 3, 4))
 			return err
 		}},
-		{"Attend: context to a non-cross layer", graph.ErrArgument, attend(self, nil, withCtx(2, 5, 4))},
-		{"Attend: context of the wrong width", graph.ErrShape, attend(cross, nil, withCtx(2, 5, 4))},
-		{"Attend: context of another batch", graph.ErrShape, attend(cross, nil, withCtx(3, 5, 3))},
-		{"Attend: 2-D context for 3-D x", graph.ErrShape, attend(cross, nil, withCtx(5, 3))},
-		{"Attend: 1-D context", graph.ErrShape, attend(cross, nil, withCtx(3))},
-		{"Attend: float32 context", graph.ErrDtype, attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
-			return layers.AttendInputs{Context: inputNode(g, tensor.Float32, "ctx", tensor.Shape{2, 5, 3}, nil)}
+		{Name: "Attend: context to a non-cross layer", Want: graph.ErrArgument, Build: attend(self, nil, withCtx(2, 5, 4))},
+		{Name: "Attend: context of the wrong width", Want: graph.ErrShape, Build: attend(cross, nil, withCtx(2, 5, 4))},
+		{Name: "Attend: context of another batch", Want: graph.ErrShape, Build: attend(cross, nil, withCtx(3, 5, 3))},
+		{Name: "Attend: 2-D context for 3-D x", Want: graph.ErrShape, Build: attend(cross, nil, withCtx(5, 3))},
+		{Name: "Attend: 1-D context", Want: graph.ErrShape, Build: attend(cross, nil, withCtx(3))},
+		{Name: "Attend: float32 context", Want: graph.ErrDtype, Build: attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
+			return layers.AttendInputs{Context: graphtest.Input(g, tensor.Float32, "ctx", tensor.Shape{2, 5, 3}, nil)}
 		})},
-		{"Attend: mask (Tk, Tq) of a cross layer", graph.ErrShape, attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: mask (Tk, Tq) of a cross layer", Want: graph.ErrShape, Build: attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{Context: f64(g, "ctx", 2, 5, 3), Mask: newMask(g, tensor.Float64, "mask", 5, 3)}
 		})},
-		{"Attend: mask of another batch", graph.ErrShape, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: mask of another batch", Want: graph.ErrShape, Build: attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{Mask: newMask(g, tensor.Float64, "mask", 3, 3, 3)}
 		})},
-		{"Attend: mask of the wrong size", graph.ErrShape, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: mask of the wrong size", Want: graph.ErrShape, Build: attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{Mask: newMask(g, tensor.Float64, "mask", 4, 4)}
 		})},
-		{"Attend: float32 mask", graph.ErrDtype, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: float32 mask", Want: graph.ErrDtype, Build: attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{Mask: newMask(g, tensor.Float32, "mask", 3, 3)}
 		})},
-		{"Attend: key padding (B, Tq) of a cross layer", graph.ErrShape, attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: key padding (B, Tq) of a cross layer", Want: graph.ErrShape, Build: attend(cross, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{Context: f64(g, "ctx", 2, 5, 3), KeyPadding: newMask(g, tensor.Float64, "pad", 2, 3)}
 		})},
-		{"Attend: key padding of another batch", graph.ErrShape, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: key padding of another batch", Want: graph.ErrShape, Build: attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{KeyPadding: newMask(g, tensor.Float64, "pad", 1, 3)}
 		})},
-		{"Attend: key padding (B, T, T)", graph.ErrShape, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: key padding (B, T, T)", Want: graph.ErrShape, Build: attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{KeyPadding: newMask(g, tensor.Float64, "pad", 2, 3, 3)}
 		})},
-		{"Attend: float32 key padding", graph.ErrDtype, attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
+		{Name: "Attend: float32 key padding", Want: graph.ErrDtype, Build: attend(self, nil, func(g *G.ExprGraph) layers.AttendInputs {
 			return layers.AttendInputs{KeyPadding: newMask(g, tensor.Float32, "pad", 2, 3)}
 		})},
 	})

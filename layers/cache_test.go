@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/graphtest"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -60,7 +61,7 @@ func TestSelfAttentionCacheMatchesFull(t *testing.T) {
 					}
 					var out [][]float64
 					for _, n := range nodes {
-						out = append(out, floatsOf(t, p.Value(n)))
+						out = append(out, graphtest.Values(t, p.Value(n)))
 					}
 					return out
 				}
@@ -150,20 +151,4 @@ func TestSelfAttentionCacheMatchesFull(t *testing.T) {
 			})
 		}
 	}
-}
-
-func floatsOf(t *testing.T, v G.Value) []float64 {
-	t.Helper()
-	switch d := v.Data().(type) {
-	case []float64:
-		return append([]float64(nil), d...)
-	case []float32:
-		o := make([]float64, len(d))
-		for i, x := range d {
-			o[i] = float64(x)
-		}
-		return o
-	}
-	t.Fatalf("value %T", v)
-	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/num"
+	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -267,20 +269,6 @@ func goldenTensor(a goldenArray, dt tensor.Dtype) *tensor.Dense {
 	return tensor.New(tensor.WithShape(a.shape...), tensor.WithBacking(f))
 }
 
-func toFloat64(v G.Value) []float64 {
-	switch d := v.Data().(type) {
-	case []float64:
-		return d
-	case []float32:
-		out := make([]float64, len(d))
-		for i, x := range d {
-			out[i] = float64(x)
-		}
-		return out
-	}
-	return nil
-}
-
 // runGolden builds the case's graph and returns every computed field.
 func runGolden(c *goldenCase, dt tensor.Dtype) (map[string][]float64, error) {
 	g := G.NewGraph()
@@ -349,9 +337,16 @@ func runGolden(c *goldenCase, dt tensor.Dtype) (map[string][]float64, error) {
 	if err := m.RunAll(); err != nil {
 		return nil, err
 	}
-	got := map[string][]float64{"out": toFloat64(out.Value()), "attn": toFloat64(weights.Value())}
+	got := map[string][]float64{}
+	for name, n := range map[string]*G.Node{"out": out, "attn": weights} {
+		if got[name], err = num.Float64s(n.Value()); err != nil {
+			return nil, errors.Wrap(err, name)
+		}
+	}
 	for i, gn := range grads {
-		got[names[i]] = toFloat64(gn.Value())
+		if got[names[i]], err = num.Float64s(gn.Value()); err != nil {
+			return nil, errors.Wrap(err, names[i])
+		}
 	}
 	return got, nil
 }

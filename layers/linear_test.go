@@ -1,13 +1,13 @@
 package layers_test
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/graphtest"
 	"github.com/attend-go/attend/layers"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -18,203 +18,11 @@ import (
 // newRand returns a deterministic generator; every test draws from its own seed.
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x1a7e45)) }
 
-// normals returns n draws from N(0, scale²).
-func normals(r *rand.Rand, n int, scale float64) []float64 {
-	v := make([]float64, n)
-	for i := range v {
-		v[i] = r.NormFloat64() * scale
-	}
-	return v
-}
-
-// denseOf returns a tensor of dtype dt (float64 or float32) holding a copy of data.
-func denseOf(dt tensor.Dtype, shape tensor.Shape, data []float64) *tensor.Dense {
-	if dt == tensor.Float64 {
-		return tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(append([]float64(nil), data...)))
-	}
-	f := make([]float32, len(data))
-	for i, x := range data {
-		f[i] = float32(x)
-	}
-	return tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(f))
-}
-
-// inputNode adds an input node called name to g, of dtype dt, holding data (zeros when
-// data is nil).
-func inputNode(g *G.ExprGraph, dt tensor.Dtype, name string, shape tensor.Shape, data []float64) *G.Node {
-	if data == nil {
-		data = make([]float64, shape.TotalSize())
-	}
-	return G.NewTensor(g, dt, shape.Dims(), G.WithShape(shape.Clone()...), G.WithName(name), G.WithValue(denseOf(dt, shape, data)))
-}
-
-// maskNode adds a graph.NewMask input filled with blocked.
-func maskNode(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, name string, shape tensor.Shape, blocked []bool) *G.Node {
-	t.Helper()
-	m, err := graph.NewMask(g, dt, shape, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := graph.SetMask(m, blocked); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// must(t)(n, err) fails the test on err and returns n.
-func must(t *testing.T) func(n *G.Node, err error) *G.Node {
-	return func(n *G.Node, err error) *G.Node {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-}
-
-// weightedSum returns Σ y ⊙ r.
-func weightedSum(t *testing.T, y, r *G.Node) *G.Node {
-	t.Helper()
-	return must(t)(G.Sum(must(t)(G.HadamardProd(y, r))))
-}
-
 // randomCost returns Σ y ⊙ r for a fixed random r (a new input node called name).
 func randomCost(t *testing.T, g *G.ExprGraph, y *G.Node, name string, seed uint64) *G.Node {
 	t.Helper()
-	r := inputNode(g, y.Dtype(), name, y.Shape(), normals(newRand(seed), y.Shape().TotalSize(), 1))
-	return weightedSum(t, y, r)
-}
-
-// setRandom overwrites the values of nodes (learnables) with draws from N(0, scale²).
-func setRandom(t *testing.T, r *rand.Rand, scale float64, nodes ...*G.Node) {
-	t.Helper()
-	for _, n := range nodes {
-		if err := G.Let(n, denseOf(n.Dtype(), n.Shape(), normals(r, n.Shape().TotalSize(), scale))); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// panicError is a recovered panic.
-type panicError struct{ v any }
-
-func (p panicError) Error() string { return fmt.Sprintf("panic: %v", p.v) }
-
-// noPanic runs f and turns a panic into a panicError.
-func noPanic(f func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = panicError{r}
-		}
-	}()
-	return f()
-}
-
-// runGraph runs every node of g once with a fresh tape machine.
-func runGraph(t *testing.T, g *G.ExprGraph) {
-	t.Helper()
-	err := noPanic(func() error {
-		m := G.NewTapeMachine(g)
-		defer m.Close()
-		return m.RunAll()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// floats returns a float64 copy of the data of a node's value.
-func floats(n *G.Node) []float64 {
-	switch d := n.Value().Data().(type) {
-	case []float64:
-		return append([]float64(nil), d...)
-	case []float32:
-		out := make([]float64, len(d))
-		for i, x := range d {
-			out[i] = float64(x)
-		}
-		return out
-	}
-	return nil
-}
-
-// expectClose fails when got and want differ by more than tol anywhere (NaN never
-// matches).
-func expectClose(t *testing.T, what string, got, want []float64, tol float64) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("%s: %d values, want %d", what, len(got), len(want))
-		return
-	}
-	for i := range got {
-		if d := math.Abs(got[i] - want[i]); !(d <= tol) {
-			t.Errorf("%s[%d] = %.17g, want %.17g (|diff| %.3g > %g)", what, i, got[i], want[i], d, tol)
-			return
-		}
-	}
-}
-
-// expectFinite fails on the first NaN or infinity of v.
-func expectFinite(t *testing.T, what string, v []float64) {
-	t.Helper()
-	for i, x := range v {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			t.Errorf("%s[%d] = %v, want a finite value", what, i, x)
-			return
-		}
-	}
-}
-
-// gradTol is the largest relative error (GradCheck's default floor 1) a gradient may show
-// against central differences with eps 1e-6 in float64.
-const gradTol = 1e-6
-
-// checkGrads runs graph.GradCheck and fails on any node whose worst element is off by
-// more than gradTol or whose gradient is identically zero. It logs the worst element
-// over all nodes as "gradcheck: <test name> <worst rel. error> (<element>)".
-func checkGrads(t *testing.T, cost *G.Node, wrt G.Nodes) {
-	t.Helper()
-	res, err := graph.GradCheck(cost, wrt, graph.GradCheckOpts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	worst := res[0]
-	for _, r := range res {
-		if !(r.RelErr <= gradTol) {
-			t.Errorf("gradient of %s", r)
-		}
-		if r.RelErr == 0 && r.Analytic == 0 && r.Numeric == 0 {
-			t.Errorf("gradient of %q is identically zero: the check proves nothing", r.Node.Name())
-		}
-		if r.RelErr > worst.RelErr {
-			worst = r
-		}
-	}
-	t.Logf("gradcheck: %s %.3g (%s)", t.Name(), worst.RelErr, worst)
-}
-
-// badCase builds something that must fail with an error wrapping want, without a panic.
-type badCase struct {
-	name  string
-	want  error
-	build func(g *G.ExprGraph) error
-}
-
-func runBadCases(t *testing.T, cases []badCase) {
-	t.Helper()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := noPanic(func() error { return c.build(G.NewGraph()) })
-			switch {
-			case errors.As(err, new(panicError)):
-				t.Fatalf("%v; want an error wrapping %q", err, c.want)
-			case err == nil:
-				t.Fatalf("no error; want one wrapping %q", c.want)
-			case !errors.Is(err, c.want):
-				t.Errorf("error %q does not wrap %q", err, c.want)
-			}
-		})
-	}
+	r := graphtest.Input(g, y.Dtype(), name, y.Shape(), graphtest.Normals(newRand(seed), y.Shape().TotalSize(), 1))
+	return graphtest.WeightedSum(t, y, r)
 }
 
 // refAffine is x·W + b with plain loops: x (rows, in), W (in, out), b (out) or nil.
@@ -267,24 +75,24 @@ func TestLinearMatchesReference(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				setRandom(t, r, 1, l.Learnables()...)
-				x := inputNode(g, dt, "x", c.shape, normals(r, c.shape.TotalSize(), 1))
-				y := must(t)(l.Forward(x))
+				graphtest.SetRandom(t, r, 1, l.Learnables()...)
+				x := graphtest.Input(g, dt, "x", c.shape, graphtest.Normals(r, c.shape.TotalSize(), 1))
+				y := graphtest.Must(t)(l.Forward(x))
 				wantShape := append(c.shape[:len(c.shape)-1].Clone(), c.out)
 				if !y.Shape().Eq(wantShape) || y.Dtype() != dt {
 					t.Fatalf("y is %v %v, want %v %v", y.Dtype(), y.Shape(), dt, wantShape)
 				}
-				runGraph(t, g)
+				graphtest.RunGraph(t, g)
 				var b []float64
 				if c.bias {
-					b = floats(l.B)
+					b = graphtest.Floats(l.B)
 				}
-				want := refAffine(floats(x), c.shape.TotalSize()/in, in, c.out, floats(l.W), b)
+				want := refAffine(graphtest.Floats(x), c.shape.TotalSize()/in, in, c.out, graphtest.Floats(l.W), b)
 				tol := 1e-14
 				if dt == tensor.Float32 {
 					tol = 1e-5
 				}
-				expectClose(t, "y", floats(y), want, tol)
+				graphtest.ExpectClose(t, "y", graphtest.Floats(y), want, tol)
 			})
 		}
 	}
@@ -300,10 +108,10 @@ func TestLinearGradCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			setRandom(t, r, 1, l.Learnables()...)
-			x := inputNode(g, tensor.Float64, "x", c.shape, normals(r, c.shape.TotalSize(), 1))
-			y := must(t)(l.Forward(x))
-			checkGrads(t, randomCost(t, g, y, "r", uint64(30+i)), append(G.Nodes{x}, l.Learnables()...))
+			graphtest.SetRandom(t, r, 1, l.Learnables()...)
+			x := graphtest.Input(g, tensor.Float64, "x", c.shape, graphtest.Normals(r, c.shape.TotalSize(), 1))
+			y := graphtest.Must(t)(l.Forward(x))
+			graphtest.CheckGrads(t, randomCost(t, g, y, "r", uint64(30+i)), append(G.Nodes{x}, l.Learnables()...))
 		})
 	}
 }
@@ -332,7 +140,7 @@ func TestLinearLearnables(t *testing.T) {
 			t.Errorf("learnable %q %v %v; want %q %v float64", c.n.Name(), c.n.Shape(), c.n.Dtype(), c.name, c.shape)
 		}
 	}
-	w := floats(l.W)
+	w := graphtest.Floats(l.W)
 	bound, maxAbs := 1/math.Sqrt(16), 0.0
 	for _, x := range w {
 		maxAbs = math.Max(maxAbs, math.Abs(x))
@@ -340,9 +148,9 @@ func TestLinearLearnables(t *testing.T) {
 	if maxAbs > bound || maxAbs < bound/2 {
 		t.Errorf("max |W| = %v; want within (%v/2, %v]", maxAbs, bound, bound)
 	}
-	expectClose(t, "bias", floats(l.B), make([]float64, 3), 0)
-	expectClose(t, "W with the same seed", floats(build(1, false).W), w, 0)
-	if same := floats(build(2, true).W); same[0] == w[0] && same[1] == w[1] {
+	graphtest.ExpectClose(t, "bias", graphtest.Floats(l.B), make([]float64, 3), 0)
+	graphtest.ExpectClose(t, "W with the same seed", graphtest.Floats(build(1, false).W), w, 0)
+	if same := graphtest.Floats(build(2, true).W); same[0] == w[0] && same[1] == w[1] {
 		t.Errorf("seeds 1 and 2 give the same weights %v", same[:2])
 	}
 	if nb := build(1, false); len(nb.Learnables()) != 1 || nb.B != nil {
@@ -370,42 +178,42 @@ func TestLinearBadInput(t *testing.T) {
 			return err
 		}
 	}
-	runBadCases(t, []badCase{
-		{"NewLinear: nil graph", layers.ErrConfig, func(*G.ExprGraph) error { _, err := layers.NewLinear(nil, "lin", 4, 3, true); return err }},
-		{"NewLinear: empty name", layers.ErrConfig, newLin("", 4, 3)},
-		{"NewLinear: in = 0", layers.ErrConfig, newLin("lin", 0, 3)},
-		{"NewLinear: out = 0", layers.ErrConfig, newLin("lin", 4, 0)},
-		{"NewLinear: negative in", layers.ErrConfig, newLin("lin", -4, 3)},
-		{"NewLinear: negative out", layers.ErrConfig, newLin("lin", 4, -3)},
-		{"NewLinear: int dtype", layers.ErrConfig, newLin("lin", 4, 3, layers.WithDtype(tensor.Int))},
-		{"NewLinear: same name twice", layers.ErrConfig, func(g *G.ExprGraph) error {
+	graphtest.RunBadCases(t, []graphtest.BadCase{
+		{Name: "NewLinear: nil graph", Want: layers.ErrConfig, Build: func(*G.ExprGraph) error { _, err := layers.NewLinear(nil, "lin", 4, 3, true); return err }},
+		{Name: "NewLinear: empty name", Want: layers.ErrConfig, Build: newLin("", 4, 3)},
+		{Name: "NewLinear: in = 0", Want: layers.ErrConfig, Build: newLin("lin", 0, 3)},
+		{Name: "NewLinear: out = 0", Want: layers.ErrConfig, Build: newLin("lin", 4, 0)},
+		{Name: "NewLinear: negative in", Want: layers.ErrConfig, Build: newLin("lin", -4, 3)},
+		{Name: "NewLinear: negative out", Want: layers.ErrConfig, Build: newLin("lin", 4, -3)},
+		{Name: "NewLinear: int dtype", Want: layers.ErrConfig, Build: newLin("lin", 4, 3, layers.WithDtype(tensor.Int))},
+		{Name: "NewLinear: same name twice", Want: layers.ErrConfig, Build: func(g *G.ExprGraph) error {
 			lin(g)
 			_, err := layers.NewLinear(g, "lin", 4, 3, true, layers.WithDtype(tensor.Float64))
 			return err
 		}},
-		{"NewLinear: same name twice, other sizes", layers.ErrConfig, func(g *G.ExprGraph) error {
+		{Name: "NewLinear: same name twice, other sizes", Want: layers.ErrConfig, Build: func(g *G.ExprGraph) error {
 			lin(g)
 			_, err := layers.NewLinear(g, "lin", 5, 2, false, layers.WithDtype(tensor.Float64))
 			return err
 		}},
-		{"NewLinear: name of an existing node", layers.ErrConfig, func(g *G.ExprGraph) error {
-			inputNode(g, tensor.Float64, "lin.weight", tensor.Shape{4, 3}, nil)
+		{Name: "NewLinear: name of an existing node", Want: layers.ErrConfig, Build: func(g *G.ExprGraph) error {
+			graphtest.Input(g, tensor.Float64, "lin.weight", tensor.Shape{4, 3}, nil)
 			_, err := layers.NewLinear(g, "lin", 4, 3, false, layers.WithDtype(tensor.Float64))
 			return err
 		}},
-		{"Forward: nil x", graph.ErrArgument, fwd(func(*G.ExprGraph) *G.Node { return nil })},
-		{"Forward: 1-D x", graph.ErrShape, fwd(func(g *G.ExprGraph) *G.Node { return inputNode(g, tensor.Float64, "x", tensor.Shape{4}, nil) })},
-		{"Forward: 4-D x", graph.ErrShape, fwd(func(g *G.ExprGraph) *G.Node {
-			return inputNode(g, tensor.Float64, "x", tensor.Shape{1, 2, 3, 4}, nil)
+		{Name: "Forward: nil x", Want: graph.ErrArgument, Build: fwd(func(*G.ExprGraph) *G.Node { return nil })},
+		{Name: "Forward: 1-D x", Want: graph.ErrShape, Build: fwd(func(g *G.ExprGraph) *G.Node { return graphtest.Input(g, tensor.Float64, "x", tensor.Shape{4}, nil) })},
+		{Name: "Forward: 4-D x", Want: graph.ErrShape, Build: fwd(func(g *G.ExprGraph) *G.Node {
+			return graphtest.Input(g, tensor.Float64, "x", tensor.Shape{1, 2, 3, 4}, nil)
 		})},
-		{"Forward: wrong width", graph.ErrShape, fwd(func(g *G.ExprGraph) *G.Node { return inputNode(g, tensor.Float64, "x", tensor.Shape{2, 3}, nil) })},
-		{"Forward: wrong width 3-D", graph.ErrShape, fwd(func(g *G.ExprGraph) *G.Node {
-			return inputNode(g, tensor.Float64, "x", tensor.Shape{2, 4, 3}, nil)
+		{Name: "Forward: wrong width", Want: graph.ErrShape, Build: fwd(func(g *G.ExprGraph) *G.Node { return graphtest.Input(g, tensor.Float64, "x", tensor.Shape{2, 3}, nil) })},
+		{Name: "Forward: wrong width 3-D", Want: graph.ErrShape, Build: fwd(func(g *G.ExprGraph) *G.Node {
+			return graphtest.Input(g, tensor.Float64, "x", tensor.Shape{2, 4, 3}, nil)
 		})},
-		{"Forward: float32 x into a float64 layer", graph.ErrDtype, fwd(func(g *G.ExprGraph) *G.Node {
-			return inputNode(g, tensor.Float32, "x", tensor.Shape{2, 4}, nil)
+		{Name: "Forward: float32 x into a float64 layer", Want: graph.ErrDtype, Build: fwd(func(g *G.ExprGraph) *G.Node {
+			return graphtest.Input(g, tensor.Float32, "x", tensor.Shape{2, 4}, nil)
 		})},
-		{"Forward: int x", graph.ErrDtype, fwd(func(g *G.ExprGraph) *G.Node {
+		{Name: "Forward: int x", Want: graph.ErrDtype, Build: fwd(func(g *G.ExprGraph) *G.Node {
 			return G.NewTensor(g, tensor.Int, 2, G.WithShape(2, 4), G.WithName("x"))
 		})},
 	})

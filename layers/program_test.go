@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/graphtest"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -40,31 +41,13 @@ func TestProgramMatchesTapeMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		snap := func(v G.Value) []float64 {
-			switch d := v.Data().(type) {
-			case []float64:
-				return append([]float64(nil), d...)
-			case []float32:
-				o := make([]float64, len(d))
-				for i, x := range d {
-					o[i] = float64(x)
-				}
-				return o
-			case float64:
-				return []float64{d}
-			case float32:
-				return []float64{float64(d)}
-			}
-			t.Fatalf("value %T", v)
-			return nil
-		}
 		vm := G.NewTapeMachine(g)
 		if err := vm.RunAll(); err != nil {
 			t.Fatal(err)
 		}
-		want := [][]float64{snap(loss.Value())}
+		want := [][]float64{graphtest.Values(t, loss.Value())}
 		for _, gn := range grads {
-			want = append(want, snap(gn.Value()))
+			want = append(want, graphtest.Values(t, gn.Value()))
 		}
 		vm.Close()
 		p, err := graph.NewProgram(append(G.Nodes{loss}, grads...)...)
@@ -75,9 +58,9 @@ func TestProgramMatchesTapeMachine(t *testing.T) {
 			if err := p.Run(); err != nil {
 				t.Fatal(err)
 			}
-			got := [][]float64{snap(p.Value(loss))}
+			got := [][]float64{graphtest.Values(t, p.Value(loss))}
 			for _, gn := range grads {
-				got = append(got, snap(p.Value(gn)))
+				got = append(got, graphtest.Values(t, p.Value(gn)))
 			}
 			for i := range want {
 				for j := range want[i] {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/attend-go/attend/internal/graphtest"
 	"github.com/attend-go/attend/torchrand"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -71,7 +72,7 @@ func TestInitLikeNanoGPTMatchesPyTorch(t *testing.T) {
 					if fmt.Sprint(want.Shape) != fmt.Sprint([]int(n.Shape())) {
 						t.Fatalf("%s: shape %v, PyTorch %v", n.Name(), n.Shape(), want.Shape)
 					}
-					v := valuesOf(t, n)
+					v := graphtest.Values(t, n.Value())
 					check := func(what string, got, want float64, tol float64) {
 						if math.Abs(got-want) > tol {
 							t.Fatalf("%s %s = %.9g, PyTorch %.9g", n.Name(), what, got, want)
@@ -116,20 +117,4 @@ func TestInitLikeNanoGPTErrors(t *testing.T) {
 	if err := m.InitLikeNanoGPT(nil); err == nil {
 		t.Error("nil generator: no error")
 	}
-}
-
-func valuesOf(t *testing.T, n *G.Node) []float64 {
-	t.Helper()
-	switch d := n.Value().Data().(type) {
-	case []float32:
-		v := make([]float64, len(d))
-		for i, x := range d {
-			v[i] = float64(x)
-		}
-		return v
-	case []float64:
-		return append([]float64(nil), d...)
-	}
-	t.Fatalf("%s: unexpected data type %T", n.Name(), n.Value().Data())
-	return nil
 }

@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 
+	"github.com/attend-go/attend/internal/num"
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 )
@@ -29,16 +30,20 @@ func ClipGradNorm(params []gorgonia.ValueGrad, maxNorm float64) (norm float64, e
 	if math.IsNaN(maxNorm) {
 		return 0, errors.New("train: ClipGradNorm: maxNorm is NaN")
 	}
-	grads := make([]flat, len(params))
+	grads := make([]gradient, len(params))
 	for i, p := range params {
-		if _, grads[i], err = valueAndGrad(p); err != nil {
+		k, err := kindOfParam(p)
+		if err == nil {
+			grads[i], err = k.grad(p)
+		}
+		if err != nil {
 			return 0, errors.Wrapf(err, "train: ClipGradNorm: parameter %d%s", i, paramName(p))
 		}
 	}
 
 	var sum float64
 	for _, g := range grads {
-		sum += sumSquares(g)
+		sum += g.sumSquares()
 	}
 	norm = math.Sqrt(sum)
 	if !isFinite(norm) {
@@ -46,7 +51,7 @@ func ClipGradNorm(params []gorgonia.ValueGrad, maxNorm float64) (norm float64, e
 		// overflow: tell them apart, and rescale in the second case.
 		maxAbs := 0.0
 		for i, g := range grads {
-			m, ok := maxAbsFinite(g)
+			m, ok := g.maxAbsFinite()
 			if !ok {
 				return math.NaN(), errors.Wrapf(ErrNonFinite, "train: ClipGradNorm: parameter %d%s has a NaN or Inf gradient", i, paramName(params[i]))
 			}
@@ -54,7 +59,7 @@ func ClipGradNorm(params []gorgonia.ValueGrad, maxNorm float64) (norm float64, e
 		}
 		inv, scaled := 1/maxAbs, 0.0
 		for _, g := range grads {
-			scaled += sumSquaresScaled(g, inv)
+			scaled += g.sumSquaresScaled(inv)
 		}
 		if norm = maxAbs * math.Sqrt(scaled); !isFinite(norm) {
 			return norm, errors.Wrapf(ErrNonFinite, "train: ClipGradNorm: gradient norm overflows float64")
@@ -66,52 +71,49 @@ func ClipGradNorm(params []gorgonia.ValueGrad, maxNorm float64) (norm float64, e
 	}
 	if coef := maxNorm / (norm + clipEps); coef < 1 {
 		for _, g := range grads {
-			if g.f32 != nil {
-				scaleSlice(g.f32, coef)
-			} else {
-				scaleSlice(g.f64, coef)
-			}
+			g.scale(coef)
 		}
 	}
 	return norm, nil
 }
 
-func sumSquares(g flat) float64 {
+// gradient is one parameter's gradient with the clipping kernels of its element type
+// (chosen by elemKind.grad). The sums are in float64 for both types.
+type gradient interface {
+	sumSquares() float64
+	sumSquaresScaled(inv float64) float64
+	maxAbsFinite() (float64, bool) // the largest |element|; false if any is NaN or Inf
+	scale(coef float64)
+}
+
+type gradOf[T num.Float] []T
+
+func (kind[T]) grad(p gorgonia.ValueGrad) (gradient, error) {
+	_, g, err := valueAndGrad[T](p)
+	return gradOf[T](g.s), err
+}
+
+func (g gradOf[T]) sumSquares() float64 {
 	var s float64
-	for _, x := range g.f32 {
+	for _, x := range g {
 		s += float64(x) * float64(x)
-	}
-	for _, x := range g.f64 {
-		s += x * x
 	}
 	return s
 }
 
-func sumSquaresScaled(g flat, inv float64) float64 {
+func (g gradOf[T]) sumSquaresScaled(inv float64) float64 {
 	var s float64
-	for _, x := range g.f32 {
+	for _, x := range g {
 		y := float64(x) * inv
 		s += y * y
 	}
-	for _, x := range g.f64 {
-		y := x * inv
-		s += y * y
-	}
 	return s
 }
 
-// maxAbsFinite returns the largest |element| and false if any is NaN or Inf.
-func maxAbsFinite(g flat) (float64, bool) {
+func (g gradOf[T]) maxAbsFinite() (float64, bool) {
 	m := 0.0
-	for _, x := range g.f32 {
+	for _, x := range g {
 		a := math.Abs(float64(x))
-		if !isFinite(a) {
-			return 0, false
-		}
-		m = math.Max(m, a)
-	}
-	for _, x := range g.f64 {
-		a := math.Abs(x)
 		if !isFinite(a) {
 			return 0, false
 		}
@@ -120,8 +122,8 @@ func maxAbsFinite(g flat) (float64, bool) {
 	return m, true
 }
 
-func scaleSlice[T float32 | float64](s []T, coef float64) {
-	for i, x := range s {
-		s[i] = T(float64(x) * coef)
+func (g gradOf[T]) scale(coef float64) {
+	for i, x := range g {
+		g[i] = T(float64(x) * coef)
 	}
 }

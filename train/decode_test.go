@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/graphtest"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/train"
 	G "gorgonia.org/gorgonia"
@@ -53,23 +54,9 @@ func recompute(t *testing.T, m *layers.GPT) func(ctx []int) []float64 {
 		if err := p.Run(); err != nil {
 			t.Fatal(err)
 		}
-		all := toFloat64s(p.Value(logits))
+		all := graphtest.Values(t, p.Value(logits))
 		return all[(len(ctx)-1)*c.Vocab : len(ctx)*c.Vocab]
 	}
-}
-
-func toFloat64s(v G.Value) []float64 {
-	switch d := v.Data().(type) {
-	case []float64:
-		return d
-	case []float32:
-		o := make([]float64, len(d))
-		for i, x := range d {
-			o[i] = float64(x)
-		}
-		return o
-	}
-	panic(fmt.Sprintf("value %T", v))
 }
 
 // worstDiff is the largest |a−b| / max(1, |b|).

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/num"
 	"github.com/attend-go/attend/layers"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -34,6 +35,8 @@ type LM struct {
 	trainP       *graph.Program // forward + backward
 	evalP        *graph.Program // forward only
 	vgs          []G.ValueGrad
+	// countCorrect is countCorrectValue for the model's dtype, chosen in NewLM.
+	countCorrect func(logits G.Value, y []int, vocab int) (correct, total int, err error)
 
 	decoders sync.Pool // of *layers.Decoder, each one goroutine's at a time
 }
@@ -65,6 +68,9 @@ func NewLM(cfg layers.GPTConfig, batch int, opts ...layers.Option) (*LM, error) 
 		return nil, errors.Wrap(err, "train: NewLM")
 	}
 	lm := &LM{Model: m, Graph: g, Params: m.Learnables(), Batch: batch}
+	if lm.countCorrect, err = num.ByDtype(lm.Params[0].Dtype(), countCorrectValue[float64], countCorrectValue[float32]); err != nil {
+		return nil, errors.Wrap(err, "train: NewLM")
+	}
 	t := m.Config.BlockSize
 	if batch > 0 {
 		lm.idsT = tensor.New(tensor.WithShape(batch, t), tensor.Of(tensor.Int))
@@ -136,14 +142,9 @@ func (lm *LM) Evaluate(x, y []int) (loss float64, correct, total int, err error)
 	if loss, err = scalarOf(lm.evalP.Value(lm.loss)); err != nil {
 		return 0, 0, 0, err
 	}
-	logits, err := flatOf(lm.evalP.Value(lm.logits)) // read in place: no copy per batch
-	if err != nil {
+	// read in place: no copy per batch
+	if correct, total, err = lm.countCorrect(lm.evalP.Value(lm.logits), y, lm.Model.Config.Vocab); err != nil {
 		return 0, 0, 0, errors.Wrap(err, "train: evaluation logits")
-	}
-	if logits.f32 != nil {
-		correct, total = countCorrect(logits.f32, y, lm.Model.Config.Vocab)
-	} else {
-		correct, total = countCorrect(logits.f64, y, lm.Model.Config.Vocab)
 	}
 	return loss, correct, total, nil
 }
@@ -244,22 +245,31 @@ func (lm *LM) Attention(ids []int) ([][][][]float64, error) {
 	return w, errors.Wrap(err, "train: Attention")
 }
 
-// scalarOf reads a loss value (a one-element float32 or float64 value) without
-// allocating.
+// scalarOf reads a loss value (a one-element float32 or float64 value).
 func scalarOf(v G.Value) (float64, error) {
-	f, err := flatOf(v)
-	if err != nil || f.len() != 1 {
+	f, err := num.Float64s(v)
+	if err != nil || len(f) != 1 {
 		return math.NaN(), errors.Errorf("train: loss is %T, not a scalar", v)
 	}
-	if f.f32 != nil {
-		return float64(f.f32[0]), nil
+	return f[0], nil
+}
+
+// countCorrectValue is countCorrect on a logits value of element type T, read in place.
+func countCorrectValue[T num.Float](logits G.Value, y []int, v int) (correct, total int, err error) {
+	s, err := num.Slice[T](logits)
+	if err != nil {
+		return 0, 0, err
 	}
-	return f.f64[0], nil
+	if len(s) < len(y)*v {
+		return 0, 0, errors.Errorf("%d logits for %d targets over %d classes", len(s), len(y), v)
+	}
+	correct, total = countCorrect(s, y, v)
+	return correct, total, nil
 }
 
 // countCorrect counts the scored targets (y ≥ 0) whose row of logits (v wide) peaks at
 // the target, and the scored targets.
-func countCorrect[T float32 | float64](logits []T, y []int, v int) (correct, total int) {
+func countCorrect[T num.Float](logits []T, y []int, v int) (correct, total int) {
 	for i, t := range y {
 		if t < 0 {
 			continue
@@ -272,7 +282,7 @@ func countCorrect[T float32 | float64](logits []T, y []int, v int) (correct, tot
 	return correct, total
 }
 
-func argmax[T float32 | float64](x []T) int {
+func argmax[T num.Float](x []T) int {
 	best := 0
 	for i, v := range x {
 		if v > x[best] {

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"unsafe"
 
+	"github.com/attend-go/attend/internal/num"
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -68,9 +68,9 @@ func (c AdamWConfig) Validate() error {
 // shape or dtype is reported as an error rather than silently mixing moments.
 // An AdamW is not safe for concurrent use.
 type AdamW struct {
-	cfg  AdamWConfig
-	step int
-	m, v []*tensor.Dense
+	cfg   AdamWConfig
+	step  int
+	slots []adamwSlot // one per parameter, nil before the first step
 }
 
 // AdamWState is the part of an AdamW that a checkpoint must keep: the number
@@ -122,29 +122,34 @@ func (o *AdamW) Step(params []gorgonia.ValueGrad, lr float64) error {
 	if len(params) == 0 {
 		return errors.Errorf("train: AdamW step %d: no parameters", t)
 	}
-	if o.m != nil && len(o.m) != len(params) {
-		return errors.Errorf("train: AdamW step %d: state holds %d parameters, got %d (the parameter list must stay the same)", t, len(o.m), len(params))
+	if o.slots != nil && len(o.slots) != len(params) {
+		return errors.Errorf("train: AdamW step %d: state holds %d parameters, got %d (the parameter list must stay the same)", t, len(o.slots), len(params))
 	}
-	ps := make([]flat, len(params))
-	gs := make([]flat, len(params))
+	slots := o.slots
+	if slots == nil { // the first step: each parameter's dtype picks its kernel, once
+		slots = make([]adamwSlot, len(params))
+	}
 	for i, p := range params {
-		pv, gv, err := valueAndGrad(p)
-		if err == nil && o.m != nil {
-			err = sameLayout("first moment", flatDense(o.m[i]), pv)
+		var err error
+		if slots[i] == nil {
+			var k elemKind
+			if k, err = kindOfParam(p); err == nil {
+				slots[i] = k.newSlot(p.Value().Shape())
+			}
+		}
+		if err == nil {
+			err = slots[i].load(p)
 		}
 		if err != nil {
+			for _, s := range slots[:i] {
+				if s != nil {
+					s.unload()
+				}
+			}
 			return errors.Wrapf(err, "train: AdamW step %d: parameter %d%s", t, i, paramName(p))
 		}
-		ps[i], gs[i] = pv, gv
 	}
-	if o.m == nil {
-		o.m = make([]*tensor.Dense, len(params))
-		o.v = make([]*tensor.Dense, len(params))
-		for i, p := range ps {
-			o.m[i] = zerosLike(p)
-			o.v[i] = zerosLike(p)
-		}
-	}
+	o.slots = slots
 
 	c := o.cfg
 	k := adamwCoef{
@@ -154,17 +159,12 @@ func (o *AdamW) Step(params []gorgonia.ValueGrad, lr float64) error {
 		bc2Sqrt:  math.Sqrt(1 - math.Pow(c.Beta2, float64(t))),
 		eps:      c.Eps,
 	}
-	for i, p := range ps {
+	for _, s := range slots {
 		k.decay = 1.0
-		if len(p.shape) >= 2 && c.WeightDecay != 0 {
+		if s.rank() >= 2 && c.WeightDecay != 0 {
 			k.decay = 1 - lr*c.WeightDecay
 		}
-		m, v := flatDense(o.m[i]), flatDense(o.v[i])
-		if p.f32 != nil {
-			adamwUpdate(k, p.f32, gs[i].f32, m.f32, v.f32)
-		} else {
-			adamwUpdate(k, p.f64, gs[i].f64, m.f64, v.f64)
-		}
+		s.update(k)
 	}
 	o.step = t
 	return nil
@@ -173,12 +173,11 @@ func (o *AdamW) Step(params []gorgonia.ValueGrad, lr float64) error {
 // State returns a deep copy of the optimizer state, for checkpoints.
 func (o *AdamW) State() AdamWState {
 	s := AdamWState{Step: o.step}
-	if o.m != nil {
-		s.M = make([]*tensor.Dense, len(o.m))
-		s.V = make([]*tensor.Dense, len(o.v))
-		for i := range o.m {
-			s.M[i] = cloneFlat(flatDense(o.m[i]))
-			s.V[i] = cloneFlat(flatDense(o.v[i]))
+	if o.slots != nil {
+		s.M = make([]*tensor.Dense, len(o.slots))
+		s.V = make([]*tensor.Dense, len(o.slots))
+		for i, sl := range o.slots {
+			s.M[i], s.V[i] = sl.moments()
 		}
 	}
 	return s
@@ -201,29 +200,20 @@ func (o *AdamW) SetState(s AdamWState) error {
 		return errors.Errorf("train: AdamW SetState: step %d without moments", s.Step)
 	}
 	if s.Step == 0 {
-		o.step, o.m, o.v = 0, nil, nil
+		o.step, o.slots = 0, nil
 		return nil
 	}
-	m := make([]*tensor.Dense, len(s.M))
-	v := make([]*tensor.Dense, len(s.V))
+	slots := make([]adamwSlot, len(s.M))
 	for i := range s.M {
-		fm, err := flatOf(denseValue(s.M[i]))
+		k, err := kindOf(denseValue(s.M[i]))
 		if err == nil {
-			var fv flat
-			fv, err = flatOf(denseValue(s.V[i]))
-			if err == nil {
-				err = sameLayout("second moment", fv, fm)
-			}
-			if err == nil {
-				err = checkMoments(fm, fv)
-			}
-			m[i], v[i] = cloneFlat(fm), cloneFlat(fv)
+			slots[i], err = k.slotFrom(s.M[i], s.V[i])
 		}
 		if err != nil {
 			return errors.Wrapf(err, "train: AdamW SetState: parameter %d", i)
 		}
 	}
-	o.step, o.m, o.v = s.Step, m, v
+	o.step, o.slots = s.Step, slots
 	return nil
 }
 
@@ -231,7 +221,46 @@ type adamwCoef struct {
 	decay, beta1, beta2, stepSize, bc2Sqrt, eps float64
 }
 
-func adamwUpdate[T float32 | float64](k adamwCoef, p, g, m, v []T) {
+// adamwSlot is the AdamW state of one parameter, its element type fixed when it
+// was made (elemKind.newSlot or slotFrom). load views a parameter's value and
+// gradient, checked against the moments, without changing anything; update applies
+// one step to what load viewed (and forgets it); unload forgets it without a step.
+type adamwSlot interface {
+	load(p gorgonia.ValueGrad) error
+	update(k adamwCoef)
+	unload()
+	rank() int
+	moments() (m, v *tensor.Dense) // deep copies
+}
+
+type slotOf[T num.Float] struct {
+	m, v   floatsOf[T] // owned
+	pv, gv floatsOf[T] // the loaded parameter's value and gradient
+}
+
+func (s *slotOf[T]) load(p gorgonia.ValueGrad) error {
+	pv, gv, err := valueAndGrad[T](p)
+	if err == nil {
+		err = sameShape("first moment", s.m, pv)
+	}
+	if err != nil {
+		return err
+	}
+	s.pv, s.gv = pv, gv
+	return nil
+}
+
+func (s *slotOf[T]) update(k adamwCoef) {
+	adamwUpdate(k, s.pv.s, s.gv.s, s.m.s, s.v.s)
+	s.unload()
+}
+
+func (s *slotOf[T]) unload()   { s.pv, s.gv = floatsOf[T]{}, floatsOf[T]{} }
+func (s *slotOf[T]) rank() int { return len(s.m.shape) }
+
+func (s *slotOf[T]) moments() (m, v *tensor.Dense) { return s.m.dense(), s.v.dense() }
+
+func adamwUpdate[T num.Float](k adamwCoef, p, g, m, v []T) {
 	w := 1 - k.beta1 // torch: exp_avg.lerp_(grad, 1 - beta1)
 	for i := range p {
 		gi := float64(g[i])
@@ -249,14 +278,7 @@ func adamwUpdate[T float32 | float64](k adamwCoef, p, g, m, v []T) {
 	}
 }
 
-func checkMoments(m, v flat) error {
-	if m.f32 != nil {
-		return checkMomentSlices(m.f32, v.f32)
-	}
-	return checkMomentSlices(m.f64, v.f64)
-}
-
-func checkMomentSlices[T float32 | float64](m, v []T) error {
+func checkMoments[T num.Float](m, v []T) error {
 	for j := range m {
 		if !isFinite(float64(m[j])) {
 			return errors.Errorf("first moment element %d is %v", j, m[j])
@@ -268,72 +290,119 @@ func checkMomentSlices[T float32 | float64](m, v []T) error {
 	return nil
 }
 
-// flat is a float32 or float64 value seen as its backing slice (exactly one of
-// f32, f64 is non-nil, possibly empty), so updates happen in place.
-type flat struct {
-	f32   []float32
-	f64   []float64
-	shape tensor.Shape
-	dtype tensor.Dtype
+// elemKind holds this file's kernels for one element type; kindOf picks it from a
+// value's dtype, once per parameter: when AdamW makes its state, or when
+// ClipGradNorm reads a gradient.
+type elemKind interface {
+	newSlot(shape tensor.Shape) adamwSlot
+	slotFrom(m, v *tensor.Dense) (adamwSlot, error)
+	grad(p gorgonia.ValueGrad) (gradient, error)
 }
 
-func (f flat) len() int {
-	if f.f32 != nil {
-		return len(f.f32)
+type kind[T num.Float] struct{}
+
+func kindOf(v gorgonia.Value) (elemKind, error) {
+	dt, err := dtypeOfValue(v)
+	if err != nil {
+		return nil, err
 	}
-	return len(f.f64)
+	k, err := num.ByDtype[elemKind](dt, kind[float64]{}, kind[float32]{})
+	if err != nil {
+		return nil, errors.Errorf("dtype %v not supported (want float32 or float64)", dt)
+	}
+	return k, nil
 }
 
-// flatOf views v as a flat slice. It accepts contiguous float32/float64
-// *tensor.Dense values and Gorgonia's scalar *F32/*F64 values.
-func flatOf(v gorgonia.Value) (flat, error) {
+// kindOfParam is kindOf the parameter's value.
+func kindOfParam(p gorgonia.ValueGrad) (elemKind, error) {
+	if isNilParam(p) {
+		return nil, errors.New("parameter is nil")
+	}
+	return kindOf(p.Value())
+}
+
+func (kind[T]) newSlot(shape tensor.Shape) adamwSlot {
+	n := shape.TotalSize()
+	return &slotOf[T]{
+		m: floatsOf[T]{make([]T, n), shape.Clone()},
+		v: floatsOf[T]{make([]T, n), shape.Clone()},
+	}
+}
+
+func (kind[T]) slotFrom(m, v *tensor.Dense) (adamwSlot, error) {
+	fm, err := floatsOfValue[T]("first moment", m)
+	if err != nil {
+		return nil, err
+	}
+	fv, err := floatsOfValue[T]("second moment", denseValue(v))
+	if err == nil {
+		err = sameShape("second moment", fv, fm)
+	}
+	if err == nil {
+		err = checkMoments(fm.s, fv.s)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &slotOf[T]{m: fm.clone(), v: fv.clone()}, nil
+}
+
+// floatsOf is a float value of element type T seen as its backing slice, so
+// updates happen in place.
+type floatsOf[T num.Float] struct {
+	s     []T
+	shape tensor.Shape
+}
+
+// floatsOfValue views v, which must be a contiguous *tensor.Dense or a Gorgonia
+// scalar of element type T; what names v in the errors.
+func floatsOfValue[T num.Float](what string, v gorgonia.Value) (floatsOf[T], error) {
+	dt, err := dtypeOfValue(v)
+	if err != nil {
+		return floatsOf[T]{}, errors.Wrap(err, what)
+	}
+	if want := num.DtypeOf[T](); dt != want {
+		return floatsOf[T]{}, errors.Errorf("%s has dtype %v, want %v", what, dt, want)
+	}
+	s, err := num.Slice[T](v)
+	if err != nil {
+		return floatsOf[T]{}, errors.Wrap(err, what)
+	}
+	if s == nil {
+		s = []T{}
+	}
+	return floatsOf[T]{s, v.Shape()}, nil
+}
+
+func (f floatsOf[T]) clone() floatsOf[T] {
+	return floatsOf[T]{append([]T{}, f.s...), f.shape.Clone()}
+}
+
+// dense returns a copy of f as a tensor.
+func (f floatsOf[T]) dense() *tensor.Dense {
+	c := f.clone()
+	return tensor.New(tensor.WithShape(c.shape...), tensor.WithBacking(c.s))
+}
+
+// dtypeOfValue is v's dtype, or an error for a nil value.
+func dtypeOfValue(v gorgonia.Value) (tensor.Dtype, error) {
 	switch x := v.(type) {
 	case nil:
-		return flat{}, errors.New("value is nil")
+		return tensor.Dtype{}, errors.New("value is nil")
 	case *tensor.Dense:
 		if x == nil {
-			return flat{}, errors.New("value is nil")
+			return tensor.Dtype{}, errors.New("value is nil")
 		}
-		if x.Size() > 0 && x.RequiresIterator() { // tensor flags empty tensors
-			return flat{}, errors.New("value is a non-contiguous view")
-		}
-		f := flat{shape: x.Shape(), dtype: x.Dtype()} // read only: may be the tensor's own slice
-		switch x.Dtype() {
-		case tensor.Float32:
-			f.f32 = x.Float32s()
-			if f.f32 == nil {
-				f.f32 = []float32{}
-			}
-		case tensor.Float64:
-			f.f64 = x.Float64s()
-			if f.f64 == nil {
-				f.f64 = []float64{}
-			}
-		default:
-			return flat{}, errors.Errorf("dtype %v not supported (want float32 or float64)", x.Dtype())
-		}
-		if f.len() != x.Size() {
-			return flat{}, errors.Errorf("backing array holds %d elements for shape %v", f.len(), f.shape)
-		}
-		return f, nil
-	case *gorgonia.F64:
-		if x == nil {
-			return flat{}, errors.New("value is nil")
-		}
-		return flat{f64: unsafe.Slice((*float64)(x), 1), shape: tensor.ScalarShape(), dtype: tensor.Float64}, nil
 	case *gorgonia.F32:
 		if x == nil {
-			return flat{}, errors.New("value is nil")
+			return tensor.Dtype{}, errors.New("value is nil")
 		}
-		return flat{f32: unsafe.Slice((*float32)(x), 1), shape: tensor.ScalarShape(), dtype: tensor.Float32}, nil
+	case *gorgonia.F64:
+		if x == nil {
+			return tensor.Dtype{}, errors.New("value is nil")
+		}
 	}
-	return flat{}, errors.Errorf("value of type %T not supported (want a float32 or float64 *tensor.Dense)", v)
-}
-
-// flatDense views a tensor this package created (always valid).
-func flatDense(d *tensor.Dense) flat {
-	f, _ := flatOf(d)
-	return f
+	return v.Dtype(), nil
 }
 
 // denseValue avoids turning a nil *tensor.Dense into a non-nil interface.
@@ -344,35 +413,33 @@ func denseValue(d *tensor.Dense) gorgonia.Value {
 	return d
 }
 
-// sameLayout reports an error unless got has want's dtype and shape.
-func sameLayout(what string, got, want flat) error {
-	if got.dtype != want.dtype {
-		return errors.Errorf("%s has dtype %v, want %v", what, got.dtype, want.dtype)
-	}
+// sameShape reports an error unless got has want's shape.
+func sameShape[T num.Float](what string, got, want floatsOf[T]) error {
 	// Not Shape.Eq: it treats (2) and (1, 2) as equal.
-	if !slices.Equal(got.shape, want.shape) || got.len() != want.len() {
+	if !slices.Equal(got.shape, want.shape) || len(got.s) != len(want.s) {
 		return errors.Errorf("%s has shape %v, want %v", what, got.shape, want.shape)
 	}
 	return nil
 }
 
-// valueAndGrad returns a parameter's value and gradient, checked to agree.
-func valueAndGrad(p gorgonia.ValueGrad) (value, grad flat, err error) {
+// valueAndGrad returns a parameter's value and gradient of element type T, checked
+// to agree.
+func valueAndGrad[T num.Float](p gorgonia.ValueGrad) (value, grad floatsOf[T], err error) {
 	if isNilParam(p) {
-		return flat{}, flat{}, errors.New("parameter is nil")
+		return value, grad, errors.New("parameter is nil")
 	}
-	if value, err = flatOf(p.Value()); err != nil {
-		return flat{}, flat{}, err
+	if value, err = floatsOfValue[T]("value", p.Value()); err != nil {
+		return floatsOf[T]{}, floatsOf[T]{}, err
 	}
 	g, err := p.Grad()
 	if err != nil {
-		return flat{}, flat{}, errors.Wrap(err, "no gradient")
+		return floatsOf[T]{}, floatsOf[T]{}, errors.Wrap(err, "no gradient")
 	}
-	if grad, err = flatOf(g); err != nil {
-		return flat{}, flat{}, errors.Wrap(err, "gradient")
+	if grad, err = floatsOfValue[T]("gradient", g); err != nil {
+		return floatsOf[T]{}, floatsOf[T]{}, err
 	}
-	if err = sameLayout("gradient", grad, value); err != nil {
-		return flat{}, flat{}, err
+	if err = sameShape("gradient", grad, value); err != nil {
+		return floatsOf[T]{}, floatsOf[T]{}, err
 	}
 	return value, grad, nil
 }
@@ -393,22 +460,6 @@ func paramName(p gorgonia.ValueGrad) string {
 func isNilParam(p gorgonia.ValueGrad) bool {
 	n, ok := p.(*gorgonia.Node)
 	return p == nil || (ok && n == nil)
-}
-
-func zerosLike(f flat) *tensor.Dense {
-	shape := f.shape.Clone()
-	if f.f32 != nil {
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float32, len(f.f32))))
-	}
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float64, len(f.f64))))
-}
-
-func cloneFlat(f flat) *tensor.Dense {
-	shape := f.shape.Clone()
-	if f.f32 != nil {
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float32{}, f.f32...)))
-	}
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float64{}, f.f64...)))
 }
 
 func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

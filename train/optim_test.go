@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attend-go/attend/internal/graphtest"
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -40,23 +41,6 @@ func dense32(shape []int, data ...float64) *tensor.Dense {
 }
 
 func param(v, g *tensor.Dense) *fakeParam { return &fakeParam{v: v, g: g} }
-
-// floats returns a float32 or float64 tensor's data as float64.
-func floats(t *testing.T, v gorgonia.Value) []float64 {
-	t.Helper()
-	switch d := v.Data().(type) {
-	case []float64:
-		return append([]float64{}, d...)
-	case []float32:
-		out := make([]float64, len(d))
-		for i, x := range d {
-			out[i] = float64(x)
-		}
-		return out
-	}
-	t.Fatalf("unexpected data %T", v.Data())
-	return nil
-}
 
 func assertClose(t *testing.T, what string, got, want []float64, rel float64) {
 	t.Helper()
@@ -114,18 +98,18 @@ func TestAdamWHandComputed(t *testing.T) {
 			if err := opt.Step(ps, h.lr1); err != nil {
 				t.Fatal(err)
 			}
-			assertClose(t, "step 1 W", floats(t, w.v), h.w1, tc.rel)
-			assertClose(t, "step 1 b", floats(t, b.v), h.b1, tc.rel)
-			assertClose(t, "grad W after step", floats(t, w.g), []float64{0, 0, 0, 0}, 0)
-			assertClose(t, "grad b after step", floats(t, b.g), []float64{0, 0}, 0)
+			assertClose(t, "step 1 W", graphtest.Values(t, w.v), h.w1, tc.rel)
+			assertClose(t, "step 1 b", graphtest.Values(t, b.v), h.b1, tc.rel)
+			assertClose(t, "grad W after step", graphtest.Values(t, w.g), []float64{0, 0, 0, 0}, 0)
+			assertClose(t, "grad b after step", graphtest.Values(t, b.g), []float64{0, 0}, 0)
 
 			floatsOf64(w.g, h.gw2) // next gradients, in place
 			floatsOf64(b.g, h.gb2)
 			if err := opt.Step(ps, h.lr2); err != nil {
 				t.Fatal(err)
 			}
-			assertClose(t, "step 2 W", floats(t, w.v), h.w2, tc.rel)
-			assertClose(t, "step 2 b", floats(t, b.v), h.b2, tc.rel)
+			assertClose(t, "step 2 W", graphtest.Values(t, w.v), h.w2, tc.rel)
+			assertClose(t, "step 2 b", graphtest.Values(t, b.v), h.b2, tc.rel)
 			if got := opt.Steps(); got != 2 {
 				t.Errorf("Steps() = %d, want 2", got)
 			}
@@ -176,7 +160,7 @@ func TestAdamWDecayOnlyRank2(t *testing.T) {
 			if s, ok := tc.p.Value().(*gorgonia.F64); ok {
 				got = []float64{float64(*s)}
 			} else {
-				got = floats(t, tc.p.Value())
+				got = graphtest.Values(t, tc.p.Value())
 			}
 			assertClose(t, "value", got, tc.want, 1e-15)
 		})
@@ -218,7 +202,7 @@ func TestAdamWStateRoundTrip(t *testing.T) {
 	}
 	pb := newParams()
 	for i := range pb {
-		floatsOf64(pb[i].Value(), floats(t, pa[i].Value()))
+		floatsOf64(pb[i].Value(), graphtest.Values(t, pa[i].Value()))
 	}
 	saved.M[0].Float64s()[0] = 1e9 // the optimizer must hold its own copy
 	for _, ps := range [][]gorgonia.ValueGrad{pa, pb} {
@@ -231,7 +215,7 @@ func TestAdamWStateRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range pa {
-		assertClose(t, fmt.Sprintf("param %d", i), floats(t, pb[i].Value()), floats(t, pa[i].Value()), 0)
+		assertClose(t, fmt.Sprintf("param %d", i), graphtest.Values(t, pb[i].Value()), graphtest.Values(t, pa[i].Value()), 0)
 	}
 	if a.Steps() != 3 || b.Steps() != 3 {
 		t.Errorf("Steps() = %d, %d; want 3, 3", a.Steps(), b.Steps())
@@ -269,8 +253,8 @@ func TestAdamWErrors(t *testing.T) {
 				t.Fatalf("error = %v, want it to contain %q", err, want)
 			}
 			// Nothing changed, not even the valid first parameter.
-			assertClose(t, "first value", floats(t, first.v), []float64{1, 2, 3, 4}, 0)
-			assertClose(t, "first grad", floats(t, first.g), []float64{1, 1, 1, 1}, 0)
+			assertClose(t, "first value", graphtest.Values(t, first.v), []float64{1, 2, 3, 4}, 0)
+			assertClose(t, "first grad", graphtest.Values(t, first.g), []float64{1, 1, 1, 1}, 0)
 			if opt.Steps() != 0 || opt.State().M != nil {
 				t.Errorf("state changed after failed step: %+v", opt.State())
 			}
@@ -414,7 +398,7 @@ func TestAdamWTrainsGorgoniaGraph(t *testing.T) {
 	if last > 1e-6 {
 		t.Errorf("final loss = %g, want < 1e-6", last)
 	}
-	assertClose(t, "w", floats(t, w.Value()), []float64{3, 3, 3, 3}, 1e-3)
+	assertClose(t, "w", graphtest.Values(t, w.Value()), []float64{3, 3, 3, 3}, 1e-3)
 }
 
 // ExampleAdamW trains w to minimise Σ(w − 3)² with a Gorgonia tape machine.
@@ -494,10 +478,10 @@ func TestClipGradNorm(t *testing.T) {
 				if norm != 13 {
 					t.Errorf("norm = %.17g, want 13", norm)
 				}
-				assertClose(t, "a", floats(t, a.g), []float64{3 * tc.scale, 4 * tc.scale}, mk.tol)
-				assertClose(t, "b", floats(t, b.g), []float64{12 * tc.scale}, 1e-15)
+				assertClose(t, "a", graphtest.Values(t, a.g), []float64{3 * tc.scale, 4 * tc.scale}, mk.tol)
+				assertClose(t, "b", graphtest.Values(t, b.g), []float64{12 * tc.scale}, 1e-15)
 				if tc.scale < 1 {
-					clipped := math.Hypot(math.Hypot(floats(t, a.g)[0], floats(t, a.g)[1]), floats(t, b.g)[0])
+					clipped := math.Hypot(math.Hypot(graphtest.Values(t, a.g)[0], graphtest.Values(t, a.g)[1]), graphtest.Values(t, b.g)[0])
 					if clipped > tc.maxNorm {
 						t.Errorf("norm after clipping %.17g > %v", clipped, tc.maxNorm)
 					}
@@ -517,7 +501,7 @@ func TestClipGradNormLargeFinite(t *testing.T) {
 	if want := math.Sqrt2 * 1e200; math.Abs(norm-want) > 1e-15*want {
 		t.Errorf("norm = %g, want %g", norm, want)
 	}
-	assertClose(t, "clipped", floats(t, g.g), []float64{1 / math.Sqrt2, -1 / math.Sqrt2}, 1e-12)
+	assertClose(t, "clipped", graphtest.Values(t, g.g), []float64{1 / math.Sqrt2, -1 / math.Sqrt2}, 1e-12)
 }
 
 func TestClipGradNormNonFinite(t *testing.T) {
@@ -542,7 +526,7 @@ func TestClipGradNormNonFinite(t *testing.T) {
 			if isFinite := !math.IsNaN(norm) && !math.IsInf(norm, 0); isFinite {
 				t.Errorf("norm = %v, want NaN or Inf", norm)
 			}
-			assertClose(t, "good gradient untouched", floats(t, good.g), []float64{3, 4}, 0)
+			assertClose(t, "good gradient untouched", graphtest.Values(t, good.g), []float64{3, 4}, 0)
 		})
 	}
 	t.Run("missing gradient is not ErrNonFinite", func(t *testing.T) {

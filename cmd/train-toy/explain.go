@@ -13,6 +13,7 @@ import (
 	"github.com/attend-go/attend/datasets"
 	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/internal/explain"
+	"github.com/attend-go/attend/internal/num"
 	"github.com/attend-go/attend/train"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -316,7 +317,7 @@ func headInput(lm *train.LM, ids []int, l, h int) (explain.Input, error) {
 	dh := c / m.Config.Heads
 	a := blk.Attn
 	cols := func(n *G.Node) [][]float64 { // head h's columns of a (C, C) weight
-		d := float64s(n.Value().Data())
+		d := float64s(n.Value())
 		out := make([][]float64, c)
 		for i := range out {
 			out[i] = d[i*c+h*dh : i*c+(h+1)*dh]
@@ -327,9 +328,9 @@ func headInput(lm *train.LM, ids []int, l, h int) (explain.Input, error) {
 		if n == nil {
 			return nil
 		}
-		return float64s(n.Value().Data())[h*dh : (h+1)*dh]
+		return float64s(n.Value())[h*dh : (h+1)*dh]
 	}
-	xd := float64s(p.Value(x).Data())
+	xd := float64s(p.Value(x))
 	xs := make([][]float64, t)
 	for i := range xs {
 		xs[i] = xd[i*c : (i+1)*c]
@@ -338,19 +339,13 @@ func headInput(lm *train.LM, ids []int, l, h int) (explain.Input, error) {
 		Bq: vec(a.Bq), Bk: vec(a.Bk), Bv: vec(a.Bv), Causal: true}, nil
 }
 
-// float64s copies float32 or float64 data to float64.
-func float64s(d any) []float64 {
-	switch d := d.(type) {
-	case []float64:
-		return append([]float64(nil), d...)
-	case []float32:
-		out := make([]float64, len(d))
-		for i, v := range d {
-			out[i] = float64(v)
-		}
-		return out
+// float64s copies a float value of the model to float64 (nil if it is none).
+func float64s(v G.Value) []float64 {
+	f, err := num.Float64s(v)
+	if err != nil {
+		return nil
 	}
-	return nil
+	return f
 }
 
 // runTokenizer rebuilds the tokenizer saved in the run config of dir.

@@ -22,11 +22,7 @@ func View[T Float | int](d *tensor.Dense) []T {
 // elements, or a Gorgonia scalar (*gorgonia.F32, *gorgonia.F64) of type T. Writing into
 // the slice writes into v.
 func Slice[T Float](v G.Value) ([]T, error) {
-	var z T
-	want := tensor.Float64
-	if _, ok := any(z).(float32); ok {
-		want = tensor.Float32
-	}
+	want := DtypeOf[T]()
 	switch x := v.(type) {
 	case nil:
 		return nil, errors.New("value is nil")

@@ -67,3 +67,23 @@ func TestSliceSharesMemory(t *testing.T) {
 		t.Error("Slice did not share the scalar's memory")
 	}
 }
+
+func TestByDtype(t *testing.T) {
+	for _, c := range []struct {
+		dt   tensor.Dtype
+		want string
+	}{{tensor.Float64, "f64"}, {tensor.Float32, "f32"}} {
+		got, err := num.ByDtype(c.dt, "f64", "f32")
+		if err != nil || got != c.want {
+			t.Errorf("ByDtype(%v) = %q, %v; want %q", c.dt, got, err, c.want)
+		}
+	}
+	for _, dt := range []tensor.Dtype{tensor.Int, tensor.Bool, tensor.Complex64, {}} {
+		if got, err := num.ByDtype(dt, "f64", "f32"); err == nil {
+			t.Errorf("ByDtype(%v) = %q; want an error", dt, got)
+		}
+	}
+	if num.DtypeOf[float32]() != tensor.Float32 || num.DtypeOf[float64]() != tensor.Float64 {
+		t.Errorf("DtypeOf: float32 → %v, float64 → %v", num.DtypeOf[float32](), num.DtypeOf[float64]())
+	}
+}

@@ -16,11 +16,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/internal/num"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/train"
 	"github.com/pkg/errors"
@@ -217,7 +217,14 @@ func runDtype(out string, dt tensor.Dtype, bs *batches) error {
 		same = same && loss == sf.Steps[i].Loss
 	}
 	for i, p := range lm.Params {
-		a, b := floats(p.Value().Data()), floats(lm2.Params[i].Value().Data())
+		a, err := num.Float64s(p.Value())
+		if err != nil {
+			return err
+		}
+		b, err := num.Float64s(lm2.Params[i].Value())
+		if err != nil {
+			return err
+		}
 		for j := range a {
 			if a[j] != b[j] {
 				same = false
@@ -245,20 +252,6 @@ func dumpGrads(path string, lm *train.LM) error {
 		ts = append(ts, train.NamedTensor{Name: lm.Params[i].Name(), T: d.Clone().(*tensor.Dense)})
 	}
 	return train.WriteSafetensors(path, ts, map[string]string{"what": "gradients after lm.Backward on batch 0, before clipping"})
-}
-
-func floats(d any) []float64 {
-	switch x := d.(type) {
-	case []float32:
-		o := make([]float64, len(x))
-		for i, v := range x {
-			o[i] = float64(v)
-		}
-		return o
-	case []float64:
-		return x
-	}
-	return []float64{math.NaN()}
 }
 
 func writeJSON(path string, v any) error {

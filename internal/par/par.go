@@ -1,7 +1,19 @@
-// Package par runs loops over the available cores with long-lived helper goroutines
-// that poll for work briefly before they sleep: waking a sleeping goroutine costs about
-// 50 µs on the small virtual machines attend targets, more than many of a training
-// step's loops take in all.
+// Package par is attend's one pool of helper goroutines: the parallel loops of the graph
+// kernels (For) and the split matrix products of internal/sgemm (Run) share it.
+//
+// The pool has GOMAXPROCS-1 helpers, started on first use (more are started if
+// GOMAXPROCS grows), that live for the life of the process. After each piece of work a
+// helper polls for the next one for 200 µs, yielding with runtime.Gosched, because
+// waking a parked goroutine costs about 50 µs on the small virtual machines attend
+// targets — more than many of a training step's loops take in all — and a step's loops
+// and products come back to back. Then it parks on a channel receive, so an idle
+// process does not burn its cores.
+//
+// The caller of For or Run always works on its own loop too and never waits for a part
+// that nobody has started: a busy or late helper only costs speed, so nested and
+// concurrent calls cannot deadlock.
+//
+// The only tunable is the cap on goroutines per loop, set with SetThreads.
 package par
 
 import (
@@ -11,84 +23,159 @@ import (
 	"time"
 )
 
-// spin is how long an idle helper polls for work before it blocks.
+// spin is how long an idle helper polls for work before it parks.
 const spin = 200 * time.Microsecond
 
-type task struct {
-	n    int64
-	next atomic.Int64
-	fn   func(i int)
-	wg   sync.WaitGroup // one count per index
+// Body is a loop body: Do(i) runs part i of a loop. Do is called from several
+// goroutines at once, once for each part.
+type Body interface {
+	Do(i int)
 }
 
-// run takes indices until none is left.
-func (t *task) run() {
+// funcBody makes a func a Body (a func value is one word: no allocation).
+type funcBody func(i int)
+
+func (f funcBody) Do(i int) { f(i) }
+
+// task is one call of Run, shared by the caller and the helpers it was handed to.
+type task struct {
+	refs atomic.Int32 // the caller and each queued copy
+	// span holds the parts not yet taken, [lo, hi), as lo<<32 | hi. The caller takes
+	// parts from the front, helpers from the back, so in a loop of similar calls each
+	// goroutine tends to get the same data as last time, still in its core's cache.
+	span atomic.Uint64
+	wg   sync.WaitGroup // one count per part
+	body Body
+}
+
+var taskPool = sync.Pool{New: func() any { return new(task) }}
+
+// take claims a part from the front or the back; ok is false when none is left.
+func (t *task) take(front bool) (i int, ok bool) {
 	for {
-		i := t.next.Add(1) - 1
-		if i >= t.n {
+		s := t.span.Load()
+		lo, hi := uint32(s>>32), uint32(s)
+		if lo >= hi {
+			return 0, false
+		}
+		ns, i := uint64(lo+1)<<32|uint64(hi), int(lo)
+		if !front {
+			ns, i = uint64(lo)<<32|uint64(hi-1), int(hi-1)
+		}
+		if t.span.CompareAndSwap(s, ns) {
+			return i, true
+		}
+	}
+}
+
+// work runs parts until none is left.
+func (t *task) work(front bool) {
+	for {
+		i, ok := t.take(front)
+		if !ok {
 			return
 		}
-		t.fn(int(i))
+		t.body.Do(i)
 		t.wg.Done()
 	}
 }
 
-var (
-	once    sync.Once
-	helpers []chan *task
-)
-
-func start() {
-	for i := 1; i < runtime.GOMAXPROCS(0); i++ {
-		ch := make(chan *task, 1)
-		helpers = append(helpers, ch)
-		go helper(ch)
+func (t *task) release() {
+	if t.refs.Add(-1) == 0 {
+		t.body = nil
+		taskPool.Put(t)
 	}
 }
 
-func helper(ch chan *task) {
-	for {
-		var t *task
-		deadline := time.Now().Add(spin)
-	poll:
-		for {
+// Helpers take tasks from queue. A task is queued once per helper it may use; a copy
+// that a helper takes after the task is done finds no part left and is dropped.
+var (
+	queue     = make(chan *task, 64)
+	helpersMu sync.Mutex
+	helpers   atomic.Int32
+)
+
+// ensureHelpers starts helpers until there are n.
+func ensureHelpers(n int) {
+	if int(helpers.Load()) >= n {
+		return
+	}
+	helpersMu.Lock()
+	for int(helpers.Load()) < n {
+		go helper()
+		helpers.Add(1)
+	}
+	helpersMu.Unlock()
+}
+
+func helper() {
+	for t := range queue { // parked here when idle
+		t.work(false)
+		t.release()
+		// Poll for the next task for a while before parking again.
+		for deadline := time.Now().Add(spin); time.Now().Before(deadline); {
 			select {
-			case t = <-ch:
-				break poll
+			case t := <-queue:
+				t.work(false)
+				t.release()
+				deadline = time.Now().Add(spin)
 			default:
-				if time.Now().After(deadline) {
-					t = <-ch
-					break poll
-				}
 				runtime.Gosched()
 			}
 		}
-		t.run()
 	}
 }
 
-// For calls fn(i) for every i in [0, n), on the calling goroutine and on the helpers,
-// and returns when all calls have returned. The caller never waits for a helper that has
-// not started: a late helper finds nothing left to do.
-func For(n int, fn func(i int)) {
+// maxThreads caps the goroutines one loop uses (see SetThreads); 0 means no cap.
+var maxThreads atomic.Int32
+
+// Threads is the most goroutines one For or Run call uses, the caller's included:
+// runtime.GOMAXPROCS(0), or less after SetThreads.
+func Threads() int {
+	p := runtime.GOMAXPROCS(0)
+	if c := int(maxThreads.Load()); c > 0 && c < p {
+		return c
+	}
+	return p
+}
+
+// SetThreads caps the goroutines one For or Run call uses (n < 1 removes the cap;
+// GOMAXPROCS stays the upper bound) and returns the previous cap (0: none). With
+// SetThreads(1) every loop runs on its caller.
+func SetThreads(n int) int { return int(maxThreads.Swap(int32(max(n, 0)))) }
+
+// Run calls body.Do(i) for every i in [0, n) on the calling goroutine and on up to
+// threads-1 helpers (at most Threads()-1), and returns when every call has returned.
+// n must fit in 32 bits.
+func Run(n, threads int, body Body) {
 	if n <= 0 {
 		return
 	}
-	once.Do(start)
-	if n == 1 || len(helpers) == 0 {
+	h := min(threads, Threads(), n) - 1
+	if h < 1 {
 		for i := 0; i < n; i++ {
-			fn(i)
+			body.Do(i)
 		}
 		return
 	}
-	t := &task{n: int64(n), fn: fn}
+	ensureHelpers(runtime.GOMAXPROCS(0) - 1)
+	t := taskPool.Get().(*task)
+	t.body = body
+	t.span.Store(uint64(n))
+	t.refs.Store(int32(1 + h))
 	t.wg.Add(n)
-	for _, ch := range helpers {
+	for i := 0; i < h; i++ {
 		select {
-		case ch <- t:
-		default: // that helper is still busy with an earlier task (nested For): skip it
+		case queue <- t:
+		default: // queue full (many concurrent callers): do without
+			t.refs.Add(-1)
 		}
 	}
-	t.run()
+	t.work(true)
 	t.wg.Wait()
+	t.release()
 }
+
+// For calls fn(i) for every i in [0, n) on the calling goroutine and on the helpers, and
+// returns when all calls have returned.
+func For(n int, fn func(i int)) { Run(n, n, funcBody(fn)) }

@@ -40,3 +40,33 @@ func TestForNested(t *testing.T) {
 		}
 	}
 }
+
+// A Body that is a struct with a method: what callers use to avoid a closure.
+type sumBody struct {
+	x   []float64
+	out []float64
+}
+
+func (b *sumBody) Do(i int) { b.out[i] = b.x[i] * 2 }
+
+func TestRunWithBodyAndThreadCap(t *testing.T) {
+	b := &sumBody{x: make([]float64, 50), out: make([]float64, 50)}
+	for i := range b.x {
+		b.x[i] = float64(i)
+	}
+	for _, cap := range []int{0, 1, 2} {
+		old := SetThreads(cap)
+		clear(b.out)
+		Run(len(b.x), len(b.x), b)
+		SetThreads(old)
+		for i, v := range b.out {
+			if v != 2*float64(i) {
+				t.Fatalf("SetThreads(%d): out[%d] = %v, want %v", cap, i, v, 2*float64(i))
+			}
+		}
+	}
+	defer SetThreads(SetThreads(1))
+	if Threads() != 1 {
+		t.Fatalf("Threads() = %d after SetThreads(1)", Threads())
+	}
+}

@@ -1,10 +1,9 @@
 package sgemm
 
 import (
-	"runtime"
 	"sync"
-	"sync/atomic"
-	"time"
+
+	"github.com/attend-go/attend/internal/par"
 )
 
 // parallelMinWork is the smallest m·n·k that Gemm splits across goroutines.
@@ -13,37 +12,13 @@ var parallelMinWork = 5 << 20
 // chunkMinWork is the least m·n·k of one chunk of a split product.
 var chunkMinWork = 1 << 18
 
-// helperSpin is how long an idle helper goroutine keeps polling for work
-// before it blocks. Waking a blocked goroutine takes ~50 µs here (the idle
-// vCPU has to be woken); GEMMs of a training step come back to back.
-var helperSpin = 200 * time.Microsecond
-
-// maxThreads caps the goroutines one Gemm call uses (see Threads).
-var maxThreads atomic.Int32
-
-func init() { maxThreads.Store(int32(runtime.NumCPU())) }
-
-// Threads is the most goroutines one Gemm call uses (the caller's included);
-// the actual number is also at most runtime.GOMAXPROCS(0). It defaults to
-// runtime.NumCPU().
-func Threads() int { return int(maxThreads.Load()) }
-
-// SetThreads sets Threads (n < 1 means 1) and returns the previous value.
-// SetThreads(1) makes Gemm behave like GemmSerial.
-func SetThreads(n int) int { return int(maxThreads.Swap(int32(max(n, 1)))) }
-
 // job is a Gemm split into chunks (row ranges of C, or column ranges) that
-// the caller and helper goroutines take in turn. A helper that wakes late
-// finds no chunk left, so a split call is never much slower than a serial one.
+// the caller and the helpers of internal/par take in turn (par.Run): the
+// caller from the front, helpers from the back, so in a loop of similar calls
+// each goroutine tends to get the same rows of A and C as last time. A
+// helper that wakes late finds no chunk left, so a split call is never much
+// slower than a serial one.
 type job struct {
-	refs atomic.Int32 // the caller and each helper it was handed to
-	// span holds the chunks not yet taken, [lo, hi), as lo<<32 | hi. The
-	// caller takes chunks from the front, helpers from the back, so in a
-	// loop of similar calls each goroutine tends to get the same rows of A
-	// and C as last time, still in its core's cache.
-	span atomic.Uint64
-	wg   sync.WaitGroup // one count per chunk
-
 	kr            *kernel
 	tA, tB        bool
 	m, n, k       int
@@ -58,99 +33,26 @@ type job struct {
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}
 
-// take claims a chunk from the front or the back; ok is false when none is left.
-func (j *job) take(front bool) (i int, ok bool) {
-	for {
-		s := j.span.Load()
-		lo, hi := uint32(s>>32), uint32(s)
-		if lo >= hi {
-			return 0, false
+// Do computes chunk i (par.Body).
+func (j *job) Do(i int) {
+	ws := getWorkspace()
+	lo := i * j.chunk
+	if j.splitM {
+		hi := min(j.m, lo+j.chunk)
+		ao := lo * j.lda
+		if j.tA {
+			ao = lo
 		}
-		ns, i := uint64(lo+1)<<32|uint64(hi), int(lo)
-		if !front {
-			ns, i = uint64(lo)<<32|uint64(hi-1), int(hi-1)
+		gemmBlockedPre(j.kr, ws, j.tA, j.tB, hi-lo, j.n, j.k, j.alpha, j.a[ao:], j.lda, j.b, j.ldb, j.beta, j.c[lo*j.ldc:], j.ldc, j.pre)
+	} else {
+		hi := min(j.n, lo+j.chunk)
+		bo := lo
+		if j.tB {
+			bo = lo * j.ldb
 		}
-		if j.span.CompareAndSwap(s, ns) {
-			return i, true
-		}
+		gemmBlocked(j.kr, ws, j.tA, j.tB, j.m, hi-lo, j.k, j.alpha, j.a, j.lda, j.b[bo:], j.ldb, j.beta, j.c[lo:], j.ldc)
 	}
-}
-
-// work takes and computes chunks until there are none left.
-func (j *job) work(front bool) {
-	var ws *workspace
-	for {
-		i, ok := j.take(front)
-		if !ok {
-			break
-		}
-		if ws == nil {
-			ws = getWorkspace()
-		}
-		lo := i * j.chunk
-		if j.splitM {
-			hi := min(j.m, lo+j.chunk)
-			ao := lo * j.lda
-			if j.tA {
-				ao = lo
-			}
-			gemmBlockedPre(j.kr, ws, j.tA, j.tB, hi-lo, j.n, j.k, j.alpha, j.a[ao:], j.lda, j.b, j.ldb, j.beta, j.c[lo*j.ldc:], j.ldc, j.pre)
-		} else {
-			hi := min(j.n, lo+j.chunk)
-			bo := lo
-			if j.tB {
-				bo = lo * j.ldb
-			}
-			gemmBlocked(j.kr, ws, j.tA, j.tB, j.m, hi-lo, j.k, j.alpha, j.a, j.lda, j.b[bo:], j.ldb, j.beta, j.c[lo:], j.ldc)
-		}
-		j.wg.Done()
-	}
-	if ws != nil {
-		workspacePool.Put(ws)
-	}
-}
-
-func (j *job) release() {
-	if j.refs.Add(-1) == 0 {
-		j.a, j.b, j.c, j.kr, j.pre = nil, nil, nil, nil, nil
-		jobPool.Put(j)
-	}
-}
-
-// Helper goroutines, started on first use, take jobs from jobQueue. The
-// caller always works on its own job too, so a job never waits for a busy
-// helper and nested or concurrent Gemm calls cannot deadlock.
-var (
-	jobQueue  = make(chan *job, 64)
-	helpersMu sync.Mutex
-	helpers   int
-)
-
-func startHelpers(n int) {
-	helpersMu.Lock()
-	for helpers < n {
-		go helper()
-		helpers++
-	}
-	helpersMu.Unlock()
-}
-
-func helper() {
-	for j := range jobQueue {
-		j.work(false)
-		j.release()
-		// Poll for the next job for a while before blocking again.
-		for deadline := time.Now().Add(helperSpin); time.Now().Before(deadline); {
-			select {
-			case j := <-jobQueue:
-				j.work(false)
-				j.release()
-				deadline = time.Now().Add(helperSpin)
-			default:
-				runtime.Gosched()
-			}
-		}
-	}
+	workspacePool.Put(ws)
 }
 
 // Least rows (columns) of a chunk when splitting the rows (columns): every
@@ -197,7 +99,7 @@ func parallelThreads(m, n, k int) int {
 	if m*n*k < parallelMinWork {
 		return 1
 	}
-	return min(runtime.GOMAXPROCS(0), Threads())
+	return par.Threads()
 }
 
 func gemmParallel(kr *kernel, threads int, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -208,13 +110,10 @@ func gemmParallel(kr *kernel, threads int, tA, tB bool, m, n, k int, alpha float
 		workspacePool.Put(ws)
 		return
 	}
-	h := min(threads, nchunks) - 1
-	startHelpers(h)
-
 	j := jobPool.Get().(*job)
 	j.kr, j.tA, j.tB, j.m, j.n, j.k, j.alpha, j.beta = kr, tA, tB, m, n, k, alpha, beta
 	j.a, j.b, j.c, j.lda, j.ldb, j.ldc = a, b, c, lda, ldb, ldc
-	j.splitM, j.chunk = splitM, chunk
+	j.splitM, j.chunk, j.pre = splitM, chunk, nil
 	if splitM {
 		// Every chunk needs all of op(B): pack it once for all.
 		if need := packedBLen(kr, n, k); need > 0 {
@@ -225,17 +124,7 @@ func gemmParallel(kr *kernel, threads int, tA, tB bool, m, n, k int, alpha float
 			packWholeB(kr, j.pre, tB, n, k, b, ldb)
 		}
 	}
-	j.span.Store(uint64(nchunks))
-	j.refs.Store(int32(1 + h))
-	j.wg.Add(nchunks)
-	for i := 0; i < h; i++ {
-		select {
-		case jobQueue <- j:
-		default: // queue full (many concurrent callers): do without
-			j.refs.Add(-1)
-		}
-	}
-	j.work(true)
-	j.wg.Wait()
-	j.release()
+	par.Run(nchunks, threads, j)
+	j.a, j.b, j.c, j.kr, j.pre = nil, nil, nil, nil, nil
+	jobPool.Put(j)
 }

@@ -22,16 +22,14 @@
 //
 // Gemm splits products with m·n·k ≥ ~5·10⁶ (below, waking a helper costs
 // more than it saves here) into chunks of rows or columns of C that the
-// caller and up to min(GOMAXPROCS, Threads())-1 helper goroutines take in
-// turn; the caller never waits for a chunk nobody has started, so a busy or
-// late helper only costs speed. The helpers are started on first use and
-// live for the life of the process; after each job a helper polls for the
-// next one for 200 µs (yielding with runtime.Gosched) before it blocks,
-// because waking a blocked goroutine takes ~50 µs on this VM. Callers that
-// parallelise themselves (e.g. one goroutine per attention head) should
-// call GemmSerial, or Gemm on products below the threshold, which run on
-// the calling goroutine only; calling Gemm from many goroutines is safe
-// and cannot deadlock, just oversubscribed.
+// caller and up to par.Threads()-1 helpers take in turn. The helpers are
+// internal/par's pool, the same goroutines that run the graph kernels'
+// parallel loops (see that package for how they spin briefly, then park);
+// the caller never waits for a chunk nobody has started, so a busy or late
+// helper only costs speed. Callers that parallelise themselves (e.g. one
+// goroutine per attention head) should call GemmSerial, or Gemm on products
+// below the threshold, which run on the calling goroutine only; calling Gemm
+// from many goroutines is safe and cannot deadlock, just oversubscribed.
 //
 // # Errors
 //
@@ -52,7 +50,7 @@ import (
 // (A is m×k with leading dimension lda, or k×m when tA), op(B) is k×n (B is k×n with
 // ldb, or n×k when tB), C is m×n with ldc. beta == 0 means C is overwritten (NaNs in C
 // do not propagate). It splits large products across the available cores
-// (runtime.GOMAXPROCS, at most Threads()).
+// (par.Threads(): runtime.GOMAXPROCS, or less after par.SetThreads).
 //
 // Slices may start anywhere (sub-slices for strided views); each must hold at
 // least the BLAS length ld*(rows-1)+cols of the matrix as stored. m == 0 or

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/attend-go/attend/internal/par"
 )
 
 // mat is a matrix view inside a larger slice: element (i, j) is
@@ -187,7 +189,7 @@ func forEachKernel(t *testing.T, f func(t *testing.T, kr *kernel)) {
 }
 
 func TestKernelSelected(t *testing.T) {
-	t.Logf("kernel %s (%s), %d kernels available, Threads()=%d", Kernel(), kernels[0].variant, len(kernels), Threads())
+	t.Logf("kernel %s (%s), %d kernels available, par.Threads()=%d", Kernel(), kernels[0].variant, len(kernels), par.Threads())
 	if Kernel() != kernels[0].name {
 		t.Fatalf("Kernel() = %q, want %q", Kernel(), kernels[0].name)
 	}
@@ -247,7 +249,7 @@ func TestGemmRandomShapes(t *testing.T) {
 func TestGemmParallel(t *testing.T) {
 	old := parallelMinWork
 	defer func() { parallelMinWork = old }()
-	defer SetThreads(SetThreads(4)) // more parts than cores is fine
+	defer par.SetThreads(par.SetThreads(4)) // more parts than cores is fine
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, pm := range []int{old, 1} {
 		parallelMinWork = pm
@@ -273,7 +275,7 @@ func TestGemmDeterministic(t *testing.T) {
 	old := parallelMinWork
 	defer func() { parallelMinWork = old }()
 	parallelMinWork = 1
-	defer SetThreads(SetThreads(3))
+	defer par.SetThreads(par.SetThreads(3))
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, s := range []struct {
 		tA, tB  bool

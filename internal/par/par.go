@@ -48,7 +48,19 @@ type task struct {
 	body Body
 }
 
-var taskPool = sync.Pool{New: func() any { return new(task) }}
+// freeTasks holds task records for reuse. Not a sync.Pool: the last holder of a task,
+// which puts it back, is often a helper, and a sync.Pool keeps that in the helper's P
+// where the caller's Get does not look first, so it would allocate a new one.
+var freeTasks = make(chan *task, 64)
+
+func newTask() *task {
+	select {
+	case t := <-freeTasks:
+		return t
+	default:
+		return new(task)
+	}
+}
 
 // take claims a part from the front or the back; ok is false when none is left.
 func (t *task) take(front bool) (i int, ok bool) {
@@ -83,7 +95,10 @@ func (t *task) work(front bool) {
 func (t *task) release() {
 	if t.refs.Add(-1) == 0 {
 		t.body = nil
-		taskPool.Put(t)
+		select {
+		case freeTasks <- t:
+		default: // enough spare records
+		}
 	}
 }
 
@@ -159,7 +174,7 @@ func Run(n, threads int, body Body) {
 		return
 	}
 	ensureHelpers(runtime.GOMAXPROCS(0) - 1)
-	t := taskPool.Get().(*task)
+	t := newTask()
 	t.body = body
 	t.span.Store(uint64(n))
 	t.refs.Store(int32(1 + h))

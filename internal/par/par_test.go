@@ -1,6 +1,7 @@
 package par
 
 import (
+	"runtime"
 	"sync/atomic"
 	"testing"
 )
@@ -68,5 +69,48 @@ func TestRunWithBodyAndThreadCap(t *testing.T) {
 	defer SetThreads(SetThreads(1))
 	if Threads() != 1 {
 		t.Fatalf("Threads() = %d after SetThreads(1)", Threads())
+	}
+}
+
+var sink atomic.Int64
+
+func addIndex(i int) { sink.Add(int64(i)) }
+
+// A loop whose body allocates nothing runs without allocating: the pool's task records
+// are reused (the old For allocated one per call).
+func TestForDoesNotAllocate(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS ≥ 2 for helpers")
+	}
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items")
+	}
+	b := &sumBody{x: make([]float64, 64), out: make([]float64, 64)}
+	for _, c := range []struct {
+		name string
+		f    func()
+	}{
+		{"For", func() { For(64, addIndex) }},
+		{"Run", func() { Run(64, 64, b) }},
+	} {
+		// Not testing.AllocsPerRun: it sets GOMAXPROCS to 1, where no helper runs.
+		// Warm up: helpers started, and as many task records made as can be in flight
+		// (a record stays held by its copies queued for helpers until they drain).
+		const calls = 2000
+		for i := 0; i < calls; i++ {
+			c.f()
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		before := ms.Mallocs
+		for i := 0; i < calls; i++ {
+			c.f()
+		}
+		runtime.ReadMemStats(&ms)
+		// A stray allocation (the runtime's own, a GC emptying the pool) is tolerated;
+		// one per call is not.
+		if n := ms.Mallocs - before; n >= calls/20 {
+			t.Errorf("%s: %d allocations in %d calls, want 0 per call", c.name, n, calls)
+		}
 	}
 }

@@ -440,43 +440,65 @@ func softmaxArgs[T float](sm *softmaxSpec, vals []*tensor.Dense) scoreMask[T] {
 // of b (B, Tb, C) and, when sm is on, replaces each row by its masked softmax, the
 // keys from Nk on blocked. Causal queries are the last Ta of the Nk positions.
 func scoresKernel[T float](out, a, b []T, d scoreDims, alpha float64, sm scoreMask[T]) {
-	parallelFor(d.B*d.H, 2*d.B*d.Ta*d.Nk*d.C, func(bh int) {
-		bi, h := bh/d.H, bh%d.H
-		c := out[bh*d.Ta*d.Tb : (bh+1)*d.Ta*d.Tb]
-		gemmSerial(false, true, d.Ta, d.Nk, d.W, T(alpha),
-			a[bi*d.Ta*d.C+h*d.W:], d.C, b[bi*d.Tb*d.C+h*d.W:], d.C, 0, c, d.Tb)
-		if !sm.on {
-			return
+	parallelDo(d.B*d.H, 2*d.B*d.Ta*d.Nk*d.C, scoresHeads[T]{out, a, b, d, alpha, sm})
+}
+
+// scoresHeads is scoresKernel's loop body, one (batch, head) pair per part (a value, so
+// a loop that stays on the caller allocates nothing).
+type scoresHeads[T float] struct {
+	out, a, b []T
+	d         scoreDims
+	alpha     float64
+	sm        scoreMask[T]
+}
+
+func (s scoresHeads[T]) Do(bh int) {
+	out, a, b, d, alpha, sm := s.out, s.a, s.b, s.d, s.alpha, s.sm
+	bi, h := bh/d.H, bh%d.H
+	c := out[bh*d.Ta*d.Tb : (bh+1)*d.Ta*d.Tb]
+	gemmSerial(false, true, d.Ta, d.Nk, d.W, T(alpha),
+		a[bi*d.Ta*d.C+h*d.W:], d.C, b[bi*d.Tb*d.C+h*d.W:], d.C, 0, c, d.Tb)
+	if !sm.on {
+		return
+	}
+	for i := 0; i < d.Ta; i++ {
+		rm := rowMask[T]{limit: d.Nk}
+		if sm.causal {
+			rm.limit = min(max(i+d.Nk-d.Ta+1, 0), d.Nk)
 		}
-		for i := 0; i < d.Ta; i++ {
-			rm := rowMask[T]{limit: d.Nk}
-			if sm.causal {
-				rm.limit = min(max(i+d.Nk-d.Ta+1, 0), d.Nk)
+		if sm.mask != nil {
+			m := i
+			if sm.perBatch {
+				m += bi * d.Ta
 			}
-			if sm.mask != nil {
-				m := i
-				if sm.perBatch {
-					m += bi * d.Ta
-				}
-				rm.mask = sm.mask[m*d.Tb : (m+1)*d.Tb]
-			}
-			if sm.pad != nil {
-				rm.pad = sm.pad[bi*d.Tb : (bi+1)*d.Tb]
-			}
-			row := c[i*d.Tb : (i+1)*d.Tb]
-			softmaxRow(row, row, rm)
+			rm.mask = sm.mask[m*d.Tb : (m+1)*d.Tb]
 		}
-	})
+		if sm.pad != nil {
+			rm.pad = sm.pad[bi*d.Tb : (bi+1)*d.Tb]
+		}
+		row := c[i*d.Tb : (i+1)*d.Tb]
+		softmaxRow(row, row, rm)
+	}
 }
 
 // applyKernel fills out (B, Rows, C) with alpha · op(p_h) · v_h per head column block,
 // over the first Inner rows of v (B, VRows, C).
 func applyKernel[T float](out, p, v []T, d applyDims, alpha float64) {
-	parallelFor(d.B*d.H, 2*d.B*d.Rows*d.Inner*d.C, func(bh int) {
-		bi, h := bh/d.H, bh%d.H
-		gemmSerial(d.TransP, false, d.Rows, d.W, d.Inner, T(alpha),
-			p[bh*d.T1*d.T2:], d.T2, v[bi*d.VRows*d.C+h*d.W:], d.C, 0, out[bi*d.Rows*d.C+h*d.W:], d.C)
-	})
+	parallelDo(d.B*d.H, 2*d.B*d.Rows*d.Inner*d.C, applyHeads[T]{out, p, v, d, alpha})
+}
+
+// applyHeads is applyKernel's loop body, one (batch, head) pair per part.
+type applyHeads[T float] struct {
+	out, p, v []T
+	d         applyDims
+	alpha     float64
+}
+
+func (s applyHeads[T]) Do(bh int) {
+	d := s.d
+	bi, h := bh/d.H, bh%d.H
+	gemmSerial(d.TransP, false, d.Rows, d.W, d.Inner, T(s.alpha),
+		s.p[bh*d.T1*d.T2:], d.T2, s.v[bi*d.VRows*d.C+h*d.W:], d.C, 0, s.out[bi*d.Rows*d.C+h*d.W:], d.C)
 }
 
 // Scores returns the per-head similarity scores scale · a_h · b_hᵀ, (B, H, T_a, T_b), of

@@ -7,20 +7,28 @@ import "math"
 
 // geluForward32 writes y = x·Φ(x).
 func geluForward32(y, x []float32) {
-	const chunk = 4096
-	parallelFor((len(x)+chunk-1)/chunk, len(x)*20, func(c int) {
-		xs := x[c*chunk : min((c+1)*chunk, len(x))]
-		ys := y[c*chunk : c*chunk+len(xs)]
-		for i, v := range xs {
-			ys[i] = v * 0.5 * (1 + erfInline(v*math.Sqrt2/2))
-		}
-	})
+	parallelDo((len(x)+geluChunk-1)/geluChunk, len(x)*20, geluChunks32{y, x})
+}
+
+// geluChunk is how many elements one part of a GELU loop does.
+const geluChunk = 4096
+
+// geluChunks32 is geluForward32's loop body (a value, so a loop that stays on the caller
+// allocates nothing): chunk c of y = x·Φ(x).
+type geluChunks32 struct{ y, x []float32 }
+
+func (g geluChunks32) Do(c int) {
+	xs := g.x[c*geluChunk : min((c+1)*geluChunk, len(g.x))]
+	ys := g.y[c*geluChunk : c*geluChunk+len(xs)]
+	for i, v := range xs {
+		ys[i] = v * 0.5 * (1 + erfInline(v*math.Sqrt2/2))
+	}
 }
 
 // geluBackward32 writes dx = dy·(Φ(x) + x·φ(x)), taking Φ(x) = y/x from the forward
 // output y = x·Φ(x) (and from erf near 0, where the quotient loses precision).
 func geluBackward32(dx, x, y, dy []float32) {
-	const chunk = 4096
+	const chunk = geluChunk
 	const invSqrt2Pi = float32(0.3989422804014327)
 	parallelFor((len(x)+chunk-1)/chunk, len(x)*15, func(c int) {
 		xs := x[c*chunk : min((c+1)*chunk, len(x))]

@@ -163,17 +163,27 @@ func rowStats[T num.Float](x []T, eps float64) (mean, rstd float64) {
 }
 
 func layerNormForward[T num.Float](y, x, g, b []T, c int, eps float64) {
-	parallelFor(len(x)/c, len(x)*8, func(r int) {
-		row, out := x[r*c:(r+1)*c], y[r*c:(r+1)*c]
-		mean, rstd := rowStats(row, eps)
-		for j, v := range row {
-			o := (float64(v) - mean) * rstd * float64(g[j])
-			if b != nil {
-				o += float64(b[j])
-			}
-			out[j] = T(o)
+	parallelDo(len(x)/c, len(x)*8, layerNormRows[T]{y, x, g, b, c, eps})
+}
+
+// layerNormRows is layerNormForward's loop body (a value, so a loop that stays on the
+// caller allocates nothing): y = (x - mean) · rstd · g + b for row r of c columns.
+type layerNormRows[T num.Float] struct {
+	y, x, g, b []T
+	c          int
+	eps        float64
+}
+
+func (l layerNormRows[T]) Do(r int) {
+	row, out := l.x[r*l.c:(r+1)*l.c], l.y[r*l.c:(r+1)*l.c]
+	mean, rstd := rowStats(row, l.eps)
+	for j, v := range row {
+		o := (float64(v) - mean) * rstd * float64(l.g[j])
+		if l.b != nil {
+			o += float64(l.b[j])
 		}
-	})
+		out[j] = T(o)
+	}
 }
 
 // layerNormGradX: dx = rstd · (dŷ − mean(dŷ) − x̂ · mean(dŷ ⊙ x̂)), dŷ = dy ⊙ gain.

@@ -128,12 +128,18 @@ func scalar(v G.Value) (float64, error) {
 
 // parallelFor runs fn(i) for i in [0, n), split over the available cores (internal/par)
 // when work — the caller's estimate of the flops of the whole loop — makes it worth it.
-func parallelFor(n int, work int, fn func(i int)) {
+func parallelFor(n int, work int, fn func(i int)) { parallelDo(n, work, par.Func(fn)) }
+
+// parallelDo is parallelFor for a loop body that is a value (a struct of the loop's
+// operands with a Do method): a loop that stays on the caller — most loops of a
+// one-token decoding step — allocates nothing, where parallelFor's closure is allocated
+// at every call.
+func parallelDo[B par.Body](n int, work int, b B) {
 	if n < 2 || work < 1<<15 || runtime.GOMAXPROCS(0) < 2 {
 		for i := 0; i < n; i++ {
-			fn(i)
+			b.Do(i)
 		}
 		return
 	}
-	par.For(n, fn)
+	par.ForBody(n, b)
 }

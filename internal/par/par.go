@@ -32,10 +32,11 @@ type Body interface {
 	Do(i int)
 }
 
-// funcBody makes a func a Body (a func value is one word: no allocation).
-type funcBody func(i int)
+// Func makes a func a Body (a func value is one word: the conversion allocates nothing).
+type Func func(i int)
 
-func (f funcBody) Do(i int) { f(i) }
+// Do calls f(i).
+func (f Func) Do(i int) { f(i) }
 
 // task is one call of Run, shared by the caller and the helpers it was handed to.
 type task struct {
@@ -192,5 +193,25 @@ func Run(n, threads int, body Body) {
 }
 
 // For calls fn(i) for every i in [0, n) on the calling goroutine and on the helpers, and
-// returns when all calls have returned.
-func For(n int, fn func(i int)) { Run(n, n, funcBody(fn)) }
+// returns when all calls have returned. A closure that captures variables is allocated
+// at every call; ForBody with a struct avoids that.
+func For(n int, fn func(i int)) { Run(n, n, Func(fn)) }
+
+// ForBody calls b.Do(i) for every i in [0, n), like For. b is a value (typically a
+// struct of the loop's operands with a Do method): when the loop runs on the caller
+// alone (n < 2, or one thread) nothing is allocated, where a capturing closure passed to
+// For is allocated at every call; a loop split across helpers copies b to the heap once.
+func ForBody[B Body](n int, b B) {
+	if n < 2 || Threads() < 2 {
+		for i := 0; i < n; i++ {
+			b.Do(i)
+		}
+		return
+	}
+	Run(n, n, &bodyBox[B]{b})
+}
+
+// bodyBox is a Body's heap copy, shared with the helpers.
+type bodyBox[B Body] struct{ b B }
+
+func (x *bodyBox[B]) Do(i int) { x.b.Do(i) }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/attend-go/attend/internal/safefile"
 	"github.com/attend-go/attend/layers"
+	"github.com/attend-go/attend/safetensors"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -138,7 +139,7 @@ func paramTensors(params G.Nodes) []NamedTensor {
 // encodeFile renders safetensors bytes in memory, so they can be checksummed.
 func encodeFile(ts []NamedTensor, meta map[string]string) ([]byte, string, error) {
 	var buf bytes.Buffer
-	if err := EncodeSafetensors(&buf, ts, meta); err != nil {
+	if err := safetensors.Encode(&buf, ts, meta); err != nil {
 		return nil, "", err
 	}
 	sum := sha256.Sum256(buf.Bytes())
@@ -542,29 +543,30 @@ func LoadRunConfig(dir string) (RunConfig, error) {
 // from its header, before its data is read). It returns them in want's order, with the
 // file's metadata and SHA-256; want is not changed.
 func readTensors(path string, want []NamedTensor) ([]*tensor.Dense, map[string]string, string, error) {
-	check := func(entries []stParsed) error {
-		if len(entries) != len(want) {
-			return errors.Errorf("%d tensors; the model has %d (made for another config?)", len(entries), len(want))
+	check := func(infos []safetensors.Info) error {
+		if len(infos) != len(want) {
+			return errors.Errorf("%d tensors; the model has %d (made for another config?)", len(infos), len(want))
 		}
-		got := make(map[string]stParsed, len(entries))
-		for _, e := range entries {
-			got[e.name] = e
+		got := make(map[string]safetensors.Info, len(infos))
+		for _, e := range infos {
+			got[e.Name] = e
 		}
 		for _, w := range want {
 			e, ok := got[w.Name]
 			if !ok {
 				return errors.Errorf("no tensor %q (made for another config?)", w.Name)
 			}
-			dt, _ := stDtypeFor(e.dtype)
-			if !tensor.Shape(e.shape).Eq(w.T.Shape()) || dt != w.T.Dtype() {
-				return errors.Errorf("tensor %q is %v %v; the model wants %v %v", w.Name, dt, tensor.Shape(e.shape), w.T.Dtype(), w.T.Shape())
+			if !e.Shape.Eq(w.T.Shape()) || e.Dtype != w.T.Dtype() {
+				return errors.Errorf("tensor %q is %v %v; the model wants %v %v", w.Name, e.Dtype, e.Shape, w.T.Dtype(), w.T.Shape())
 			}
 		}
 		return nil
 	}
-	ts, meta, sum, err := readSafetensorsFile(path, check)
+	h := sha256.New()
+	ts, meta, err := safetensors.ReadWith(path, safetensors.ReadOptions{Check: check, Hash: h})
 	if err != nil {
-		return nil, nil, "", errors.Wrapf(ErrCheckpoint, "%s: %v", path, err)
+		// err names path ("safetensors: read <path>: …").
+		return nil, nil, "", errors.Wrapf(ErrCheckpoint, "%v", err)
 	}
 	byName := make(map[string]*tensor.Dense, len(ts))
 	for _, t := range ts {
@@ -574,7 +576,7 @@ func readTensors(path string, want []NamedTensor) ([]*tensor.Dense, map[string]s
 	for i, w := range want {
 		out[i] = byName[w.Name]
 	}
-	return out, meta, sum, nil
+	return out, meta, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // verify checks that the file at path, read as ts (named as in want), has the SHA-256

@@ -8,7 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/nlpodyssey/safetensors"
+	nlpst "github.com/nlpodyssey/safetensors"
 	"image"
 	"image/png"
 	"math"
@@ -22,6 +22,7 @@ import (
 
 	"github.com/attend-go/attend/datasets"
 	"github.com/attend-go/attend/layers"
+	"github.com/attend-go/attend/safetensors"
 	"github.com/attend-go/attend/train"
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -559,14 +560,14 @@ func savedModel(t *testing.T, cfg train.RunConfig) []byte {
 }
 
 // reencode decodes a safetensors file, lets edit change its tensors and encodes it again.
-func reencode(t *testing.T, b []byte, edit func([]train.NamedTensor) []train.NamedTensor) []byte {
+func reencode(t *testing.T, b []byte, edit func([]safetensors.NamedTensor) []safetensors.NamedTensor) []byte {
 	t.Helper()
-	ts, meta, err := train.DecodeSafetensors(b)
+	ts, meta, err := safetensors.Decode(b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := train.EncodeSafetensors(&buf, edit(ts), meta); err != nil {
+	if err := safetensors.Encode(&buf, edit(ts), meta); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -694,18 +695,18 @@ func TestLoadCorruptCheckpoint(t *testing.T) {
 			return savedModel(t, variant(func(c *train.RunConfig) { c.Model.Tied = true }))
 		}, "36 tensors; the model has 37"},
 		{"extra tensor", func() []byte {
-			return reencode(t, valid, func(ts []train.NamedTensor) []train.NamedTensor {
-				return append(ts, train.NamedTensor{Name: "extra", T: tensor.New(tensor.WithShape(1), tensor.WithBacking([]float32{1}))})
+			return reencode(t, valid, func(ts []safetensors.NamedTensor) []safetensors.NamedTensor {
+				return append(ts, safetensors.NamedTensor{Name: "extra", T: tensor.New(tensor.WithShape(1), tensor.WithBacking([]float32{1}))})
 			})
 		}, "38 tensors; the model has 37"},
 		{"renamed tensor", func() []byte {
-			return reencode(t, valid, func(ts []train.NamedTensor) []train.NamedTensor {
+			return reencode(t, valid, func(ts []safetensors.NamedTensor) []safetensors.NamedTensor {
 				ts[3].Name = "blocks.0.ln_1.beta"
 				return ts
 			})
 		}, `no tensor "blocks.0.ln_1.bias"`},
 		{"int64 tensor", func() []byte {
-			return reencode(t, valid, func(ts []train.NamedTensor) []train.NamedTensor {
+			return reencode(t, valid, func(ts []safetensors.NamedTensor) []safetensors.NamedTensor {
 				ts[len(ts)-2].T = tensor.New(tensor.WithShape(16), tensor.Of(tensor.Int64))
 				return ts
 			})
@@ -777,7 +778,7 @@ func TestLoadCorruptCheckpoint(t *testing.T) {
 		}, train.StateFile, "validation sampler", false},
 		{"optimizer with a negative second moment", func(t *testing.T, dir string) {
 			p := filepath.Join(dir, train.OptimizerFile)
-			writeBytes(t, p, reencode(t, readBytes(t, p), func(ts []train.NamedTensor) []train.NamedTensor {
+			writeBytes(t, p, reencode(t, readBytes(t, p), func(ts []safetensors.NamedTensor) []safetensors.NamedTensor {
 				ts[1].T.Data().([]float32)[0] = -1
 				return ts
 			}))
@@ -861,7 +862,7 @@ func TestLoadCorruptCheckpoint(t *testing.T) {
 		if err := train.LoadModel(base, m.lm); err != nil {
 			t.Fatal(err)
 		}
-		want, _, err := train.DecodeSafetensors(valid)
+		want, _, err := safetensors.Decode(valid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -912,7 +913,7 @@ type handTensor struct {
 
 // handReadSafetensors parses a safetensors file from the format's definition alone
 // (8-byte little-endian header length, JSON header, data section tiled by the tensors'
-// offsets), independently of train.DecodeSafetensors. It reads F32 and F64 tensors and
+// offsets), independently of package safetensors. It reads F32 and F64 tensors and
 // returns them in data order, with the header length and the metadata.
 func handReadSafetensors(b []byte) (n uint64, meta map[string]string, ts []handTensor, err error) {
 	if len(b) < 8 {
@@ -1104,7 +1105,7 @@ func TestModelFileIsSafetensors(t *testing.T) {
 			// The same file through nlpodyssey/safetensors, a Go port of Hugging Face's
 			// reference reader with its checks (contiguous offsets, sizes that match
 			// dtype·shape, no trailing bytes). Python's safetensors is not in Debian.
-			st, err := safetensors.Deserialize(b)
+			st, err := nlpst.Deserialize(b)
 			if err != nil {
 				t.Fatalf("nlpodyssey/safetensors rejects the file: %v", err)
 			}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attend-go/attend/safetensors"
 	"github.com/attend-go/attend/train"
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -275,7 +276,7 @@ func TestLoadVerifiesIntegrity(t *testing.T) {
 	}
 	// poison puts v into element 3 of the tensor named name of the safetensors file.
 	poison := func(t *testing.T, path, name string, v float32) {
-		writeBytes(t, path, reencode(t, readBytes(t, path), func(ts []train.NamedTensor) []train.NamedTensor {
+		writeBytes(t, path, reencode(t, readBytes(t, path), func(ts []safetensors.NamedTensor) []safetensors.NamedTensor {
 			for _, nt := range ts {
 				if nt.Name == name {
 					nt.T.Data().([]float32)[3] = v
@@ -412,8 +413,8 @@ func TestLoadRefusesHugeFiles(t *testing.T) {
 			_, err = train.LoadCheckpoint(dir, rigFromConfig(t, cfg).tr)
 			checkLoadError(t, err, path, tt.want)
 			if tt.header == "" {
-				if _, _, err := train.ReadSafetensors(path); err == nil || !strings.Contains(err.Error(), tt.want) {
-					t.Errorf("ReadSafetensors of 20 GiB of zeros: %v; want %q", err, tt.want)
+				if _, _, err := safetensors.Read(path); err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("safetensors.Read of 20 GiB of zeros: %v; want %q", err, tt.want)
 				}
 			}
 		})

@@ -2,8 +2,10 @@
 // evaluation and inference passes (LM), AdamW with decoupled weight decay on matrices only
 // (Gorgonia's own AdamW never moves the weights), nanoGPT's warm-up-then-cosine learning
 // rate, PyTorch's global-norm gradient clipping, a Trainer that runs steps, evaluates and
-// reports tokens/s, checkpoints in the safetensors format that resume exactly, and
-// generation with a key/value cache, temperature and top-k.
+// reports tokens/s, checkpoints in the safetensors format that resume exactly (written
+// and read with package safetensors, whose NamedTensor, ErrCorrupt and ErrUnsupported
+// train re-exports as aliases), and generation with a key/value cache, temperature and
+// top-k.
 //
 // # Shapes
 //
@@ -24,7 +26,8 @@
 //
 // Bad configurations and inputs are errors naming the setting or the file; data-dependent
 // failures — a NaN or Inf loss or gradient (ErrNonFiniteLoss, ErrNonFinite), an unusable
-// checkpoint (ErrCheckpoint), a corrupt safetensors file (ErrCorrupt) — wrap sentinels
+// checkpoint (ErrCheckpoint, which a corrupt model or optimizer file in it also gives),
+// a corrupt safetensors file read with package safetensors (ErrCorrupt) — wrap sentinels
 // matched with errors.Is. A step that fails changes neither the weights nor the optimiser.
 // Nothing panics.
 package train

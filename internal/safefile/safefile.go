@@ -3,7 +3,8 @@
 // one, is refused before it is opened), it is opened non-blocking where the system
 // has that flag (so a FIFO swapped in after the check cannot hang the open), checked
 // again on the open descriptor, and its size is compared with a limit before a byte
-// is read.
+// is read. It also writes files atomically (WriteAtomic, WriteFile): temporary file,
+// fsync, rename, fsync of the directory.
 package safefile
 
 import (

@@ -22,6 +22,7 @@ import (
 	"github.com/attend-go/attend/datasets"
 	"github.com/attend-go/attend/internal/num"
 	"github.com/attend-go/attend/layers"
+	"github.com/attend-go/attend/safetensors"
 	"github.com/attend-go/attend/train"
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -239,7 +240,7 @@ func runDtype(out string, dt tensor.Dtype, bs *batches) error {
 
 // dumpGrads writes every learnable's current gradient under the learnable's name.
 func dumpGrads(path string, lm *train.LM) error {
-	var ts []train.NamedTensor
+	var ts []safetensors.NamedTensor
 	for i, vg := range lm.ValueGrads() {
 		g, err := vg.Grad()
 		if err != nil {
@@ -249,9 +250,9 @@ func dumpGrads(path string, lm *train.LM) error {
 		if !ok {
 			return errors.Errorf("gradient of %s is %T", lm.Params[i].Name(), g)
 		}
-		ts = append(ts, train.NamedTensor{Name: lm.Params[i].Name(), T: d.Clone().(*tensor.Dense)})
+		ts = append(ts, safetensors.NamedTensor{Name: lm.Params[i].Name(), T: d.Clone().(*tensor.Dense)})
 	}
-	return train.WriteSafetensors(path, ts, map[string]string{"what": "gradients after lm.Backward on batch 0, before clipping"})
+	return safetensors.Write(path, ts, map[string]string{"what": "gradients after lm.Backward on batch 0, before clipping"})
 }
 
 func writeJSON(path string, v any) error {

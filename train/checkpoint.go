@@ -565,8 +565,7 @@ func readTensors(path string, want []NamedTensor) ([]*tensor.Dense, map[string]s
 	h := sha256.New()
 	ts, meta, err := safetensors.ReadWith(path, safetensors.ReadOptions{Check: check, Hash: h})
 	if err != nil {
-		// err names path ("safetensors: read <path>: …").
-		return nil, nil, "", errors.Wrapf(ErrCheckpoint, "%v", err)
+		return nil, nil, "", &fileError{err: err}
 	}
 	byName := make(map[string]*tensor.Dense, len(ts))
 	for _, t := range ts {
@@ -578,6 +577,14 @@ func readTensors(path string, want []NamedTensor) ([]*tensor.Dense, map[string]s
 	}
 	return out, meta, hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// fileError is the error for a checkpoint file that cannot be read: err (from
+// safetensors.ReadWith, naming the file) then ErrCheckpoint. It matches ErrCheckpoint
+// and whatever err matches (ErrCorrupt for a malformed file, ErrUnsupported, fs errors).
+type fileError struct{ err error }
+
+func (e *fileError) Error() string   { return e.err.Error() + ": " + ErrCheckpoint.Error() }
+func (e *fileError) Unwrap() []error { return []error{ErrCheckpoint, e.err} }
 
 // verify checks that the file at path, read as ts (named as in want), has the SHA-256
 // want (recorded in statePath) and only finite values.

@@ -612,6 +612,17 @@ func checkLoadError(t *testing.T, err error, path, want string) {
 	}
 }
 
+// checkCorruptMatch checks that err, from loading a checkpoint whose model file holds
+// b, matches ErrCorrupt exactly when b is not a well-formed safetensors file (a file
+// for another model is well formed: it wraps ErrCheckpoint only).
+func checkCorruptMatch(t *testing.T, err error, b []byte) {
+	t.Helper()
+	_, _, derr := safetensors.Decode(b)
+	if corrupt := errors.Is(derr, safetensors.ErrCorrupt); errors.Is(err, train.ErrCorrupt) != corrupt {
+		t.Errorf("errors.Is(%q, ErrCorrupt) = %v; the file is corrupt: %v", err, !corrupt, corrupt)
+	}
+}
+
 // noPanic calls f and turns a panic into a test failure.
 func noPanic(t *testing.T, f func() error) (err error) {
 	t.Helper()
@@ -723,6 +734,7 @@ func TestLoadCorruptCheckpoint(t *testing.T) {
 			writeBytes(t, path, b)
 			err := noPanic(t, func() error { return train.LoadModel(dir, target.lm) })
 			checkLoadError(t, err, path, tc.want)
+			checkCorruptMatch(t, err, b)
 			if d := stateOf(t, target).diff(before); d != "" {
 				t.Errorf("failed LoadModel changed the model: %s", d)
 			}
@@ -735,6 +747,7 @@ func TestLoadCorruptCheckpoint(t *testing.T) {
 			editState(t, dir, func(st *train.RunState) { st.ModelSHA256 = sha256Hex(b) })
 			_, err := noPanic2(t, func() (train.RunState, error) { return train.LoadCheckpoint(dir, target.tr) })
 			checkLoadError(t, err, path, tc.want)
+			checkCorruptMatch(t, err, b)
 			if d := stateOf(t, target).diff(before); d != "" {
 				t.Errorf("failed LoadCheckpoint changed the run: %s", d)
 			}

@@ -26,8 +26,9 @@
 //
 // Bad configurations and inputs are errors naming the setting or the file; data-dependent
 // failures — a NaN or Inf loss or gradient (ErrNonFiniteLoss, ErrNonFinite), an unusable
-// checkpoint (ErrCheckpoint, which a corrupt model or optimizer file in it also gives),
-// a corrupt safetensors file read with package safetensors (ErrCorrupt) — wrap sentinels
-// matched with errors.Is. A step that fails changes neither the weights nor the optimiser.
+// checkpoint (ErrCheckpoint; when its model or optimizer file is not well-formed
+// safetensors the error also matches ErrCorrupt, or ErrUnsupported for a dtype the codec
+// lacks), a corrupt safetensors file (ErrCorrupt) — wrap sentinels matched with
+// errors.Is. A step that fails changes neither the weights nor the optimiser.
 // Nothing panics.
 package train

@@ -260,40 +260,9 @@ func (m *GPT) ApplyCached(ids *G.Node, c *graph.KVCache) (logits *G.Node, weight
 
 func (m *GPT) apply(ids *G.Node, cache *graph.KVCache, weights *[]*G.Node) (*G.Node, error) {
 	wrap := func(err error) error { return errors.Wrap(err, "layers: GPT") }
-	if ids == nil || ids.Dtype() != tensor.Int || ids.Dims() != 2 {
-		return nil, wrap(errors.Wrapf(graph.ErrShape, "ids must be an int node (B, T), got %v", ids))
-	}
-	if t := ids.Shape()[1]; t > m.Config.BlockSize {
-		return nil, wrap(errors.Wrapf(graph.ErrShape, "%d tokens exceed the block size %d", t, m.Config.BlockSize))
-	}
-	x, err := m.WTE.Forward(ids) // (B, T) → (B, T, C)
+	x, err := m.stream(ids, cache, len(m.Blocks), weights)
 	if err != nil {
 		return nil, wrap(err)
-	}
-	if cache == nil {
-		x, err = m.WPE.AddPositions(x) // + wpe[:T]
-	} else {
-		x, err = m.WPE.AddPositionsAt(x, cache) // + wpe[Len : Len+T]
-	}
-	if err != nil {
-		return nil, wrap(err)
-	}
-	if m.Config.Dropout > 0 {
-		if x, err = graph.Dropout(x, m.Config.Dropout, m.seed*1000+999, &m.mode); err != nil {
-			return nil, wrap(err)
-		}
-	}
-	for i, blk := range m.Blocks {
-		var w *G.Node
-		if cache == nil {
-			x, w, err = blk.Apply(x)
-		} else {
-			x, w, err = blk.ApplyCached(x, cache, i)
-		}
-		if err != nil {
-			return nil, wrap(err)
-		}
-		*weights = append(*weights, w)
 	}
 	if x, err = m.LNF.Forward(x); err != nil {
 		return nil, wrap(err)
@@ -304,6 +273,61 @@ func (m *GPT) apply(ids *G.Node, cache *graph.KVCache, weights *[]*G.Node) (*G.N
 	}
 	y, err := graph.Dense(x, m.WTE.W, nil, true) // (B, T, C) × (V, C)ᵀ → (B, T, V)
 	return y, wrap(err)
+}
+
+// BlockInput returns the residual stream entering block l, (B, T, C): the embeddings
+// and positions (and embedding dropout) followed by blocks 0 to l-1, built by the same
+// code as Forward. l = len(Blocks) gives the input of the final LayerNorm. Tools that
+// look inside a layer (train-toy explain) start from it.
+func (m *GPT) BlockInput(ids *G.Node, l int) (*G.Node, error) {
+	if l < 0 || l > len(m.Blocks) {
+		return nil, errors.Wrapf(ErrConfig, "layers: GPT: block %d of %d", l, len(m.Blocks))
+	}
+	var weights []*G.Node
+	x, err := m.stream(ids, nil, l, &weights)
+	return x, errors.Wrap(err, "layers: GPT")
+}
+
+// stream is the forward pass up to the input of block upTo: token embedding, positions
+// (from the cache length when decoding), embedding dropout, then blocks [0, upTo),
+// appending each block's attention weights to weights.
+func (m *GPT) stream(ids *G.Node, cache *graph.KVCache, upTo int, weights *[]*G.Node) (*G.Node, error) {
+	if ids == nil || ids.Dtype() != tensor.Int || ids.Dims() != 2 {
+		return nil, errors.Wrapf(graph.ErrShape, "ids must be an int node (B, T), got %v", ids)
+	}
+	if t := ids.Shape()[1]; t > m.Config.BlockSize {
+		return nil, errors.Wrapf(graph.ErrShape, "%d tokens exceed the block size %d", t, m.Config.BlockSize)
+	}
+	x, err := m.WTE.Forward(ids) // (B, T) → (B, T, C)
+	if err != nil {
+		return nil, err
+	}
+	if cache == nil {
+		x, err = m.WPE.AddPositions(x) // + wpe[:T]
+	} else {
+		x, err = m.WPE.AddPositionsAt(x, cache) // + wpe[Len : Len+T]
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.Config.Dropout > 0 {
+		if x, err = graph.Dropout(x, m.Config.Dropout, m.seed*1000+999, &m.mode); err != nil {
+			return nil, err
+		}
+	}
+	for i, blk := range m.Blocks[:upTo] {
+		var w *G.Node
+		if cache == nil {
+			x, w, err = blk.Apply(x)
+		} else {
+			x, w, err = blk.ApplyCached(x, cache, i)
+		}
+		if err != nil {
+			return nil, err
+		}
+		*weights = append(*weights, w)
+	}
+	return x, nil
 }
 
 // Learnables returns wte, wpe, each block's, ln_f's and lm_head's (when not tied).

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -60,5 +61,57 @@ func TestGPTGradCheck(t *testing.T) {
 			}
 			t.Logf("gradcheck: GPT %d learnables, worst %v", len(res), worst)
 		})
+	}
+}
+
+// TestBlockInput: the stream entering block l, run through the remaining blocks, the
+// final LayerNorm and the tied head, gives Forward's logits; out-of-range blocks are
+// refused.
+func TestBlockInput(t *testing.T) {
+	g := G.NewGraph()
+	cfg := GPTConfig{Vocab: 7, BlockSize: 5, Layers: 3, Heads: 2, Width: 8, Tied: true}
+	m, err := NewGPT(g, cfg, WithDtype(tensor.Float64), WithSeed(4), WithInit(Normal(0.5)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := G.NewTensor(g, tensor.Int, 2, G.WithShape(1, 5), G.WithName("ids"),
+		G.WithValue(tensor.New(tensor.WithShape(1, 5), tensor.WithBacking([]int{1, 6, 0, 3, 3}))))
+	want, err := m.Forward(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := m.BlockInput(ids, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range m.Blocks[1:] {
+		if x, err = b.Forward(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if x, err = m.LNF.Forward(x); err != nil {
+		t.Fatal(err)
+	}
+	got, err := graph.Dense(x, m.WTE.W, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := graph.NewProgram(want, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(); err != nil {
+		t.Fatal(err)
+	}
+	w, gv := p.Value(want).Data().([]float64), p.Value(got).Data().([]float64)
+	for i := range w {
+		if w[i] != gv[i] {
+			t.Fatalf("logit %d: %v through BlockInput, %v from Forward", i, gv[i], w[i])
+		}
+	}
+	for _, l := range []int{-1, 4} {
+		if _, err := m.BlockInput(ids, l); !errors.Is(err, ErrConfig) {
+			t.Errorf("BlockInput(ids, %d): %v; want ErrConfig", l, err)
+		}
 	}
 }

@@ -283,24 +283,16 @@ func explainRun(w io.Writer, dir, prompt string, l, h int) error {
 
 // headInput runs the model on ids up to the attention of block l and returns its input
 // with head h's columns of Wq, Wk, Wv (and of the biases): one head as explain sees it.
-// The blocks are the model's own (layers.Block.Forward, LayerNorm.Forward); the order
-// embed → positions → blocks is GPT's.
+// The stream is the model's own forward pass (layers.GPT.BlockInput), then the block's
+// LayerNorm.
 func headInput(lm *train.LM, ids []int, l, h int) (explain.Input, error) {
 	m := lm.Model
 	t := len(ids)
 	idsT := tensor.New(tensor.WithShape(1, t), tensor.WithBacking(append([]int(nil), ids...)))
 	in := G.NewTensor(lm.Graph, tensor.Int, 2, G.WithShape(1, t), G.WithName("explain.ids"), G.WithValue(idsT))
-	x, err := m.WTE.Forward(in) // (1, T) → (1, T, C)
+	x, err := m.BlockInput(in, l) // (1, T, C): the residual stream entering block l
 	if err != nil {
 		return explain.Input{}, err
-	}
-	if x, err = m.WPE.AddPositions(x); err != nil {
-		return explain.Input{}, err
-	}
-	for _, b := range m.Blocks[:l] {
-		if x, err = b.Forward(x); err != nil {
-			return explain.Input{}, err
-		}
 	}
 	blk := m.Blocks[l]
 	if x, err = blk.LN1.Forward(x); err != nil { // (1, T, C)

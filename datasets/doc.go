@@ -24,7 +24,7 @@
 // NanoGPTStream instead draws from a torchrand.Generator (PyTorch's CPU generator) the
 // way nanoGPT's train.py draws from torch's: one generator for the training batches
 // (prefetched one ahead) and the evaluation batches of both splits. Started from the
-// generator that initialised the model (layers.GPT.InitLikeNanoGPT), it repeats
+// generator that initialised the model (gpt.Model.InitLikeNanoGPT), it repeats
 // nanoGPT's run at the same seed. Its batchers' State saves the whole stream.
 //
 // # Error policy

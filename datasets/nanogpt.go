@@ -12,7 +12,7 @@ import (
 // and evaluation alike, all from one generator, with the next training batch fetched as
 // soon as the current one is handed out (train.py prefetches it right after the forward
 // pass). Given the generator that seeded and initialised nanoGPT's model (see
-// layers.GPT.InitLikeNanoGPT), a run that takes its training batches from Train, and
+// gpt.Model.InitLikeNanoGPT), a run that takes its training batches from Train, and
 // whose evaluations draw from TrainEval then Val (estimate_loss), sees nanoGPT's batches
 // in nanoGPT's order.
 //

@@ -20,7 +20,7 @@ import (
 //
 // A graph of the same layers thus runs a prompt and then one token at a time: build it
 // once for the prompt's length and once for a single token, on one cache (see
-// layers.Decoder). A cache and the graphs built on it are one decoding state: not safe
+// gpt.Decoder). A cache and the graphs built on it are one decoding state: not safe
 // for concurrent use; give each goroutine its own.
 type KVCache struct {
 	id       uint64 // in the ops' names, so Gorgonia never merges the ops of two caches

@@ -2,12 +2,14 @@ package graph
 
 import (
 	"testing"
+
+	"github.com/attend-go/attend/internal/race"
 )
 
 // The loops of a one-token decoding step (LayerNorm, GELU, per-head scores and
 // apply) stay on the caller and allocate nothing (they allocated one closure each).
 func TestDecodeLoopsDoNotAllocate(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector makes sync.Pool drop items")
 	}
 	const c, heads, keys, block = 128, 4, 10, 64

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/num"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -72,8 +73,11 @@ type options struct {
 	share map[string]*tensor.Dense
 }
 
-// sharing builds the learnables on the values of ns (by name), not on new ones.
-func sharing(ns G.Nodes) Option {
+// Share builds the learnables on the values of ns (matched by name, dtype and shape)
+// instead of drawing new ones: a second graph over a model's weights, such as a
+// decoder's, reads and trains the same tensors. A learnable with no match in ns is an
+// error wrapping ErrConfig.
+func Share(ns G.Nodes) Option {
 	m := make(map[string]*tensor.Dense, len(ns))
 	for _, n := range ns {
 		if d, ok := n.Value().(*tensor.Dense); ok {
@@ -94,6 +98,34 @@ func WithSeed(seed uint64) Option { return func(o *options) { o.seed = seed } }
 // WithInit sets the initialisation of the layer's weight matrices. Biases start at zero
 // and LayerNorm gains at one whatever this says.
 func WithInit(init Init) Option { return func(o *options) { o.init = init } }
+
+// Settings are the options a layer is built with, resolved: what a model made of
+// layers (gpt.New) reads to build its own learnables as the layers do.
+type Settings struct {
+	Dtype tensor.Dtype // float32 (the default) or float64
+	Seed  uint64
+	Init  Init // the caller's weight init; nil when WithInit was not given
+	// Shared is true under Share: the values are a model's own, not drawn.
+	Shared bool
+}
+
+// Resolve applies opts and reports a dtype other than float32 or float64.
+func Resolve(opts ...Option) (Settings, error) {
+	o, err := newOptions(opts)
+	return Settings{Dtype: o.dtype, Seed: o.seed, Init: o.init, Shared: o.share != nil}, err
+}
+
+// Reinit draws new values for the learnable n from init, from the stream of n's name
+// and the seed of opts, as a layer built with opts draws them (nothing under Share).
+// Models use it to give one weight of a layer another initialisation (nanoGPT's
+// scaled residual projections).
+func Reinit(n *G.Node, init Init, opts ...Option) error {
+	o, err := newOptions(opts)
+	if err != nil {
+		return err
+	}
+	return o.reinit(n, init)
+}
 
 func newOptions(opts []Option) (options, error) {
 	o := options{dtype: tensor.Float32}
@@ -132,16 +164,11 @@ func (o options) values(name string, init Init, shape []int) *tensor.Dense {
 	return newValue(o.dtype, shape, init(rng, tensor.Shape(shape)))
 }
 
-// newValue is a tensor of dtype dt (float32 or float64) holding vals.
+// newValue is a tensor of dtype dt (float32 or float64, checked by newOptions) holding
+// vals.
 func newValue(dt tensor.Dtype, shape []int, vals []float64) *tensor.Dense {
-	if dt == tensor.Float64 {
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(vals))
-	}
-	f := make([]float32, len(vals))
-	for i, x := range vals {
-		f[i] = float32(x)
-	}
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
+	d, _ := num.Dense(dt, shape, vals)
+	return d
 }
 
 // reinit draws new values for the learnable n from init.

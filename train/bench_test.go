@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/train"
 	"gorgonia.org/tensor"
@@ -36,8 +37,8 @@ func BenchmarkTrainStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cfg := layers.GPTConfig{Vocab: vocab, BlockSize: p.block, Layers: p.layers, Heads: p.heads, Width: p.width, Tied: true}
-			lm, err := train.NewLM(cfg, p.batch, layers.WithDtype(tensor.Float32), layers.WithSeed(1337))
+			cfg := gpt.Config{Vocab: vocab, BlockSize: p.block, Layers: p.layers, Heads: p.heads, Width: p.width, Tied: true}
+			lm, err := gpt.NewLM(cfg, p.batch, layers.WithDtype(tensor.Float32), layers.WithSeed(1337))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/attend-go/attend/internal/safefile"
-	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/safetensors"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -27,7 +26,7 @@ import (
 const (
 	ModelFile     = "model.safetensors"     // the learnables, by their dotted names
 	OptimizerFile = "optimizer.safetensors" // AdamW moments: "<name>.exp_avg", "<name>.exp_avg_sq"
-	ConfigFile    = "config.json"           // RunConfig: model, tokenizer, data, training recipe
+	ConfigFile    = "config.json"           // the caller's run configuration (SaveCheckpoint's config)
 	StateFile     = "state.json"            // RunState: step, sampler states, checksums
 	BestDir       = "best"                  // the best-validation model's checkpoints
 	// CheckpointPrefix starts the name of every checkpoint directory: ckpt-<step>, or
@@ -41,47 +40,6 @@ const MaxJSONFile = 16 << 20
 
 // RunFormat names the layout of a run directory.
 const RunFormat = "attend-run/1"
-
-// TokenizerSpec is what it takes to rebuild a tokenizer: its kind ("char" or "word")
-// and its vocabulary, id by id.
-type TokenizerSpec struct {
-	Kind  string   `json:"kind"`
-	Vocab []string `json:"vocab"`
-}
-
-// DataSpec names the data a run trains on: a synthetic task or a text file.
-type DataSpec struct {
-	Task    string  `json:"task,omitempty"`
-	File    string  `json:"file,omitempty"`
-	ValFrac float64 `json:"val_frac,omitempty"`
-}
-
-// RunConfig is config.json: everything needed to rebuild the model and resume training.
-type RunConfig struct {
-	Format    string           `json:"format"`
-	Model     layers.GPTConfig `json:"model"`
-	Dtype     string           `json:"dtype"` // "float32" or "float64"
-	Tokenizer TokenizerSpec    `json:"tokenizer"`
-	Data      DataSpec         `json:"data"`
-	Batch     int              `json:"batch"`
-	Seed      uint64           `json:"seed"`
-	// RNG names the random streams: "" (attend's own: a PCG stream per tensor and per
-	// split) or "torch" (PyTorch's generator in nanoGPT's order: layers.GPT.InitLikeNanoGPT,
-	// then datasets.NanoGPTStream).
-	RNG   string `json:"rng,omitempty"`
-	Train Config `json:"train"`
-}
-
-// DtypeOf returns the tensor dtype RunConfig.Dtype names.
-func (c RunConfig) DtypeOf() (tensor.Dtype, error) {
-	switch c.Dtype {
-	case "float32":
-		return tensor.Float32, nil
-	case "float64":
-		return tensor.Float64, nil
-	}
-	return tensor.Dtype{}, errors.Errorf("dtype %q; want float32 or float64", c.Dtype)
-}
 
 // RunState is state.json: where training stands, and the checksums of the files saved
 // with it. A load reads only files whose SHA-256 matches (a file changed on disk, or
@@ -102,20 +60,10 @@ type RunState struct {
 	StepLosses  int     `json:"step_losses,omitempty"`
 	ModelSHA256 string  `json:"model_sha256"`
 	OptimSHA256 string  `json:"optimizer_sha256,omitempty"`
-	// TokenizerSHA256 is TokenizerHash of the config's tokenizer (absent in checkpoints
-	// of the attend-run/1 layout, which are loaded without that check).
+	// TokenizerSHA256 is the caller's hash of the tokenizer saved in config.json, for it
+	// to check when it loads the config (train-toy's rundir.TokenizerHash; absent in
+	// checkpoints of the attend-run/1 layout, which are loaded without that check).
 	TokenizerSHA256 string `json:"tokenizer_sha256,omitempty"`
-}
-
-// TokenizerHash is the SHA-256 of a tokenizer's kind and vocabulary, id by id, as
-// recorded in state.json.
-func TokenizerHash(t TokenizerSpec) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%d\n", t.Kind, len(t.Vocab))
-	for _, v := range t.Vocab {
-		fmt.Fprintf(h, "%d:%s\n", len(v), v)
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Stateful is a Batcher whose position can be saved and restored (datasets.Sampler and
@@ -402,23 +350,30 @@ func cleanSlot(slot, keep string) {
 	_ = syncDir(slot)
 }
 
-// SaveModel writes the model's learnables and cfg as the checkpoint of step in dir
-// (dir/ckpt-<step>: model.safetensors, config.json, and state.json with their
-// checksums), all at once or not at all: enough to sample and evaluate, not to resume.
-// The previous checkpoint in dir is removed once the new one is complete.
-func SaveModel(dir string, cfg RunConfig, lm *LM, step int) error {
-	data, sum, err := encodeFile(paramTensors(lm.Params), map[string]string{"format": RunFormat, "step": strconv.Itoa(step)})
+// Weights is what SaveModel and LoadModel need of a model: its learnables, under unique
+// names. Every Model, and gpt.LM built for inference only, has them.
+type Weights interface {
+	Learnables() G.Nodes
+}
+
+// SaveModel writes the model's learnables and config (as JSON) as the checkpoint of
+// step st.Step in dir (dir/ckpt-<step>: model.safetensors, config.json, and state.json
+// with the model's checksum and st.TokenizerSHA256), all at once or not at all: enough
+// to sample and evaluate, not to resume. The previous checkpoint in dir is removed once
+// the new one is complete.
+func SaveModel(dir string, config any, m Weights, st RunState) error {
+	data, sum, err := encodeFile(paramTensors(m.Learnables()), map[string]string{"format": RunFormat, "step": strconv.Itoa(st.Step)})
 	if err != nil {
 		return errors.Wrap(err, "train: save model")
 	}
-	files, err := jsonFiles(cfg, RunState{Step: step, ModelSHA256: sum, TokenizerSHA256: TokenizerHash(cfg.Tokenizer)})
+	files, err := jsonFiles(config, RunState{Step: st.Step, ModelSHA256: sum, TokenizerSHA256: st.TokenizerSHA256})
 	if err == nil {
-		err = commitSet(dir, step, append([]setFile{{ModelFile, data}}, files...))
+		err = commitSet(dir, st.Step, append([]setFile{{ModelFile, data}}, files...))
 	}
 	return errors.Wrap(err, "train: save model")
 }
 
-func jsonFiles(cfg RunConfig, st RunState) ([]setFile, error) {
+func jsonFiles(cfg any, st RunState) ([]setFile, error) {
 	c, err := jsonBytes(cfg)
 	if err != nil {
 		return nil, err
@@ -431,21 +386,24 @@ func jsonFiles(cfg RunConfig, st RunState) ([]setFile, error) {
 }
 
 // SaveCheckpoint writes everything needed to resume t as the checkpoint of t.Step in
-// dir (dir/ckpt-<step>: model, optimizer moments, config and state), all at once or not
-// at all; the previous checkpoint is removed once the new one is complete.
-func SaveCheckpoint(dir string, cfg RunConfig, t *Trainer, st RunState) error {
+// dir (dir/ckpt-<step>: model, optimizer moments, config — the caller's, as JSON — and
+// state), all at once or not at all; the previous checkpoint is removed once the new one
+// is complete. Of st, the caller's fields are kept (best loss and step, elapsed time,
+// TokenizerSHA256); the step, samplers' states and checksums are t's.
+func SaveCheckpoint(dir string, config any, t *Trainer, st RunState) error {
 	wrap := func(err error) error { return errors.Wrap(err, "train: checkpoint") }
 	st.Step = t.Step
 	st.StepLossSum, st.StepLosses = t.sinceEval, t.sinceEvalSteps
 	meta := map[string]string{"format": RunFormat, "step": strconv.Itoa(t.Step)}
-	model, msum, err := encodeFile(paramTensors(t.LM.Params), meta)
+	params := t.Model.Learnables()
+	model, msum, err := encodeFile(paramTensors(params), meta)
 	if err != nil {
 		return wrap(err)
 	}
 	ost := t.Opt.State()
 	var moments []NamedTensor
 	for i := range ost.M {
-		name := t.LM.Params[i].Name()
+		name := params[i].Name()
 		moments = append(moments, NamedTensor{Name: name + ".exp_avg", T: ost.M[i]}, NamedTensor{Name: name + ".exp_avg_sq", T: ost.V[i]})
 	}
 	meta["adamw_step"] = strconv.Itoa(ost.Step)
@@ -463,8 +421,8 @@ func SaveCheckpoint(dir string, cfg RunConfig, t *Trainer, st RunState) error {
 			}
 		}
 	}
-	st.ModelSHA256, st.OptimSHA256, st.TokenizerSHA256 = msum, osum, TokenizerHash(cfg.Tokenizer)
-	files, err := jsonFiles(cfg, st)
+	st.ModelSHA256, st.OptimSHA256 = msum, osum
+	files, err := jsonFiles(config, st)
 	if err != nil {
 		return wrap(err)
 	}
@@ -496,46 +454,28 @@ func readState(dir string) (RunState, error) {
 	return st, nil
 }
 
-// LoadRunConfig reads the config.json of dir's latest checkpoint (see CheckpointDir)
-// and checks it: format, model, dtype, and a tokenizer vocabulary that matches the
-// model's and the one the checkpoint was saved with.
-func LoadRunConfig(dir string) (RunConfig, error) {
-	var c RunConfig
+// ReadConfig reads the config.json of dir's latest checkpoint (see CheckpointDir) into
+// config (rejecting fields config does not have) and returns the checkpoint's state,
+// for the caller to check the config against it (a tokenizer's hash, say). A missing
+// or unreadable state.json is not an error here (the zero RunState is returned): the
+// load of the weights reports it.
+func ReadConfig(dir string, config any) (RunState, error) {
 	set, err := CheckpointDir(dir)
 	if err != nil {
-		return c, err
+		return RunState{}, err
 	}
 	path := filepath.Join(set, ConfigFile)
 	b, err := readJSONFile(path)
 	if err != nil {
-		return c, err
+		return RunState{}, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return c, errors.Wrapf(ErrCheckpoint, "%s: not a run config: %v", path, err)
+	if err := dec.Decode(config); err != nil {
+		return RunState{}, errors.Wrapf(ErrCheckpoint, "%s: not a run config: %v", path, err)
 	}
-	if c.Format != RunFormat {
-		return c, errors.Wrapf(ErrCheckpoint, "%s: format %q; want %q", path, c.Format, RunFormat)
-	}
-	if err := c.Model.Validate(); err != nil {
-		return c, errors.Wrapf(ErrCheckpoint, "%s: %v", path, err)
-	}
-	if _, err := c.DtypeOf(); err != nil {
-		return c, errors.Wrapf(ErrCheckpoint, "%s: %v", path, err)
-	}
-	if len(c.Tokenizer.Vocab) != c.Model.Vocab {
-		return c, errors.Wrapf(ErrCheckpoint, "%s: tokenizer has %d symbols, model vocabulary %d", path, len(c.Tokenizer.Vocab), c.Model.Vocab)
-	}
-	if c.RNG != "" && c.RNG != "torch" {
-		return c, errors.Wrapf(ErrCheckpoint, "%s: rng %q; want \"torch\" or none", path, c.RNG)
-	}
-	// A missing or broken state.json is reported by the load of the weights.
-	if st, err := readState(set); err == nil && st.TokenizerSHA256 != "" && st.TokenizerSHA256 != TokenizerHash(c.Tokenizer) {
-		return c, errors.Wrapf(ErrCheckpoint, "%s: the tokenizer vocabulary is not the one the checkpoint was saved with (its hash differs from %s's)",
-			path, filepath.Join(set, StateFile))
-	}
-	return c, nil
+	st, _ := readState(set)
+	return st, nil
 }
 
 // readTensors reads the safetensors file at path as tensors like want, matched by
@@ -648,14 +588,14 @@ func copyDense(dst, src *tensor.Dense) error {
 // state.json names by checksum, made for lm's architecture and hold only finite
 // values; otherwise the error wraps ErrCheckpoint, names the file and says what is
 // wrong, and lm is unchanged.
-func LoadModel(dir string, lm *LM) error {
+func LoadModel(dir string, m Weights) error {
 	wrap := func(err error) error { return errors.Wrap(err, "train: load") }
 	set, err := CheckpointDir(dir)
 	if err != nil {
 		return wrap(err)
 	}
 	path, spath := filepath.Join(set, ModelFile), filepath.Join(set, StateFile)
-	params := paramTensors(lm.Params)
+	params := paramTensors(m.Learnables())
 	// The model is read first, so that a missing or broken one is named as such.
 	ts, _, sum, err := readTensors(path, params)
 	if err != nil {
@@ -702,7 +642,7 @@ func LoadCheckpoint(dir string, t *Trainer) (RunState, error) {
 		return st, wrap(errors.Wrapf(ErrCheckpoint, "%s: %d step losses summing to %v at step %d", spath, st.StepLosses, st.StepLossSum, st.Step))
 	}
 	// Decode and check everything before changing anything.
-	params := paramTensors(t.LM.Params)
+	params := paramTensors(t.Model.Learnables())
 	staged, _, err := loadInto(mpath, params, st.ModelSHA256, spath)
 	if err != nil {
 		return st, wrap(err)

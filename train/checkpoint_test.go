@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	nlpst "github.com/nlpodyssey/safetensors"
 	"image"
 	"image/png"
 	"math"
@@ -20,7 +19,11 @@ import (
 	"strings"
 	"testing"
 
+	nlpst "github.com/nlpodyssey/safetensors"
+
+	"github.com/attend-go/attend/cmd/train-toy/rundir"
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/safetensors"
 	"github.com/attend-go/attend/train"
@@ -32,7 +35,7 @@ import (
 // config.json: the copy task over 4 symbols (T = 8, V = 9), 2 layers of 2 heads, width
 // 16, biases and an untied head (every kind of learnable), batch 4, 40 steps evaluated
 // every 5 on 2 batches.
-func ckptConfig(t testing.TB, dt tensor.Dtype) train.RunConfig {
+func ckptConfig(t testing.TB, dt tensor.Dtype) rundir.Config {
 	t.Helper()
 	task, err := datasets.NewTask("copy", datasets.TaskOptions{Length: 4})
 	if err != nil {
@@ -42,12 +45,12 @@ func ckptConfig(t testing.TB, dt tensor.Dtype) train.RunConfig {
 	tc := copyRecipe(40)
 	tc.Schedule.WarmupSteps = 5
 	tc.EvalEvery, tc.EvalBatches = 5, 2
-	return train.RunConfig{
+	return rundir.Config{
 		Format:    train.RunFormat,
-		Model:     layers.GPTConfig{Vocab: len(vocab), BlockSize: task.BlockSize(), Layers: 2, Heads: 2, Width: 16, Bias: true},
+		Model:     gpt.Config{Vocab: len(vocab), BlockSize: task.BlockSize(), Layers: 2, Heads: 2, Width: 16, Bias: true},
 		Dtype:     dt.String(),
-		Tokenizer: train.TokenizerSpec{Kind: "char", Vocab: vocab},
-		Data:      train.DataSpec{Task: "copy"},
+		Tokenizer: rundir.TokenizerSpec{Kind: "char", Vocab: vocab},
+		Data:      rundir.DataSpec{Task: "copy"},
 		Batch:     4,
 		Seed:      1,
 		Train:     tc,
@@ -56,7 +59,7 @@ func ckptConfig(t testing.TB, dt tensor.Dtype) train.RunConfig {
 
 // rigFromConfig builds a run from its config as cmd/train-toy does, also on resume:
 // model seed cfg.Seed, samplers cfg.Seed and cfg.Seed+1, task length BlockSize/2.
-func rigFromConfig(t testing.TB, cfg train.RunConfig) *trainRig {
+func rigFromConfig(t testing.TB, cfg rundir.Config) *trainRig {
 	t.Helper()
 	dt, err := cfg.DtypeOf()
 	if err != nil {
@@ -88,7 +91,7 @@ func denseBits(d *tensor.Dense) []uint64 {
 	panic(fmt.Sprintf("dtype %v", d.Dtype()))
 }
 
-func weightBits(lm *train.LM) [][]uint64 {
+func weightBits(lm *gpt.LM) [][]uint64 {
 	out := make([][]uint64, len(lm.Params))
 	for i, p := range lm.Params {
 		out[i] = denseBits(p.Value().(*tensor.Dense))
@@ -97,7 +100,7 @@ func weightBits(lm *train.LM) [][]uint64 {
 }
 
 // setWeightBits writes bits (from weightBits) back into lm's learnables.
-func setWeightBits(lm *train.LM, bits [][]uint64) {
+func setWeightBits(lm *gpt.LM, bits [][]uint64) {
 	for i, p := range lm.Params {
 		switch x := p.Value().Data().(type) {
 		case []float32:
@@ -231,12 +234,12 @@ func TestResumeMatchesUninterruptedRun(t *testing.T) {
 					}
 				}
 				dir := t.TempDir()
-				if err := train.SaveCheckpoint(dir, cfg, part.tr, train.RunState{BestValLoss: 1.5, BestStep: 10}); err != nil {
+				if err := train.SaveCheckpoint(dir, cfg, part.tr, cfg.State(train.RunState{BestValLoss: 1.5, BestStep: 10})); err != nil {
 					t.Fatal(err)
 				}
 				saved := stateOf(t, part)
 
-				rcfg, err := train.LoadRunConfig(dir)
+				rcfg, err := rundir.Load(dir)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -309,7 +312,7 @@ func TestResumeMatchesUninterruptedRun(t *testing.T) {
 func TestNonFiniteStepKeepsCheckpoint(t *testing.T) {
 	// fill sets elements of the learnable called name (of its gradient if grad), all
 	// when i < 0, and returns a function that puts the old values back.
-	fill := func(t *testing.T, lm *train.LM, name string, grad bool, i int, v float64) func() {
+	fill := func(t *testing.T, lm *gpt.LM, name string, grad bool, i int, v float64) func() {
 		t.Helper()
 		for k, p := range lm.Params {
 			if p.Name() != name {
@@ -373,7 +376,7 @@ func TestNonFiniteStepKeepsCheckpoint(t *testing.T) {
 			rig := rigFromConfig(t, cfg)
 			dir := t.TempDir()
 			rig.tr.OnEval = func(r train.Report) error {
-				return train.SaveCheckpoint(dir, cfg, rig.tr, train.RunState{BestValLoss: r.ValLoss, BestStep: r.Step})
+				return train.SaveCheckpoint(dir, cfg, rig.tr, cfg.State(train.RunState{BestValLoss: r.ValLoss, BestStep: r.Step}))
 			}
 			var (
 				onDisk map[string][]byte
@@ -546,14 +549,14 @@ func sha256Hex(b []byte) string {
 }
 
 // savedModel trains a run of cfg for one step and returns its model.safetensors.
-func savedModel(t *testing.T, cfg train.RunConfig) []byte {
+func savedModel(t *testing.T, cfg rundir.Config) []byte {
 	t.Helper()
 	rig := rigFromConfig(t, cfg)
 	if _, err := rig.tr.TrainStep(); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := train.SaveModel(dir, cfg, rig.lm, 1); err != nil {
+	if err := train.SaveModel(dir, cfg, rig.lm, cfg.State(train.RunState{Step: 1})); err != nil {
 		t.Fatal(err)
 	}
 	return readBytes(t, filepath.Join(ckptDir(t, dir), train.ModelFile))
@@ -646,14 +649,14 @@ func TestLoadCorruptCheckpoint(t *testing.T) {
 		}
 	}
 	base := t.TempDir()
-	if err := train.SaveCheckpoint(base, cfg, src.tr, train.RunState{}); err != nil {
+	if err := train.SaveCheckpoint(base, cfg, src.tr, cfg.State(train.RunState{})); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := src.tr.TrainStep(); err != nil {
 		t.Fatal(err)
 	}
 	other := t.TempDir() // the same run one step later
-	if err := train.SaveCheckpoint(other, cfg, src.tr, train.RunState{}); err != nil {
+	if err := train.SaveCheckpoint(other, cfg, src.tr, cfg.State(train.RunState{})); err != nil {
 		t.Fatal(err)
 	}
 	valid := readBytes(t, filepath.Join(ckptDir(t, base), train.ModelFile))
@@ -667,7 +670,7 @@ func TestLoadCorruptCheckpoint(t *testing.T) {
 		return rig, stateOf(t, rig)
 	}
 
-	variant := func(edit func(*train.RunConfig)) train.RunConfig {
+	variant := func(edit func(*rundir.Config)) rundir.Config {
 		c := ckptConfig(t, tensor.Float32)
 		edit(&c)
 		return c
@@ -694,16 +697,16 @@ func TestLoadCorruptCheckpoint(t *testing.T) {
 		{"dtype flipped", func() []byte { return flipInHeader(t, valid, `"F32"`, 3, 1) }, `unknown dtype "F33"`},
 		{"shape flipped", func() []byte { return flipInHeader(t, valid, `"shape":[9,16]`, 9, 1) }, "span"},
 		{"width 8 model", func() []byte {
-			return savedModel(t, variant(func(c *train.RunConfig) { c.Model.Width = 8 }))
+			return savedModel(t, variant(func(c *rundir.Config) { c.Model.Width = 8 }))
 		}, `tensor "wte.weight" is float32 (9, 8); the model wants float32 (9, 16)`},
 		{"float64 model", func() []byte {
-			return savedModel(t, variant(func(c *train.RunConfig) { c.Dtype = "float64" }))
+			return savedModel(t, variant(func(c *rundir.Config) { c.Dtype = "float64" }))
 		}, "is float64"},
 		{"1-layer model", func() []byte {
-			return savedModel(t, variant(func(c *train.RunConfig) { c.Model.Layers = 1 }))
+			return savedModel(t, variant(func(c *rundir.Config) { c.Model.Layers = 1 }))
 		}, "21 tensors; the model has 37"},
 		{"tied model", func() []byte {
-			return savedModel(t, variant(func(c *train.RunConfig) { c.Model.Tied = true }))
+			return savedModel(t, variant(func(c *rundir.Config) { c.Model.Tied = true }))
 		}, "36 tensors; the model has 37"},
 		{"extra tensor", func() []byte {
 			return reencode(t, valid, func(ts []safetensors.NamedTensor) []safetensors.NamedTensor {
@@ -831,32 +834,32 @@ func TestLoadCorruptCheckpoint(t *testing.T) {
 		{"not JSON", func() []byte { return []byte("model: gpt\n") }, "not a run config"},
 		{"PNG", func() []byte { return pngBytes(t) }, "not a run config"},
 		{"unknown field", func() []byte { return []byte(`{"format": "attend-run/1", "learning_rate": 3}`) }, `unknown field "learning_rate"`},
-		{"wrong format", func() []byte { return mustJSON(t, variant(func(c *train.RunConfig) { c.Format = "attend-run/0" })) }, `format "attend-run/0"; want "attend-run/1"`},
-		{"no format", func() []byte { return mustJSON(t, variant(func(c *train.RunConfig) { c.Format = "" })) }, `format ""`},
+		{"wrong format", func() []byte { return mustJSON(t, variant(func(c *rundir.Config) { c.Format = "attend-run/0" })) }, `format "attend-run/0"; want "attend-run/1"`},
+		{"no format", func() []byte { return mustJSON(t, variant(func(c *rundir.Config) { c.Format = "" })) }, `format ""`},
 		{"mismatched vocabulary", func() []byte {
-			return mustJSON(t, variant(func(c *train.RunConfig) { c.Tokenizer.Vocab = c.Tokenizer.Vocab[:8] }))
+			return mustJSON(t, variant(func(c *rundir.Config) { c.Tokenizer.Vocab = c.Tokenizer.Vocab[:8] }))
 		}, "tokenizer has 8 symbols, model vocabulary 9"},
-		{"bad dtype", func() []byte { return mustJSON(t, variant(func(c *train.RunConfig) { c.Dtype = "float16" })) }, `dtype "float16"`},
-		{"bad model", func() []byte { return mustJSON(t, variant(func(c *train.RunConfig) { c.Model.Heads = 3 })) }, "not divisible by 3 heads"},
+		{"bad dtype", func() []byte { return mustJSON(t, variant(func(c *rundir.Config) { c.Dtype = "float16" })) }, `dtype "float16"`},
+		{"bad model", func() []byte { return mustJSON(t, variant(func(c *rundir.Config) { c.Model.Heads = 3 })) }, "not divisible by 3 heads"},
 	}
 	for _, tc := range configCases {
 		t.Run("config/"+tc.name, func(t *testing.T) {
 			dir := copyDir(t, base)
 			path := filepath.Join(dir, train.ConfigFile)
 			writeBytes(t, path, tc.body())
-			_, err := noPanic2(t, func() (train.RunConfig, error) { return train.LoadRunConfig(dir) })
+			_, err := noPanic2(t, func() (rundir.Config, error) { return rundir.Load(dir) })
 			checkLoadError(t, err, path, tc.want)
 		})
 	}
 	t.Run("config/missing directory", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "absent")
-		_, err := noPanic2(t, func() (train.RunConfig, error) { return train.LoadRunConfig(dir) })
+		_, err := noPanic2(t, func() (rundir.Config, error) { return rundir.Load(dir) })
 		checkLoadError(t, err, filepath.Join(dir, train.ConfigFile), "no such file")
 	})
 
 	// The intact checkpoint loads, into a fresh run, everything it holds.
 	t.Run("intact", func(t *testing.T) {
-		rc, err := train.LoadRunConfig(base)
+		rc, err := rundir.Load(base)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1003,7 +1006,7 @@ func handReadSafetensors(b []byte) (n uint64, meta map[string]string, ts []handT
 
 // gptTensors lists the learnables a GPT of config c must have, by their dotted names
 // (nanoGPT's, with Gorgonia's (in, out) weight layout) and shapes, in Learnables order.
-func gptTensors(c layers.GPTConfig) (names []string, shapes [][]int) {
+func gptTensors(c gpt.Config) (names []string, shapes [][]int) {
 	C, V := c.Width, c.Vocab
 	add := func(name string, shape ...int) {
 		names = append(names, name)
@@ -1057,12 +1060,12 @@ func TestModelFileIsSafetensors(t *testing.T) {
 		dt    tensor.Dtype
 		st    string // safetensors dtype
 		size  int    // bytes per element
-		model func(*layers.GPTConfig)
+		model func(*gpt.Config)
 	}{
-		{"float32", tensor.Float32, "F32", 4, func(*layers.GPTConfig) {}},
-		{"float64", tensor.Float64, "F64", 8, func(*layers.GPTConfig) {}},
-		{"3 layers tied without biases", tensor.Float32, "F32", 4, func(c *layers.GPTConfig) { c.Bias, c.Tied, c.Layers = false, true, 3 }},
-		{"no attention", tensor.Float32, "F32", 4, func(c *layers.GPTConfig) { c.NoAttention = true }},
+		{"float32", tensor.Float32, "F32", 4, func(*gpt.Config) {}},
+		{"float64", tensor.Float64, "F64", 8, func(*gpt.Config) {}},
+		{"3 layers tied without biases", tensor.Float32, "F32", 4, func(c *gpt.Config) { c.Bias, c.Tied, c.Layers = false, true, 3 }},
+		{"no attention", tensor.Float32, "F32", 4, func(c *gpt.Config) { c.NoAttention = true }},
 	}
 	for _, tt := range tests {
 		cfg := ckptConfig(t, tt.dt)
@@ -1073,7 +1076,7 @@ func TestModelFileIsSafetensors(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			if err := train.SaveModel(dir, cfg, rig.lm, 7); err != nil {
+			if err := train.SaveModel(dir, cfg, rig.lm, cfg.State(train.RunState{Step: 7})); err != nil {
 				t.Fatal(err)
 			}
 			b := readBytes(t, filepath.Join(ckptDir(t, dir), train.ModelFile))
@@ -1146,20 +1149,20 @@ func TestModelFileIsSafetensors(t *testing.T) {
 }
 
 // fuzzModelConfig is the tiny model of FuzzLoadModel; its file is 680 bytes.
-var fuzzModelConfig = layers.GPTConfig{Vocab: 3, BlockSize: 2, Width: 2, Tied: true, NoAttention: true}
+var fuzzModelConfig = gpt.Config{Vocab: 3, BlockSize: 2, Width: 2, Tied: true, NoAttention: true}
 
 // FuzzLoadModel writes arbitrary bytes as model.safetensors and loads them: LoadModel
 // must not panic; it either fails with an error wrapping ErrCheckpoint that names the
 // file, leaving the weights as they were, or loads exactly the values that an
 // independent reader finds in the file.
 func FuzzLoadModel(f *testing.F) {
-	lm, err := train.NewLM(fuzzModelConfig, 0, layers.WithSeed(1))
+	lm, err := gpt.NewLM(fuzzModelConfig, 0, layers.WithSeed(1))
 	if err != nil {
 		f.Fatal(err)
 	}
 	initial := weightBits(lm)
 	dir := f.TempDir()
-	if err := train.SaveModel(dir, train.RunConfig{}, lm, 1); err != nil {
+	if err := train.SaveModel(dir, rundir.Config{}, lm, train.RunState{Step: 1}); err != nil {
 		f.Fatal(err)
 	}
 	dir = ckptDir(f, dir)
@@ -1235,7 +1238,7 @@ func TestFuzzLoadModelSeeds(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", tt.file, err)
 			}
-			lm, err := train.NewLM(fuzzModelConfig, 0)
+			lm, err := gpt.NewLM(fuzzModelConfig, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

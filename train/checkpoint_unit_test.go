@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attend-go/attend/cmd/train-toy/rundir"
 	"github.com/attend-go/attend/safetensors"
 	"github.com/attend-go/attend/train"
 	"github.com/pkg/errors"
@@ -86,7 +87,7 @@ func TestCheckpointIsOneUnit(t *testing.T) {
 				}
 			}
 			base := t.TempDir()
-			if err := train.SaveCheckpoint(base, cfg, rig.tr, train.RunState{BestStep: 1}); err != nil {
+			if err := train.SaveCheckpoint(base, cfg, rig.tr, cfg.State(train.RunState{BestStep: 1})); err != nil {
 				t.Fatal(err)
 			}
 			stateA := stateOf(t, rig)
@@ -102,7 +103,7 @@ func TestCheckpointIsOneUnit(t *testing.T) {
 				if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
 					t.Fatal(err)
 				}
-				op := crashAt(t, k, func() error { return train.SaveCheckpoint(dir, cfg, rig.tr, train.RunState{BestStep: 2}) })
+				op := crashAt(t, k, func() error { return train.SaveCheckpoint(dir, cfg, rig.tr, cfg.State(train.RunState{BestStep: 2})) })
 				if op == "" {
 					break
 				}
@@ -129,7 +130,7 @@ func TestCheckpointIsOneUnit(t *testing.T) {
 					t.Errorf("crash before %q: the model loaded is not checkpoint %s's", op, which)
 				}
 				// The next save cleans up.
-				if err := train.SaveCheckpoint(dir, cfg, rig.tr, train.RunState{}); err != nil {
+				if err := train.SaveCheckpoint(dir, cfg, rig.tr, cfg.State(train.RunState{})); err != nil {
 					t.Fatalf("crash before %q: the next save: %v", op, err)
 				}
 				if got := entries(t, dir); len(got) != 1 || !strings.HasPrefix(got[0], train.CheckpointPrefix) || strings.Contains(got[0], "tmp") {
@@ -152,7 +153,7 @@ func TestBestModelIsOneUnit(t *testing.T) {
 	cfg := ckptConfig(t, tensor.Float64)
 	rig := rigFromConfig(t, cfg)
 	base := t.TempDir()
-	if err := train.SaveModel(base, cfg, rig.lm, 0); err != nil {
+	if err := train.SaveModel(base, cfg, rig.lm, cfg.State(train.RunState{Step: 0})); err != nil {
 		t.Fatal(err)
 	}
 	before := weightBits(rig.lm)
@@ -166,7 +167,7 @@ func TestBestModelIsOneUnit(t *testing.T) {
 		if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
 			t.Fatal(err)
 		}
-		op := crashAt(t, k, func() error { return train.SaveModel(dir, cfg, rig.lm, 1) })
+		op := crashAt(t, k, func() error { return train.SaveModel(dir, cfg, rig.lm, cfg.State(train.RunState{Step: 1})) })
 		if op == "" {
 			break
 		}
@@ -181,7 +182,7 @@ func TestBestModelIsOneUnit(t *testing.T) {
 		if !slices.EqualFunc(weightBits(m.lm), want, slices.Equal) {
 			t.Errorf("crash before %q: loaded the other model (renamed: %v)", op, renamed)
 		}
-		if _, err := train.LoadRunConfig(dir); err != nil {
+		if _, err := rundir.Load(dir); err != nil {
 			t.Errorf("crash before %q: config: %v", op, err)
 		}
 		renamed = renamed || op == "rename"
@@ -202,11 +203,11 @@ func TestCheckpointLayout(t *testing.T) {
 		if _, err := rig.tr.TrainStep(); err != nil {
 			t.Fatal(err)
 		}
-		if err := train.SaveCheckpoint(dir, cfg, rig.tr, train.RunState{}); err != nil {
+		if err := train.SaveCheckpoint(dir, cfg, rig.tr, cfg.State(train.RunState{})); err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 { // a second save at step 1: ckpt-1.1
-			if err := train.SaveCheckpoint(dir, cfg, rig.tr, train.RunState{}); err != nil {
+			if err := train.SaveCheckpoint(dir, cfg, rig.tr, cfg.State(train.RunState{})); err != nil {
 				t.Fatal(err)
 			}
 			if got := entries(t, dir); !slices.Equal(got, []string{"ckpt-1.1"}) {
@@ -222,7 +223,7 @@ func TestCheckpointLayout(t *testing.T) {
 	}
 	// A save of an earlier step than the directory's checkpoint is refused.
 	old := rigFromConfig(t, cfg)
-	if err := train.SaveCheckpoint(dir, cfg, old.tr, train.RunState{}); err == nil || !strings.Contains(err.Error(), "later checkpoint, ckpt-2") {
+	if err := train.SaveCheckpoint(dir, cfg, old.tr, cfg.State(train.RunState{})); err == nil || !strings.Contains(err.Error(), "later checkpoint, ckpt-2") {
 		t.Errorf("saving step 0 over ckpt-2: %v; want a refusal", err)
 	}
 
@@ -243,7 +244,7 @@ func TestCheckpointLayout(t *testing.T) {
 	if _, err := fresh.tr.TrainStep(); err != nil {
 		t.Fatal(err)
 	}
-	if err := train.SaveCheckpoint(legacy, cfg, fresh.tr, train.RunState{}); err != nil {
+	if err := train.SaveCheckpoint(legacy, cfg, fresh.tr, cfg.State(train.RunState{})); err != nil {
 		t.Fatal(err)
 	}
 	if got := entries(t, legacy); !slices.Equal(got, []string{"ckpt-3", "notes.txt"}) {
@@ -268,10 +269,10 @@ func TestLoadVerifiesIntegrity(t *testing.T) {
 		t.Fatal(err)
 	}
 	run, best := t.TempDir(), t.TempDir()
-	if err := train.SaveCheckpoint(run, cfg, src.tr, train.RunState{}); err != nil {
+	if err := train.SaveCheckpoint(run, cfg, src.tr, cfg.State(train.RunState{})); err != nil {
 		t.Fatal(err)
 	}
-	if err := train.SaveModel(best, cfg, src.lm, 1); err != nil {
+	if err := train.SaveModel(best, cfg, src.lm, cfg.State(train.RunState{Step: 1})); err != nil {
 		t.Fatal(err)
 	}
 	// poison puts v into element 3 of the tensor named name of the safetensors file.
@@ -341,7 +342,7 @@ func TestLoadVerifiesIntegrity(t *testing.T) {
 			c.Tokenizer.Vocab = slices.Clone(cfg.Tokenizer.Vocab)
 			c.Tokenizer.Vocab[2] = "z"
 			writeBytes(t, filepath.Join(dir, train.ConfigFile), mustJSON(t, c))
-			_, err := train.LoadRunConfig(dir)
+			_, err := rundir.Load(dir)
 			checkLoadError(t, err, filepath.Join(dir, train.ConfigFile), "vocabulary is not the one the checkpoint was saved with")
 		})
 	}
@@ -365,7 +366,7 @@ func TestLoadRefusesHugeFiles(t *testing.T) {
 	cfg := ckptConfig(t, tensor.Float32)
 	src := rigFromConfig(t, cfg)
 	run := t.TempDir()
-	if err := train.SaveCheckpoint(run, cfg, src.tr, train.RunState{}); err != nil {
+	if err := train.SaveCheckpoint(run, cfg, src.tr, cfg.State(train.RunState{})); err != nil {
 		t.Fatal(err)
 	}
 	const big = 20 << 30
@@ -424,7 +425,7 @@ func TestLoadRefusesHugeFiles(t *testing.T) {
 			dir := copyDir(t, run)
 			path := filepath.Join(dir, name)
 			noErr(t, os.Truncate(path, train.MaxJSONFile+1))
-			_, err := train.LoadRunConfig(dir)
+			_, err := rundir.Load(dir)
 			if name == train.StateFile {
 				_, err = train.LoadCheckpoint(dir, rigFromConfig(t, cfg).tr)
 			}

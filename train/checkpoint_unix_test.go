@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attend-go/attend/cmd/train-toy/rundir"
 	"github.com/attend-go/attend/train"
 	"gorgonia.org/tensor"
 )
@@ -24,7 +25,7 @@ func TestLoadRefusesNonRegularFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := t.TempDir()
-	if err := train.SaveCheckpoint(run, cfg, src.tr, train.RunState{}); err != nil {
+	if err := train.SaveCheckpoint(run, cfg, src.tr, cfg.State(train.RunState{})); err != nil {
 		t.Fatal(err)
 	}
 	kinds := []struct {
@@ -39,7 +40,7 @@ func TestLoadRefusesNonRegularFiles(t *testing.T) {
 	loads := map[string]func(dir string) error{
 		"LoadModel":      func(dir string) error { return train.LoadModel(dir, rigFromConfig(t, cfg).lm) },
 		"LoadCheckpoint": func(dir string) error { _, err := train.LoadCheckpoint(dir, rigFromConfig(t, cfg).tr); return err },
-		"LoadRunConfig":  func(dir string) error { _, err := train.LoadRunConfig(dir); return err },
+		"LoadRunConfig":  func(dir string) error { _, err := rundir.Load(dir); return err },
 	}
 	uses := map[string][]string{
 		train.ModelFile:     {"LoadModel", "LoadCheckpoint"},
@@ -70,7 +71,7 @@ func TestLoadRefusesNonRegularFiles(t *testing.T) {
 	t.Run("run directory a FIFO", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "run")
 		noErr(t, syscall.Mkfifo(path, 0o644))
-		_, err := train.LoadRunConfig(path)
+		_, err := rundir.Load(path)
 		checkLoadError(t, err, path, "is not a directory")
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/train"
 	"gorgonia.org/tensor"
@@ -17,8 +18,8 @@ func TestDropoutRunsRepeat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := layers.GPTConfig{Vocab: task.Tokenizer().VocabSize(), BlockSize: task.BlockSize(), Layers: 1, Heads: 2, Width: 16, Dropout: dropout}
-		lm, err := train.NewLM(cfg, 4, layers.WithDtype(tensor.Float64), layers.WithSeed(5))
+		cfg := gpt.Config{Vocab: task.Tokenizer().VocabSize(), BlockSize: task.BlockSize(), Layers: 1, Heads: 2, Width: 16, Dropout: dropout}
+		lm, err := gpt.NewLM(cfg, 4, layers.WithDtype(tensor.Float64), layers.WithSeed(5))
 		if err != nil {
 			t.Fatal(err)
 		}

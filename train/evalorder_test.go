@@ -4,14 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"gorgonia.org/tensor"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"gorgonia.org/tensor"
+
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/train"
 )
@@ -39,7 +41,7 @@ func (r *recorder) Next(x, y []int) error {
 // loss is Report.TrainEvalLoss; TrainLoss is NaN when no step preceded the report.
 func TestTrainerEvalAtStartAndTrainEval(t *testing.T) {
 	task := mustTask(t, "copy")
-	model := layers.GPTConfig{Layers: 1, Heads: 2, Width: 16, Tied: true,
+	model := gpt.Config{Layers: 1, Heads: 2, Width: 16, Tied: true,
 		Vocab: task.Tokenizer().VocabSize(), BlockSize: task.BlockSize()}
 	cfg := copyRecipe(4)
 	cfg.Schedule.WarmupSteps = 1
@@ -53,7 +55,7 @@ func TestTrainerEvalAtStartAndTrainEval(t *testing.T) {
 	}
 	var log []string
 	trn, te, val := &recorder{name: "t", log: &log, b: sampler(1)}, &recorder{name: "e", log: &log, b: sampler(2)}, &recorder{name: "v", log: &log, b: sampler(3)}
-	lm, err := train.NewLM(model, 3, layers.WithSeed(5))
+	lm, err := gpt.NewLM(model, 3, layers.WithSeed(5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func TestTrainerEvalAtStartAndTrainEval(t *testing.T) {
 		t.Errorf("TrainLoss %v at step 0 (want NaN), %v at step 2", reports[0].TrainLoss, reports[1].TrainLoss)
 	}
 	// The step-0 estimate is the initial model's mean loss on the first two TrainEval batches.
-	fresh, err := train.NewLM(model, 3, layers.WithSeed(5))
+	fresh, err := gpt.NewLM(model, 3, layers.WithSeed(5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +103,7 @@ func TestTrainerEvalAtStartAndTrainEval(t *testing.T) {
 	// Without the two options: no step-0 report, no estimate, validation batches only.
 	log = nil
 	cfg.EvalAtStart = false
-	lm2, _ := train.NewLM(model, 3, layers.WithSeed(5))
+	lm2, _ := gpt.NewLM(model, 3, layers.WithSeed(5))
 	tr2, err := train.NewTrainer(lm2, cfg, &recorder{name: "t", log: &log, b: sampler(1)}, &recorder{name: "v", log: &log, b: sampler(3)})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +142,7 @@ func TestEvalAtStartNotRepeatedAfterResume(t *testing.T) {
 		t.Fatalf("cancelled run: %v, reports %+v; want context.Canceled after the step-0 report", err, first)
 	}
 	dir := t.TempDir()
-	if err := train.SaveCheckpoint(dir, cfg, a.tr, train.RunState{BestValLoss: first[0].ValLoss}); err != nil {
+	if err := train.SaveCheckpoint(dir, cfg, a.tr, cfg.State(train.RunState{BestValLoss: first[0].ValLoss})); err != nil {
 		t.Fatal(err)
 	}
 	b := rigFromConfig(t, cfg)
@@ -179,7 +181,7 @@ func TestResumeBetweenEvaluationsKeepsTrainLoss(t *testing.T) {
 		t.Fatalf("stopped run: %v at step %d; want context.Canceled at step 7", err, a.tr.Step)
 	}
 	dir := t.TempDir()
-	if err := train.SaveCheckpoint(dir, cfg, a.tr, train.RunState{}); err != nil {
+	if err := train.SaveCheckpoint(dir, cfg, a.tr, cfg.State(train.RunState{})); err != nil {
 		t.Fatal(err)
 	}
 	// A state with more step losses than steps is refused, naming the file.

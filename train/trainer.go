@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/attend-go/attend"
 	"github.com/pkg/errors"
 )
 
@@ -63,9 +64,9 @@ type Report struct {
 	Elapsed       time.Duration
 }
 
-// Trainer runs AdamW steps on an LM with clipping and a schedule, and evaluates it.
+// Trainer runs AdamW steps on a Model with clipping and a schedule, and evaluates it.
 type Trainer struct {
-	LM         *LM
+	Model      Model
 	Opt        *AdamW
 	Cfg        Config
 	Train, Val Batcher
@@ -94,19 +95,22 @@ type Trainer struct {
 }
 
 // NewTrainer checks the recipe and makes the optimiser.
-func NewTrainer(lm *LM, cfg Config, trainData, valData Batcher) (*Trainer, error) {
+func NewTrainer(m Model, cfg Config, trainData, valData Batcher) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if lm == nil || lm.Batch == 0 || trainData == nil || valData == nil {
-		return nil, errors.New("train: NewTrainer needs an LM with a training pass and both batchers")
+	if m == nil || trainData == nil || valData == nil {
+		return nil, errors.Wrap(attend.ErrArgument, "train: NewTrainer needs a model and both batchers")
+	}
+	n := m.BatchLen()
+	if n < 1 {
+		return nil, errors.Wrapf(attend.ErrArgument, "train: NewTrainer: the model's batch holds %d inputs (a model built without a training pass?)", n)
 	}
 	opt, err := NewAdamW(cfg.AdamW)
 	if err != nil {
 		return nil, err
 	}
-	n := lm.Batch * lm.Model.Config.BlockSize
-	return &Trainer{LM: lm, Opt: opt, Cfg: cfg, Train: trainData, Val: valData, x: make([]int, n), y: make([]int, n)}, nil
+	return &Trainer{Model: m, Opt: opt, Cfg: cfg, Train: trainData, Val: valData, x: make([]int, n), y: make([]int, n)}, nil
 }
 
 // ErrNonFiniteLoss is wrapped by the error that stops a run whose loss is NaN or ±Inf.
@@ -119,8 +123,7 @@ func (t *Trainer) TrainStep() (float64, error) {
 	if err := t.Train.Next(t.x, t.y); err != nil {
 		return 0, errors.Wrap(err, "train: training batch")
 	}
-	t.LM.Model.SetStep(t.Step)
-	loss, err := t.LM.Backward(t.x, t.y)
+	loss, err := t.Model.Backward(t.Step, t.x, t.y)
 	if err != nil {
 		return 0, errors.Wrapf(err, "train: step %d", t.Step+1)
 	}
@@ -131,12 +134,12 @@ func (t *Trainer) TrainStep() (float64, error) {
 		t.zeroGrads()
 		return loss, errors.Wrapf(ErrNonFiniteLoss, "train: step %d: loss is %v", t.Step+1, loss)
 	}
-	if _, err := ClipGradNorm(t.LM.ValueGrads(), t.Cfg.Clip); err != nil {
+	if _, err := ClipGradNorm(t.Model.ValueGrads(), t.Cfg.Clip); err != nil {
 		t.zeroGrads()
 		return loss, errors.Wrapf(err, "train: step %d", t.Step+1)
 	}
 	t.lastLR = t.Cfg.Schedule.LR(t.Step)
-	if err := t.Opt.Step(t.LM.ValueGrads(), t.lastLR); err != nil {
+	if err := t.Opt.Step(t.Model.ValueGrads(), t.lastLR); err != nil {
 		return loss, errors.Wrapf(err, "train: step %d", t.Step+1)
 	}
 	t.Step++
@@ -147,7 +150,7 @@ func (t *Trainer) TrainStep() (float64, error) {
 
 // zeroGrads drops the gradients of a step that is not taken.
 func (t *Trainer) zeroGrads() {
-	for _, vg := range t.LM.ValueGrads() {
+	for _, vg := range t.Model.ValueGrads() {
 		if g, err := vg.Grad(); err == nil {
 			if d, ok := g.(interface{ Zero() }); ok {
 				d.Zero()
@@ -205,7 +208,7 @@ func (t *Trainer) meanLoss(b Batcher, what string) (loss, acc float64, err error
 		if err := b.Next(t.x, t.y); err != nil {
 			return 0, 0, errors.Wrap(err, "train: "+what)
 		}
-		l, c, tot, err := t.LM.Evaluate(t.x, t.y)
+		l, c, tot, err := t.Model.Evaluate(t.x, t.y)
 		if err != nil {
 			return 0, 0, err
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/train"
 	"gorgonia.org/tensor"
@@ -18,7 +19,7 @@ import (
 // dataSeed+1.
 type trainRig struct {
 	task   datasets.Task
-	lm     *train.LM
+	lm     *gpt.LM
 	tr     *train.Trainer
 	trainS *datasets.TaskSampler
 	valS   *datasets.TaskSampler
@@ -26,11 +27,11 @@ type trainRig struct {
 
 // newTrainRig builds a rig for task; model's Vocab and BlockSize are taken from the
 // task. opts go to the model (WithSeed, WithDtype).
-func newTrainRig(t testing.TB, task datasets.Task, model layers.GPTConfig, batch int, cfg train.Config, dataSeed uint64, opts ...layers.Option) *trainRig {
+func newTrainRig(t testing.TB, task datasets.Task, model gpt.Config, batch int, cfg train.Config, dataSeed uint64, opts ...layers.Option) *trainRig {
 	t.Helper()
 	model.Vocab = task.Tokenizer().VocabSize()
 	model.BlockSize = task.BlockSize()
-	lm, err := train.NewLM(model, batch, opts...)
+	lm, err := gpt.NewLM(model, batch, opts...)
 	if err != nil {
 		t.Fatalf("NewLM(%+v): %v", model, err)
 	}
@@ -128,7 +129,7 @@ func TestTrainerLearnsCopy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			model := layers.GPTConfig{Layers: 2, Heads: 2, Width: 64, Tied: true, NoAttention: tt.noAttention}
+			model := gpt.Config{Layers: 2, Heads: 2, Width: 64, Tied: true, NoAttention: tt.noAttention}
 			rig := newTrainRig(t, task, model, 32, copyRecipe(steps), 1, layers.WithSeed(1))
 			reports := runCollect(t, rig)
 			if len(reports) != 1 || reports[0].Step != steps {
@@ -174,7 +175,7 @@ func TestTrainerLearnsStatQuest(t *testing.T) {
 		AdamW:    train.AdamWConfig{LR: 1e-2, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8},
 		Clip:     1,
 	}
-	rig := newTrainRig(t, task, layers.GPTConfig{Layers: 1, Heads: 1, Width: 16}, 2, cfg, 1, layers.WithSeed(1))
+	rig := newTrainRig(t, task, gpt.Config{Layers: 1, Heads: 1, Width: 16}, 2, cfg, 1, layers.WithSeed(1))
 	reports := runCollect(t, rig)
 	r := reports[len(reports)-1]
 	t.Logf("after %d steps: val loss %.5f, val acc %.4f", r.Step, r.ValLoss, r.ValAcc)
@@ -235,7 +236,7 @@ func TestTrainerOverfitsOneBatch(t *testing.T) {
 		copy(b.x[r*block:], seq[:block])
 		copy(b.y[r*block:], seq[1:])
 	}
-	lm, err := train.NewLM(layers.GPTConfig{Vocab: vocab, BlockSize: block, Layers: 1, Heads: 2, Width: 32}, batch, layers.WithSeed(3))
+	lm, err := gpt.NewLM(gpt.Config{Vocab: vocab, BlockSize: block, Layers: 1, Heads: 2, Width: 32}, batch, layers.WithSeed(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +291,7 @@ func stepLosses(t *testing.T, dt tensor.Dtype, modelSeed uint64) (losses, lrs []
 	cfg := copyRecipe(steps)
 	cfg.Schedule.WarmupSteps = 5
 	cfg.EvalEvery, cfg.EvalBatches = 5, 1
-	rig := newTrainRig(t, task, layers.GPTConfig{Layers: 2, Heads: 2, Width: 16, Bias: true}, 4, cfg, 5,
+	rig := newTrainRig(t, task, gpt.Config{Layers: 2, Heads: 2, Width: 16, Bias: true}, 4, cfg, 5,
 		layers.WithSeed(modelSeed), layers.WithDtype(dt))
 	rig.tr.OnStep = func(step int, loss, lr float64) {
 		if step != len(losses)+1 {
@@ -363,7 +364,7 @@ func (c *countingBatcher) Next(x, y []int) error {
 func TestRunInterruptedDuringEvaluation(t *testing.T) {
 	cfg := copyRecipe(30)
 	cfg.EvalEvery, cfg.EvalBatches = 5, 100_000_000
-	rig := newTrainRig(t, mustTask(t, "copy"), layers.GPTConfig{Layers: 1, Heads: 1, Width: 16, Tied: true}, 4, cfg, 1)
+	rig := newTrainRig(t, mustTask(t, "copy"), gpt.Config{Layers: 1, Heads: 1, Width: 16, Tied: true}, 4, cfg, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	val := &countingBatcher{Batcher: rig.tr.Val, at: 3, cancel: cancel}
@@ -383,8 +384,8 @@ func TestRunInterruptedDuringEvaluation(t *testing.T) {
 // TestEvaluateStreamContext: a cancelled context stops the evaluation of a stream with
 // the context's cause; an open one gives EvaluateStream's numbers.
 func TestEvaluateStreamContext(t *testing.T) {
-	cfg := layers.GPTConfig{Vocab: 7, BlockSize: 4, Layers: 1, Heads: 2, Width: 8, Tied: true}
-	lm, err := train.NewLM(cfg, 2, layers.WithSeed(3))
+	cfg := gpt.Config{Vocab: 7, BlockSize: 4, Layers: 1, Heads: 2, Width: 8, Tied: true}
+	lm, err := gpt.NewLM(cfg, 2, layers.WithSeed(3))
 	if err != nil {
 		t.Fatal(err)
 	}

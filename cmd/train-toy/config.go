@@ -10,8 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/attend-go/attend/cmd/train-toy/rundir"
 	"github.com/attend-go/attend/datasets"
-	"github.com/attend-go/attend/layers"
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/train"
 	"github.com/pkg/errors"
 )
@@ -352,12 +353,12 @@ var configFlags = map[string]string{"n_embd": "--width", "n_layer": "--layers", 
 	"batch": "--batch", "n_head": "--heads"}
 
 // checkMemory refuses, before it is built, a model that cannot be built here
-// (layers.CheckMemory against the machine's available memory): with a training pass
+// (gpt.CheckMemory against the machine's available memory): with a training pass
 // over cfg.Batch rows (forEval, or training), with AdamW's state if training. from is
 // the run directory whose config.json the sizes come from ("": the command line's
 // flags): the error names the config field there, and is a failure (status 1) rather
 // than a usage error.
-func checkMemory(cfg train.RunConfig, batch int, training bool, from string) error {
+func checkMemory(cfg rundir.Config, batch int, training bool, from string) error {
 	dt, err := cfg.DtypeOf()
 	if err != nil {
 		return err
@@ -367,9 +368,9 @@ func checkMemory(cfg train.RunConfig, batch int, training bool, from string) err
 			from = set
 		}
 	}
-	avail, src := layers.AvailableMemory()
+	avail, src := gpt.AvailableMemory()
 	_, err = cfg.Model.CheckMemory(batch, dt, training, avail)
-	var me *layers.MemoryError
+	var me *gpt.MemoryError
 	if !errors.As(err, &me) {
 		if err != nil && from != "" {
 			return errors.Wrapf(err, "%s", filepath.Join(from, train.ConfigFile))
@@ -382,7 +383,7 @@ func checkMemory(cfg train.RunConfig, batch int, training bool, from string) err
 	}
 	reason := me.Limit
 	if reason == "" {
-		reason = fmt.Sprintf("%s about %s, more than the %s available (%s)", what, me.Need, layers.FormatBytes(me.Available), src)
+		reason = fmt.Sprintf("%s about %s, more than the %s available (%s)", what, me.Need, gpt.FormatBytes(me.Available), src)
 	}
 	if from != "" {
 		return errors.Errorf("%s: %s %d: %s", filepath.Join(from, train.ConfigFile), me.Field, me.Value, reason)

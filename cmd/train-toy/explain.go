@@ -10,7 +10,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attend-go/attend/cmd/train-toy/rundir"
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/internal/explain"
 	"github.com/attend-go/attend/internal/num"
@@ -283,9 +285,9 @@ func explainRun(w io.Writer, dir, prompt string, l, h int) error {
 
 // headInput runs the model on ids up to the attention of block l and returns its input
 // with head h's columns of Wq, Wk, Wv (and of the biases): one head as explain sees it.
-// The stream is the model's own forward pass (layers.GPT.BlockInput), then the block's
+// The stream is the model's own forward pass (gpt.Model.BlockInput), then the block's
 // LayerNorm.
-func headInput(lm *train.LM, ids []int, l, h int) (explain.Input, error) {
+func headInput(lm *gpt.LM, ids []int, l, h int) (explain.Input, error) {
 	m := lm.Model
 	t := len(ids)
 	idsT := tensor.New(tensor.WithShape(1, t), tensor.WithBacking(append([]int(nil), ids...)))
@@ -341,7 +343,7 @@ func float64s(v G.Value) []float64 {
 }
 
 // runTokenizer rebuilds the tokenizer saved in the run config of dir.
-func runTokenizer(dir string, cfg train.RunConfig) (datasets.Tokenizer, error) {
+func runTokenizer(dir string, cfg rundir.Config) (datasets.Tokenizer, error) {
 	switch cfg.Tokenizer.Kind {
 	case "char":
 		return datasets.NewCharTokenizerFromVocab(cfg.Tokenizer.Vocab)

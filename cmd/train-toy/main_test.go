@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/attend-go/attend/train"
 	"math"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/attend-go/attend/train"
 )
 
 // runCLI runs the command in-process and returns its exit status, stdout and stderr.

@@ -3,9 +3,10 @@ package main
 import (
 	"path/filepath"
 
+	"github.com/attend-go/attend/cmd/train-toy/rundir"
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/internal/report"
-	"github.com/attend-go/attend/train"
 )
 
 // runReport keeps the data of a run's report.html and rewrites the page at every
@@ -13,13 +14,13 @@ import (
 type runReport struct {
 	path    string
 	data    *report.Data
-	lm      *train.LM
+	lm      *gpt.LM
 	snippet []int // the validation tokens whose attention each evaluation records
 }
 
 // newRunReport starts the report of the run in dir at step (a resumed run continues the
 // report it wrote, dropping what came after its checkpoint).
-func newRunReport(dir string, cfg train.RunConfig, d *data, lm *train.LM, step int) (*runReport, error) {
+func newRunReport(dir string, cfg rundir.Config, d *data, lm *gpt.LM, step int) (*runReport, error) {
 	path := filepath.Join(dir, report.FileName)
 	rd, err := report.Load(path)
 	if err != nil {
@@ -45,7 +46,7 @@ func newRunReport(dir string, cfg train.RunConfig, d *data, lm *train.LM, step i
 }
 
 // runTitle names what the run trains on.
-func runTitle(cfg train.RunConfig) string {
+func runTitle(cfg rundir.Config) string {
 	if cfg.Data.File != "" {
 		return filepath.Base(cfg.Data.File)
 	}

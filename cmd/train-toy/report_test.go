@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/internal/report"
 	"github.com/attend-go/attend/layers"
-	"github.com/attend-go/attend/train"
 	"gorgonia.org/tensor"
 )
 
@@ -89,7 +89,7 @@ func TestRunReport(t *testing.T) {
 // BenchmarkAttentionSnapshot is the cost report.html adds to an evaluation of the
 // nanogpt-cpu model: one batch-1 forward pass over a 32-token snippet.
 func BenchmarkAttentionSnapshot(b *testing.B) {
-	lm, err := train.NewLM(layers.GPTConfig{Vocab: 65, BlockSize: 64, Layers: 4, Heads: 4, Width: 128, Tied: true}, 0,
+	lm, err := gpt.NewLM(gpt.Config{Vocab: 65, BlockSize: 64, Layers: 4, Heads: 4, Width: 128, Tied: true}, 0,
 		layers.WithDtype(tensor.Float32), layers.WithSeed(1))
 	if err != nil {
 		b.Fatal(err)

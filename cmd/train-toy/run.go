@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/attend-go/attend/cmd/train-toy/rundir"
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/internal/plots"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/torchrand"
@@ -41,7 +43,7 @@ type data struct {
 // start gives lm nanoGPT's initial weights from d.gen (unless resuming: the checkpoint
 // has the weights and the stream's state) and makes the batchers draw from d.gen
 // afterwards. Without --rng torch it does nothing.
-func (d *data) start(lm *train.LM, cfg train.RunConfig, resuming bool) error {
+func (d *data) start(lm *gpt.LM, cfg rundir.Config, resuming bool) error {
 	if d.gen == nil {
 		return nil
 	}
@@ -60,7 +62,7 @@ func (d *data) start(lm *train.LM, cfg train.RunConfig, resuming bool) error {
 
 // loadData builds the tokenizer and the two batchers. vocab, when not nil, is the
 // tokenizer vocabulary of a run being resumed.
-func loadData(cfg train.RunConfig, vocab []string) (*data, error) {
+func loadData(cfg rundir.Config, vocab []string) (*data, error) {
 	d := &data{}
 	if cfg.Data.File != "" {
 		text, err := datasets.LoadTextFile(cfg.Data.File)
@@ -129,23 +131,23 @@ func newTask(name string, block int) (datasets.Task, error) {
 	return datasets.NewTask(name, opts)
 }
 
-func tokenizerSpec(tok datasets.Tokenizer) train.TokenizerSpec {
+func tokenizerSpec(tok datasets.Tokenizer) rundir.TokenizerSpec {
 	kind := "char"
 	if _, ok := tok.(*datasets.WordTokenizer); ok {
 		kind = "word"
 	}
-	return train.TokenizerSpec{Kind: kind, Vocab: tok.Vocab()}
+	return rundir.TokenizerSpec{Kind: kind, Vocab: tok.Vocab()}
 }
 
 // runConfig turns settings into the run's config.json.
-func runConfig(s settings, d *data) train.RunConfig {
-	return train.RunConfig{
+func runConfig(s settings, d *data) rundir.Config {
+	return rundir.Config{
 		Format: train.RunFormat,
-		Model: layers.GPTConfig{Vocab: d.tok.VocabSize(), BlockSize: d.block, Layers: s.Layers, Heads: s.Heads,
+		Model: gpt.Config{Vocab: d.tok.VocabSize(), BlockSize: d.block, Layers: s.Layers, Heads: s.Heads,
 			Width: s.Width, Tied: s.Tied, Bias: s.Bias, Dropout: s.Dropout, NoAttention: s.NoAttention},
 		Dtype:     s.Dtype,
 		Tokenizer: tokenizerSpec(d.tok),
-		Data:      train.DataSpec{Task: s.Task, File: s.Data, ValFrac: s.ValFrac},
+		Data:      rundir.DataSpec{Task: s.Task, File: s.Data, ValFrac: s.ValFrac},
 		Batch:     s.Batch,
 		Seed:      s.Seed,
 		RNG:       rngName(s.RNG),
@@ -185,26 +187,26 @@ type metric struct {
 
 // summary is summary.json.
 type summary struct {
-	Task      string          `json:"task"`
-	Data      string          `json:"data,omitempty"`
-	Config    train.RunConfig `json:"config"`
-	Steps     int             `json:"steps"`
-	TrainLoss float64         `json:"train_loss"`
+	Task      string        `json:"task"`
+	Data      string        `json:"data,omitempty"`
+	Config    rundir.Config `json:"config"`
+	Steps     int           `json:"steps"`
+	TrainLoss float64       `json:"train_loss"`
 	// TrainEvalLoss is the last evaluation's training-loss estimate (--rng torch).
 	TrainEvalLoss *float64 `json:"train_eval_loss,omitempty"`
 	ValLoss       float64  `json:"val_loss"`
 	ValAcc        *float64 `json:"val_acc,omitempty"`
 	// ValLossFull and ValAccFull are the final model's loss and accuracy over the whole
 	// validation split of a text file (non-overlapping windows; no sampling noise).
-	ValLossFull *float64         `json:"val_loss_full,omitempty"`
-	ValAccFull  *float64         `json:"val_acc_full,omitempty"`
-	BestVal     float64          `json:"best_val_loss"`
-	BestStep    int              `json:"best_step"`
-	WallS       float64          `json:"wall_s"`
-	MsPerStep   float64          `json:"ms_per_step"`
-	Params      int              `json:"params"`
-	PeakRSSMB   float64          `json:"peak_rss_mb"` // of the whole process, from getrusage
-	Model       layers.GPTConfig `json:"model"`
+	ValLossFull *float64   `json:"val_loss_full,omitempty"`
+	ValAccFull  *float64   `json:"val_acc_full,omitempty"`
+	BestVal     float64    `json:"best_val_loss"`
+	BestStep    int        `json:"best_step"`
+	WallS       float64    `json:"wall_s"`
+	MsPerStep   float64    `json:"ms_per_step"`
+	Params      int        `json:"params"`
+	PeakRSSMB   float64    `json:"peak_rss_mb"` // of the whole process, from getrusage
+	Model       gpt.Config `json:"model"`
 }
 
 func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -212,7 +214,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	var cfg train.RunConfig
+	var cfg rundir.Config
 	var d *data
 	if s.Resume != "" {
 		if cfg, err = resumeConfig(s); err != nil {
@@ -232,7 +234,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			s.Task = ""
 		}
-		probe := train.RunConfig{Data: train.DataSpec{Task: s.Task, File: s.Data, ValFrac: s.ValFrac}, Batch: s.Batch, Seed: s.Seed, RNG: rngName(s.RNG)}
+		probe := rundir.Config{Data: rundir.DataSpec{Task: s.Task, File: s.Data, ValFrac: s.ValFrac}, Batch: s.Batch, Seed: s.Seed, RNG: rngName(s.RNG)}
 		probe.Model.BlockSize = s.Block
 		if s.Data != "" && s.Block == 0 {
 			probe.Model.BlockSize = 64
@@ -253,7 +255,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	lm, err := train.NewLM(cfg.Model, cfg.Batch, layers.WithDtype(dt), layers.WithSeed(cfg.Seed))
+	lm, err := gpt.NewLM(cfg.Model, cfg.Batch, layers.WithDtype(dt), layers.WithSeed(cfg.Seed))
 	if err != nil {
 		return err
 	}
@@ -341,7 +343,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			ValAcc: finite(r.ValAcc), LR: r.LR, TokensPerS: r.TokensPerS, ElapsedS: st.ElapsedS}
 		if r.ValLoss < st.BestValLoss {
 			st.BestValLoss, st.BestStep = r.ValLoss, r.Step
-			if err := train.SaveModel(filepath.Join(s.Out, train.BestDir), cfg, lm, r.Step); err != nil {
+			if err := train.SaveModel(filepath.Join(s.Out, train.BestDir), cfg, lm, cfg.State(train.RunState{Step: r.Step})); err != nil {
 				return err
 			}
 		}
@@ -350,7 +352,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := appendMetric(filepath.Join(s.Out, "metrics.jsonl"), m); err != nil {
 			return err
 		}
-		if err := train.SaveCheckpoint(s.Out, cfg, tr, st); err != nil {
+		if err := train.SaveCheckpoint(s.Out, cfg, tr, cfg.State(st)); err != nil {
 			return err
 		}
 		if err := rep.eval(m); err != nil {
@@ -409,7 +411,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return stopped(ctx, "during the evaluation at step %d; the checkpoint of step %d in %s is unchanged (%s)", tr.Step, lastSaved, s.Out, resume)
 	case errors.Is(runErr, context.Canceled):
 		st.ElapsedS = prevElapsed + wall
-		if err := train.SaveCheckpoint(s.Out, cfg, tr, st); err != nil {
+		if err := train.SaveCheckpoint(s.Out, cfg, tr, cfg.State(st)); err != nil {
 			return errors.Wrap(err, "saving on interrupt")
 		}
 		if err := rep.save(fmt.Sprintf("interrupted at step %d", tr.Step)); err != nil {
@@ -424,7 +426,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // finish writes summary.json, the plots and the report, and prints samples.
 // An interrupt stops it with the checkpoint of the last step complete.
-func finish(ctx context.Context, s settings, cfg train.RunConfig, d *data, lm *train.LM, st train.RunState, last train.Report, wall float64, steps int, rep *runReport, stdout io.Writer) error {
+func finish(ctx context.Context, s settings, cfg rundir.Config, d *data, lm *gpt.LM, st train.RunState, last train.Report, wall float64, steps int, rep *runReport, stdout io.Writer) error {
 	sum := summary{Task: cfg.Data.Task, Data: cfg.Data.File, Config: cfg, Steps: last.Step, TrainLoss: last.TrainLoss,
 		ValLoss: last.ValLoss, BestVal: st.BestValLoss, BestStep: st.BestStep, WallS: st.ElapsedS,
 		MsPerStep: 1000 * wall / float64(max(steps, 1)), Params: lm.Model.NumParams(), Model: cfg.Model,
@@ -469,7 +471,7 @@ func finish(ctx context.Context, s settings, cfg train.RunConfig, d *data, lm *t
 }
 
 // drawPlots writes loss.png and attention.png (on the report's snippet).
-func drawPlots(dir string, cfg train.RunConfig, rep *runReport, lm *train.LM) error {
+func drawPlots(dir string, cfg rundir.Config, rep *runReport, lm *gpt.LM) error {
 	steps := make([]plots.StepLoss, len(rep.data.StepLosses))
 	for i, sl := range rep.data.StepLosses {
 		steps[i] = plots.StepLoss{Step: sl.Step, Loss: sl.Loss}
@@ -581,8 +583,8 @@ func trimMetrics(path string, step int) error {
 }
 
 // resumeConfig reads the run to resume and applies the flags that may change.
-func resumeConfig(s settings) (train.RunConfig, error) {
-	cfg, err := train.LoadRunConfig(s.Resume)
+func resumeConfig(s settings) (rundir.Config, error) {
+	cfg, err := rundir.Load(s.Resume)
 	if err != nil {
 		return cfg, err
 	}

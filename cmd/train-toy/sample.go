@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/attend-go/attend/datasets"
-	"github.com/attend-go/attend/train"
+	"github.com/attend-go/attend/gpt"
 	"github.com/pkg/errors"
 )
 
@@ -19,7 +19,7 @@ const eos = "<EOS>"
 // to emit (if not nil) as soon as it is drawn, with the space before it for a word-level
 // vocabulary. When ctx is cancelled it stops before the next token and returns
 // context.Cause(ctx).
-func generate(ctx context.Context, lm *train.LM, tok datasets.Tokenizer, prompt string, maxTokens int, temperature float64, topK int, rng *rand.Rand, emit io.Writer) (string, error) {
+func generate(ctx context.Context, lm *gpt.LM, tok datasets.Tokenizer, prompt string, maxTokens int, temperature float64, topK int, rng *rand.Rand, emit io.Writer) (string, error) {
 	ids, err := tok.Encode(prompt)
 	if err != nil {
 		return "", errors.Wrap(err, "prompt")
@@ -79,7 +79,7 @@ func defaultTextPrompt(d *data) string {
 
 // printSamples prints a few continuations after training: the task's prompts with the
 // expected answer, or free text for a corpus.
-func printSamples(ctx context.Context, w io.Writer, lm *train.LM, d *data, s settings) error {
+func printSamples(ctx context.Context, w io.Writer, lm *gpt.LM, d *data, s settings) error {
 	if s.Samples == 0 {
 		return nil
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/attend-go/attend/cmd/train-toy/rundir"
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/train"
 	"github.com/pkg/errors"
@@ -70,11 +72,11 @@ func (r *runFlags) dir() string {
 // evaluation. The checkpoint directory is chosen once, so that config and weights come
 // from the same save even while a training run writes new ones; if that run removes it
 // before it is read, the newer one is loaded.
-func loadRun(dir string, forEval bool) (train.RunConfig, *train.LM, error) {
+func loadRun(dir string, forEval bool) (rundir.Config, *gpt.LM, error) {
 	for try := 0; ; try++ {
 		set, err := train.CheckpointDir(dir)
 		if err != nil {
-			return train.RunConfig{}, nil, err
+			return rundir.Config{}, nil, err
 		}
 		cfg, lm, err := loadCheckpointDir(set, forEval)
 		if err != nil && try < 3 && set != dir {
@@ -86,8 +88,8 @@ func loadRun(dir string, forEval bool) (train.RunConfig, *train.LM, error) {
 	}
 }
 
-func loadCheckpointDir(dir string, forEval bool) (train.RunConfig, *train.LM, error) {
-	cfg, err := train.LoadRunConfig(dir)
+func loadCheckpointDir(dir string, forEval bool) (rundir.Config, *gpt.LM, error) {
+	cfg, err := rundir.Load(dir)
 	if err != nil {
 		return cfg, nil, err
 	}
@@ -102,7 +104,7 @@ func loadCheckpointDir(dir string, forEval bool) (train.RunConfig, *train.LM, er
 	if err := checkMemory(cfg, batch, false, dir); err != nil {
 		return cfg, nil, err
 	}
-	lm, err := train.NewLM(cfg.Model, batch, layers.WithDtype(dt))
+	lm, err := gpt.NewLM(cfg.Model, batch, layers.WithDtype(dt))
 	if err != nil {
 		return cfg, nil, err
 	}

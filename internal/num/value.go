@@ -70,3 +70,19 @@ func Float64s(v G.Value) ([]float64, error) {
 	}
 	return out, nil
 }
+
+// Dense is a new tensor of dtype dt (float32 or float64) and the given shape holding
+// vals, converted to dt.
+func Dense(dt tensor.Dtype, shape []int, vals []float64) (*tensor.Dense, error) {
+	switch dt {
+	case tensor.Float64:
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float64(nil), vals...))), nil
+	case tensor.Float32:
+		f := make([]float32, len(vals))
+		for i, x := range vals {
+			f[i] = float32(x)
+		}
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f)), nil
+	}
+	return nil, errors.Errorf("dtype %v; want float32 or float64", dt)
+}

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+
+	"github.com/attend-go/attend/internal/race"
 )
 
 func TestForCoversEveryIndexOnce(t *testing.T) {
@@ -82,7 +84,7 @@ func TestForDoesNotAllocate(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("needs GOMAXPROCS ≥ 2 for helpers")
 	}
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector makes sync.Pool drop items")
 	}
 	b := &sumBody{x: make([]float64, 64), out: make([]float64, 64)}

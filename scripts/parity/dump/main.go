@@ -19,7 +19,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/attend-go/attend/cmd/train-toy/rundir"
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/internal/num"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/safetensors"
@@ -30,7 +32,7 @@ import (
 
 const seed = 1337
 
-var modelCfg = layers.GPTConfig{Vocab: 65, BlockSize: 64, Layers: 4, Heads: 4, Width: 128, Tied: true}
+var modelCfg = gpt.Config{Vocab: 65, BlockSize: 64, Layers: 4, Heads: 4, Width: 128, Tied: true}
 
 const batch = 12
 
@@ -151,13 +153,13 @@ func run(out string, n int, dataPath string, initOnly bool) error {
 
 // saveInit builds the LM (seed 1337) in dtype dt and writes its initial weights to
 // out/init_<dt>.
-func saveInit(out string, dt tensor.Dtype) (*train.LM, train.RunConfig, error) {
-	rc := train.RunConfig{Format: train.RunFormat, Model: modelCfg, Dtype: dt.String(), Batch: batch, Seed: seed, Train: recipe}
-	lm, err := train.NewLM(modelCfg, batch, layers.WithDtype(dt), layers.WithSeed(seed))
+func saveInit(out string, dt tensor.Dtype) (*gpt.LM, rundir.Config, error) {
+	rc := rundir.Config{Format: train.RunFormat, Model: modelCfg, Dtype: dt.String(), Batch: batch, Seed: seed, Train: recipe}
+	lm, err := gpt.NewLM(modelCfg, batch, layers.WithDtype(dt), layers.WithSeed(seed))
 	if err != nil {
 		return nil, rc, err
 	}
-	return lm, rc, train.SaveModel(filepath.Join(out, "init_"+dt.String()), rc, lm, 0)
+	return lm, rc, train.SaveModel(filepath.Join(out, "init_"+dt.String()), rc, lm, rc.State(train.RunState{}))
 }
 
 func runDtype(out string, dt tensor.Dtype, bs *batches) error {
@@ -172,8 +174,7 @@ func runDtype(out string, dt tensor.Dtype, bs *batches) error {
 	}
 	sf := stepsFile{Dtype: name}
 	for i := range bs.X {
-		lm.Model.SetStep(i)
-		loss, err := lm.Backward(bs.X[i], bs.Y[i])
+		loss, err := lm.Backward(i, bs.X[i], bs.Y[i])
 		if err != nil {
 			return err
 		}
@@ -193,12 +194,12 @@ func runDtype(out string, dt tensor.Dtype, bs *batches) error {
 		sf.Steps = append(sf.Steps, stepRecord{Step: i, LR: lr, Loss: loss, GradNorm: norm})
 		fmt.Printf("%s step %2d  lr %.6e  loss %.9f  grad norm %.9f\n", name, i, lr, loss, norm)
 	}
-	if err := train.SaveModel(filepath.Join(out, "final_"+name), rc, lm, len(bs.X)); err != nil {
+	if err := train.SaveModel(filepath.Join(out, "final_"+name), rc, lm, rc.State(train.RunState{Step: len(bs.X)})); err != nil {
 		return err
 	}
 
 	// The same steps through train.Trainer, to show the hand-written loop is TrainStep.
-	lm2, err := train.NewLM(modelCfg, batch, layers.WithDtype(dt), layers.WithSeed(seed))
+	lm2, err := gpt.NewLM(modelCfg, batch, layers.WithDtype(dt), layers.WithSeed(seed))
 	if err != nil {
 		return err
 	}
@@ -239,7 +240,7 @@ func runDtype(out string, dt tensor.Dtype, bs *batches) error {
 }
 
 // dumpGrads writes every learnable's current gradient under the learnable's name.
-func dumpGrads(path string, lm *train.LM) error {
+func dumpGrads(path string, lm *gpt.LM) error {
 	var ts []safetensors.NamedTensor
 	for i, vg := range lm.ValueGrads() {
 		g, err := vg.Grad()

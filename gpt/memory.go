@@ -1,4 +1,4 @@
-package layers
+package gpt
 
 import (
 	"bufio"
@@ -10,19 +10,20 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attend-go/attend/layers"
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 )
 
-// MaxLayers bounds GPTConfig.Layers for CheckMemory: building the graph of a GPT grows
+// MaxLayers bounds Config.Layers for CheckMemory: building the graph of a GPT grows
 // faster than linearly with its depth (1000 blocks take 5.6 s to build on a 2-core AMD
 // EPYC; nanoGPT's largest, GPT-2 XL, has 48).
 const MaxLayers = 1024
 
 // MemoryUse is an estimate of the memory a GPT takes, in bytes, by part. It counts the
-// tensors of a model built by train.NewLM: the learnables, a gradient per learnable and
+// tensors of a model built by NewLM: the learnables, a gradient per learnable and
 // the intermediate values of the training pass (batch > 0), one Decoder (the inference
-// pass over a window and its key/value cache; train.LM builds one per concurrent
+// pass over a window and its key/value cache; LM builds one per concurrent
 // inference call), and AdamW's two moments per learnable when an optimiser is counted.
 type MemoryUse struct {
 	Params      int64 // learnable numbers (a tied table once), as GPT.NumParams counts them
@@ -73,23 +74,23 @@ const (
 )
 
 // Memory estimates the memory of a model of this configuration with a training pass over
-// batch rows (0: a Decoder only, as sampling with train.NewLM(cfg, 0) builds), in the
+// batch rows (0: a Decoder only, as sampling with NewLM(cfg, 0) builds), in the
 // given dtype, with AdamW's state if optimizer. The arithmetic is checked: a size that
 // overflows int64, or an element count that overflows int, is a *MemoryError (which
 // matches ErrConfig) naming the field.
-func (c GPTConfig) Memory(batch int, dtype tensor.Dtype, optimizer bool) (MemoryUse, error) {
+func (c Config) Memory(batch int, dtype tensor.Dtype, optimizer bool) (MemoryUse, error) {
 	if err := c.Validate(); err != nil {
 		return MemoryUse{}, errors.Wrap(err, "layers: Memory")
 	}
 	if batch < 0 {
-		return MemoryUse{}, errors.Wrapf(ErrConfig, "layers: Memory: batch = %d; want ≥ 0", batch)
+		return MemoryUse{}, errors.Wrapf(layers.ErrConfig, "layers: Memory: batch = %d; want ≥ 0", batch)
 	}
 	if dtype != tensor.Float32 && dtype != tensor.Float64 {
-		return MemoryUse{}, errors.Wrapf(ErrConfig, "layers: Memory: dtype %v; want float32 or float64", dtype)
+		return MemoryUse{}, errors.Wrapf(layers.ErrConfig, "layers: Memory: dtype %v; want float32 or float64", dtype)
 	}
 	m, ok := c.memory(batch, int64(dtype.Size()), optimizer)
 	if !ok {
-		f := c.culprit(batch, func(c GPTConfig, batch int) float64 {
+		f := c.culprit(batch, func(c Config, batch int) float64 {
 			if _, ok := c.memory(batch, int64(dtype.Size()), optimizer); ok {
 				return 0
 			}
@@ -101,7 +102,7 @@ func (c GPTConfig) Memory(batch int, dtype tensor.Dtype, optimizer bool) (Memory
 }
 
 // memory computes the estimate; ok is false when a size overflows.
-func (c GPTConfig) memory(batch int, elem int64, optimizer bool) (m MemoryUse, ok bool) {
+func (c Config) memory(batch int, elem int64, optimizer bool) (m MemoryUse, ok bool) {
 	d := c.withDefaults()
 	var a arith
 	v, t, l, h, w := int64(d.Vocab), int64(d.BlockSize), int64(d.Layers), int64(d.Heads), int64(d.Width)
@@ -209,18 +210,18 @@ type field struct {
 
 // culprit returns the size whose reduction to 1 lowers cost the most: the field to name
 // when a configuration is too large.
-func (c GPTConfig) culprit(batch int, cost func(GPTConfig, int) float64) field {
+func (c Config) culprit(batch int, cost func(Config, int) float64) field {
 	d := c.withDefaults()
 	cands := []struct {
 		f   field
-		set func(*GPTConfig, *int)
+		set func(*Config, *int)
 	}{
-		{field{"n_embd", d.Width}, func(c *GPTConfig, _ *int) { c.Width, c.Heads = 1, 1 }},
-		{field{"n_layer", d.Layers}, func(c *GPTConfig, _ *int) { c.Layers = 1 }},
-		{field{"block_size", d.BlockSize}, func(c *GPTConfig, _ *int) { c.BlockSize = 1 }},
-		{field{"batch", batch}, func(_ *GPTConfig, b *int) { *b = min(*b, 1) }},
-		{field{"vocab", d.Vocab}, func(c *GPTConfig, _ *int) { c.Vocab = 1 }},
-		{field{"n_head", d.Heads}, func(c *GPTConfig, _ *int) { c.Heads = 1 }},
+		{field{"n_embd", d.Width}, func(c *Config, _ *int) { c.Width, c.Heads = 1, 1 }},
+		{field{"n_layer", d.Layers}, func(c *Config, _ *int) { c.Layers = 1 }},
+		{field{"block_size", d.BlockSize}, func(c *Config, _ *int) { c.BlockSize = 1 }},
+		{field{"batch", batch}, func(_ *Config, b *int) { *b = min(*b, 1) }},
+		{field{"vocab", d.Vocab}, func(c *Config, _ *int) { c.Vocab = 1 }},
+		{field{"n_head", d.Heads}, func(c *Config, _ *int) { c.Heads = 1 }},
 	}
 	best, bestCost := cands[0].f, math.Inf(1)
 	for _, cd := range cands {
@@ -251,13 +252,13 @@ func (e *MemoryError) Error() string {
 }
 
 // Is makes errors.Is(err, ErrConfig) hold.
-func (e *MemoryError) Is(target error) bool { return target == ErrConfig }
+func (e *MemoryError) Is(target error) bool { return target == layers.ErrConfig }
 
 // CheckMemory refuses, before anything is allocated, a configuration that cannot be
 // built on this machine: more than MaxLayers blocks, sizes that overflow, or an
 // estimate (Memory) larger than available bytes (available ≤ 0: not checked; see
 // AvailableMemory). The refusal is a *MemoryError naming the field, or Memory's error.
-func (c GPTConfig) CheckMemory(batch int, dtype tensor.Dtype, optimizer bool, available int64) (MemoryUse, error) {
+func (c Config) CheckMemory(batch int, dtype tensor.Dtype, optimizer bool, available int64) (MemoryUse, error) {
 	if c.Layers > MaxLayers {
 		return MemoryUse{}, &MemoryError{Field: "n_layer", Value: c.Layers, Limit: fmt.Sprintf("more than %d blocks (layers.MaxLayers)", MaxLayers)}
 	}
@@ -266,7 +267,7 @@ func (c GPTConfig) CheckMemory(batch int, dtype tensor.Dtype, optimizer bool, av
 		return MemoryUse{}, err
 	}
 	if available > 0 && m.Total() > available {
-		f := c.culprit(batch, func(c GPTConfig, b int) float64 {
+		f := c.culprit(batch, func(c Config, b int) float64 {
 			m, err := c.Memory(b, dtype, optimizer)
 			if err != nil {
 				return math.Inf(1)

@@ -1,4 +1,4 @@
-package train
+package gpt
 
 import (
 	"math/rand/v2"
@@ -10,16 +10,16 @@ import (
 // distribution with SampleLogits (temperature 0 is greedy; topK ≤ 0 keeps every token),
 // and returns the new tokens only. It stops early after a token for which stop (if not
 // nil) returns true, and includes that token. It decodes with a key/value cache
-// (layers.Decoder), so each token costs one position's work, not the context's. Once
+// (Decoder), so each token costs one position's work, not the context's. Once
 // the context is longer than the block size it sees the last BlockSize tokens, as nanoGPT
 // crops it; every such token shifts the positions of the whole window, so from then on
 // each token takes a forward pass over the window. Safe for concurrent use (see LM).
 func (lm *LM) Generate(prompt []int, n int, temperature float64, topK int, rng *rand.Rand, stop func(int) bool) ([]int, error) {
 	if len(prompt) == 0 {
-		return nil, errors.New("train: Generate: empty prompt")
+		return nil, errors.New("gpt: Generate: empty prompt")
 	}
 	if n < 0 {
-		return nil, errors.Errorf("train: Generate: n = %d", n)
+		return nil, errors.Errorf("gpt: Generate: n = %d", n)
 	}
 	dec, err := lm.decoder()
 	if err != nil {
@@ -28,20 +28,20 @@ func (lm *LM) Generate(prompt []int, n int, temperature float64, topK int, rng *
 	defer lm.decoders.Put(dec)
 	logits, err := dec.Feed(prompt)
 	if err != nil {
-		return nil, errors.Wrap(err, "train: Generate")
+		return nil, errors.Wrap(err, "gpt: Generate")
 	}
 	out := make([]int, 0, n)
 	for i := 0; i < n; i++ {
 		id, err := SampleLogits(logits, temperature, topK, rng)
 		if err != nil {
-			return out, errors.Wrap(err, "train: Generate")
+			return out, errors.Wrap(err, "gpt: Generate")
 		}
 		out = append(out, id)
 		if stop != nil && stop(id) || i == n-1 {
 			break
 		}
 		if logits, err = dec.Next(id); err != nil {
-			return out, errors.Wrap(err, "train: Generate")
+			return out, errors.Wrap(err, "gpt: Generate")
 		}
 	}
 	return out, nil

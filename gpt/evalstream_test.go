@@ -1,25 +1,26 @@
-package train_test
+package gpt_test
 
 import (
 	"math"
 	"runtime"
 	"testing"
 
+	"github.com/attend-go/attend/gpt"
+	"github.com/attend-go/attend/internal/race"
 	"github.com/attend-go/attend/layers"
-	"github.com/attend-go/attend/train"
 	"gorgonia.org/tensor"
 )
 
 // EvaluateStream over 11 windows with batch 3 (the last batch padded) equals the mean of
 // the 11 windows evaluated one by one by a batch-1 LM with the same weights.
 func TestEvaluateStream(t *testing.T) {
-	cfg := layers.GPTConfig{Vocab: 7, BlockSize: 4, Layers: 1, Heads: 2, Width: 8, Tied: true}
+	cfg := gpt.Config{Vocab: 7, BlockSize: 4, Layers: 1, Heads: 2, Width: 8, Tied: true}
 	opts := []layers.Option{layers.WithSeed(3), layers.WithDtype(tensor.Float64)}
-	lm3, err := train.NewLM(cfg, 3, opts...)
+	lm3, err := gpt.NewLM(cfg, 3, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lm1, err := train.NewLM(cfg, 1, opts...)
+	lm1, err := gpt.NewLM(cfg, 1, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,11 +58,11 @@ func TestEvaluateStream(t *testing.T) {
 // Evaluate reads the logits in place: an evaluation batch allocates a few small objects
 // (the Program's run bookkeeping), not a float64 copy of the B·T·V logits.
 func TestEvaluateAllocations(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector makes sync.Pool drop the GEMM workspaces: allocations mean nothing")
 	}
-	cfg := layers.GPTConfig{Vocab: 65, BlockSize: 32, Layers: 1, Heads: 2, Width: 32, Tied: true}
-	lm, err := train.NewLM(cfg, 4, layers.WithSeed(1))
+	cfg := gpt.Config{Vocab: 65, BlockSize: 32, Layers: 1, Heads: 2, Width: 32, Tied: true}
+	lm, err := gpt.NewLM(cfg, 4, layers.WithSeed(1))
 	if err != nil {
 		t.Fatal(err)
 	}

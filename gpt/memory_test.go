@@ -1,4 +1,4 @@
-package layers_test
+package gpt_test
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/train"
@@ -15,13 +16,13 @@ import (
 
 // TestMemoryParamsExact: the estimate's parameter count is the built model's.
 func TestMemoryParamsExact(t *testing.T) {
-	for _, c := range []layers.GPTConfig{
+	for _, c := range []gpt.Config{
 		{Vocab: 65, BlockSize: 64, Layers: 4, Heads: 4, Width: 128, Tied: true},
 		{Vocab: 11, BlockSize: 16, Layers: 2, Heads: 2, Width: 32, Bias: true},
 		{Vocab: 7, BlockSize: 5, Layers: 3, Heads: 1, Width: 12, NoAttention: true, Bias: true},
 		{Vocab: 7, BlockSize: 5, Heads: 3, Width: 12, NoAttention: true, Tied: true},
 	} {
-		lm, err := train.NewLM(c, 0)
+		lm, err := gpt.NewLM(c, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,23 +40,23 @@ func TestMemoryParamsExact(t *testing.T) {
 }
 
 // TestMemoryMatchesGraph: the estimate of the intermediate values and gradients is the
-// number of elements of the computed nodes of train.NewLM's graph and of one decoder's
+// number of elements of the computed nodes of gpt.NewLM's graph and of one decoder's
 // pass over a window with its key/value cache (a change to the model's graph that moves
 // this should move the constants in memory.go too).
 func TestMemoryMatchesGraph(t *testing.T) {
 	for _, c := range []struct {
-		cfg   layers.GPTConfig
+		cfg   gpt.Config
 		batch int
 	}{
-		{layers.GPTConfig{Vocab: 65, BlockSize: 32, Layers: 2, Heads: 4, Width: 64, Tied: true}, 8},
-		{layers.GPTConfig{Vocab: 11, BlockSize: 16, Layers: 3, Heads: 2, Width: 32, Bias: true}, 4},
-		{layers.GPTConfig{Vocab: 300, BlockSize: 8, Layers: 1, Heads: 1, Width: 16}, 2},
-		{layers.GPTConfig{Vocab: 11, BlockSize: 16, Layers: 3, Heads: 2, Width: 32, NoAttention: true}, 4},
-		{layers.GPTConfig{Vocab: 11, BlockSize: 16, Layers: 3, Heads: 2, Width: 32}, 0},
-		{layers.GPTConfig{Vocab: 11, BlockSize: 16, Layers: 2, Heads: 2, Width: 32, Dropout: 0.1}, 4},
-		{layers.GPTConfig{Vocab: 11, BlockSize: 16, Layers: 2, Heads: 2, Width: 32, Dropout: 0.1, NoAttention: true}, 4},
+		{gpt.Config{Vocab: 65, BlockSize: 32, Layers: 2, Heads: 4, Width: 64, Tied: true}, 8},
+		{gpt.Config{Vocab: 11, BlockSize: 16, Layers: 3, Heads: 2, Width: 32, Bias: true}, 4},
+		{gpt.Config{Vocab: 300, BlockSize: 8, Layers: 1, Heads: 1, Width: 16}, 2},
+		{gpt.Config{Vocab: 11, BlockSize: 16, Layers: 3, Heads: 2, Width: 32, NoAttention: true}, 4},
+		{gpt.Config{Vocab: 11, BlockSize: 16, Layers: 3, Heads: 2, Width: 32}, 0},
+		{gpt.Config{Vocab: 11, BlockSize: 16, Layers: 2, Heads: 2, Width: 32, Dropout: 0.1}, 4},
+		{gpt.Config{Vocab: 11, BlockSize: 16, Layers: 2, Heads: 2, Width: 32, Dropout: 0.1, NoAttention: true}, 4},
 	} {
-		lm, err := train.NewLM(c.cfg, c.batch)
+		lm, err := gpt.NewLM(c.cfg, c.batch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,12 +87,12 @@ func TestMemoryMatchesHeap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds nanogpt-cpu's model")
 	}
-	cfg := layers.GPTConfig{Vocab: 65, BlockSize: 64, Layers: 4, Heads: 4, Width: 128, Tied: true}
+	cfg := gpt.Config{Vocab: 65, BlockSize: 64, Layers: 4, Heads: 4, Width: 128, Tied: true}
 	const batch = 12
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	lm, err := train.NewLM(cfg, batch)
+	lm, err := gpt.NewLM(cfg, batch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestMemoryMatchesHeap(t *testing.T) {
 		x[i], y[i] = i%65, (i+1)%65
 	}
 	for i := 0; i < 2; i++ {
-		if _, err := lm.Backward(x, y); err != nil {
+		if _, err := lm.Backward(0, x, y); err != nil {
 			t.Fatal(err)
 		}
 		if err := opt.Step(lm.ValueGrads(), 1e-3); err != nil {
@@ -121,40 +122,40 @@ func TestMemoryMatchesHeap(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := float64(m.Total()) / live
-	t.Logf("estimate %s; live heap %s (ratio %.2f)", m, layers.FormatBytes(int64(live)), r)
+	t.Logf("estimate %s; live heap %s (ratio %.2f)", m, gpt.FormatBytes(int64(live)), r)
 	if r < 0.5 || r > 2 {
-		t.Errorf("estimate %s is not within a factor 2 of the live heap %s", m, layers.FormatBytes(int64(live)))
+		t.Errorf("estimate %s is not within a factor 2 of the live heap %s", m, gpt.FormatBytes(int64(live)))
 	}
 }
 
 // TestCheckMemoryRefuses: sizes that overflow, exceed the bounds or the memory are
 // refused naming the field, before anything is allocated.
 func TestCheckMemoryRefuses(t *testing.T) {
-	base := layers.GPTConfig{Vocab: 65, BlockSize: 64, Layers: 4, Heads: 4, Width: 128, Tied: true}
+	base := gpt.Config{Vocab: 65, BlockSize: 64, Layers: 4, Heads: 4, Width: 128, Tied: true}
 	const gb = int64(1e9)
 	cases := []struct {
 		name  string
-		edit  func(*layers.GPTConfig)
+		edit  func(*gpt.Config)
 		batch int
 		field string
 		limit bool // a bound, not the machine's memory
 	}{
-		{"n_embd 2^40", func(c *layers.GPTConfig) { c.Width = 1 << 40 }, 12, "n_embd", true},
-		{"n_embd 2^31", func(c *layers.GPTConfig) { c.Width = 1 << 31 }, 12, "n_embd", true},
-		{"block_size 1e12", func(c *layers.GPTConfig) { c.BlockSize = 1e12 }, 12, "block_size", true},
-		{"n_layer 1e6", func(c *layers.GPTConfig) { c.Layers = 1e6 }, 12, "n_layer", true},
-		{"width 1e6", func(c *layers.GPTConfig) { c.Width = 1e6 }, 12, "n_embd", false},
-		{"batch 1e8", func(*layers.GPTConfig) {}, 1e8, "batch", false},
-		{"block 1e5", func(c *layers.GPTConfig) { c.BlockSize = 1e5 }, 12, "block_size", false},
-		{"vocab 1e9", func(c *layers.GPTConfig) { c.Vocab = 1e9 }, 12, "vocab", false},
-		{"batch maxint", func(*layers.GPTConfig) {}, math.MaxInt, "batch", true},
+		{"n_embd 2^40", func(c *gpt.Config) { c.Width = 1 << 40 }, 12, "n_embd", true},
+		{"n_embd 2^31", func(c *gpt.Config) { c.Width = 1 << 31 }, 12, "n_embd", true},
+		{"block_size 1e12", func(c *gpt.Config) { c.BlockSize = 1e12 }, 12, "block_size", true},
+		{"n_layer 1e6", func(c *gpt.Config) { c.Layers = 1e6 }, 12, "n_layer", true},
+		{"width 1e6", func(c *gpt.Config) { c.Width = 1e6 }, 12, "n_embd", false},
+		{"batch 1e8", func(*gpt.Config) {}, 1e8, "batch", false},
+		{"block 1e5", func(c *gpt.Config) { c.BlockSize = 1e5 }, 12, "block_size", false},
+		{"vocab 1e9", func(c *gpt.Config) { c.Vocab = 1e9 }, 12, "vocab", false},
+		{"batch maxint", func(*gpt.Config) {}, math.MaxInt, "batch", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := base
 			c.edit(&cfg)
 			_, err := cfg.CheckMemory(c.batch, tensor.Float32, true, 16*gb)
-			var me *layers.MemoryError
+			var me *gpt.MemoryError
 			if !errors.As(err, &me) || !errors.Is(err, layers.ErrConfig) {
 				t.Fatalf("error %v; want a *MemoryError", err)
 			}
@@ -176,22 +177,22 @@ func TestCheckMemoryRefuses(t *testing.T) {
 }
 
 func TestAvailableMemory(t *testing.T) {
-	n, src := layers.AvailableMemory()
+	n, src := gpt.AvailableMemory()
 	if runtime.GOOS == "linux" && (n < 1e8 || src == "unknown") {
 		t.Errorf("AvailableMemory() = %d, %q on Linux", n, src)
 	}
-	t.Logf("%s from %s", layers.FormatBytes(n), src)
+	t.Logf("%s from %s", gpt.FormatBytes(n), src)
 }
 
-// decoderElements counts what a layers.Decoder holds besides the weights: the computed
+// decoderElements counts what a gpt.Decoder holds besides the weights: the computed
 // nodes of GPT.ApplyCached over a (1, BlockSize) window, as NewDecoder builds it (no
 // dropout), and the keys and values of its cache. Its one-token pass, 1/BlockSize of
 // that, is left out here and in the estimate.
-func decoderElements(t *testing.T, cfg layers.GPTConfig) int {
+func decoderElements(t *testing.T, cfg gpt.Config) int {
 	t.Helper()
 	cfg.Dropout = 0
 	g := G.NewGraph()
-	m, err := layers.NewGPT(g, cfg, layers.WithDtype(tensor.Float64))
+	m, err := gpt.New(g, cfg, layers.WithDtype(tensor.Float64))
 	if err != nil {
 		t.Fatal(err)
 	}

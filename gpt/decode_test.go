@@ -1,4 +1,4 @@
-package train_test
+package gpt_test
 
 import (
 	"fmt"
@@ -8,17 +8,17 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/internal/graphtest"
 	"github.com/attend-go/attend/layers"
-	"github.com/attend-go/attend/train"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
 // decodeCases are the architectures the cached decoder is checked on: every option of
-// GPTConfig, and the widths and head counts the other tests use.
-var decodeCases = []layers.GPTConfig{
+// Config, and the widths and head counts the other tests use.
+var decodeCases = []gpt.Config{
 	{Vocab: 11, BlockSize: 9, Layers: 2, Heads: 2, Width: 8, Tied: true},
 	{Vocab: 11, BlockSize: 9, Layers: 2, Heads: 4, Width: 8, Bias: true},
 	{Vocab: 11, BlockSize: 9, Layers: 1, Heads: 1, Width: 8},
@@ -34,7 +34,7 @@ var decodeCases = []layers.GPTConfig{
 // recompute returns a function giving the logits after a context of at most BlockSize
 // tokens from the model's plain forward pass (GPT.Forward, as in training) over the
 // whole context, left-aligned in a (1, BlockSize) input.
-func recompute(t *testing.T, m *layers.GPT) func(ctx []int) []float64 {
+func recompute(t *testing.T, m *gpt.Model) func(ctx []int) []float64 {
 	t.Helper()
 	c := m.Config
 	ids := tensor.New(tensor.WithShape(1, c.BlockSize), tensor.Of(tensor.Int))
@@ -80,7 +80,7 @@ func TestDecoderMatchesRecompute(t *testing.T) {
 				tol = 1e-5
 			}
 			t.Run(fmt.Sprintf("%+v/%v", cfg, dt), func(t *testing.T) {
-				lm, err := train.NewLM(cfg, 0, layers.WithDtype(dt), layers.WithSeed(9), layers.WithInit(layers.Normal(0.3)))
+				lm, err := gpt.NewLM(cfg, 0, layers.WithDtype(dt), layers.WithSeed(9), layers.WithInit(layers.Normal(0.3)))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -141,7 +141,7 @@ func TestDecoderMatchesRecompute(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				b, err := train.GenerateRecompute(lm, ids[:3], n, 0, 0, nil)
+				b, err := gpt.GenerateRecompute(lm, ids[:3], n, 0, 0, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -156,8 +156,8 @@ func TestDecoderMatchesRecompute(t *testing.T) {
 // A decoder reads the model's weights where they are: a weight changed in place, or
 // replaced with gorgonia.Let, changes the next pass from position 0.
 func TestDecoderSeesWeightChanges(t *testing.T) {
-	cfg := layers.GPTConfig{Vocab: 7, BlockSize: 4, Layers: 1, Heads: 2, Width: 8}
-	lm, err := train.NewLM(cfg, 0, layers.WithDtype(tensor.Float64), layers.WithSeed(3))
+	cfg := gpt.Config{Vocab: 7, BlockSize: 4, Layers: 1, Heads: 2, Width: 8}
+	lm, err := gpt.NewLM(cfg, 0, layers.WithDtype(tensor.Float64), layers.WithSeed(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,8 +193,8 @@ func TestDecoderSeesWeightChanges(t *testing.T) {
 // gets its own decoding state, and each goroutine's output equals a sequential call's.
 // Run it with -race (.ci/run does).
 func TestGenerateConcurrent(t *testing.T) {
-	cfg := layers.GPTConfig{Vocab: 17, BlockSize: 8, Layers: 2, Heads: 2, Width: 16, Tied: true}
-	lm, err := train.NewLM(cfg, 0, layers.WithSeed(5), layers.WithInit(layers.Normal(0.3)))
+	cfg := gpt.Config{Vocab: 17, BlockSize: 8, Layers: 2, Heads: 2, Width: 16, Tied: true}
+	lm, err := gpt.NewLM(cfg, 0, layers.WithSeed(5), layers.WithInit(layers.Normal(0.3)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,8 +254,8 @@ func TestGenerateConcurrent(t *testing.T) {
 // where the cache must be refilled for every token, as absolute position embeddings
 // shift ("sliding").
 func BenchmarkGenerate(b *testing.B) {
-	cfg := layers.GPTConfig{Vocab: 65, BlockSize: 64, Layers: 4, Heads: 4, Width: 128, Tied: true}
-	lm, err := train.NewLM(cfg, 0, layers.WithDtype(tensor.Float32), layers.WithSeed(1))
+	cfg := gpt.Config{Vocab: 65, BlockSize: 64, Layers: 4, Heads: 4, Width: 128, Tied: true}
+	lm, err := gpt.NewLM(cfg, 0, layers.WithDtype(tensor.Float32), layers.WithSeed(1))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func BenchmarkGenerate(b *testing.B) {
 					if mode == "kvcache" {
 						_, err = lm.Generate([]int{0}, n, 1, 0, rng, nil)
 					} else {
-						_, err = train.GenerateRecompute(lm, []int{0}, n, 1, 0, rng)
+						_, err = gpt.GenerateRecompute(lm, []int{0}, n, 1, 0, rng)
 					}
 					if err != nil {
 						b.Fatal(err)

@@ -1,9 +1,10 @@
-package layers_test
+package gpt_test
 
 import (
 	"fmt"
 	"slices"
 
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/layers"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -13,7 +14,7 @@ import (
 // one token at a time. Past the block size (4 here) the context is the last 4 tokens.
 func ExampleDecoder() {
 	g := G.NewGraph()
-	m, err := layers.NewGPT(g, layers.GPTConfig{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 2, Width: 8},
+	m, err := gpt.New(g, gpt.Config{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 2, Width: 8},
 		layers.WithDtype(tensor.Float64), layers.WithSeed(1), layers.WithInit(layers.Normal(0.5)))
 	if err != nil {
 		fmt.Println(err)

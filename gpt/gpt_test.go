@@ -1,4 +1,4 @@
-package layers
+package gpt
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/layers"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -14,7 +15,7 @@ import (
 // TestGPTGradCheck checks the gradients of a whole tiny GPT's cross-entropy loss with
 // respect to every learnable, in float64.
 func TestGPTGradCheck(t *testing.T) {
-	cases := []GPTConfig{
+	cases := []Config{
 		{Vocab: 5, BlockSize: 4, Layers: 2, Heads: 2, Width: 4},
 		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 1, Width: 4, Tied: true, Bias: true},
 		{Vocab: 6, BlockSize: 5, Layers: 1, Heads: 2, Width: 4, NoAttention: true},
@@ -22,7 +23,7 @@ func TestGPTGradCheck(t *testing.T) {
 	for _, cfg := range cases {
 		t.Run(fmt.Sprintf("%+v", cfg), func(t *testing.T) {
 			g := G.NewGraph()
-			m, err := NewGPT(g, cfg, WithDtype(tensor.Float64), WithSeed(3), WithInit(Normal(0.5)))
+			m, err := New(g, cfg, layers.WithDtype(tensor.Float64), layers.WithSeed(3), layers.WithInit(layers.Normal(0.5)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,8 +70,8 @@ func TestGPTGradCheck(t *testing.T) {
 // refused.
 func TestBlockInput(t *testing.T) {
 	g := G.NewGraph()
-	cfg := GPTConfig{Vocab: 7, BlockSize: 5, Layers: 3, Heads: 2, Width: 8, Tied: true}
-	m, err := NewGPT(g, cfg, WithDtype(tensor.Float64), WithSeed(4), WithInit(Normal(0.5)))
+	cfg := Config{Vocab: 7, BlockSize: 5, Layers: 3, Heads: 2, Width: 8, Tied: true}
+	m, err := New(g, cfg, layers.WithDtype(tensor.Float64), layers.WithSeed(4), layers.WithInit(layers.Normal(0.5)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +111,8 @@ func TestBlockInput(t *testing.T) {
 		}
 	}
 	for _, l := range []int{-1, 4} {
-		if _, err := m.BlockInput(ids, l); !errors.Is(err, ErrConfig) {
-			t.Errorf("BlockInput(ids, %d): %v; want ErrConfig", l, err)
+		if _, err := m.BlockInput(ids, l); !errors.Is(err, layers.ErrConfig) {
+			t.Errorf("BlockInput(ids, %d): %v; want layers.ErrConfig", l, err)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package layers
+package gpt
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/internal/graphtest"
+	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/torchrand"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -53,8 +54,8 @@ func TestInitLikeNanoGPTMatchesPyTorch(t *testing.T) {
 		for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
 			t.Run(fmt.Sprintf("width%d_%v", c.Width, dt), func(t *testing.T) {
 				g := G.NewGraph()
-				m, err := NewGPT(g, GPTConfig{Vocab: c.Vocab, BlockSize: c.Block, Layers: c.Layers, Heads: c.Heads,
-					Width: c.Width, Bias: c.Bias, Tied: c.Tied}, WithDtype(dt), WithSeed(99))
+				m, err := New(g, Config{Vocab: c.Vocab, BlockSize: c.Block, Layers: c.Layers, Heads: c.Heads,
+					Width: c.Width, Bias: c.Bias, Tied: c.Tied}, layers.WithDtype(dt), layers.WithSeed(99))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -107,7 +108,7 @@ func TestInitLikeNanoGPTMatchesPyTorch(t *testing.T) {
 
 func TestInitLikeNanoGPTErrors(t *testing.T) {
 	g := G.NewGraph()
-	m, err := NewGPT(g, GPTConfig{Vocab: 5, BlockSize: 4, Width: 8, NoAttention: true})
+	m, err := New(g, Config{Vocab: 5, BlockSize: 4, Width: 8, NoAttention: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,32 +1,33 @@
-package layers
+package gpt
 
 import (
 	"fmt"
 	"math"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/layers"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// GPTConfig is the architecture of a GPT. Vocab, BlockSize and Width are required; the
+// Config is the architecture of a GPT. Vocab, BlockSize and Width are required; the
 // zero values of the rest are one layer, one head, untied, no biases, no dropout.
-type GPTConfig struct {
+type Config struct {
 	Vocab     int     `json:"vocab"`      // vocabulary size
 	BlockSize int     `json:"block_size"` // longest context the model sees (rows of the position table)
 	Layers    int     `json:"n_layer"`    // Transformer blocks; 0 means 1
 	Heads     int     `json:"n_head"`     // attention heads per block; 0 means 1; must divide Width
 	Width     int     `json:"n_embd"`     // model width
 	Tied      bool    `json:"tied"`       // share the token embedding with the output head (nanoGPT does)
-	Bias      bool    `json:"bias"`       // biases in the Linear and LayerNorm layers
+	Bias      bool    `json:"bias"`       // biases in the layers.Linear and layers.LayerNorm layers
 	Dropout   float64 `json:"dropout"`    // dropout on the embeddings and on each residual branch, in [0, 1)
 	// NoAttention removes every attention sub-layer (an ablation: each position then
 	// sees only its own token and position).
 	NoAttention bool `json:"no_attention"`
 }
 
-func (c GPTConfig) withDefaults() GPTConfig {
+func (c Config) withDefaults() Config {
 	if c.Layers == 0 {
 		c.Layers = 1
 	}
@@ -37,23 +38,23 @@ func (c GPTConfig) withDefaults() GPTConfig {
 }
 
 // Validate reports a configuration that cannot be built, naming the field.
-func (c GPTConfig) Validate() error {
+func (c Config) Validate() error {
 	d := c.withDefaults()
 	switch {
 	case c.Vocab < 1:
-		return errors.Wrapf(ErrConfig, "Vocab = %d; want ≥ 1", c.Vocab)
+		return errors.Wrapf(layers.ErrConfig, "Vocab = %d; want ≥ 1", c.Vocab)
 	case c.BlockSize < 1:
-		return errors.Wrapf(ErrConfig, "BlockSize = %d; want ≥ 1", c.BlockSize)
+		return errors.Wrapf(layers.ErrConfig, "BlockSize = %d; want ≥ 1", c.BlockSize)
 	case c.Width < 1:
-		return errors.Wrapf(ErrConfig, "Width = %d; want ≥ 1", c.Width)
+		return errors.Wrapf(layers.ErrConfig, "Width = %d; want ≥ 1", c.Width)
 	case c.Layers < 0:
-		return errors.Wrapf(ErrConfig, "Layers = %d; want ≥ 1", c.Layers)
+		return errors.Wrapf(layers.ErrConfig, "Layers = %d; want ≥ 1", c.Layers)
 	case c.Heads < 0:
-		return errors.Wrapf(ErrConfig, "Heads = %d; want ≥ 1", c.Heads)
+		return errors.Wrapf(layers.ErrConfig, "Heads = %d; want ≥ 1", c.Heads)
 	case c.Width%d.Heads != 0:
-		return errors.Wrapf(ErrConfig, "Width = %d is not divisible by %d heads", c.Width, d.Heads)
+		return errors.Wrapf(layers.ErrConfig, "Width = %d is not divisible by %d heads", c.Width, d.Heads)
 	case !(c.Dropout >= 0 && c.Dropout < 1):
-		return errors.Wrapf(ErrConfig, "Dropout = %v; want [0, 1)", c.Dropout)
+		return errors.Wrapf(layers.ErrConfig, "Dropout = %v; want [0, 1)", c.Dropout)
 	}
 	return nil
 }
@@ -64,10 +65,10 @@ func (c GPTConfig) Validate() error {
 //	x = x + MLP(LN2(x))
 type Block struct {
 	Name     string
-	LN1      *LayerNorm     // name.ln_1; nil with GPTConfig.NoAttention
-	Attn     *SelfAttention // name.attn; nil with GPTConfig.NoAttention
-	LN2      *LayerNorm     // name.ln_2
-	MLP      *MLP           // name.mlp
+	LN1      *layers.LayerNorm     // name.ln_1; nil with Config.NoAttention
+	Attn     *layers.SelfAttention // name.attn; nil with Config.NoAttention
+	LN2      *layers.LayerNorm     // name.ln_2
+	MLP      *layers.MLP           // name.mlp
 	dropout  float64
 	seed     uint64
 	dropMode *graph.DropoutMode
@@ -82,7 +83,7 @@ func (b *Block) Forward(x *G.Node) (*G.Node, error) {
 // Apply applies the block to x (B, T, Width) and also returns its attention weights
 // (B, H, T, T), nil without attention.
 func (b *Block) Apply(x *G.Node) (y, weights *G.Node, err error) {
-	return b.apply(x, AttendInputs{})
+	return b.apply(x, layers.AttendInputs{})
 }
 
 // ApplyCached is Apply for decoding: x holds the positions after the cache's, and the
@@ -92,10 +93,10 @@ func (b *Block) ApplyCached(x *G.Node, c *graph.KVCache, slot int) (y, weights *
 	if c == nil {
 		return nil, nil, errors.Wrapf(graph.ErrArgument, "layers: Block %q: nil cache", b.Name)
 	}
-	return b.apply(x, AttendInputs{Cache: c, CacheSlot: slot})
+	return b.apply(x, layers.AttendInputs{Cache: c, CacheSlot: slot})
 }
 
-func (b *Block) apply(x *G.Node, in AttendInputs) (y, weights *G.Node, err error) {
+func (b *Block) apply(x *G.Node, in layers.AttendInputs) (y, weights *G.Node, err error) {
 	wrap := func(err error) error { return errors.Wrapf(err, "layers: Block %q", b.Name) }
 	if b.Attn != nil {
 		h, err := b.LN1.Forward(x)
@@ -149,13 +150,13 @@ func (b *Block) Learnables() G.Nodes {
 // GPT is a decoder-only Transformer as in nanoGPT: token and learned position
 // embeddings, Layers pre-LayerNorm blocks of causal self-attention and MLP, a final
 // LayerNorm and a linear head to the vocabulary (tied to the token embedding if Tied).
-type GPT struct {
-	Config GPTConfig // with defaults filled in
-	WTE    *Embedding
-	WPE    *Embedding
+type Model struct {
+	Config Config // with defaults filled in
+	WTE    *layers.Embedding
+	WPE    *layers.Embedding
 	Blocks []*Block
-	LNF    *LayerNorm
-	Head   *Linear // lm_head; nil when Tied
+	LNF    *layers.LayerNorm
+	Head   *layers.Linear // lm_head; nil when Tied
 	mode   graph.DropoutMode
 	seed   uint64
 }
@@ -164,58 +165,61 @@ type GPT struct {
 // weight and embedding, N(0, 0.02/√(2·Layers)) for the projections into the residual
 // stream (attn.wo, mlp.proj), zero biases, unit LayerNorm gains. WithSeed and WithDtype
 // apply; WithInit replaces the N(0, 0.02).
-func NewGPT(g *G.ExprGraph, cfg GPTConfig, opts ...Option) (*GPT, error) {
+func New(g *G.ExprGraph, cfg Config, opts ...layers.Option) (*Model, error) {
 	wrap := func(err error) error { return errors.Wrap(err, "layers: GPT") }
 	if g == nil {
-		return nil, wrap(errors.Wrap(ErrConfig, "nil graph"))
+		return nil, wrap(errors.Wrap(layers.ErrConfig, "nil graph"))
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, wrap(err)
 	}
-	o, err := newOptions(opts)
+	o, err := layers.Resolve(opts...)
 	if err != nil {
 		return nil, wrap(err)
 	}
 	c := cfg.withDefaults()
-	std := o.weightInit(Normal(0.02))
-	projStd := Normal(0.02 / math.Sqrt(2*float64(c.Layers)))
-	wopts := append(append([]Option{}, opts...), WithInit(std))
-	m := &GPT{Config: c, seed: o.seed}
-	if m.WTE, err = NewEmbedding(g, "wte", c.Vocab, c.Width, wopts...); err != nil {
+	std := o.Init
+	if std == nil {
+		std = layers.Normal(0.02)
+	}
+	projStd := layers.Normal(0.02 / math.Sqrt(2*float64(c.Layers)))
+	wopts := append(append([]layers.Option{}, opts...), layers.WithInit(std))
+	m := &Model{Config: c, seed: o.Seed}
+	if m.WTE, err = layers.NewEmbedding(g, "wte", c.Vocab, c.Width, wopts...); err != nil {
 		return nil, wrap(err)
 	}
-	if m.WPE, err = NewEmbedding(g, "wpe", c.BlockSize, c.Width, wopts...); err != nil {
+	if m.WPE, err = layers.NewEmbedding(g, "wpe", c.BlockSize, c.Width, wopts...); err != nil {
 		return nil, wrap(err)
 	}
 	for i := 0; i < c.Layers; i++ {
 		name := fmt.Sprintf("blocks.%d", i)
-		b := &Block{Name: name, dropout: c.Dropout, seed: o.seed*1000 + uint64(i), dropMode: &m.mode}
+		b := &Block{Name: name, dropout: c.Dropout, seed: o.Seed*1000 + uint64(i), dropMode: &m.mode}
 		if !c.NoAttention {
-			if b.LN1, err = NewLayerNorm(g, name+".ln_1", c.Width, c.Bias, opts...); err != nil {
+			if b.LN1, err = layers.NewLayerNorm(g, name+".ln_1", c.Width, c.Bias, opts...); err != nil {
 				return nil, wrap(err)
 			}
-			if b.Attn, err = NewSelfAttention(g, name+".attn", AttentionConfig{
+			if b.Attn, err = layers.NewSelfAttention(g, name+".attn", layers.AttentionConfig{
 				DModel: c.Width, Heads: c.Heads, Causal: true, OutProj: true, Bias: c.Bias,
 			}, wopts...); err != nil {
 				return nil, wrap(err)
 			}
-			if err := o.reinit(b.Attn.Wo, projStd); err != nil {
+			if err := layers.Reinit(b.Attn.Wo, projStd, opts...); err != nil {
 				return nil, wrap(err)
 			}
 		}
-		if b.LN2, err = NewLayerNorm(g, name+".ln_2", c.Width, c.Bias, opts...); err != nil {
+		if b.LN2, err = layers.NewLayerNorm(g, name+".ln_2", c.Width, c.Bias, opts...); err != nil {
 			return nil, wrap(err)
 		}
-		if b.MLP, err = NewMLP(g, name+".mlp", c.Width, c.Bias, projStd, wopts...); err != nil {
+		if b.MLP, err = layers.NewMLP(g, name+".mlp", c.Width, c.Bias, projStd, wopts...); err != nil {
 			return nil, wrap(err)
 		}
 		m.Blocks = append(m.Blocks, b)
 	}
-	if m.LNF, err = NewLayerNorm(g, "ln_f", c.Width, c.Bias, opts...); err != nil {
+	if m.LNF, err = layers.NewLayerNorm(g, "ln_f", c.Width, c.Bias, opts...); err != nil {
 		return nil, wrap(err)
 	}
 	if !c.Tied {
-		if m.Head, err = NewLinear(g, "lm_head", c.Width, c.Vocab, false, wopts...); err != nil {
+		if m.Head, err = layers.NewLinear(g, "lm_head", c.Width, c.Vocab, false, wopts...); err != nil {
 			return nil, wrap(err)
 		}
 	}
@@ -224,23 +228,23 @@ func NewGPT(g *G.ExprGraph, cfg GPTConfig, opts ...Option) (*GPT, error) {
 
 // SetTraining switches dropout on (training) or off (evaluation, sampling). A new model
 // starts with dropout off.
-func (m *GPT) SetTraining(on bool) { m.mode.SetTraining(on) }
+func (m *Model) SetTraining(on bool) { m.mode.SetTraining(on) }
 
 // SetStep tells dropout which training step runs next; its masks depend only on the
 // seed and the step, so a resumed run repeats the uninterrupted one.
-func (m *GPT) SetStep(step int) { m.mode.SetStep(uint64(step)) }
+func (m *Model) SetStep(step int) { m.mode.SetStep(uint64(step)) }
 
 // Forward returns the logits (B, T, Vocab) for ids, an int node (B, T) with
 // T ≤ BlockSize. Position t of the logits predicts the token after ids[:, t], seeing only
 // ids[:, ≤ t].
-func (m *GPT) Forward(ids *G.Node) (*G.Node, error) {
+func (m *Model) Forward(ids *G.Node) (*G.Node, error) {
 	logits, _, err := m.Apply(ids)
 	return logits, err
 }
 
 // Apply is Forward that also returns each block's attention weights node (B, H, T, T)
 // (nil entries without attention), for inspection and plots.
-func (m *GPT) Apply(ids *G.Node) (logits *G.Node, weights []*G.Node, err error) {
+func (m *Model) Apply(ids *G.Node) (logits *G.Node, weights []*G.Node, err error) {
 	y, err := m.apply(ids, nil, &weights)
 	return y, weights, err
 }
@@ -250,7 +254,7 @@ func (m *GPT) Apply(ids *G.Node) (logits *G.Node, weights []*G.Node, err error) 
 // block i keeps its keys and values in the cache's store i. A run computes only the new
 // positions' rows; the caller commits them with c.Advance. The weights are
 // (B, H, T, c.Cap()). Decoder wraps this for generation.
-func (m *GPT) ApplyCached(ids *G.Node, c *graph.KVCache) (logits *G.Node, weights []*G.Node, err error) {
+func (m *Model) ApplyCached(ids *G.Node, c *graph.KVCache) (logits *G.Node, weights []*G.Node, err error) {
 	if c == nil {
 		return nil, nil, errors.Wrap(graph.ErrArgument, "layers: GPT: nil cache")
 	}
@@ -258,7 +262,7 @@ func (m *GPT) ApplyCached(ids *G.Node, c *graph.KVCache) (logits *G.Node, weight
 	return y, weights, err
 }
 
-func (m *GPT) apply(ids *G.Node, cache *graph.KVCache, weights *[]*G.Node) (*G.Node, error) {
+func (m *Model) apply(ids *G.Node, cache *graph.KVCache, weights *[]*G.Node) (*G.Node, error) {
 	wrap := func(err error) error { return errors.Wrap(err, "layers: GPT") }
 	x, err := m.stream(ids, cache, len(m.Blocks), weights)
 	if err != nil {
@@ -279,9 +283,9 @@ func (m *GPT) apply(ids *G.Node, cache *graph.KVCache, weights *[]*G.Node) (*G.N
 // and positions (and embedding dropout) followed by blocks 0 to l-1, built by the same
 // code as Forward. l = len(Blocks) gives the input of the final LayerNorm. Tools that
 // look inside a layer (train-toy explain) start from it.
-func (m *GPT) BlockInput(ids *G.Node, l int) (*G.Node, error) {
+func (m *Model) BlockInput(ids *G.Node, l int) (*G.Node, error) {
 	if l < 0 || l > len(m.Blocks) {
-		return nil, errors.Wrapf(ErrConfig, "layers: GPT: block %d of %d", l, len(m.Blocks))
+		return nil, errors.Wrapf(layers.ErrConfig, "layers: GPT: block %d of %d", l, len(m.Blocks))
 	}
 	var weights []*G.Node
 	x, err := m.stream(ids, nil, l, &weights)
@@ -291,7 +295,7 @@ func (m *GPT) BlockInput(ids *G.Node, l int) (*G.Node, error) {
 // stream is the forward pass up to the input of block upTo: token embedding, positions
 // (from the cache length when decoding), embedding dropout, then blocks [0, upTo),
 // appending each block's attention weights to weights.
-func (m *GPT) stream(ids *G.Node, cache *graph.KVCache, upTo int, weights *[]*G.Node) (*G.Node, error) {
+func (m *Model) stream(ids *G.Node, cache *graph.KVCache, upTo int, weights *[]*G.Node) (*G.Node, error) {
 	if ids == nil || ids.Dtype() != tensor.Int || ids.Dims() != 2 {
 		return nil, errors.Wrapf(graph.ErrShape, "ids must be an int node (B, T), got %v", ids)
 	}
@@ -331,7 +335,7 @@ func (m *GPT) stream(ids *G.Node, cache *graph.KVCache, upTo int, weights *[]*G.
 }
 
 // Learnables returns wte, wpe, each block's, ln_f's and lm_head's (when not tied).
-func (m *GPT) Learnables() G.Nodes {
+func (m *Model) Learnables() G.Nodes {
 	ns := G.Nodes{m.WTE.W, m.WPE.W}
 	for _, b := range m.Blocks {
 		ns = append(ns, b.Learnables()...)
@@ -344,7 +348,7 @@ func (m *GPT) Learnables() G.Nodes {
 }
 
 // NumParams counts the model's learnable numbers (a tied table once).
-func (m *GPT) NumParams() int {
+func (m *Model) NumParams() int {
 	n := 0
 	for _, p := range m.Learnables() {
 		n += p.Shape().TotalSize()

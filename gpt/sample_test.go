@@ -1,4 +1,4 @@
-package train_test
+package gpt_test
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/attend-go/attend/train"
+	"github.com/attend-go/attend/gpt"
 )
 
 func TestSampleLogitsGreedy(t *testing.T) {
@@ -26,7 +26,7 @@ func TestSampleLogitsGreedy(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := train.SampleLogits(tc.logits, 0, 0, nil) // greedy needs no rng
+			got, err := gpt.SampleLogits(tc.logits, 0, 0, nil) // greedy needs no rng
 			if err != nil || got != tc.want {
 				t.Errorf("SampleLogits(%v, 0) = %d, %v; want %d", tc.logits, got, err, tc.want)
 			}
@@ -41,12 +41,12 @@ func TestSampleLogitsTop1IsGreedy(t *testing.T) {
 		for i := range logits {
 			logits[i] = math.Round(rng.NormFloat64() * 3) // rounding makes ties common
 		}
-		greedy, err := train.SampleLogits(logits, 0, 0, nil)
+		greedy, err := gpt.SampleLogits(logits, 0, 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, temp := range []float64{0.1, 1, 100} {
-			got, err := train.SampleLogits(logits, temp, 1, rng)
+			got, err := gpt.SampleLogits(logits, temp, 1, rng)
 			if err != nil || got != greedy {
 				t.Fatalf("top-1 at T=%v = %d, %v; greedy = %d (logits %v)", temp, got, err, greedy, logits)
 			}
@@ -62,7 +62,7 @@ func checkFrequencies(t *testing.T, logits []float64, temp float64, topK int, wa
 	rng := rand.New(rand.NewPCG(1, 2))
 	counts := make([]int, len(logits))
 	for i := 0; i < n; i++ {
-		k, err := train.SampleLogits(logits, temp, topK, rng)
+		k, err := gpt.SampleLogits(logits, temp, topK, rng)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +127,7 @@ func TestSampleLogitsDeterministic(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 0))
 		out := make([]int, 50)
 		for i := range out {
-			out[i], _ = train.SampleLogits(logits, 0.9, 4, rng)
+			out[i], _ = gpt.SampleLogits(logits, 0.9, 4, rng)
 		}
 		return out
 	}
@@ -141,7 +141,7 @@ func TestSampleLogitsDeterministic(t *testing.T) {
 
 	// Exactly one rng.Float64() per draw.
 	used, twin := rand.New(rand.NewPCG(9, 9)), rand.New(rand.NewPCG(9, 9))
-	if _, err := train.SampleLogits(logits, 1, 0, used); err != nil {
+	if _, err := gpt.SampleLogits(logits, 1, 0, used); err != nil {
 		t.Fatal(err)
 	}
 	twin.Float64()
@@ -169,7 +169,7 @@ func TestSampleLogitsErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := train.SampleLogits(tc.logits, tc.temp, 0, tc.rng)
+			_, err := gpt.SampleLogits(tc.logits, tc.temp, 0, tc.rng)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error = %v, want %q", err, tc.want)
 			}
@@ -179,13 +179,13 @@ func TestSampleLogitsErrors(t *testing.T) {
 
 func ExampleSampleLogits() {
 	logits := []float64{1.0, 3.0, 2.5, -1.0}
-	greedy, _ := train.SampleLogits(logits, 0, 0, nil)
+	greedy, _ := gpt.SampleLogits(logits, 0, 0, nil)
 	fmt.Println("greedy:", greedy)
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	var draws []int
 	for i := 0; i < 10; i++ {
-		k, err := train.SampleLogits(logits, 0.8, 2, rng) // only tokens 1 and 2 can come out
+		k, err := gpt.SampleLogits(logits, 0.8, 2, rng) // only tokens 1 and 2 can come out
 		if err != nil {
 			fmt.Println("error:", err)
 			return

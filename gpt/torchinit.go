@@ -1,8 +1,10 @@
-package layers
+package gpt
 
 import (
 	"math"
 
+	"github.com/attend-go/attend/internal/num"
+	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/torchrand"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -22,14 +24,14 @@ import (
 // c_proj. c_attn's rows become Wq, Wk, Wv. A tied config is nanoGPT's model; an untied
 // one is model.py without its weight-tying line. Biases start at 0 and LayerNorm gains at
 // 1. Models without attention have no nanoGPT counterpart and are an error.
-func (m *GPT) InitLikeNanoGPT(gen *torchrand.Generator) error {
-	wrap := func(err error) error { return errors.Wrap(err, "layers: GPT InitLikeNanoGPT") }
+func (m *Model) InitLikeNanoGPT(gen *torchrand.Generator) error {
+	wrap := func(err error) error { return errors.Wrap(err, "gpt: InitLikeNanoGPT") }
 	if gen == nil {
-		return wrap(errors.Wrap(ErrConfig, "nil generator"))
+		return wrap(errors.Wrap(layers.ErrConfig, "nil generator"))
 	}
 	c := m.Config
 	if c.NoAttention {
-		return wrap(errors.Wrap(ErrConfig, "a model without attention has no nanoGPT counterpart"))
+		return wrap(errors.Wrap(layers.ErrConfig, "a model without attention has no nanoGPT counterpart"))
 	}
 	C, V, T := c.Width, c.Vocab, c.BlockSize
 	draw := func(n int) []float32 { return make([]float32, n) }
@@ -143,14 +145,18 @@ func transpose(a []float32, rows, cols int) []float32 {
 func setValue(n *G.Node, v []float32) error {
 	shape := n.Shape().Clone()
 	if shape.TotalSize() != len(v) {
-		return errors.Wrapf(ErrConfig, "%s has %v = %d values, got %d", n.Name(), shape, shape.TotalSize(), len(v))
+		return errors.Wrapf(layers.ErrConfig, "%s has %v = %d values, got %d", n.Name(), shape, shape.TotalSize(), len(v))
 	}
 	if dt := n.Dtype(); dt != tensor.Float32 && dt != tensor.Float64 {
-		return errors.Wrapf(ErrConfig, "%s has dtype %v, want float32 or float64", n.Name(), dt)
+		return errors.Wrapf(layers.ErrConfig, "%s has dtype %v, want float32 or float64", n.Name(), dt)
 	}
 	d := make([]float64, len(v))
 	for i, x := range v {
 		d[i] = float64(x)
 	}
-	return errors.Wrap(G.Let(n, newValue(n.Dtype(), shape, d)), n.Name())
+	t, err := num.Dense(n.Dtype(), shape, d)
+	if err != nil {
+		return errors.Wrap(err, n.Name())
+	}
+	return errors.Wrap(G.Let(n, t), n.Name())
 }

@@ -1,4 +1,4 @@
-package train
+package gpt
 
 import (
 	"math"
@@ -22,15 +22,15 @@ import (
 // temperature, or a nil rng when sampling are errors.
 func SampleLogits(logits []float64, temperature float64, topK int, rng *rand.Rand) (int, error) {
 	if len(logits) == 0 {
-		return 0, errors.New("train: SampleLogits: empty logits")
+		return 0, errors.New("gpt: SampleLogits: empty logits")
 	}
 	if !isFinite(temperature) || temperature < 0 {
-		return 0, errors.Errorf("train: SampleLogits: temperature %v must be finite and ≥ 0", temperature)
+		return 0, errors.Errorf("gpt: SampleLogits: temperature %v must be finite and ≥ 0", temperature)
 	}
 	best := 0
 	for i, x := range logits {
 		if math.IsNaN(x) {
-			return 0, errors.Errorf("train: SampleLogits: logit %d is NaN", i)
+			return 0, errors.Errorf("gpt: SampleLogits: logit %d is NaN", i)
 		}
 		if x > logits[best] {
 			best = i
@@ -40,7 +40,7 @@ func SampleLogits(logits []float64, temperature float64, topK int, rng *rand.Ran
 		return best, nil
 	}
 	if rng == nil {
-		return 0, errors.New("train: SampleLogits: nil rng")
+		return 0, errors.New("gpt: SampleLogits: nil rng")
 	}
 
 	kept := topKIndices(logits, topK) // ascending index order; nil: all of them
@@ -109,3 +109,5 @@ func topKIndices(x []float64, k int) []int {
 	slices.Sort(idx)
 	return idx
 }
+
+func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

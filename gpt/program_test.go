@@ -1,4 +1,4 @@
-package layers
+package gpt
 
 import (
 	"math/rand/v2"
@@ -6,6 +6,8 @@ import (
 
 	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/internal/graphtest"
+	"github.com/attend-go/attend/internal/race"
+	"github.com/attend-go/attend/layers"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -17,8 +19,8 @@ import (
 func TestProgramMatchesTapeMachine(t *testing.T) {
 	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
 		g := G.NewGraph()
-		cfg := GPTConfig{Vocab: 7, BlockSize: 6, Layers: 2, Heads: 2, Width: 8, Tied: true}
-		m, err := NewGPT(g, cfg, WithDtype(dt), WithSeed(4), WithInit(Normal(0.4)))
+		cfg := Config{Vocab: 7, BlockSize: 6, Layers: 2, Heads: 2, Width: 8, Tied: true}
+		m, err := New(g, cfg, layers.WithDtype(dt), layers.WithSeed(4), layers.WithInit(layers.Normal(0.4)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +72,7 @@ func TestProgramMatchesTapeMachine(t *testing.T) {
 				}
 			}
 		}
-		if raceEnabled {
+		if race.Enabled {
 			continue // the race detector's own allocations would be counted
 		}
 		if allocs := testing.AllocsPerRun(5, func() { p.Run() }); allocs > 50 {

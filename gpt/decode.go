@@ -1,7 +1,8 @@
-package layers
+package gpt
 
 import (
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/layers"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -29,7 +30,7 @@ import (
 type Decoder struct {
 	src    G.Nodes // the model's learnables
 	params G.Nodes // the decoder's nodes over the same tensors, in the same order
-	cfg    GPTConfig
+	cfg    Config
 	cache  *graph.KVCache
 	whole  decodePass // (1, BlockSize) tokens from position 0
 	step   decodePass // (1, 1) token at position Len
@@ -49,19 +50,19 @@ type decodePass struct {
 
 // NewDecoder builds a decoder over the model's weights with an empty context. Dropout is
 // off in it, as in evaluation.
-func (m *GPT) NewDecoder() (*Decoder, error) {
+func (m *Model) NewDecoder() (*Decoder, error) {
 	wrap := func(err error) error { return errors.Wrap(err, "layers: NewDecoder") }
 	src := m.Learnables()
 	for _, p := range src {
 		if _, ok := p.Value().(*tensor.Dense); !ok {
-			return nil, wrap(errors.Wrapf(ErrConfig, "learnable %q has no value", p.Name()))
+			return nil, wrap(errors.Wrapf(layers.ErrConfig, "learnable %q has no value", p.Name()))
 		}
 	}
 	cfg := m.Config
 	cfg.Dropout = 0
 	dt := m.WTE.W.Dtype()
 	g := G.NewGraph()
-	dm, err := NewGPT(g, cfg, WithDtype(dt), sharing(src))
+	dm, err := New(g, cfg, layers.WithDtype(dt), layers.Share(src))
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -82,12 +83,12 @@ func (m *GPT) NewDecoder() (*Decoder, error) {
 	case tensor.Float32:
 		d.read = readFloats((*tensor.Dense).Float32s)
 	default:
-		return nil, wrap(errors.Wrapf(ErrConfig, "dtype %v", dt))
+		return nil, wrap(errors.Wrapf(layers.ErrConfig, "dtype %v", dt))
 	}
 	return d, nil
 }
 
-func newDecodePass(g *G.ExprGraph, m *GPT, c *graph.KVCache, name string, t int) (decodePass, error) {
+func newDecodePass(g *G.ExprGraph, m *Model, c *graph.KVCache, name string, t int) (decodePass, error) {
 	ids := tensor.New(tensor.WithShape(1, t), tensor.Of(tensor.Int))
 	in := G.NewTensor(g, tensor.Int, 2, G.WithShape(1, t), G.WithName(name), G.WithValue(ids))
 	p := decodePass{ids: ids.Ints()}
@@ -140,11 +141,11 @@ func (d *Decoder) Next(token int) ([]float64, error) {
 func (d *Decoder) Feed(tokens []int) ([]float64, error) {
 	wrap := func(err error) error { return errors.Wrap(err, "layers: Decoder") }
 	if len(tokens) == 0 {
-		return nil, wrap(errors.Wrap(ErrConfig, "no tokens"))
+		return nil, wrap(errors.Wrap(layers.ErrConfig, "no tokens"))
 	}
 	for _, tok := range tokens {
 		if tok < 0 || tok >= d.cfg.Vocab {
-			return nil, wrap(errors.Wrapf(ErrConfig, "token %d outside the vocabulary of %d", tok, d.cfg.Vocab))
+			return nil, wrap(errors.Wrapf(layers.ErrConfig, "token %d outside the vocabulary of %d", tok, d.cfg.Vocab))
 		}
 	}
 	t, n := d.cfg.BlockSize, d.cache.Len()
@@ -225,7 +226,7 @@ func (d *Decoder) sync() error {
 			continue
 		}
 		if v == nil || !v.Shape().Eq(d.params[i].Shape()) || v.Dtype() != d.params[i].Dtype() {
-			return errors.Wrapf(ErrConfig, "learnable %q changed its value to %v", p.Name(), v)
+			return errors.Wrapf(layers.ErrConfig, "learnable %q changed its value to %v", p.Name(), v)
 		}
 		if err := G.Let(d.params[i], v); err != nil {
 			return errors.Wrap(err, p.Name())
@@ -239,11 +240,11 @@ func (d *Decoder) sync() error {
 // len(ids) positions (nil for a block without attention).
 func (d *Decoder) Attention(ids []int) ([][][][]float64, error) {
 	if len(ids) == 0 || len(ids) > d.cfg.BlockSize {
-		return nil, errors.Wrapf(ErrConfig, "layers: Decoder: Attention of %d tokens; want 1 to %d", len(ids), d.cfg.BlockSize)
+		return nil, errors.Wrapf(layers.ErrConfig, "layers: Decoder: Attention of %d tokens; want 1 to %d", len(ids), d.cfg.BlockSize)
 	}
 	for _, tok := range ids {
 		if tok < 0 || tok >= d.cfg.Vocab {
-			return nil, errors.Wrapf(ErrConfig, "layers: Decoder: token %d outside the vocabulary of %d", tok, d.cfg.Vocab)
+			return nil, errors.Wrapf(layers.ErrConfig, "layers: Decoder: token %d outside the vocabulary of %d", tok, d.cfg.Vocab)
 		}
 	}
 	if _, err := d.encode(ids); err != nil {

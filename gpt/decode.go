@@ -1,6 +1,7 @@
 package gpt
 
 import (
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/layers"
 	"github.com/pkg/errors"
@@ -51,11 +52,11 @@ type decodePass struct {
 // NewDecoder builds a decoder over the model's weights with an empty context. Dropout is
 // off in it, as in evaluation.
 func (m *Model) NewDecoder() (*Decoder, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "layers: NewDecoder") }
+	wrap := func(err error) error { return attend.Wrap(err, "gpt: NewDecoder") }
 	src := m.Learnables()
 	for _, p := range src {
 		if _, ok := p.Value().(*tensor.Dense); !ok {
-			return nil, wrap(errors.Wrapf(layers.ErrConfig, "learnable %q has no value", p.Name()))
+			return nil, wrap(errors.Wrapf(attend.ErrArgument, "learnable %q has no value", p.Name()))
 		}
 	}
 	cfg := m.Config
@@ -83,7 +84,7 @@ func (m *Model) NewDecoder() (*Decoder, error) {
 	case tensor.Float32:
 		d.read = readFloats((*tensor.Dense).Float32s)
 	default:
-		return nil, wrap(errors.Wrapf(layers.ErrConfig, "dtype %v", dt))
+		return nil, wrap(errors.Wrapf(attend.ErrArgument, "dtype %v", dt))
 	}
 	return d, nil
 }
@@ -139,13 +140,13 @@ func (d *Decoder) Next(token int) ([]float64, error) {
 // over BlockSize positions; otherwise one position at a time, which is cheaper then.
 // A token outside the vocabulary is an error that leaves the context as it was.
 func (d *Decoder) Feed(tokens []int) ([]float64, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "layers: Decoder") }
+	wrap := func(err error) error { return attend.Wrap(err, "gpt: Decoder") }
 	if len(tokens) == 0 {
-		return nil, wrap(errors.Wrap(layers.ErrConfig, "no tokens"))
+		return nil, wrap(errors.Wrap(attend.ErrArgument, "no tokens"))
 	}
 	for _, tok := range tokens {
 		if tok < 0 || tok >= d.cfg.Vocab {
-			return nil, wrap(errors.Wrapf(layers.ErrConfig, "token %d outside the vocabulary of %d", tok, d.cfg.Vocab))
+			return nil, wrap(errors.Wrapf(attend.ErrData, "token %d outside the vocabulary of %d", tok, d.cfg.Vocab))
 		}
 	}
 	t, n := d.cfg.BlockSize, d.cache.Len()
@@ -174,7 +175,7 @@ func (d *Decoder) Feed(tokens []int) ([]float64, error) {
 
 // encode replaces the context by ctx (1 to BlockSize tokens) in one pass from position 0.
 func (d *Decoder) encode(ctx []int) ([]float64, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "layers: Decoder") }
+	wrap := func(err error) error { return attend.Wrap(err, "gpt: Decoder") }
 	if err := d.sync(); err != nil {
 		return nil, wrap(err)
 	}
@@ -226,7 +227,7 @@ func (d *Decoder) sync() error {
 			continue
 		}
 		if v == nil || !v.Shape().Eq(d.params[i].Shape()) || v.Dtype() != d.params[i].Dtype() {
-			return errors.Wrapf(layers.ErrConfig, "learnable %q changed its value to %v", p.Name(), v)
+			return errors.Wrapf(attend.ErrArgument, "learnable %q changed its value to %v", p.Name(), v)
 		}
 		if err := G.Let(d.params[i], v); err != nil {
 			return errors.Wrap(err, p.Name())
@@ -240,11 +241,11 @@ func (d *Decoder) sync() error {
 // len(ids) positions (nil for a block without attention).
 func (d *Decoder) Attention(ids []int) ([][][][]float64, error) {
 	if len(ids) == 0 || len(ids) > d.cfg.BlockSize {
-		return nil, errors.Wrapf(layers.ErrConfig, "layers: Decoder: Attention of %d tokens; want 1 to %d", len(ids), d.cfg.BlockSize)
+		return nil, errors.Wrapf(attend.ErrArgument, "gpt: Decoder: Attention of %d tokens; want 1 to %d", len(ids), d.cfg.BlockSize)
 	}
 	for _, tok := range ids {
 		if tok < 0 || tok >= d.cfg.Vocab {
-			return nil, errors.Wrapf(layers.ErrConfig, "layers: Decoder: token %d outside the vocabulary of %d", tok, d.cfg.Vocab)
+			return nil, errors.Wrapf(attend.ErrData, "token %d outside the vocabulary of %d", tok, d.cfg.Vocab)
 		}
 	}
 	if _, err := d.encode(ids); err != nil {
@@ -258,7 +259,7 @@ func (d *Decoder) Attention(ids []int) ([][][][]float64, error) {
 		}
 		v, err := denseOf(d.whole.prog.Value(w)) // (1, H, T, T)
 		if err != nil {
-			return nil, errors.Wrap(err, "layers: Decoder")
+			return nil, attend.Wrap(err, "gpt: Decoder")
 		}
 		out[b] = make([][][]float64, w.Shape()[1])
 		for h := range out[b] {

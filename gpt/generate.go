@@ -3,6 +3,7 @@ package gpt
 import (
 	"math/rand/v2"
 
+	"github.com/attend-go/attend"
 	"github.com/pkg/errors"
 )
 
@@ -28,20 +29,20 @@ func (lm *LM) Generate(prompt []int, n int, temperature float64, topK int, rng *
 	defer lm.decoders.Put(dec)
 	logits, err := dec.Feed(prompt)
 	if err != nil {
-		return nil, errors.Wrap(err, "gpt: Generate")
+		return nil, attend.Wrap(err, "gpt: Generate")
 	}
 	out := make([]int, 0, n)
 	for i := 0; i < n; i++ {
 		id, err := SampleLogits(logits, temperature, topK, rng)
 		if err != nil {
-			return out, errors.Wrap(err, "gpt: Generate")
+			return out, attend.Wrap(err, "gpt: Generate")
 		}
 		out = append(out, id)
 		if stop != nil && stop(id) || i == n-1 {
 			break
 		}
 		if logits, err = dec.Next(id); err != nil {
-			return out, errors.Wrap(err, "gpt: Generate")
+			return out, attend.Wrap(err, "gpt: Generate")
 		}
 	}
 	return out, nil

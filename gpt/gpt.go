@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/layers"
 	"github.com/pkg/errors"
@@ -42,19 +43,19 @@ func (c Config) Validate() error {
 	d := c.withDefaults()
 	switch {
 	case c.Vocab < 1:
-		return errors.Wrapf(layers.ErrConfig, "Vocab = %d; want ≥ 1", c.Vocab)
+		return errors.Wrapf(attend.ErrArgument, "Vocab = %d; want ≥ 1", c.Vocab)
 	case c.BlockSize < 1:
-		return errors.Wrapf(layers.ErrConfig, "BlockSize = %d; want ≥ 1", c.BlockSize)
+		return errors.Wrapf(attend.ErrArgument, "BlockSize = %d; want ≥ 1", c.BlockSize)
 	case c.Width < 1:
-		return errors.Wrapf(layers.ErrConfig, "Width = %d; want ≥ 1", c.Width)
+		return errors.Wrapf(attend.ErrArgument, "Width = %d; want ≥ 1", c.Width)
 	case c.Layers < 0:
-		return errors.Wrapf(layers.ErrConfig, "Layers = %d; want ≥ 1", c.Layers)
+		return errors.Wrapf(attend.ErrArgument, "Layers = %d; want ≥ 1", c.Layers)
 	case c.Heads < 0:
-		return errors.Wrapf(layers.ErrConfig, "Heads = %d; want ≥ 1", c.Heads)
+		return errors.Wrapf(attend.ErrArgument, "Heads = %d; want ≥ 1", c.Heads)
 	case c.Width%d.Heads != 0:
-		return errors.Wrapf(layers.ErrConfig, "Width = %d is not divisible by %d heads", c.Width, d.Heads)
+		return errors.Wrapf(attend.ErrArgument, "Width = %d is not divisible by %d heads", c.Width, d.Heads)
 	case !(c.Dropout >= 0 && c.Dropout < 1):
-		return errors.Wrapf(layers.ErrConfig, "Dropout = %v; want [0, 1)", c.Dropout)
+		return errors.Wrapf(attend.ErrArgument, "Dropout = %v; want [0, 1)", c.Dropout)
 	}
 	return nil
 }
@@ -91,13 +92,13 @@ func (b *Block) Apply(x *G.Node) (y, weights *G.Node, err error) {
 // SelfAttention.Attend). The weights are (B, H, T, cache capacity).
 func (b *Block) ApplyCached(x *G.Node, c *graph.KVCache, slot int) (y, weights *G.Node, err error) {
 	if c == nil {
-		return nil, nil, errors.Wrapf(graph.ErrArgument, "layers: Block %q: nil cache", b.Name)
+		return nil, nil, errors.Wrapf(graph.ErrArgument, "gpt: Block %q: nil cache", b.Name)
 	}
 	return b.apply(x, layers.AttendInputs{Cache: c, CacheSlot: slot})
 }
 
 func (b *Block) apply(x *G.Node, in layers.AttendInputs) (y, weights *G.Node, err error) {
-	wrap := func(err error) error { return errors.Wrapf(err, "layers: Block %q", b.Name) }
+	wrap := func(err error) error { return attend.Wrapf(err, "gpt: Block %q", b.Name) }
 	if b.Attn != nil {
 		h, err := b.LN1.Forward(x)
 		if err != nil {
@@ -166,9 +167,9 @@ type Model struct {
 // stream (attn.wo, mlp.proj), zero biases, unit LayerNorm gains. WithSeed and WithDtype
 // apply; WithInit replaces the N(0, 0.02).
 func New(g *G.ExprGraph, cfg Config, opts ...layers.Option) (*Model, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "layers: GPT") }
+	wrap := func(err error) error { return attend.Wrap(err, "gpt: New") }
 	if g == nil {
-		return nil, wrap(errors.Wrap(layers.ErrConfig, "nil graph"))
+		return nil, wrap(errors.Wrap(attend.ErrArgument, "nil graph"))
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, wrap(err)
@@ -256,14 +257,14 @@ func (m *Model) Apply(ids *G.Node) (logits *G.Node, weights []*G.Node, err error
 // (B, H, T, c.Cap()). Decoder wraps this for generation.
 func (m *Model) ApplyCached(ids *G.Node, c *graph.KVCache) (logits *G.Node, weights []*G.Node, err error) {
 	if c == nil {
-		return nil, nil, errors.Wrap(graph.ErrArgument, "layers: GPT: nil cache")
+		return nil, nil, errors.Wrap(graph.ErrArgument, "gpt: ApplyCached: nil cache")
 	}
 	y, err := m.apply(ids, c, &weights)
 	return y, weights, err
 }
 
 func (m *Model) apply(ids *G.Node, cache *graph.KVCache, weights *[]*G.Node) (*G.Node, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "layers: GPT") }
+	wrap := func(err error) error { return attend.Wrap(err, "gpt: New") }
 	x, err := m.stream(ids, cache, len(m.Blocks), weights)
 	if err != nil {
 		return nil, wrap(err)
@@ -285,11 +286,11 @@ func (m *Model) apply(ids *G.Node, cache *graph.KVCache, weights *[]*G.Node) (*G
 // look inside a layer (train-toy explain) start from it.
 func (m *Model) BlockInput(ids *G.Node, l int) (*G.Node, error) {
 	if l < 0 || l > len(m.Blocks) {
-		return nil, errors.Wrapf(layers.ErrConfig, "layers: GPT: block %d of %d", l, len(m.Blocks))
+		return nil, errors.Wrapf(attend.ErrArgument, "gpt: BlockInput: block %d of %d", l, len(m.Blocks))
 	}
 	var weights []*G.Node
 	x, err := m.stream(ids, nil, l, &weights)
-	return x, errors.Wrap(err, "layers: GPT")
+	return x, attend.Wrap(err, "gpt: New")
 }
 
 // stream is the forward pass up to the input of block upTo: token embedding, positions

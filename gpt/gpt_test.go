@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/layers"
 	"github.com/pkg/errors"
@@ -111,8 +112,8 @@ func TestBlockInput(t *testing.T) {
 		}
 	}
 	for _, l := range []int{-1, 4} {
-		if _, err := m.BlockInput(ids, l); !errors.Is(err, layers.ErrConfig) {
-			t.Errorf("BlockInput(ids, %d): %v; want layers.ErrConfig", l, err)
+		if _, err := m.BlockInput(ids, l); !errors.Is(err, attend.ErrArgument) {
+			t.Errorf("BlockInput(ids, %d): %v; want attend.ErrArgument", l, err)
 		}
 	}
 }

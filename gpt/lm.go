@@ -145,7 +145,7 @@ func (lm *LM) EvaluateStreamContext(ctx context.Context, ids []int) (loss, acc f
 		}
 		l, c, n, err := lm.Evaluate(x, y)
 		if err != nil {
-			return 0, 0, errors.Wrap(err, "gpt: EvaluateStream")
+			return 0, 0, attend.Wrap(err, "gpt: EvaluateStream")
 		}
 		sum += l * float64(n)
 		correct += c
@@ -177,7 +177,7 @@ func (lm *LM) NextLogits(context []int) ([]float64, error) {
 	defer lm.decoders.Put(dec)
 	logits, err := dec.Feed(context)
 	if err != nil {
-		return nil, errors.Wrap(err, "gpt: NextLogits")
+		return nil, attend.Wrap(err, "gpt: NextLogits")
 	}
 	return append([]float64(nil), logits...), nil
 }
@@ -195,5 +195,5 @@ func (lm *LM) Attention(ids []int) ([][][][]float64, error) {
 	}
 	defer lm.decoders.Put(dec)
 	w, err := dec.Attention(ids)
-	return w, errors.Wrap(err, "gpt: Attention")
+	return w, attend.Wrap(err, "gpt: Attention")
 }

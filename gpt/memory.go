@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/attend-go/attend/layers"
+	"github.com/attend-go/attend"
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 )
@@ -80,13 +80,13 @@ const (
 // matches ErrConfig) naming the field.
 func (c Config) Memory(batch int, dtype tensor.Dtype, optimizer bool) (MemoryUse, error) {
 	if err := c.Validate(); err != nil {
-		return MemoryUse{}, errors.Wrap(err, "layers: Memory")
+		return MemoryUse{}, attend.Wrap(err, "gpt: Memory")
 	}
 	if batch < 0 {
-		return MemoryUse{}, errors.Wrapf(layers.ErrConfig, "layers: Memory: batch = %d; want ≥ 0", batch)
+		return MemoryUse{}, errors.Wrapf(attend.ErrArgument, "gpt: Memory: batch = %d; want ≥ 0", batch)
 	}
 	if dtype != tensor.Float32 && dtype != tensor.Float64 {
-		return MemoryUse{}, errors.Wrapf(layers.ErrConfig, "layers: Memory: dtype %v; want float32 or float64", dtype)
+		return MemoryUse{}, errors.Wrapf(attend.ErrArgument, "gpt: Memory: dtype %v; want float32 or float64", dtype)
 	}
 	m, ok := c.memory(batch, int64(dtype.Size()), optimizer)
 	if !ok {
@@ -246,13 +246,13 @@ type MemoryError struct {
 
 func (e *MemoryError) Error() string {
 	if e.Limit != "" {
-		return fmt.Sprintf("layers: %s = %d: %s", e.Field, e.Value, e.Limit)
+		return fmt.Sprintf("gpt: %s = %d: %s", e.Field, e.Value, e.Limit)
 	}
-	return fmt.Sprintf("layers: %s = %d: the model needs about %s, more than the %s of memory available", e.Field, e.Value, e.Need, FormatBytes(e.Available))
+	return fmt.Sprintf("gpt: %s = %d: the model needs about %s, more than the %s of memory available", e.Field, e.Value, e.Need, FormatBytes(e.Available))
 }
 
 // Is makes errors.Is(err, ErrConfig) hold.
-func (e *MemoryError) Is(target error) bool { return target == layers.ErrConfig }
+func (e *MemoryError) Is(target error) bool { return target == attend.ErrArgument }
 
 // CheckMemory refuses, before anything is allocated, a configuration that cannot be
 // built on this machine: more than MaxLayers blocks, sizes that overflow, or an

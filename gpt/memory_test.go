@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/layers"
@@ -156,7 +157,7 @@ func TestCheckMemoryRefuses(t *testing.T) {
 			c.edit(&cfg)
 			_, err := cfg.CheckMemory(c.batch, tensor.Float32, true, 16*gb)
 			var me *gpt.MemoryError
-			if !errors.As(err, &me) || !errors.Is(err, layers.ErrConfig) {
+			if !errors.As(err, &me) || !errors.Is(err, attend.ErrArgument) {
 				t.Fatalf("error %v; want a *MemoryError", err)
 			}
 			if me.Field != c.field || (me.Limit != "") != c.limit {

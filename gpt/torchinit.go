@@ -3,8 +3,8 @@ package gpt
 import (
 	"math"
 
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
-	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/torchrand"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -25,13 +25,13 @@ import (
 // one is model.py without its weight-tying line. Biases start at 0 and LayerNorm gains at
 // 1. Models without attention have no nanoGPT counterpart and are an error.
 func (m *Model) InitLikeNanoGPT(gen *torchrand.Generator) error {
-	wrap := func(err error) error { return errors.Wrap(err, "gpt: InitLikeNanoGPT") }
+	wrap := func(err error) error { return attend.Wrap(err, "gpt: InitLikeNanoGPT") }
 	if gen == nil {
-		return wrap(errors.Wrap(layers.ErrConfig, "nil generator"))
+		return wrap(errors.Wrap(attend.ErrArgument, "nil generator"))
 	}
 	c := m.Config
 	if c.NoAttention {
-		return wrap(errors.Wrap(layers.ErrConfig, "a model without attention has no nanoGPT counterpart"))
+		return wrap(errors.Wrap(attend.ErrArgument, "a model without attention has no nanoGPT counterpart"))
 	}
 	C, V, T := c.Width, c.Vocab, c.BlockSize
 	draw := func(n int) []float32 { return make([]float32, n) }
@@ -145,10 +145,10 @@ func transpose(a []float32, rows, cols int) []float32 {
 func setValue(n *G.Node, v []float32) error {
 	shape := n.Shape().Clone()
 	if shape.TotalSize() != len(v) {
-		return errors.Wrapf(layers.ErrConfig, "%s has %v = %d values, got %d", n.Name(), shape, shape.TotalSize(), len(v))
+		return errors.Wrapf(attend.ErrArgument, "%s has %v = %d values, got %d", n.Name(), shape, shape.TotalSize(), len(v))
 	}
 	if dt := n.Dtype(); dt != tensor.Float32 && dt != tensor.Float64 {
-		return errors.Wrapf(layers.ErrConfig, "%s has dtype %v, want float32 or float64", n.Name(), dt)
+		return errors.Wrapf(attend.ErrArgument, "%s has dtype %v, want float32 or float64", n.Name(), dt)
 	}
 	d := make([]float64, len(v))
 	for i, x := range v {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/attend-go/attend"
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -57,7 +58,7 @@ func Attention(q, k, v *G.Node, o AttentionOpts) (out, weights *G.Node, err erro
 		return nil, nil, err
 	}
 	if err := checkFloat(v, "v"); err != nil {
-		return nil, nil, errors.Wrap(err, "graph: Attention")
+		return nil, nil, attend.Wrap(err, "graph: Attention")
 	}
 	if o.Cache == nil {
 		if out, err = ApplyWeights(weights, v); err != nil {
@@ -65,7 +66,7 @@ func Attention(q, k, v *G.Node, o AttentionOpts) (out, weights *G.Node, err erro
 		}
 		return out, weights, nil
 	}
-	wrap := func(err error) error { return errors.Wrap(err, "graph: Attention") }
+	wrap := func(err error) error { return attend.Wrap(err, "graph: Attention") }
 	if err := checkPair(weights, "weights", v, "v"); err != nil {
 		return nil, nil, wrap(err)
 	}
@@ -81,7 +82,7 @@ func Attention(q, k, v *G.Node, o AttentionOpts) (out, weights *G.Node, err erro
 
 // AttentionWeights returns the attention weights node (B, H, T_q, T_k) of Attention.
 func AttentionWeights(q, k *G.Node, o AttentionOpts) (*G.Node, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "graph: Attention") }
+	wrap := func(err error) error { return attend.Wrap(err, "graph: Attention") }
 	if err := checkFloat(q, "q"); err != nil {
 		return nil, wrap(err)
 	}
@@ -151,7 +152,7 @@ func AttentionWeights(q, k *G.Node, o AttentionOpts) (*G.Node, error) {
 // (B, H, T_q, T_k), v is (T_k, d_v) or (B, T_k, d_v), the output has v's layout with T_q
 // rows.
 func ApplyWeights(weights, v *G.Node) (*G.Node, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "graph: ApplyWeights") }
+	wrap := func(err error) error { return attend.Wrap(err, "graph: ApplyWeights") }
 	if err := checkPair(weights, "weights", v, "v"); err != nil {
 		return nil, wrap(err)
 	}
@@ -505,7 +506,7 @@ func (s applyHeads[T]) Do(bh int) {
 // two (T, C) or (B, T, C) nodes whose C columns split into heads equal blocks: with a = q
 // and b = k, the scaled similarities that Attention feeds to its softmax.
 func Scores(a, b *G.Node, heads int, scale float64) (*G.Node, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "graph: Scores") }
+	wrap := func(err error) error { return attend.Wrap(err, "graph: Scores") }
 	if err := checkPair(a, "a", b, "b"); err != nil {
 		return nil, wrap(err)
 	}

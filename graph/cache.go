@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/attend-go/attend"
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -134,7 +135,7 @@ func (s *cacheSlot) store(kern attnKernels, dst, src *tensor.Dense, rows int) (i
 // positions that follow the cache's, so a run adds the rows Len … Len+T−1 of pos (P, C),
 // Len read from the cache when it runs (an error if they pass P). It has no gradient.
 func AddPositionsAt(x, pos *G.Node, c *KVCache) (*G.Node, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "graph: AddPositionsAt") }
+	wrap := func(err error) error { return attend.Wrap(err, "graph: AddPositionsAt") }
 	if err := checkPair(x, "x", pos, "pos"); err != nil {
 		return nil, wrap(err)
 	}

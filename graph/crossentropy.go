@@ -3,6 +3,7 @@ package graph
 import (
 	"math"
 
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
@@ -20,7 +21,7 @@ import (
 // scored positions only (0, with zero gradient, when none is scored). A target ≥ V is
 // an error when the graph runs.
 func CrossEntropy(logits, targets *G.Node) (*G.Node, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "graph: CrossEntropy") }
+	wrap := func(err error) error { return attend.Wrap(err, "graph: CrossEntropy") }
 	if err := checkFloat(logits, "logits"); err != nil {
 		return nil, wrap(err)
 	}

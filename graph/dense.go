@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
@@ -16,7 +17,7 @@ import (
 // backward pass is two matrix products and a column sum; no reshape or transpose is
 // copied.
 func Dense(x, w, b *G.Node, transW bool) (*G.Node, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "graph: Dense") }
+	wrap := func(err error) error { return attend.Wrap(err, "graph: Dense") }
 	for what, n := range map[string]*G.Node{"x": x, "w": w} {
 		if err := checkFloat(n, what); err != nil {
 			return nil, wrap(err)
@@ -123,7 +124,7 @@ func matMul[T num.Float](name string, a, b *G.Node, tA, tB bool, m, n, k int, sh
 // Add returns a + b for nodes of one shape (a residual connection), reusing its output
 // buffer from run to run; the gradient flows to both unchanged.
 func Add(a, b *G.Node) (*G.Node, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "graph: Add") }
+	wrap := func(err error) error { return attend.Wrap(err, "graph: Add") }
 	if err := checkPair(a, "a", b, "b"); err != nil {
 		return nil, wrap(err)
 	}

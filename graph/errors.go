@@ -1,16 +1,21 @@
 package graph
 
-import "github.com/pkg/errors"
+import "github.com/attend-go/attend"
 
-// Sentinel errors, matched with errors.Is. Every error this package returns for bad
-// input wraps one of them and names the node, the shapes or the value that was wrong.
+// The module's sentinel errors (package attend), under the names this package has
+// always given them: they are the same values, so errors.Is(err, graph.ErrShape) and
+// errors.Is(err, attend.ErrShape) agree. Every error this package returns for bad input
+// wraps one of them and names the node, the shapes or the value that was wrong.
 var (
-	// ErrShape: a node has the wrong number of dimensions or sizes that do not fit.
-	ErrShape = errors.New("shape mismatch")
-	// ErrDtype: nodes that must share an element type do not, or the type is not a float.
-	ErrDtype = errors.New("dtype mismatch")
-	// ErrArgument: an argument outside its domain (nil node, non-positive count, NaN).
-	ErrArgument = errors.New("bad argument")
+	// ErrShape is attend.ErrShape: a node has the wrong number of dimensions or sizes
+	// that do not fit.
+	ErrShape = attend.ErrShape
+	// ErrDtype is attend.ErrDtype: nodes that must share an element type do not, or the
+	// type is not a float.
+	ErrDtype = attend.ErrDtype
+	// ErrArgument is attend.ErrArgument: an argument outside its domain (nil node,
+	// non-positive count, NaN).
+	ErrArgument = attend.ErrArgument
 )
 
 // Cause returns the innermost error of err, following both Unwrap and the Err method of

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/attend-go/attend"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -78,19 +79,19 @@ func GradCheck(cost *G.Node, wrt G.Nodes, opts GradCheckOpts) ([]GradCheckResult
 
 	grads, err := G.Grad(cost, wrt...)
 	if err != nil {
-		return nil, errors.Wrap(err, "graph: GradCheck: symbolic gradient")
+		return nil, attend.Wrap(err, "graph: GradCheck: symbolic gradient")
 	}
 	g := cost.Graph()
 	m := G.NewTapeMachine(g)
 	defer m.Close()
 	if err := m.RunAll(); err != nil {
-		return nil, errors.Wrap(err, "graph: GradCheck: running the graph")
+		return nil, attend.Wrap(err, "graph: GradCheck: running the graph")
 	}
 	analytic := make([][]float64, len(wrt))
 	for i, gn := range grads {
 		d, err := dense(gn.Value())
 		if err != nil {
-			return nil, errors.Wrapf(err, "graph: GradCheck: gradient of %q", wrt[i].Name())
+			return nil, attend.Wrapf(err, "graph: GradCheck: gradient of %q", wrt[i].Name())
 		}
 		analytic[i] = append([]float64(nil), f64s(d)...)
 	}
@@ -121,7 +122,7 @@ func GradCheck(cost *G.Node, wrt G.Nodes, opts GradCheckOpts) ([]GradCheckResult
 			}
 			data[j] = orig
 			if err != nil {
-				return nil, errors.Wrapf(err, "graph: GradCheck: running the graph with %q perturbed", n.Name())
+				return nil, attend.Wrapf(err, "graph: GradCheck: running the graph with %q perturbed", n.Name())
 			}
 			num := fp / (2 * eps)
 			a := analytic[i][j]

@@ -1,8 +1,9 @@
 package graph
 
 import (
-	"github.com/attend-go/attend/internal/num"
 	"math"
+
+	"github.com/attend-go/attend/internal/num"
 
 	"github.com/attend-go/attend/internal/sgemm"
 	"gonum.org/v1/gonum/blas"

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -50,12 +51,12 @@ func SetMask(mask *G.Node, blocked []bool) error {
 	if !ok || v == nil {
 		v = tensor.New(tensor.Of(mask.Dtype()), tensor.WithShape(mask.Shape().Clone()...))
 		if err := G.Let(mask, v); err != nil {
-			return errors.Wrapf(err, "graph: SetMask %q", mask.Name())
+			return attend.Wrapf(err, "graph: SetMask %q", mask.Name())
 		}
 	}
 	fill, err := byDtype(v.Dtype(), fillMask[float64], fillMask[float32])
 	if err != nil {
-		return errors.Wrapf(err, "graph: SetMask %q", mask.Name())
+		return attend.Wrapf(err, "graph: SetMask %q", mask.Name())
 	}
 	fill(v, blocked)
 	return nil

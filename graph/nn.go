@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
@@ -17,7 +18,7 @@ import (
 // y = (x − mean) / √(var + eps) · gain + bias, with the biased variance, as PyTorch's
 // nn.LayerNorm. x is (…, C), gain and bias are (C). Forward and backward are fused.
 func LayerNorm(x, gain, bias *G.Node, eps float64) (*G.Node, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "graph: LayerNorm") }
+	wrap := func(err error) error { return attend.Wrap(err, "graph: LayerNorm") }
 	if err := checkFloat(x, "x"); err != nil {
 		return nil, wrap(err)
 	}
@@ -225,11 +226,11 @@ func layerNormGradGain[T num.Float](dg, x, dy []T, c int, eps float64, acc []flo
 // broadcast over rows.
 func SumRows(x *G.Node) (*G.Node, error) {
 	if err := checkFloat(x, "x"); err != nil {
-		return nil, errors.Wrap(err, "graph: SumRows")
+		return nil, attend.Wrap(err, "graph: SumRows")
 	}
 	build, err := byDtype(x.Dtype(), sumRowsOp[float64], sumRowsOp[float32])
 	if err != nil {
-		return nil, errors.Wrap(err, "graph: SumRows")
+		return nil, attend.Wrap(err, "graph: SumRows")
 	}
 	return build(x)
 }
@@ -260,11 +261,11 @@ func sumRows[T num.Float](dst, x []T, c int, acc []float64) {
 // nn.GELU() and nanoGPT use.
 func GELU(x *G.Node) (*G.Node, error) {
 	if err := checkFloat(x, "x"); err != nil {
-		return nil, errors.Wrap(err, "graph: GELU")
+		return nil, attend.Wrap(err, "graph: GELU")
 	}
 	build, err := byDtype(x.Dtype(), geluOp(geluForward64, geluBackward64), geluOp(geluForward32, geluBackward32))
 	if err != nil {
-		return nil, errors.Wrap(err, "graph: GELU")
+		return nil, attend.Wrap(err, "graph: GELU")
 	}
 	return build(x)
 }
@@ -324,7 +325,7 @@ func geluBackward64(dx, x, _, dy []float64) {
 // (B, T, C). Its gradient scatter-adds into the table (repeated ids add up). An id
 // outside [0, V) is an error when the graph runs.
 func Embed(table, ids *G.Node) (*G.Node, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "graph: Embed") }
+	wrap := func(err error) error { return attend.Wrap(err, "graph: Embed") }
 	if err := checkFloat(table, "table"); err != nil {
 		return nil, wrap(err)
 	}
@@ -371,7 +372,7 @@ func embedOp[T num.Float](table, ids *G.Node) (*G.Node, error) {
 func embedForward[T num.Float](out, table []T, ids []int, v, c int) error {
 	for i, id := range ids {
 		if id < 0 || id >= v {
-			return errors.Wrapf(ErrArgument, "id %d at position %d is outside the table of %d rows", id, i, v)
+			return errors.Wrapf(attend.ErrData, "id %d at position %d is outside the table of %d rows", id, i, v)
 		}
 		copy(out[i*c:(i+1)*c], table[id*c:(id+1)*c])
 	}
@@ -390,7 +391,7 @@ func embedBackward[T num.Float](dt, g []T, ids []int, c int) {
 // AddPositions returns x + pos[t] for every batch row, x (B, T, C) or (T, C), pos (P, C)
 // with P ≥ T: a learned position embedding added to token embeddings.
 func AddPositions(x, pos *G.Node) (*G.Node, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "graph: AddPositions") }
+	wrap := func(err error) error { return attend.Wrap(err, "graph: AddPositions") }
 	if err := checkPair(x, "x", pos, "pos"); err != nil {
 		return nil, wrap(err)
 	}
@@ -466,7 +467,7 @@ func (m *DropoutMode) SetStep(step uint64) { m.step.Store(step) }
 // a resumed training run draws the masks the uninterrupted one did. Give each Dropout in
 // a model its own seed.
 func Dropout(x *G.Node, p float64, seed uint64, mode *DropoutMode) (*G.Node, error) {
-	wrap := func(err error) error { return errors.Wrap(err, "graph: Dropout") }
+	wrap := func(err error) error { return attend.Wrap(err, "graph: Dropout") }
 	if err := checkFloat(x, "x"); err != nil {
 		return nil, wrap(err)
 	}

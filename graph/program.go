@@ -1,8 +1,10 @@
 package graph
 
 import (
-	"github.com/attend-go/attend/internal/num"
 	"strings"
+
+	"github.com/attend-go/attend"
+	"github.com/attend-go/attend/internal/num"
 
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -84,7 +86,7 @@ func NewProgram(outputs ...*G.Node) (*Program, error) {
 			s.add = tensor.New(tensor.Of(n.Dtype()), tensor.WithShape(n.Shape().Clone()...))
 			var err error
 			if s.sum, err = byDtype(n.Dtype(), addValues[float64], addValues[float32]); err != nil {
-				return errors.Wrapf(err, "graph: NewProgram: %v", n)
+				return attend.Wrapf(err, "graph: NewProgram: %v", n)
 			}
 		}
 		p.slot[n] = len(p.vals)
@@ -179,7 +181,7 @@ func (p *Program) Run() error {
 			v, err = s.op.Do(s.args...)
 		}
 		if err != nil {
-			return errors.Wrapf(err, "graph: Program: running %v", s.node)
+			return attend.Wrapf(err, "graph: Program: running %v", s.node)
 		}
 		p.vals[s.out] = v
 	}

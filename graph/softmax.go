@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
@@ -35,25 +36,25 @@ func applySoftmax(x, mask *G.Node, log bool) (*G.Node, error) {
 		what = "LogSoftMax"
 	}
 	if err := checkFloat(x, "x"); err != nil {
-		return nil, errors.Wrap(err, "graph: "+what)
+		return nil, attend.Wrap(err, "graph: "+what)
 	}
 	xs := x.Shape()
 	if xs.Dims() < 2 || xs.Dims() > 4 {
 		return nil, errors.Wrapf(ErrShape, "graph: %s: x %q is %v; want 2, 3 or 4 dims", what, x.Name(), xs)
 	}
 	if err := checkSameDtype(x, map[string]*G.Node{"mask": mask}); err != nil {
-		return nil, errors.Wrap(err, "graph: "+what)
+		return nil, attend.Wrap(err, "graph: "+what)
 	}
 	rowOf, err := maskRows(xs, mask)
 	if err != nil {
-		return nil, errors.Wrap(err, "graph: "+what)
+		return nil, attend.Wrap(err, "graph: "+what)
 	}
 	build, err := byDtype(x.Dtype(), softmaxOp[float64], softmaxOp[float32])
 	if err != nil {
-		return nil, errors.Wrap(err, "graph: "+what)
+		return nil, attend.Wrap(err, "graph: "+what)
 	}
 	y, err := build(what, x, mask, rowOf, log)
-	return y, errors.Wrap(err, "graph: "+what)
+	return y, attend.Wrap(err, "graph: "+what)
 }
 
 // softmaxOp builds the (log-)softmax op of element type T; rowOf maps a row of x to its

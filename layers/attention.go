@@ -3,6 +3,7 @@ package layers
 import (
 	"math"
 
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/graph"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -87,7 +88,7 @@ type SelfAttention struct {
 // NewSelfAttention adds a SelfAttention layer's learnables to g. Weights default to
 // PyTorch's nn.Linear initialisation U(−1/√in, 1/√in); biases start at zero.
 func NewSelfAttention(g *G.ExprGraph, name string, cfg AttentionConfig, opts ...Option) (*SelfAttention, error) {
-	wrap := func(err error) error { return errors.Wrapf(err, "layers: SelfAttention %q", name) }
+	wrap := func(err error) error { return attend.Wrapf(err, "layers: SelfAttention %q", name) }
 	if g == nil || name == "" {
 		return nil, wrap(errors.Wrap(ErrConfig, "need a graph and a name"))
 	}
@@ -180,7 +181,7 @@ type AttendInputs struct {
 // weights node (B, H, T_q, T_k), B = 1 for 2-D x (T_k = the cache's capacity with a
 // Cache).
 func (a *SelfAttention) Attend(x *G.Node, in AttendInputs) (out, weights *G.Node, err error) {
-	wrap := func(err error) error { return errors.Wrapf(err, "layers: SelfAttention %q", a.Name) }
+	wrap := func(err error) error { return attend.Wrapf(err, "layers: SelfAttention %q", a.Name) }
 	c := a.Config
 	dt := a.Wq.Dtype()
 	if err := checkInput(x, "x", dt, c.DModel); err != nil {

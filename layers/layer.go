@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/internal/num"
 	"github.com/pkg/errors"
@@ -21,9 +22,10 @@ type Layer interface {
 	Learnables() G.Nodes
 }
 
-// ErrConfig is wrapped by every error about a layer's configuration; graph.ErrShape and
-// graph.ErrDtype by errors about its inputs.
-var ErrConfig = errors.New("bad layer configuration")
+// ErrConfig is attend.ErrArgument, wrapped by every error about a layer's
+// configuration (the name it has always had here); attend.ErrShape and attend.ErrDtype
+// are wrapped by errors about its inputs.
+var ErrConfig = attend.ErrArgument
 
 // Init fills a new learnable of the given shape, drawing from rng.
 type Init func(rng *rand.Rand, shape tensor.Shape) []float64
@@ -143,12 +145,12 @@ func newOptions(opts []Option) (options, error) {
 // is already taken is an error.
 func (o options) learnable(g *G.ExprGraph, name string, init Init, shape ...int) (*G.Node, error) {
 	if len(g.ByName(name)) > 0 {
-		return nil, errors.Wrapf(ErrConfig, "a node called %q is already in the graph", name)
+		return nil, attend.Wrap(errors.Wrapf(ErrConfig, "a node called %q is already in the graph", name), "layers")
 	}
 	if o.share != nil {
 		v, ok := o.share[name]
 		if !ok || v.Dtype() != o.dtype || !slices.Equal([]int(v.Shape()), shape) {
-			return nil, errors.Wrapf(ErrConfig, "no %v value %v for %q to share", o.dtype, shape, name)
+			return nil, attend.Wrap(errors.Wrapf(ErrConfig, "no %v value %v for %q to share", o.dtype, shape, name), "layers")
 		}
 		return G.NewTensor(g, o.dtype, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(v)), nil
 	}

@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/graph"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -18,7 +19,7 @@ type Linear struct {
 // NewLinear adds a Linear layer's learnables to g. Weights default to PyTorch's
 // U(−1/√in, 1/√in); the bias starts at zero.
 func NewLinear(g *G.ExprGraph, name string, in, out int, bias bool, opts ...Option) (*Linear, error) {
-	wrap := func(err error) error { return errors.Wrapf(err, "layers: Linear %q", name) }
+	wrap := func(err error) error { return attend.Wrapf(err, "layers: Linear %q", name) }
 	if g == nil {
 		return nil, wrap(errors.Wrap(ErrConfig, "nil graph"))
 	}
@@ -44,10 +45,10 @@ func NewLinear(g *G.ExprGraph, name string, in, out int, bias bool, opts ...Opti
 // Forward returns x·W + b for x of shape (N, In) or (B, T, In).
 func (l *Linear) Forward(x *G.Node) (*G.Node, error) {
 	if err := checkInput(x, "x", l.W.Dtype(), l.In); err != nil {
-		return nil, errors.Wrapf(err, "layers: Linear %q", l.Name)
+		return nil, attend.Wrapf(err, "layers: Linear %q", l.Name)
 	}
 	y, err := graph.Dense(x, l.W, l.B, false)
-	return y, errors.Wrapf(err, "layers: Linear %q", l.Name)
+	return y, attend.Wrapf(err, "layers: Linear %q", l.Name)
 }
 
 // Learnables returns W, then B when there is a bias.

@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/graph"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -16,7 +17,7 @@ type Embedding struct {
 // NewEmbedding adds an embedding table to g, initialised N(0, 1) as PyTorch's
 // nn.Embedding unless WithInit says otherwise.
 func NewEmbedding(g *G.ExprGraph, name string, num, width int, opts ...Option) (*Embedding, error) {
-	wrap := func(err error) error { return errors.Wrapf(err, "layers: Embedding %q", name) }
+	wrap := func(err error) error { return attend.Wrapf(err, "layers: Embedding %q", name) }
 	if g == nil || name == "" || num < 1 || width < 1 {
 		return nil, wrap(errors.Wrapf(ErrConfig, "need a graph, a name and sizes ≥ 1, got %d × %d", num, width))
 	}
@@ -32,21 +33,21 @@ func NewEmbedding(g *G.ExprGraph, name string, num, width int, opts ...Option) (
 // Forward looks up ids, an int node (N) or (B, T), giving (N, Width) or (B, T, Width).
 func (e *Embedding) Forward(ids *G.Node) (*G.Node, error) {
 	y, err := graph.Embed(e.W, ids)
-	return y, errors.Wrapf(err, "layers: Embedding %q", e.Name)
+	return y, attend.Wrapf(err, "layers: Embedding %q", e.Name)
 }
 
 // AddPositions adds the first T rows of the table to x (B, T, Width) or (T, Width): the
 // table used as a learned position embedding.
 func (e *Embedding) AddPositions(x *G.Node) (*G.Node, error) {
 	y, err := graph.AddPositions(x, e.W)
-	return y, errors.Wrapf(err, "layers: Embedding %q", e.Name)
+	return y, attend.Wrapf(err, "layers: Embedding %q", e.Name)
 }
 
 // AddPositionsAt is AddPositions for decoding: x holds the positions after the cache's
 // Len() cached ones, so the rows from Len on are added (read when the graph runs).
 func (e *Embedding) AddPositionsAt(x *G.Node, c *graph.KVCache) (*G.Node, error) {
 	y, err := graph.AddPositionsAt(x, e.W, c)
-	return y, errors.Wrapf(err, "layers: Embedding %q", e.Name)
+	return y, attend.Wrapf(err, "layers: Embedding %q", e.Name)
 }
 
 // Learnables returns the table.
@@ -64,7 +65,7 @@ type LayerNorm struct {
 
 // NewLayerNorm adds a LayerNorm's learnables to g.
 func NewLayerNorm(g *G.ExprGraph, name string, width int, bias bool, opts ...Option) (*LayerNorm, error) {
-	wrap := func(err error) error { return errors.Wrapf(err, "layers: LayerNorm %q", name) }
+	wrap := func(err error) error { return attend.Wrapf(err, "layers: LayerNorm %q", name) }
 	if g == nil || name == "" || width < 1 {
 		return nil, wrap(errors.Wrapf(ErrConfig, "need a graph, a name and a width ≥ 1, got %d", width))
 	}
@@ -87,10 +88,10 @@ func NewLayerNorm(g *G.ExprGraph, name string, width int, bias bool, opts ...Opt
 // Forward normalises x (…, Width).
 func (l *LayerNorm) Forward(x *G.Node) (*G.Node, error) {
 	if err := checkInput(x, "x", l.Gain.Dtype(), l.Width); err != nil {
-		return nil, errors.Wrapf(err, "layers: LayerNorm %q", l.Name)
+		return nil, attend.Wrapf(err, "layers: LayerNorm %q", l.Name)
 	}
 	y, err := graph.LayerNorm(x, l.Gain, l.Bias, l.Eps)
-	return y, errors.Wrapf(err, "layers: LayerNorm %q", l.Name)
+	return y, attend.Wrapf(err, "layers: LayerNorm %q", l.Name)
 }
 
 // Learnables returns the gain, then the bias if any.
@@ -113,14 +114,14 @@ type MLP struct {
 func NewMLP(g *G.ExprGraph, name string, width int, bias bool, projInit Init, opts ...Option) (*MLP, error) {
 	fc, err := NewLinear(g, name+".fc", width, 4*width, bias, opts...)
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: MLP %q", name)
+		return nil, attend.Wrapf(err, "layers: MLP %q", name)
 	}
 	if projInit != nil {
 		opts = append(opts, WithInit(projInit))
 	}
 	proj, err := NewLinear(g, name+".proj", 4*width, width, bias, opts...)
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: MLP %q", name)
+		return nil, attend.Wrapf(err, "layers: MLP %q", name)
 	}
 	return &MLP{Name: name, FC: fc, Proj: proj}, nil
 }
@@ -129,13 +130,13 @@ func NewMLP(g *G.ExprGraph, name string, width int, bias bool, projInit Init, op
 func (m *MLP) Forward(x *G.Node) (*G.Node, error) {
 	h, err := m.FC.Forward(x) // (B, T, C) → (B, T, 4C)
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: MLP %q", m.Name)
+		return nil, attend.Wrapf(err, "layers: MLP %q", m.Name)
 	}
 	if h, err = graph.GELU(h); err != nil {
-		return nil, errors.Wrapf(err, "layers: MLP %q", m.Name)
+		return nil, attend.Wrapf(err, "layers: MLP %q", m.Name)
 	}
 	y, err := m.Proj.Forward(h) // (B, T, 4C) → (B, T, C)
-	return y, errors.Wrapf(err, "layers: MLP %q", m.Name)
+	return y, attend.Wrapf(err, "layers: MLP %q", m.Name)
 }
 
 // Learnables returns FC's, then Proj's.

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/safefile"
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -33,11 +34,12 @@ import (
 
 var (
 	// ErrCorrupt is matched (with errors.Is) by every error reporting bytes
-	// that are not a well-formed safetensors file.
-	ErrCorrupt = errors.New("corrupt safetensors data")
+	// that are not a well-formed safetensors file; it matches attend.ErrData too.
+	ErrCorrupt = attend.Kind(attend.ErrData, "corrupt safetensors data")
 	// ErrUnsupported is matched by errors for well-formed tensors this package
-	// cannot represent (dtypes other than F32, F64 and I64), read or written.
-	ErrUnsupported = errors.New("unsupported safetensors tensor")
+	// cannot represent (dtypes other than F32, F64 and I64), read or written; it
+	// matches attend.ErrData too.
+	ErrUnsupported = attend.Kind(attend.ErrData, "unsupported safetensors tensor")
 )
 
 // MaxHeader is the largest header accepted, as in the reference implementation

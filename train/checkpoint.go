@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/safefile"
 	"github.com/attend-go/attend/safetensors"
 	"github.com/pkg/errors"
@@ -74,7 +75,7 @@ type Stateful interface {
 }
 
 // ErrCheckpoint is wrapped by every error about a checkpoint that cannot be used.
-var ErrCheckpoint = errors.New("unusable checkpoint")
+var ErrCheckpoint = attend.Kind(attend.ErrData, "unusable checkpoint")
 
 func paramTensors(params G.Nodes) []NamedTensor {
 	ts := make([]NamedTensor, len(params))

@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 
+	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
@@ -10,7 +11,7 @@ import (
 
 // ErrNonFinite is matched (with errors.Is) by the error ClipGradNorm returns
 // when the gradients contain NaN or ±Inf or their norm overflows.
-var ErrNonFinite = errors.New("non-finite gradient norm")
+var ErrNonFinite = attend.Kind(attend.ErrData, "non-finite gradient norm")
 
 // clipEps is PyTorch's guard against dividing by a zero norm.
 const clipEps = 1e-6

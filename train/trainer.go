@@ -114,7 +114,7 @@ func NewTrainer(m Model, cfg Config, trainData, valData Batcher) (*Trainer, erro
 }
 
 // ErrNonFiniteLoss is wrapped by the error that stops a run whose loss is NaN or ±Inf.
-var ErrNonFiniteLoss = errors.New("non-finite loss")
+var ErrNonFiniteLoss = attend.Kind(attend.ErrData, "non-finite loss")
 
 // TrainStep runs one optimiser step on the next training batch and returns its loss.
 // On a non-finite loss or gradient it returns an error naming the step and leaves the

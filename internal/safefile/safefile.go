@@ -13,14 +13,17 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/attend-go/attend"
 	"github.com/pkg/errors"
 )
 
 var (
 	// ErrNotRegular is wrapped by the error for a path that is not a regular file.
-	ErrNotRegular = errors.New("not a regular file")
-	// ErrTooLarge is wrapped by the error for a file over the size limit.
-	ErrTooLarge = errors.New("file too large")
+	// It matches attend.ErrData.
+	ErrNotRegular = attend.Kind(attend.ErrData, "not a regular file")
+	// ErrTooLarge is wrapped by the error for a file over the size limit. It matches
+	// attend.ErrData.
+	ErrTooLarge = attend.Kind(attend.ErrData, "file too large")
 )
 
 // SizeError is the error for a file over a size limit; it matches ErrTooLarge.

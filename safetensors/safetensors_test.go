@@ -14,6 +14,7 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
+	"github.com/attend-go/attend/internal/filetest"
 	"github.com/attend-go/attend/safetensors"
 )
 
@@ -337,22 +338,6 @@ func TestReadWith(t *testing.T) {
 	}
 }
 
-// tmpFiles lists leftover temporary files in dir.
-func tmpFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range ents {
-		if strings.Contains(e.Name(), ".tmp-") {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
-
 func TestWriteAtomic(t *testing.T) {
 	int32T := tensor.New(tensor.WithShape(1), tensor.WithBacking([]int32{1}))
 	f64 := func(x float64) *tensor.Dense {
@@ -389,7 +374,7 @@ func TestWriteAtomic(t *testing.T) {
 			if got, _ := os.ReadFile(path); string(got) != "previous" {
 				t.Errorf("existing file changed to %q", got)
 			}
-			if left := tmpFiles(t, dir); len(left) > 0 {
+			if left := filetest.TempFiles(t, dir); len(left) > 0 {
 				t.Errorf("temporary files left: %v", left)
 			}
 		})
@@ -404,7 +389,7 @@ func TestWriteAtomic(t *testing.T) {
 		if err := safetensors.Write(target, tinyTensors(), nil); err == nil {
 			t.Fatal("writing over a directory succeeded")
 		}
-		if left := tmpFiles(t, dir); len(left) > 0 {
+		if left := filetest.TempFiles(t, dir); len(left) > 0 {
 			t.Errorf("temporary files left: %v", left)
 		}
 	})
@@ -451,7 +436,7 @@ func TestWriteAtomic(t *testing.T) {
 		if got, _ := os.ReadFile(path); !bytes.Equal(got, tinyFile) {
 			t.Errorf("file holds %q, want the tiny file", got)
 		}
-		if left := tmpFiles(t, dir); len(left) > 0 {
+		if left := filetest.TempFiles(t, dir); len(left) > 0 {
 			t.Errorf("temporary files left: %v", left)
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/cmd/train-toy/rundir"
+	"github.com/attend-go/attend/internal/filetest"
 	"github.com/attend-go/attend/safetensors"
 	"github.com/attend-go/attend/train"
 	"github.com/pkg/errors"
@@ -50,20 +51,6 @@ func crashAt(t *testing.T, k int, save func() error) string {
 		}
 	}()
 	return op
-}
-
-// entries lists dir's names, sorted.
-func entries(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	return names
 }
 
 // TestCheckpointIsOneUnit stops saves of checkpoint B over checkpoint A (the next
@@ -111,7 +98,7 @@ func TestCheckpointIsOneUnit(t *testing.T) {
 				fresh := rigFromConfig(t, cfg)
 				st, err := train.LoadCheckpoint(dir, fresh.tr)
 				if err != nil {
-					t.Fatalf("crash before %q: resume: %v (directory holds %v)", op, err, entries(t, dir))
+					t.Fatalf("crash before %q: resume: %v (directory holds %v)", op, err, filetest.Names(t, dir))
 				}
 				want, which := stateA, "A"
 				if st.BestStep == 2 {
@@ -133,7 +120,7 @@ func TestCheckpointIsOneUnit(t *testing.T) {
 				if err := train.SaveCheckpoint(dir, cfg, rig.tr, cfg.State(train.RunState{})); err != nil {
 					t.Fatalf("crash before %q: the next save: %v", op, err)
 				}
-				if got := entries(t, dir); len(got) != 1 || !strings.HasPrefix(got[0], train.CheckpointPrefix) || strings.Contains(got[0], "tmp") {
+				if got := filetest.Names(t, dir); len(got) != 1 || !strings.HasPrefix(got[0], train.CheckpointPrefix) || strings.Contains(got[0], "tmp") {
 					t.Errorf("crash before %q: after the next save the directory holds %v; want one checkpoint", op, got)
 				}
 			}
@@ -210,15 +197,15 @@ func TestCheckpointLayout(t *testing.T) {
 			if err := train.SaveCheckpoint(dir, cfg, rig.tr, cfg.State(train.RunState{})); err != nil {
 				t.Fatal(err)
 			}
-			if got := entries(t, dir); !slices.Equal(got, []string{"ckpt-1.1"}) {
+			if got := filetest.Names(t, dir); !slices.Equal(got, []string{"ckpt-1.1"}) {
 				t.Errorf("after two saves at step 1: %v; want [ckpt-1.1]", got)
 			}
 		}
 	}
-	if got := entries(t, dir); !slices.Equal(got, []string{"ckpt-2"}) {
+	if got := filetest.Names(t, dir); !slices.Equal(got, []string{"ckpt-2"}) {
 		t.Fatalf("run directory %v; want [ckpt-2]", got)
 	}
-	if got := entries(t, filepath.Join(dir, "ckpt-2")); !slices.Equal(got, []string{train.ConfigFile, train.ModelFile, train.OptimizerFile, train.StateFile}) {
+	if got := filetest.Names(t, filepath.Join(dir, "ckpt-2")); !slices.Equal(got, []string{train.ConfigFile, train.ModelFile, train.OptimizerFile, train.StateFile}) {
 		t.Errorf("checkpoint holds %v", got)
 	}
 	// A save of an earlier step than the directory's checkpoint is refused.
@@ -247,7 +234,7 @@ func TestCheckpointLayout(t *testing.T) {
 	if err := train.SaveCheckpoint(legacy, cfg, fresh.tr, cfg.State(train.RunState{})); err != nil {
 		t.Fatal(err)
 	}
-	if got := entries(t, legacy); !slices.Equal(got, []string{"ckpt-3", "notes.txt"}) {
+	if got := filetest.Names(t, legacy); !slices.Equal(got, []string{"ckpt-3", "notes.txt"}) {
 		t.Errorf("after a save in the attend-run/1 directory: %v; want [ckpt-3 notes.txt]", got)
 	}
 	for name, want := range map[string]bool{"ckpt-3": true, "ckpt-3.2": true, "ckpt-3.tmp-99": true, "best": true, "state.json": true,

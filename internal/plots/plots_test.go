@@ -2,7 +2,6 @@ package plots
 
 import (
 	"fmt"
-	"gonum.org/v1/plot/plotter"
 	"image"
 	"image/color"
 	"image/png"
@@ -11,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/attend-go/attend/internal/filetest"
+	"gonum.org/v1/plot/plotter"
 )
 
 // causal returns a T×T lower-triangular attention matrix: head 0 attends to the
@@ -94,14 +96,7 @@ func centre(r image.Rectangle) image.Point {
 // onlyFile asserts dir holds exactly the file name (no temporary files).
 func onlyFile(t *testing.T, dir, name string) {
 	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
+	names := filetest.Names(t, dir)
 	if len(names) != 1 || names[0] != name {
 		t.Fatalf("directory holds %v, want only %s", names, name)
 	}

@@ -5,27 +5,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/attend-go/attend/internal/filetest"
 	"github.com/attend-go/attend/internal/safefile"
 )
-
-// tmpFiles lists leftover temporary files in dir.
-func tmpFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range ents {
-		if strings.Contains(e.Name(), ".tmp-") {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
 
 func TestWriteFile(t *testing.T) {
 	dir := t.TempDir()
@@ -42,7 +26,7 @@ func TestWriteFile(t *testing.T) {
 	if info, _ := os.Stat(path); info.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600", info.Mode().Perm())
 	}
-	if left := tmpFiles(t, dir); len(left) > 0 {
+	if left := filetest.TempFiles(t, dir); len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
@@ -57,7 +41,7 @@ func TestWriteAtomicFailures(t *testing.T) {
 		if err := safefile.WriteFile(target, []byte("x"), 0o644); err == nil {
 			t.Fatal("WriteFile over a directory succeeded")
 		}
-		if left := tmpFiles(t, dir); len(left) > 0 {
+		if left := filetest.TempFiles(t, dir); len(left) > 0 {
 			t.Errorf("temporary files left: %v", left)
 		}
 	})
@@ -78,7 +62,7 @@ func TestWriteAtomicFailures(t *testing.T) {
 		if got, _ := os.ReadFile(path); string(got) != "previous" {
 			t.Errorf("file changed to %q", got)
 		}
-		if left := tmpFiles(t, dir); len(left) > 0 {
+		if left := filetest.TempFiles(t, dir); len(left) > 0 {
 			t.Errorf("temporary files left: %v", left)
 		}
 	})

@@ -1,0 +1,37 @@
+// Package filetest holds the helpers that tests of files on disk share (safefile,
+// safetensors, train's checkpoints, plots): what a directory holds, and which of its
+// entries are temporary files left behind. It is for tests only.
+package filetest
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// Names lists dir's entries by name, sorted (os.ReadDir's order).
+func Names(t testing.TB, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TempFiles lists dir's leftover temporary files (names holding ".tmp-", as
+// safefile's atomic writes make them).
+func TempFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, n := range Names(t, dir) {
+		if strings.Contains(n, ".tmp-") {
+			out = append(out, n)
+		}
+	}
+	return out
+}

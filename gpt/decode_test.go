@@ -34,6 +34,21 @@ var decodeCases = []gpt.Config{
 // recompute returns a function giving the logits after a context of at most BlockSize
 // tokens from the model's plain forward pass (GPT.Forward, as in training) over the
 // whole context, left-aligned in a (1, BlockSize) input.
+// decoderRig builds an inference-only LM, the recomputing reference of its logits and
+// a decoder of it.
+func decoderRig(t *testing.T, cfg gpt.Config, opts ...layers.Option) (*gpt.LM, func(ctx []int) []float64, *gpt.Decoder) {
+	t.Helper()
+	lm, err := gpt.NewLM(cfg, 0, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := lm.Model.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lm, recompute(t, lm.Model), dec
+}
+
 func recompute(t *testing.T, m *gpt.Model) func(ctx []int) []float64 {
 	t.Helper()
 	c := m.Config
@@ -80,15 +95,7 @@ func TestDecoderMatchesRecompute(t *testing.T) {
 				tol = 1e-5
 			}
 			t.Run(fmt.Sprintf("%+v/%v", cfg, dt), func(t *testing.T) {
-				lm, err := gpt.NewLM(cfg, 0, layers.WithDtype(dt), layers.WithSeed(9), layers.WithInit(layers.Normal(0.3)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				want := recompute(t, lm.Model)
-				dec, err := lm.Model.NewDecoder()
-				if err != nil {
-					t.Fatal(err)
-				}
+				lm, want, dec := decoderRig(t, cfg, layers.WithDtype(dt), layers.WithSeed(9), layers.WithInit(layers.Normal(0.3)))
 				rng := rand.New(rand.NewPCG(1, 2))
 				ids := make([]int, 3*cfg.BlockSize+4)
 				for i := range ids {
@@ -112,6 +119,7 @@ func TestDecoderMatchesRecompute(t *testing.T) {
 				worst, fed := 0.0, 0
 				for _, n := range sizes {
 					var got []float64
+					var err error
 					if n == 1 {
 						got, err = dec.Next(ids[fed])
 					} else {
@@ -157,15 +165,7 @@ func TestDecoderMatchesRecompute(t *testing.T) {
 // replaced with gorgonia.Let, changes the next pass from position 0.
 func TestDecoderSeesWeightChanges(t *testing.T) {
 	cfg := gpt.Config{Vocab: 7, BlockSize: 4, Layers: 1, Heads: 2, Width: 8}
-	lm, err := gpt.NewLM(cfg, 0, layers.WithDtype(tensor.Float64), layers.WithSeed(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := recompute(t, lm.Model)
-	dec, err := lm.Model.NewDecoder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	lm, want, dec := decoderRig(t, cfg, layers.WithDtype(tensor.Float64), layers.WithSeed(3))
 	ctx := []int{1, 2, 3}
 	head := lm.Model.Head.W
 	head.Value().(*tensor.Dense).Float64s()[0] += 1 // in place, as the optimiser does

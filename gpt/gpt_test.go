@@ -1,4 +1,4 @@
-package gpt
+package gpt_test
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend"
+	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/layers"
 	"github.com/pkg/errors"
@@ -16,7 +17,7 @@ import (
 // TestGPTGradCheck checks the gradients of a whole tiny GPT's cross-entropy loss with
 // respect to every learnable, in float64.
 func TestGPTGradCheck(t *testing.T) {
-	cases := []Config{
+	cases := []gpt.Config{
 		{Vocab: 5, BlockSize: 4, Layers: 2, Heads: 2, Width: 4},
 		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 1, Width: 4, Tied: true, Bias: true},
 		{Vocab: 6, BlockSize: 5, Layers: 1, Heads: 2, Width: 4, NoAttention: true},
@@ -24,7 +25,7 @@ func TestGPTGradCheck(t *testing.T) {
 	for _, cfg := range cases {
 		t.Run(fmt.Sprintf("%+v", cfg), func(t *testing.T) {
 			g := G.NewGraph()
-			m, err := New(g, cfg, layers.WithDtype(tensor.Float64), layers.WithSeed(3), layers.WithInit(layers.Normal(0.5)))
+			m, err := gpt.New(g, cfg, layers.WithDtype(tensor.Float64), layers.WithSeed(3), layers.WithInit(layers.Normal(0.5)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,8 +72,8 @@ func TestGPTGradCheck(t *testing.T) {
 // refused.
 func TestBlockInput(t *testing.T) {
 	g := G.NewGraph()
-	cfg := Config{Vocab: 7, BlockSize: 5, Layers: 3, Heads: 2, Width: 8, Tied: true}
-	m, err := New(g, cfg, layers.WithDtype(tensor.Float64), layers.WithSeed(4), layers.WithInit(layers.Normal(0.5)))
+	cfg := gpt.Config{Vocab: 7, BlockSize: 5, Layers: 3, Heads: 2, Width: 8, Tied: true}
+	m, err := gpt.New(g, cfg, layers.WithDtype(tensor.Float64), layers.WithSeed(4), layers.WithInit(layers.Normal(0.5)))
 	if err != nil {
 		t.Fatal(err)
 	}

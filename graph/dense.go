@@ -131,11 +131,7 @@ func Add(a, b *G.Node) (*G.Node, error) {
 	if !a.Shape().Eq(b.Shape()) || a.Dims() != b.Dims() {
 		return nil, wrap(errors.Wrapf(ErrShape, "%q is %v and %q is %v", a.Name(), a.Shape(), b.Name(), b.Shape()))
 	}
-	build, err := byDtype(a.Dtype(), addOp[float64], addOp[float32])
-	if err != nil {
-		return nil, wrap(err)
-	}
-	y, err := build(a, b)
+	y, err := build2(a.Dtype(), addOp[float64], addOp[float32], a, b)
 	return y, wrap(err)
 }
 

@@ -22,6 +22,15 @@ func byDtype[F any](dt tensor.Dtype, f64, f32 F) (F, error) {
 	return f, nil
 }
 
+// build2 builds the op of two nodes in dtype dt, by f64 or f32.
+func build2(dt tensor.Dtype, f64, f32 func(a, b *G.Node) (*G.Node, error), a, b *G.Node) (*G.Node, error) {
+	build, err := byDtype(dt, f64, f32)
+	if err != nil {
+		return nil, err
+	}
+	return build(a, b)
+}
+
 // dtypeOf is the tensor.Dtype of T.
 func dtypeOf[T num.Float]() tensor.Dtype { return num.DtypeOf[T]() }
 

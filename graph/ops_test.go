@@ -714,21 +714,7 @@ func (c attnCase) build(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, seed uint
 		}
 		a.pad = graphtest.MaskInput(t, g, dt, "pad", tensor.Shape{s.B, s.Tk}, pad)
 	}
-	a.blocked = func(b, i, j int) bool {
-		if c.causal && j > i+s.Tk-s.Tq {
-			return true
-		}
-		if mask != nil {
-			m := i
-			if perBatch {
-				m += b * s.Tq
-			}
-			if mask[m*s.Tk+j] {
-				return true
-			}
-		}
-		return pad != nil && pad[b*s.Tk+j]
-	}
+	a.blocked = graphtest.Blocked(c.causal, mask, perBatch, pad, s.Tq, s.Tk)
 	var err error
 	a.out, a.weights, err = graph.Attention(a.q, a.k, a.v, graph.AttentionOpts{
 		Heads: c.heads, Scale: c.scale, Causal: c.causal, Mask: a.mask, KeyPadding: a.pad})

@@ -110,21 +110,7 @@ func (c saCase) build(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, seed uint64
 	}
 	in.Mask, in.KeyPadding = a.mask, a.pad
 	perBatch := c.mask == "batch"
-	a.blocked = func(b, i, j int) bool {
-		if c.cfg.Causal && j > i+a.tk-a.tq {
-			return true
-		}
-		if mask != nil {
-			m := i
-			if perBatch {
-				m += b * a.tq
-			}
-			if mask[m*a.tk+j] {
-				return true
-			}
-		}
-		return pad != nil && pad[b*a.tk+j]
-	}
+	a.blocked = graphtest.Blocked(c.cfg.Causal, mask, perBatch, pad, a.tq, a.tk)
 	if a.out, a.weights, err = att.Attend(a.x, in); err != nil {
 		t.Fatal(err)
 	}

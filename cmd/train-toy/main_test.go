@@ -301,30 +301,20 @@ func TestInterrupt(t *testing.T) {
 func testInterrupt(t *testing.T, sig syscall.Signal, status int) {
 	bin := buildBinary(t)
 	dir := filepath.Join(t.TempDir(), "run")
-	cmd := exec.Command(bin, "--task", "copy", "--steps", "100000", "--eval-every", "5", "--width", "32", "--out", dir, "--quiet")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
+	cmd, lines, stderr := startCLI(t, "--task", "copy", "--steps", "100000", "--eval-every", "5", "--width", "32", "--out", dir, "--quiet")
 	var out strings.Builder
 	deadline := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
 	defer deadline.Stop()
 	evals := 0
-	for sc.Scan() {
-		out.WriteString(sc.Text() + "\n")
-		if strings.HasPrefix(sc.Text(), "step ") {
+	for line := range lines {
+		out.WriteString(line + "\n")
+		if strings.HasPrefix(line, "step ") {
 			if evals++; evals == 3 { // steps 0, 5, 10
 				cmd.Process.Signal(sig)
 			}
 		}
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != status {
 		t.Fatalf("exit: %v; want status %d\nstdout:\n%s\nstderr:\n%s", err, status, out.String(), stderr.String())
 	}

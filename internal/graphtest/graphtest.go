@@ -305,3 +305,25 @@ func RandomMask(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, r *rand.Rand, kin
 	}
 	return nil, nil
 }
+
+// Blocked is the reference of which scores attention blocks: query i of batch b may
+// not see key j when causal (aligned bottom-right: j > i + tk − tq), when the boolean
+// mask blocks it (mask is (tq, tk), or (B·tq, tk) when perBatch; nil for none), or when
+// the key is padding (pad is (B, tk); nil for none).
+func Blocked(causal bool, mask []bool, perBatch bool, pad []bool, tq, tk int) func(b, i, j int) bool {
+	return func(b, i, j int) bool {
+		if causal && j > i+tk-tq {
+			return true
+		}
+		if mask != nil {
+			m := i
+			if perBatch {
+				m += b * tq
+			}
+			if mask[m*tk+j] {
+				return true
+			}
+		}
+		return pad != nil && pad[b*tk+j]
+	}
+}

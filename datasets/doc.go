@@ -31,13 +31,16 @@
 //
 // Nothing in this package panics or prints. Both kinds of failure are returned as
 // errors wrapped with context (github.com/pkg/errors) around a sentinel that callers
-// match with errors.Is:
+// match with errors.Is; each of this package's sentinels is, or matches, one of the
+// module's (package attend):
 //
 //   - misuse by the caller, such as a non-positive batch size or a buffer of the wrong
-//     length, wraps ErrInvalidArgument;
+//     length, wraps ErrInvalidArgument, which is attend.ErrArgument (as does
+//     ErrUnknownTask);
 //   - data-dependent failures name the offending input: an unknown symbol and its byte
 //     offset (ErrUnknownSymbol), an id outside the vocabulary (ErrIDOutOfRange), a file
 //     that is empty (ErrEmpty), binary (ErrBinary) or not UTF-8 (ErrInvalidUTF8, with
 //     the byte offset), a split shorter than block+1 tokens (ErrTooShort), a malformed
-//     saved vocabulary (ErrBadVocab) or an unknown task name (ErrUnknownTask).
+//     saved vocabulary (ErrBadVocab), a file that is not regular or too large
+//     (ErrNotRegular, ErrTooLarge); all of these match attend.ErrData.
 package datasets

@@ -35,10 +35,14 @@
 //
 // # Errors
 //
-// Building a node with bad input — nil nodes, wrong dims or sizes, mixed dtypes — returns
-// an error wrapping ErrShape, ErrDtype or ErrArgument (match with errors.Is) and naming
-// the nodes and shapes; nothing panics. Errors that depend on data, such as a target
-// outside the vocabulary, surface when the machine runs; match them through Cause.
+// The module shares one set of sentinel errors (package attend: ErrShape, ErrDtype,
+// ErrArgument, ErrData); this package's ErrShape, ErrDtype and ErrArgument are the same
+// values. Building a node with bad input — nil nodes, wrong dims or sizes, mixed dtypes —
+// returns an error wrapping one of them (match with errors.Is), in one line that says
+// which function it left once ("graph: Dense: …", attend.Wrap) and names the nodes and
+// shapes; nothing panics. Errors that depend on data, such as a target or an id outside
+// the vocabulary (attend.ErrData), surface when the graph runs; under Gorgonia's
+// machines, match them through Cause.
 //
 // # Gradient checking
 //

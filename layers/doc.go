@@ -1,5 +1,6 @@
 // Package layers holds attention layers as Gorgonia expression graphs: Linear,
-// SelfAttention (causal, masked, multi-head, cross-attention) and the GPT building blocks.
+// SelfAttention (causal, masked, multi-head, cross-attention), Embedding, LayerNorm and
+// MLP — the parts models are built from. The GPT made of them is package gpt.
 //
 // A layer creates its learnables in the caller's *gorgonia.ExprGraph under dotted names
 // (name.wq, blocks.0.attn.wq, …), exposes them as exported fields, and returns them in
@@ -18,25 +19,26 @@
 //
 // # Decoding
 //
-// There is one forward pass per model. GPT.Forward and GPT.Apply build it over a whole
-// (B, T) batch; GPT.ApplyCached builds the same layers' code over the positions after
-// those held in a graph.KVCache, whose length gives the positions and whose stores give
-// each attention layer its earlier keys and values. Decoder compiles that pass over one
-// window and over one token and feeds them tokens; its logits equal the full pass's to
-// rounding.
+// SelfAttention.Attend with a graph.KVCache in its inputs builds the same attention over
+// the positions after those the cache holds, appending their keys and values to it
+// (causal attention aligned bottom-right). Models use it for their one forward pass with
+// a cache (gpt.Model.ApplyCached, gpt.Decoder). Share builds a second graph over a
+// model's existing weight tensors, as a decoder's is.
 //
 // # Concurrency
 //
 // Building layers, and running graphs built from them, are not safe for concurrent use:
 // graph ops reuse their output buffers, so one graph runs on one goroutine at a time.
-// Decoders are the exception that allows parallel inference: each has a graph and a
-// cache of its own over the model's weight tensors, so several Decoders of one model
-// may run at once on different goroutines (one Decoder is not safe for concurrent use),
-// as long as nothing writes the weights meanwhile (training, loading a checkpoint).
+// Graphs built with Share over one model's weights (gpt.Decoder's) may run at once on
+// different goroutines, as long as nothing writes the weights meanwhile (training,
+// loading a checkpoint).
 //
 // # Errors
 //
-// Constructors return errors wrapping ErrConfig for impossible configurations; forward
-// functions return errors wrapping graph.ErrShape, graph.ErrDtype or graph.ErrArgument
-// for inputs that do not fit. Each names the layer and the shapes. Nothing panics.
+// Errors match the module's sentinels (package attend) with errors.Is: constructors'
+// for impossible configurations wrap ErrConfig, which is attend.ErrArgument; forward
+// functions' for inputs that do not fit wrap attend.ErrShape, attend.ErrDtype or
+// attend.ErrArgument. Each is one line, wrapped once at the public function it left
+// (attend.Wrap: a layer built inside another adds nothing), naming the layer or the
+// dotted learnable ("blocks.1.mlp.fc.weight") and the shapes. Nothing panics.
 package layers

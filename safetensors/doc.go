@@ -24,7 +24,9 @@
 // [0,8] out of range (data section is 4 bytes)"). Bytes that are not a well-formed
 // safetensors file give an error matching ErrCorrupt; a well-formed tensor of a dtype
 // this package does not represent (BF16, say), read or written, gives one matching
-// ErrUnsupported; match them with errors.Is. I/O errors (a missing file, a full disk)
+// ErrUnsupported; match them with errors.Is. Both also match the module's
+// attend.ErrData (package attend holds the sentinels every package shares). I/O errors
+// (a missing file, a full disk)
 // match neither. Nothing panics, whatever the bytes; the fuzzer FuzzDecode checks it.
 //
 // # Why not github.com/nlpodyssey/safetensors

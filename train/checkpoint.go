@@ -48,12 +48,14 @@ const RunFormat = "attend-run/1"
 // TokenizerSHA256. The state.json of a best-model checkpoint (SaveModel) has the step
 // and the model's and tokenizer's checksums only.
 type RunState struct {
-	Step         int     `json:"step"`
-	TrainSampler []byte  `json:"train_sampler"`
-	ValSampler   []byte  `json:"val_sampler"`
-	BestValLoss  float64 `json:"best_val_loss"`
-	BestStep     int     `json:"best_step"`
-	ElapsedS     float64 `json:"elapsed_s"`
+	Step         int    `json:"step"`
+	TrainSampler []byte `json:"train_sampler"`
+	ValSampler   []byte `json:"val_sampler"`
+	// BestValLoss is the lowest validation loss so far, +Inf before the first
+	// evaluation (written as null: JSON has no infinity).
+	BestValLoss float64 `json:"best_val_loss"`
+	BestStep    int     `json:"best_step"`
+	ElapsedS    float64 `json:"elapsed_s"`
 	// StepLossSum and StepLosses are the sum and number of the training losses since
 	// the last evaluation, so that a run resumed between two evaluations reports the
 	// same mean training loss at the next one (Report.TrainLoss).
@@ -719,6 +721,36 @@ func LoadCheckpoint(dir string, t *Trainer) (RunState, error) {
 	t.sinceEval, t.sinceEvalSteps = st.StepLossSum, st.StepLosses
 	t.resumed = true
 	return st, nil
+}
+
+// MarshalJSON writes BestValLoss = +Inf, the best loss before any evaluation, as null.
+func (s RunState) MarshalJSON() ([]byte, error) {
+	type plain RunState
+	v := struct {
+		plain
+		BestValLoss *float64 `json:"best_val_loss"`
+	}{plain: plain(s)}
+	if !math.IsInf(s.BestValLoss, 1) {
+		v.BestValLoss = &s.BestValLoss
+	}
+	return json.Marshal(v)
+}
+
+// UnmarshalJSON reads a null (or absent) best_val_loss as +Inf.
+func (s *RunState) UnmarshalJSON(b []byte) error {
+	type plain RunState
+	v := struct {
+		*plain
+		BestValLoss *float64 `json:"best_val_loss"`
+	}{plain: (*plain)(s)}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	s.BestValLoss = math.Inf(1)
+	if v.BestValLoss != nil {
+		s.BestValLoss = *v.BestValLoss
+	}
+	return nil
 }
 
 // describe is used in messages: "step 250 (val loss 1.9000)".

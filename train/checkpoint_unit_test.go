@@ -423,3 +423,24 @@ func TestLoadRefusesHugeFiles(t *testing.T) {
 
 var _ = json.Marshal
 var _ = errors.New
+
+// RunState's best loss before any evaluation is +Inf in Go and null in state.json, and
+// each reads back as the other; a finite one is kept to the last bit.
+func TestRunStateBestValLossJSON(t *testing.T) {
+	for _, best := range []float64{math.Inf(1), 1.8857312738895415, 0} {
+		b, err := json.Marshal(train.RunState{Step: 3, BestValLoss: best, BestStep: 2})
+		if err != nil {
+			t.Fatalf("%v: %v", best, err)
+		}
+		if wantNull := math.IsInf(best, 1); wantNull != strings.Contains(string(b), `"best_val_loss":null`) {
+			t.Errorf("%v written as %s", best, b)
+		}
+		var st train.RunState
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.BestValLoss != best || st.Step != 3 || st.BestStep != 2 {
+			t.Errorf("%v: read back %+v from %s", best, st, b)
+		}
+	}
+}

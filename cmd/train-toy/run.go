@@ -270,7 +270,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	runtime.GC() // drop what building the graph left behind before the step buffers arrive
 	// No evaluation yet: the largest float, not +Inf, which JSON cannot hold (a run
 	// interrupted before its first evaluation saves this state).
-	st := train.RunState{BestValLoss: math.MaxFloat64}
+	st := train.RunState{BestValLoss: math.Inf(1)}
 	if s.Resume != "" {
 		if st, err = train.LoadCheckpoint(s.Resume, tr); err != nil {
 			return err

@@ -11,7 +11,7 @@ import (
 
 // Decoder runs a GPT one token at a time with a key/value cache: each token costs its
 // own row of every matrix product plus attention over the cached keys, not a forward
-// pass over the whole context. It is the model's own forward pass (GPT.ApplyCached, the
+// pass over the whole context. It is the model's own forward pass (Model.ApplyCached, the
 // layers' code that training runs) compiled twice on one graph.KVCache: over BlockSize
 // positions from position 0, for a prompt or a window, and over one position after the
 // cached ones, for each next token. Its logits are those of the full forward pass over

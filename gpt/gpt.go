@@ -162,7 +162,7 @@ type Model struct {
 	seed   uint64
 }
 
-// NewGPT adds a GPT's learnables to g, initialised as nanoGPT does: N(0, 0.02) for every
+// New adds a GPT's learnables to g, initialised as nanoGPT does: N(0, 0.02) for every
 // weight and embedding, N(0, 0.02/√(2·Layers)) for the projections into the residual
 // stream (attn.wo, mlp.proj), zero biases, unit LayerNorm gains. WithSeed and WithDtype
 // apply; WithInit replaces the N(0, 0.02).

@@ -58,7 +58,7 @@ func FormatBytes(n int64) string {
 	return fmt.Sprintf("%.1f %s", v, units[u])
 }
 
-// Elements of the intermediate values per position, measured on the graphs NewGPT,
+// Elements of the intermediate values per position, measured on the graphs New,
 // graph.CrossEntropy and gorgonia.Grad build (count a model's node shapes to re-measure:
 // layers/memory_test.go does). In a block of width C with H heads, the training pass
 // holds 24 values of C and 4 of 4C per position (forward and backward), and 3 of
@@ -260,7 +260,7 @@ func (e *MemoryError) Is(target error) bool { return target == attend.ErrArgumen
 // AvailableMemory). The refusal is a *MemoryError naming the field, or Memory's error.
 func (c Config) CheckMemory(batch int, dtype tensor.Dtype, optimizer bool, available int64) (MemoryUse, error) {
 	if c.Layers > MaxLayers {
-		return MemoryUse{}, &MemoryError{Field: "n_layer", Value: c.Layers, Limit: fmt.Sprintf("more than %d blocks (layers.MaxLayers)", MaxLayers)}
+		return MemoryUse{}, &MemoryError{Field: "n_layer", Value: c.Layers, Limit: fmt.Sprintf("more than %d blocks (gpt.MaxLayers)", MaxLayers)}
 	}
 	m, err := c.Memory(batch, dtype, optimizer)
 	if err != nil {

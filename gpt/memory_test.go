@@ -186,7 +186,7 @@ func TestAvailableMemory(t *testing.T) {
 }
 
 // decoderElements counts what a gpt.Decoder holds besides the weights: the computed
-// nodes of GPT.ApplyCached over a (1, BlockSize) window, as NewDecoder builds it (no
+// nodes of Model.ApplyCached over a (1, BlockSize) window, as NewDecoder builds it (no
 // dropout), and the keys and values of its cache. Its one-token pass, 1/BlockSize of
 // that, is left out here and in the estimate.
 func decoderElements(t *testing.T, cfg gpt.Config) int {

@@ -33,7 +33,7 @@ type torchModel struct {
 }
 
 // PyTorch's nanoGPT GPT(config) after torch.manual_seed, recorded by
-// scripts/torchrand/gen_golden.py, against NewGPT + InitLikeNanoGPT — for nanoGPT's CPU
+// scripts/torchrand/gen_golden.py, against New + InitLikeNanoGPT — for nanoGPT's CPU
 // model (tied, no biases) and two small ones (biases; untied with sizes that are not
 // multiples of 16). The 12 batch offsets drawn afterwards check that the generator is
 // left exactly where PyTorch's is.

@@ -637,7 +637,7 @@ func noPanic(t *testing.T, f func() error) (err error) {
 	return f()
 }
 
-// TestLoadCorruptCheckpoint feeds LoadModel, LoadCheckpoint and LoadRunConfig broken
+// TestLoadCorruptCheckpoint feeds LoadModel, LoadCheckpoint and rundir.Load broken
 // run directories. Each must fail with an error that wraps ErrCheckpoint, names the
 // file and says what is wrong, and leave the target run exactly as it was.
 func TestLoadCorruptCheckpoint(t *testing.T) {
@@ -864,7 +864,7 @@ func TestLoadCorruptCheckpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(mustJSON(t, rc), mustJSON(t, cfg)) {
-			t.Errorf("LoadRunConfig = %+v; want %+v", rc, cfg)
+			t.Errorf("rundir.Load = %+v; want %+v", rc, cfg)
 		}
 		fresh := rigFromConfig(t, tcfg)
 		st, err := train.LoadCheckpoint(base, fresh.tr)

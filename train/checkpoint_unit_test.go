@@ -246,7 +246,7 @@ func TestCheckpointLayout(t *testing.T) {
 }
 
 // TestLoadVerifiesIntegrity: LoadModel (sample, eval), LoadCheckpoint (--resume) and
-// LoadRunConfig refuse a model whose bytes differ from its checksum, NaN or infinite
+// rundir.Load refuse a model whose bytes differ from its checksum, NaN or infinite
 // weights or moments even with matching checksums (naming the tensor), and a config
 // whose vocabulary is not the checkpoint's — for the run's checkpoint and for best/.
 func TestLoadVerifiesIntegrity(t *testing.T) {

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Side-by-side training-step timing against the PyTorch peer (../shared/peer/gpt_step.py),
-# on this machine, in one run: for each preset, the Go benchmark BenchmarkTrainStep/<preset>
+# on this machine, in one run: for each size (the peer's presets seed and nanogpt-cpu, and
+# w256-t256 = 4 layers, 4 heads, width 256, block 256, batch 8 and w384-t128 = 6 layers,
+# 6 heads, width 384, block 128, batch 8 through the peer's overrides; PRESETS="…"
+# chooses), the Go benchmark BenchmarkTrainStep/<size>
 # and the peer alternate for ROUNDS rounds; it prints each measurement, both medians and
 # their ratio (Go / PyTorch; below 1 means Go is faster), then the peak RSS of a 30-step
 # nanogpt-cpu training run of each on Tiny Shakespeare.
 #
 #   scripts/compare_peer.sh [ROUNDS]        (default 3)
+#   PRESETS="nanogpt-cpu" scripts/compare_peer.sh 5
 #
 # Needs Debian's PyTorch: apt-get install -y python3-torch libopenblas0-pthread
 set -euo pipefail
@@ -27,17 +31,20 @@ go build -o "$tmp/train-toy" ./cmd/train-toy
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3), torch $($PY -c 'import torch; print(torch.__version__)')"
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-for preset in seed nanogpt-cpu; do
+for preset in ${PRESETS:-seed nanogpt-cpu w256-t256 w384-t128}; do
   case $preset in
-    seed) goN=2000; pyN=200 ;;
-    nanogpt-cpu) goN=30; pyN=30 ;;
+    seed) goN=2000; pyN=200; peer=(--preset seed) ;;
+    nanogpt-cpu) goN=30; pyN=30; peer=(--preset nanogpt-cpu) ;;
+    w256-t256) goN=8; pyN=8; peer=(--preset nanogpt-cpu --layers 4 --heads 4 --width 256 --block 256 --batch 8) ;;
+    w384-t128) goN=8; pyN=8; peer=(--preset nanogpt-cpu --layers 6 --heads 6 --width 384 --block 128 --batch 8) ;;
+    *) echo "unknown preset $preset" >&2; exit 2 ;;
   esac
   : >"$tmp/go.$preset"; : >"$tmp/py.$preset"
   for r in $(seq "$ROUNDS"); do
     ns=$("$tmp/train.test" -test.run '^$' -test.bench "BenchmarkTrainStep/^${preset}\$" -test.benchtime "${goN}x" -test.benchmem \
       | awk '/^BenchmarkTrainStep/ {print $3}')
     ms_go=$(awk -v ns="$ns" 'BEGIN {printf "%.4f", ns/1e6}')
-    ms_py=$($PY "$PEER" --preset "$preset" --steps "$pyN" | $PY -c 'import json,sys; print(json.load(sys.stdin)["ms_per_step"])')
+    ms_py=$($PY "$PEER" "${peer[@]}" --steps "$pyN" | $PY -c 'import json,sys; print(json.load(sys.stdin)["ms_per_step"])')
     echo "$ms_go" >>"$tmp/go.$preset"; echo "$ms_py" >>"$tmp/py.$preset"
     printf '%-12s round %d: attend %10.4f ms/step   pytorch %10.4f ms/step\n' "$preset" "$r" "$ms_go" "$ms_py"
   done

@@ -40,7 +40,7 @@ func TestLoadRefusesNonRegularFiles(t *testing.T) {
 	loads := map[string]func(dir string) error{
 		"LoadModel":      func(dir string) error { return train.LoadModel(dir, rigFromConfig(t, cfg).lm) },
 		"LoadCheckpoint": func(dir string) error { _, err := train.LoadCheckpoint(dir, rigFromConfig(t, cfg).tr); return err },
-		"rundir.Load":  func(dir string) error { _, err := rundir.Load(dir); return err },
+		"rundir.Load":    func(dir string) error { _, err := rundir.Load(dir); return err },
 	}
 	uses := map[string][]string{
 		train.ModelFile:     {"LoadModel", "LoadCheckpoint"},

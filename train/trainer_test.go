@@ -450,7 +450,8 @@ func TestDropoutRunsRepeat(t *testing.T) {
 	}
 }
 
-// benchPresets are the sizes of ../shared/peer/gpt_step.py's presets.
+// benchPresets are the sizes of ../shared/peer/gpt_step.py's presets, and two larger
+// ones made with its overrides.
 var benchPresets = []struct {
 	name                               string
 	layers, heads, width, block, batch int
@@ -458,6 +459,10 @@ var benchPresets = []struct {
 }{
 	{"seed", 1, 1, 2, 3, 1, 1e-1},
 	{"nanogpt-cpu", 4, 4, 128, 64, 12, 1e-3},
+	// Beyond the preset (the peer's overrides: --width 256 --block 256 --batch 8, and
+	// --layers 6 --heads 6 --width 384 --block 128 --batch 8).
+	{"w256-t256", 4, 4, 256, 256, 8, 1e-3},
+	{"w384-t128", 6, 6, 384, 128, 8, 1e-3},
 }
 
 // BenchmarkTrainStep times one full float32 training step — batch sampling, forward,

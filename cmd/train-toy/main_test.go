@@ -145,6 +145,16 @@ func TestStatquestEndToEnd(t *testing.T) {
 	if sum["val_acc"].(float64) != 1 {
 		t.Errorf("val_acc = %v; want 1", sum["val_acc"])
 	}
+	// The achieved speed is positive and below the GEMM peak probed at the start (the
+	// step's FLOPs per second of steps; statquest's model is far from the peak).
+	gf, _ := sum["gflops"].(float64)
+	peak, _ := sum["peak_gflops"].(float64)
+	if !(gf > 0 && peak > 0 && gf < peak) {
+		t.Errorf("gflops = %v, peak_gflops = %v; want 0 < gflops < peak_gflops", sum["gflops"], sum["peak_gflops"])
+	}
+	if !strings.Contains(out, "GEMM peak: ") || !strings.Contains(out, "% of peak)") {
+		t.Errorf("output lacks the GEMM peak or the fraction of it:\n%s", out)
+	}
 	metrics := readMetricLines(t, filepath.Join(dir, "metrics.jsonl"))
 	if len(metrics) != 4 || metrics[0]["step"] != 0.0 {
 		t.Fatalf("%d metrics lines, the first at step %v; want 4 (step 0, then every 50 of 150 steps)", len(metrics), metrics[0]["step"])

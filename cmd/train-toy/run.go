@@ -16,6 +16,7 @@ import (
 	"github.com/attend-go/attend/cmd/train-toy/rundir"
 	"github.com/attend-go/attend/datasets"
 	"github.com/attend-go/attend/gpt"
+	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/internal/plots"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/torchrand"
@@ -198,15 +199,21 @@ type summary struct {
 	ValAcc        *float64 `json:"val_acc,omitempty"`
 	// ValLossFull and ValAccFull are the final model's loss and accuracy over the whole
 	// validation split of a text file (non-overlapping windows; no sampling noise).
-	ValLossFull *float64   `json:"val_loss_full,omitempty"`
-	ValAccFull  *float64   `json:"val_acc_full,omitempty"`
-	BestVal     float64    `json:"best_val_loss"`
-	BestStep    int        `json:"best_step"`
-	WallS       float64    `json:"wall_s"`
-	MsPerStep   float64    `json:"ms_per_step"`
-	Params      int        `json:"params"`
-	PeakRSSMB   float64    `json:"peak_rss_mb"` // of the whole process, from getrusage
-	Model       gpt.Config `json:"model"`
+	ValLossFull *float64 `json:"val_loss_full,omitempty"`
+	ValAccFull  *float64 `json:"val_acc_full,omitempty"`
+	BestVal     float64  `json:"best_val_loss"`
+	BestStep    int      `json:"best_step"`
+	WallS       float64  `json:"wall_s"`
+	MsPerStep   float64  `json:"ms_per_step"`
+	Params      int      `json:"params"`
+	PeakRSSMB   float64  `json:"peak_rss_mb"` // of the whole process, from getrusage
+	// GFLOPs is the training steps' achieved speed: the step's FLOPs counted from the
+	// model's shapes (gpt.Config.TrainFLOPs, nanoGPT's MFU count) per second of steps,
+	// evaluations excluded; PeakGFLOPs the GEMM speed probed at the start of the run
+	// (graph.GemmPeak). Their ratio is how close to the machine a step runs.
+	GFLOPs     float64    `json:"gflops"`
+	PeakGFLOPs float64    `json:"peak_gflops"`
+	Model      gpt.Config `json:"model"`
 }
 
 func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -267,10 +274,8 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	tr.TrainEval = d.trainEval
-	runtime.GC() // drop what building the graph left behind before the step buffers arrive
-	// No evaluation yet: the largest float, not +Inf, which JSON cannot hold (a run
-	// interrupted before its first evaluation saves this state).
-	st := train.RunState{BestValLoss: math.Inf(1)}
+	runtime.GC()                                   // drop what building the graph left behind before the step buffers arrive
+	st := train.RunState{BestValLoss: math.Inf(1)} // no evaluation yet
 	if s.Resume != "" {
 		if st, err = train.LoadCheckpoint(s.Resume, tr); err != nil {
 			return err
@@ -307,6 +312,16 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "training on %s: %d layers, %d heads, width %d, block %d, batch %d, %s, %d parameters\n",
 		what, cfg.Model.Layers, cfg.Model.Heads, cfg.Model.Width, cfg.Model.BlockSize, cfg.Batch, cfg.Dtype, lm.Model.NumParams())
 	fmt.Fprintf(stdout, "run directory: %s\n", s.Out)
+	// How close to the machine a step runs: the step's FLOPs (from the model's shapes,
+	// as nanoGPT's MFU estimate counts them) per second of training steps, against the
+	// GEMM speed a short probe measures now.
+	peak, err := graph.GemmPeak(dt, peakProbe)
+	if err != nil {
+		return err
+	}
+	stepFLOPs := cfg.Model.TrainFLOPs(cfg.Batch)
+	fmt.Fprintf(stdout, "GEMM peak: %.1f GFLOP/s (%v, %d×%d products for %v); a step is %.3g GFLOP\n",
+		peak, dt, graph.PeakSize, graph.PeakSize, peakProbe, stepFLOPs/1e9)
 	if s.Resume != "" {
 		fmt.Fprintf(stdout, "resuming at step %d of %d\n", tr.Step, cfg.Train.Steps)
 	}
@@ -326,7 +341,21 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	start := time.Now()
 	prevElapsed := st.ElapsedS
 	startStep := tr.Step
+	// stepTime is the wall time of the training steps alone (evaluations and saves
+	// excluded), for the achieved GFLOP/s.
+	var stepTime time.Duration
+	stepsTimed, lastMark := 0, time.Now()
+	gflops := func() float64 {
+		if stepsTimed == 0 {
+			return 0
+		}
+		return stepFLOPs * float64(stepsTimed) / stepTime.Seconds() / 1e9
+	}
 	tr.OnStep = func(step int, loss, lr float64) {
+		now := time.Now()
+		stepTime += now.Sub(lastMark)
+		stepsTimed++
+		lastMark = now
 		rep.step(step, loss, lr)
 		if bar == nil {
 			return
@@ -376,9 +405,10 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 		if r.Step > startStep {
-			line += fmt.Sprintf(", lr %.2e, %.0f tok/s", r.LR, r.TokensPerS)
+			line += fmt.Sprintf(", lr %.2e, %.0f tok/s, %.1f GFLOP/s (%.0f%% of peak)", r.LR, r.TokensPerS, gflops(), 100*gflops()/peak)
 		}
 		fmt.Fprintln(stdout, line)
+		lastMark = time.Now()
 		return nil
 	}
 
@@ -421,16 +451,23 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return errors.Wrapf(runErr, "training stopped; the last good checkpoint in %s is intact", s.Out)
 	}
-	return finish(ctx, s, cfg, d, lm, st, last, wall, tr.Step-startStep, rep, stdout)
+	return finish(ctx, s, cfg, d, lm, st, last, wall, tr.Step-startStep, speed{gflops(), peak}, rep, stdout)
 }
+
+// peakProbe is how long the GEMM peak probe runs at the start of training.
+const peakProbe = 100 * time.Millisecond
+
+// speed is a run's achieved GFLOP/s over its training steps and the GEMM peak probed at
+// its start.
+type speed struct{ gflops, peak float64 }
 
 // finish writes summary.json, the plots and the report, and prints samples.
 // An interrupt stops it with the checkpoint of the last step complete.
-func finish(ctx context.Context, s settings, cfg rundir.Config, d *data, lm *gpt.LM, st train.RunState, last train.Report, wall float64, steps int, rep *runReport, stdout io.Writer) error {
+func finish(ctx context.Context, s settings, cfg rundir.Config, d *data, lm *gpt.LM, st train.RunState, last train.Report, wall float64, steps int, sp speed, rep *runReport, stdout io.Writer) error {
 	sum := summary{Task: cfg.Data.Task, Data: cfg.Data.File, Config: cfg, Steps: last.Step, TrainLoss: last.TrainLoss,
 		ValLoss: last.ValLoss, BestVal: st.BestValLoss, BestStep: st.BestStep, WallS: st.ElapsedS,
 		MsPerStep: 1000 * wall / float64(max(steps, 1)), Params: lm.Model.NumParams(), Model: cfg.Model,
-		PeakRSSMB: peakRSSMB()}
+		PeakRSSMB: peakRSSMB(), GFLOPs: sp.gflops, PeakGFLOPs: sp.peak}
 	sum.ValAcc, sum.TrainEvalLoss = finite(last.ValAcc), finite(last.TrainEvalLoss)
 	full := ""
 	if len(d.valIDs) > 0 {

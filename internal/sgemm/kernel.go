@@ -13,7 +13,7 @@ type microKernel func(k int, a *float32, as int, b, c *float32, ldc int, alpha, 
 
 // kernel is a micro-kernel family with its blocking parameters.
 type kernel struct {
-	name    string // "avx512", "avx2" or "generic" (what Kernel reports)
+	name    string // "avx512", "avx2", "neon" or "generic" (what Kernel reports)
 	variant string // main tile shape, e.g. "12x32"
 	mr, nr  int    // main tile: heights[len-1] × widths[0]
 	// widths are the widths of the packed panels of op(B), decreasing from

@@ -100,7 +100,9 @@ func gen2x4(k int, a unsafe.Pointer, si, sp uintptr, b unsafe.Pointer, c *float3
 	store4(cs[ldc:ldc+4:ldc+4], c10, c11, c12, c13, alpha, beta)
 }
 
+// store4 sets c[0:4] = alpha·x + beta·c[0:4] (beta == 0: alpha·x).
 func store4(c []float32, x0, x1, x2, x3, alpha, beta float32) {
+	_ = c[3] // one bounds check for the four stores
 	if beta == 0 {
 		c[0], c[1], c[2], c[3] = alpha*x0, alpha*x1, alpha*x2, alpha*x3
 		return

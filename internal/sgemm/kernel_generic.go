@@ -7,9 +7,8 @@ import "unsafe"
 // behind NEON).
 //
 // Why 2×4: amd64 has 16 SSE registers and Go's ABI keeps X15 zero, so 15
-// hold values; a 2×4 tile needs 8 accumulators, 4 elements of B, one of A
-// and one product (14). A 4×4 tile (16 accumulators) spills on every step
-// and ran at a third of this speed.
+// hold values; a 2×4 tile needs 8 accumulators, 2 elements of A, one of B
+// and one product. A 4×4 tile (16 accumulators) cannot stay in registers.
 var genericKernel = &kernel{
 	name: "generic", variant: "2x4", mr: 2, nr: 4, widths: []int{4}, heights: []int{2},
 	p: [][]microKernel{{kernGeneric2x4P}}, r: []microKernel{kernGeneric2x4R},
@@ -34,62 +33,98 @@ func ld(p unsafe.Pointer, off uintptr) float32 { return *(*float32)(unsafe.Add(p
 // of float32 products (fused into FMAs where the compiler does so: arm64,
 // GOAMD64=v3).
 //
-// How it is written matters for speed:
+// How it is written matters for speed (TestTuneGeneric measures it):
 //   - Loads go through unsafe offsets from fixed base pointers: no bounds
 //     checks (the caller guarantees the extent, see microKernel) and no
 //     pointer ever points past its panel.
-//   - The k loop is a single basic block ("for { …; if ib == end { break } }"
-//     with no checks inside): the Phi nodes of the accumulators then live in
-//     the same block as the adds that feed them, and the SSA scheduler keeps
-//     each add next to its multiply. In a "for p := 0; p < k; p++" loop
-//     the header is a separate block, the scheduler puts all multiplies
-//     first and all adds last, and 8 products plus 8 accumulators spill.
-//   - Two k steps per iteration halve the loop overhead; an odd k does
-//     one step before the loop.
-func gen2x4(k int, a unsafe.Pointer, si, sp uintptr, b unsafe.Pointer, c *float32, ldc int, alpha, beta float32) {
+//   - The main k loop is a single basic block ("for { …; if ib == end {
+//     break } }" with no checks inside): the Phi nodes of the accumulators
+//     then live in the same block as the adds that feed them, and the SSA
+//     scheduler keeps each add next to its multiply. In a "for p := 0;
+//     p < k; p++" loop the header is a separate block, the scheduler puts
+//     all multiplies first and all adds last, and 8 products plus 8
+//     accumulators spill.
+//   - Column by column (one element of B live at a time) the loop needs 12
+//     registers: no spills even with alpha and beta live.
+//   - Four k steps per iteration; k mod 4 single steps go first.
+func gen2x4(k int, a unsafe.Pointer, si, sp uintptr, pb unsafe.Pointer, c *float32, ldc int, alpha, beta float32) {
 	a0p, a1p := a, unsafe.Add(a, si)
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
+	var a0, a1, b float32
 	ia, ib := uintptr(0), uintptr(0)
-	if k&1 != 0 {
-		b0, b1, b2, b3 := ld(b, 0), ld(b, 4), ld(b, 8), ld(b, 12)
-		a0 := ld(a0p, 0)
-		c00 += a0 * b0
-		c01 += a0 * b1
-		c02 += a0 * b2
-		c03 += a0 * b3
-		a1 := ld(a1p, 0)
-		c10 += a1 * b0
-		c11 += a1 * b1
-		c12 += a1 * b2
-		c13 += a1 * b3
-		ia, ib = sp, 16
+	for r := k & 3; r > 0; r-- {
+		a0, a1 = ld(a0p, ia), ld(a1p, ia)
+		b = ld(pb, ib)
+		c00 += b * a0
+		c10 += b * a1
+		b = ld(pb, ib+4)
+		c01 += b * a0
+		c11 += b * a1
+		b = ld(pb, ib+8)
+		c02 += b * a0
+		c12 += b * a1
+		b = ld(pb, ib+12)
+		c03 += b * a0
+		c13 += b * a1
+		ia += sp
+		ib += 16
 	}
 	if end := uintptr(k) * 16; ib < end {
 		for {
-			b0, b1, b2, b3 := ld(b, ib), ld(b, ib+4), ld(b, ib+8), ld(b, ib+12)
-			a0 := ld(a0p, ia)
-			c00 += a0 * b0
-			c01 += a0 * b1
-			c02 += a0 * b2
-			c03 += a0 * b3
-			a1 := ld(a1p, ia)
-			c10 += a1 * b0
-			c11 += a1 * b1
-			c12 += a1 * b2
-			c13 += a1 * b3
-			b0, b1, b2, b3 = ld(b, ib+16), ld(b, ib+20), ld(b, ib+24), ld(b, ib+28)
-			a0 = ld(a0p, ia+sp)
-			c00 += a0 * b0
-			c01 += a0 * b1
-			c02 += a0 * b2
-			c03 += a0 * b3
-			a1 = ld(a1p, ia+sp)
-			c10 += a1 * b0
-			c11 += a1 * b1
-			c12 += a1 * b2
-			c13 += a1 * b3
-			ib += 32
-			ia += 2 * sp
+			a0, a1 = ld(a0p, ia), ld(a1p, ia)
+			b = ld(pb, ib)
+			c00 += b * a0
+			c10 += b * a1
+			b = ld(pb, ib+4)
+			c01 += b * a0
+			c11 += b * a1
+			b = ld(pb, ib+8)
+			c02 += b * a0
+			c12 += b * a1
+			b = ld(pb, ib+12)
+			c03 += b * a0
+			c13 += b * a1
+			a0, a1 = ld(a0p, ia+sp), ld(a1p, ia+sp)
+			b = ld(pb, ib+16)
+			c00 += b * a0
+			c10 += b * a1
+			b = ld(pb, ib+20)
+			c01 += b * a0
+			c11 += b * a1
+			b = ld(pb, ib+24)
+			c02 += b * a0
+			c12 += b * a1
+			b = ld(pb, ib+28)
+			c03 += b * a0
+			c13 += b * a1
+			a0, a1 = ld(a0p, ia+2*sp), ld(a1p, ia+2*sp)
+			b = ld(pb, ib+32)
+			c00 += b * a0
+			c10 += b * a1
+			b = ld(pb, ib+36)
+			c01 += b * a0
+			c11 += b * a1
+			b = ld(pb, ib+40)
+			c02 += b * a0
+			c12 += b * a1
+			b = ld(pb, ib+44)
+			c03 += b * a0
+			c13 += b * a1
+			a0, a1 = ld(a0p, ia+3*sp), ld(a1p, ia+3*sp)
+			b = ld(pb, ib+48)
+			c00 += b * a0
+			c10 += b * a1
+			b = ld(pb, ib+52)
+			c01 += b * a0
+			c11 += b * a1
+			b = ld(pb, ib+56)
+			c02 += b * a0
+			c12 += b * a1
+			b = ld(pb, ib+60)
+			c03 += b * a0
+			c13 += b * a1
+			ia += 4 * sp
+			ib += 64
 			if ib == end {
 				break
 			}

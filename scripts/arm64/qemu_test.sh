@@ -7,7 +7,8 @@
 #
 #   scripts/arm64/qemu_test.sh [-short] [package ...]
 #
-# Packages default to ./internal/sgemm ./graph ./layers; -short passes -test.short.
+# Packages default to ./internal/sgemm ./graph ./layers, and ./gpt where it exists
+# (the GPT's own tests); -short passes -test.short.
 # Installs qemu-user-static with apt-get when qemu-aarch64-static is missing.
 # Prints each package's wall time; exits non-zero if a build or a test fails.
 set -euo pipefail
@@ -19,7 +20,10 @@ if [ "${1:-}" = "-short" ]; then
   shift
 fi
 pkgs=("$@")
-[ ${#pkgs[@]} -gt 0 ] || pkgs=(./internal/sgemm ./graph ./layers)
+if [ ${#pkgs[@]} -eq 0 ]; then
+  pkgs=(./internal/sgemm ./graph ./layers)
+  [ -d gpt ] && pkgs+=(./gpt)
+fi
 
 if ! command -v qemu-aarch64-static >/dev/null; then
   echo "== installing qemu-user-static"

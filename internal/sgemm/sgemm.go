@@ -1,8 +1,9 @@
 // Package sgemm is a float32 matrix multiply (BLAS SGEMM for row-major
-// matrices) in pure Go plus amd64 assembly micro-kernels: AVX-512F (12×32
-// tiles) or AVX2+FMA (6×16), chosen at start-up with golang.org/x/sys/cpu,
-// and a portable Go kernel (4×4) on other CPUs and architectures or with the
-// purego build tag. Kernel reports which one runs.
+// matrices) in pure Go plus assembly micro-kernels: on amd64 AVX-512F
+// (12×32 tiles) or AVX2+FMA (6×16), chosen at start-up with
+// golang.org/x/sys/cpu; on arm64 NEON (8×12, every panel of op(A) packed);
+// and a portable Go kernel (2×4) on older amd64 CPUs, other architectures
+// or with the purego build tag. Kernel reports which one runs.
 //
 // The design is the Goto/BLIS one. op(B) is packed into kernel-wide panels
 // (K blocks of 256 rows; the transpose is done while packing, the last panel
@@ -16,7 +17,7 @@
 // Results are deterministic: each element of C is a fixed sequence of
 // float32 FMAs over k (in K blocks), whatever the split across goroutines,
 // so Gemm and GemmSerial agree bit for bit. They are not bit-identical
-// across kernels (AVX-512, AVX2 and generic differ in rounding).
+// across kernels (AVX-512, AVX2, NEON and generic differ in rounding).
 //
 // # Threads
 //
@@ -93,7 +94,7 @@ func GemmSerial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b
 	workspacePool.Put(ws)
 }
 
-// Kernel names the micro-kernel in use: "avx512", "avx2" or "generic".
+// Kernel names the micro-kernel in use: "avx512", "avx2", "neon" or "generic".
 func Kernel() string { return activeKernel.Load().name }
 
 var activeKernel atomic.Pointer[kernel]

@@ -8,6 +8,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/gonum"
 )
 
 type benchShape struct {
@@ -117,5 +118,44 @@ func BenchmarkKernels(b *testing.B) {
 				reportGFLOPS(b, s)
 			})
 		}
+	}
+}
+
+// BenchmarkGemmPureGo compares the portable Go kernel (genericKernel, what
+// runs under -tags purego) with gonum's Sgemm (gonum.org/v1/gonum/blas/gonum)
+// on the shapes of a GPT step: Gemm (GemmSerial for the per-head shapes)
+// against gonum's Sgemm, which splits large products across goroutines too.
+// On amd64 gonum's Sgemm calls SSE assembly for its inner loops unless built
+// with -tags noasm; for pure Go on both sides run
+//
+//	go test -tags purego,noasm -run XXX -bench GemmPureGo ./internal/sgemm
+func BenchmarkGemmPureGo(b *testing.B) {
+	for _, s := range benchShapes {
+		a, bb, c, lda, ldb, ldc := benchData(s)
+		b.Run("attend/"+s.name, func(b *testing.B) {
+			defer useKernel(useKernel(genericKernel))
+			f := Gemm
+			if s.serial {
+				f = GemmSerial
+			}
+			for b.Loop() {
+				f(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, ldc)
+			}
+			reportGFLOPS(b, s)
+		})
+		b.Run("gonum/"+s.name, func(b *testing.B) {
+			ta, tb := blas.NoTrans, blas.NoTrans
+			if s.tA {
+				ta = blas.Trans
+			}
+			if s.tB {
+				tb = blas.Trans
+			}
+			var impl gonum.Implementation
+			for b.Loop() {
+				impl.Sgemm(ta, tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, ldc)
+			}
+			reportGFLOPS(b, s)
+		})
 	}
 }

@@ -12,10 +12,15 @@ package sgemm
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
 )
 
 func skipUnlessTuning(t *testing.T) {
@@ -199,4 +204,134 @@ func BenchmarkKernelPeak(b *testing.B) {
 			b.ReportMetric(2*float64(kr.mr*kr.nr*kc)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
 		})
 	}
+}
+
+// genericKernel4x4 is the portable kernel before the 2×4 one (4×4 tiles
+// written as a "for p := 0; p < k; p++" loop over resliced panels), kept
+// to measure the new one against: TestTuneGeneric.
+var genericKernel4x4 = &kernel{
+	name: "generic", variant: "4x4-old", mr: 4, nr: 4, widths: []int{4}, heights: []int{4},
+	p: [][]microKernel{{kernGeneric4x4P}}, r: []microKernel{kernGeneric4x4R},
+	kc: 256, mc: 128, nc: 1024,
+}
+
+// TestTuneGeneric compares, on the shapes of BenchmarkGemm, the 2×4
+// portable kernel with the old 4×4 one and with gonum's Sgemm (pure Go with
+// -tags noasm; SSE inner loops otherwise), all through their parallel entry
+// points (GemmSerial for the per-head shapes), interleaved:
+//
+//	SGEMM_TUNE=1 go test -tags purego,noasm -run TuneGeneric -v ./internal/sgemm/
+func TestTuneGeneric(t *testing.T) {
+	skipUnlessTuning(t)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%-26s %10s %10s %10s   GFLOP/s (best of 25), GOMAXPROCS=%d\n", "shape", "4x4-old", "2x4", "gonum", runtime.GOMAXPROCS(0))
+	for _, s := range benchShapes {
+		a, bb, c, lda, ldb, ldc := benchData(s)
+		f := Gemm
+		if s.serial {
+			f = GemmSerial
+		}
+		ta, tb := blas.NoTrans, blas.NoTrans
+		if s.tA {
+			ta = blas.Trans
+		}
+		if s.tB {
+			tb = blas.Trans
+		}
+		var impl gonum.Implementation
+		ours := func(kr *kernel) func() {
+			return func() {
+				defer useKernel(useKernel(kr))
+				f(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, ldc)
+			}
+		}
+		vs := []variant{
+			{"4x4-old", ours(genericKernel4x4)},
+			{"2x4", ours(genericKernel)},
+			{"gonum", func() { impl.Sgemm(ta, tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, ldc) }},
+		}
+		flop := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+		fmt.Fprintf(&sb, "%-26s", s.name)
+		for _, ns := range interleave(25, max(1, int(2e7/flop)), vs) {
+			fmt.Fprintf(&sb, " %10.2f", flop/ns)
+		}
+		sb.WriteString("\n")
+	}
+	t.Log("\n" + sb.String())
+}
+func kernGeneric4x4P(k int, a *float32, as int, b, c *float32, ldc int, alpha, beta float32) {
+	as_ := unsafe.Slice(a, (k-1)*as+4)
+	bs := unsafe.Slice(b, 4*k)
+	var c00, c01, c02, c03 float32
+	var c10, c11, c12, c13 float32
+	var c20, c21, c22, c23 float32
+	var c30, c31, c32, c33 float32
+	for p := 0; p < k; p++ {
+		ap := as_[p*as : p*as+4 : p*as+4]
+		bp := bs[4*p : 4*p+4 : 4*p+4]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		a0 := ap[0]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		a1 := ap[1]
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		a2 := ap[2]
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		a3 := ap[3]
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	cs := unsafe.Slice(c, 3*ldc+4)
+	store4(cs[0:4:4], c00, c01, c02, c03, alpha, beta)
+	store4(cs[ldc:ldc+4:ldc+4], c10, c11, c12, c13, alpha, beta)
+	store4(cs[2*ldc:2*ldc+4:2*ldc+4], c20, c21, c22, c23, alpha, beta)
+	store4(cs[3*ldc:3*ldc+4:3*ldc+4], c30, c31, c32, c33, alpha, beta)
+}
+
+func kernGeneric4x4R(k int, a *float32, as int, b, c *float32, ldc int, alpha, beta float32) {
+	as_ := unsafe.Slice(a, 3*as+k)
+	a0s, a1s, a2s, a3s := as_[:k], as_[as:as+k], as_[2*as:2*as+k], as_[3*as:3*as+k]
+	bs := unsafe.Slice(b, 4*k)
+	var c00, c01, c02, c03 float32
+	var c10, c11, c12, c13 float32
+	var c20, c21, c22, c23 float32
+	var c30, c31, c32, c33 float32
+	for p, a0 := range a0s {
+		bp := bs[4*p : 4*p+4 : 4*p+4]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		a1 := a1s[p]
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		a2 := a2s[p]
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		a3 := a3s[p]
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	cs := unsafe.Slice(c, 3*ldc+4)
+	store4(cs[0:4:4], c00, c01, c02, c03, alpha, beta)
+	store4(cs[ldc:ldc+4:ldc+4], c10, c11, c12, c13, alpha, beta)
+	store4(cs[2*ldc:2*ldc+4:2*ldc+4], c20, c21, c22, c23, alpha, beta)
+	store4(cs[3*ldc:3*ldc+4:3*ldc+4], c30, c31, c32, c33, alpha, beta)
 }

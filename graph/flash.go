@@ -3,6 +3,8 @@ package graph
 import (
 	"fmt"
 	"math"
+	"math/big"
+	"math/bits"
 	"sync/atomic"
 
 	"github.com/attend-go/attend/internal/num"
@@ -72,10 +74,10 @@ func ALiBiSlopes(n int) ([]float64, error) {
 
 func alibiSlopes(n int) []float64 {
 	pow2 := func(n int) []float64 {
-		start := math.Pow(2, -math.Pow(2, -(math.Log2(float64(n))-3)))
+		start := pow2Start(n)
 		s := make([]float64, n)
 		for i := range s {
-			s[i] = start * math.Pow(start, float64(i))
+			s[i] = start * powInt(start, i)
 		}
 		return s
 	}
@@ -90,6 +92,37 @@ func alibiSlopes(n int) []float64 {
 		s = append(s, more[i])
 	}
 	return s
+}
+
+// pow2Start is get_slopes's 2**(-2**-(log2(n)-3)) for n = 2^k, correctly rounded as
+// C's pow gives it (Go's math.Pow(2, -0.5) is an ulp off): 2^−(2^(3−k)) exactly for
+// k ≤ 3, else 0.5 square-rooted k − 3 times in high precision.
+func pow2Start(n int) float64 {
+	k := bits.Len(uint(n)) - 1
+	if k <= 3 {
+		return math.Ldexp(1, -(1 << (3 - k)))
+	}
+	v := new(big.Float).SetPrec(256).SetFloat64(0.5)
+	for i := 0; i < k-3; i++ {
+		v.Sqrt(v)
+	}
+	f, _ := v.Float64()
+	return f
+}
+
+// powInt is x^n rounded once to float64, as C's pow (which Python's ** calls) gives it;
+// Go's math.Pow(x, n) can be an ulp off, and get_slopes's ratio**i must match exactly.
+func powInt(x float64, n int) float64 {
+	const prec = 256
+	r, b := new(big.Float).SetPrec(prec).SetFloat64(1), new(big.Float).SetPrec(prec).SetFloat64(x)
+	for ; n > 0; n >>= 1 {
+		if n&1 == 1 {
+			r.Mul(r, b)
+		}
+		b.Mul(b, b)
+	}
+	f, _ := r.Float64()
+	return f
 }
 
 // flashSpec is the sizes and settings of one flash attention op.

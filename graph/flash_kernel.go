@@ -229,12 +229,7 @@ func (w flashForward[T]) Do(task int) {
 				clear(row)
 				continue
 			}
-			var sum float64
-			for c, x := range row {
-				e := expOf(x - mnew)
-				row[c] = e
-				sum += float64(e)
-			}
+			sum := expShift(row, mnew)
 			if mnew != m[r] {
 				alpha := expOf(m[r] - mnew)
 				l[r] *= float64(alpha)
@@ -336,10 +331,7 @@ func (f *flashArgs[T]) backwardBlock(sc *flashScratch[T], b, h, g, qb int) {
 				clear(row)
 				continue
 			}
-			m := T(lse[r])
-			for c, x := range row {
-				row[c] = expOf(x - m)
-			}
+			expShift(row, T(lse[r]))
 		}
 		// dV_j += Pᵀ·dO_i
 		gemmSerial(true, false, nb, s.Dv, n, 1, p, s.bk, f.dout[oOff:], s.Co, 1, f.dv[vOff:], s.Cv)
@@ -398,15 +390,50 @@ func (x flashWeightRows[T]) Do(bh int) {
 			clear(row)
 			continue
 		}
-		var sum float64
-		for j, v := range row {
-			e := expOf(v - mx)
-			row[j] = e
-			sum += float64(e)
-		}
-		inv := 1 / sum
+		inv := 1 / expShift(row, mx)
 		for j := range row {
 			row[j] = T(float64(row[j]) * inv)
 		}
 	}
+}
+
+// expShift sets row[c] = exp(row[c] − m) for a row whose entries are all ≤ m (−Inf
+// included, giving 0) and returns their sum.
+func expShift[T num.Float](row []T, m T) float64 {
+	if r, ok := any(row).([]float32); ok {
+		return expShift32(r, float32(m))
+	}
+	var sum float64
+	for c, x := range row {
+		e := T(math.Exp(float64(x - m)))
+		row[c] = e
+		sum += float64(e)
+	}
+	return sum
+}
+
+// expShift32 is expShift in float32: exp32's Cody–Waite reduction and polynomial,
+// inlined for arguments ≤ 0 (below −87.33654, where exp32 flushes to 0, it gives 0).
+func expShift32(row []float32, m float32) float64 {
+	var sum float32
+	for c, x := range row {
+		x -= m
+		if !(x >= -87.33654) { // also −Inf and NaN (a NaN score is not finite input)
+			row[c] = 0
+			continue
+		}
+		// n = round(x·log2 e) for x ≤ 0: truncation of a value ≤ 0 shifted by −½.
+		n := float32(int32(x*1.44269504088896341 - 0.5))
+		r := x - n*0.693359375 - n*-2.12194440e-4
+		p := float32(1.9875691500e-4)
+		p = p*r + 1.3981999507e-3
+		p = p*r + 8.3334519073e-3
+		p = p*r + 4.1665795894e-2
+		p = p*r + 1.6666665459e-1
+		p = p*r + 5.0000001201e-1
+		y := (p*r*r + r + 1) * math.Float32frombits(uint32(int32(n)+127)<<23)
+		row[c] = y
+		sum += y
+	}
+	return float64(sum)
 }

@@ -3,6 +3,7 @@ package graph_test
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/attend-go/attend/graph"
@@ -557,4 +558,66 @@ func TestFlashBadInput(t *testing.T) {
 			return err
 		}},
 	})
+}
+
+// TestFlashMemoryLinear checks that a forward and backward pass at T = 1024 keeps far
+// less than one (T × T) matrix alive: the graph's heap after a run (inputs, outputs,
+// gradients, log-sum-exp, scratch tiles) stays under a quarter of T²·4 bytes.
+func TestFlashMemoryLinear(t *testing.T) {
+	const T, C = 1024, 8
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	g := G.NewGraph()
+	r := newRand(5)
+	s := tensor.Shape{1, T, C}
+	q := graphtest.Input(g, tensor.Float32, "q", s, graphtest.Normals(r, T*C, 1))
+	k := graphtest.Input(g, tensor.Float32, "k", s, graphtest.Normals(r, T*C, 1))
+	v := graphtest.Input(g, tensor.Float32, "v", s, graphtest.Normals(r, T*C, 1))
+	out := graphtest.Must(t)(graph.FlashAttention(q, k, v, graph.FlashOpts{Heads: 1, Causal: true}))
+	w := graphtest.Input(g, tensor.Float32, "w", s, graphtest.Normals(r, T*C, 1))
+	if _, err := G.Grad(graphtest.WeightedSum(t, out, w), q, k, v); err != nil {
+		t.Fatal(err)
+	}
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	live := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("live heap after a step at T = %d: %.0f KiB (one T×T float32 matrix: %d KiB)", T, float64(live)/1024, T*T*4/1024)
+	if live > T*T*4/4 {
+		t.Errorf("live heap %d bytes after a step; want < %d", live, T*T*4/4)
+	}
+	runtime.KeepAlive(m)
+}
+
+// TestFlashExtremeScores checks that scores of ±1e4 give finite outputs whose weights
+// sum to 1, in float32 and float64 (the online softmax subtracts the running maximum).
+func TestFlashExtremeScores(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+		c := flashCase{B: 1, Tq: 9, Tk: 9, D: 2, Dv: 2, H: 1, KH: 1, causal: true, scale: 1e4, bq: 2, bk: 2}
+		g := G.NewGraph()
+		f := c.build(t, g, dt, 11)
+		wn := graphtest.Must(t)(graph.FlashWeights(f.q, f.k, f.opts))
+		graphtest.RunGraph(t, g)
+		out := graphtest.Floats(f.out)
+		graphtest.ExpectFinite(t, "output", out)
+		ww := graphtest.Floats(wn)
+		for i := 0; i < c.Tq; i++ {
+			sum := 0.0
+			for _, x := range ww[i*c.Tk : (i+1)*c.Tk] {
+				sum += x
+			}
+			if math.Abs(sum-1) > 1e-6 {
+				t.Errorf("%v: weights of query %d sum to %v", dt, i, sum)
+			}
+		}
+		if dt == tensor.Float64 {
+			want, _ := refFlash(c, f)
+			graphtest.ExpectClose(t, "output", out, want, 1e-12)
+		}
+	}
 }

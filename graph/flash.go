@@ -55,6 +55,14 @@ type FlashOpts struct {
 	Mask *G.Node
 	// KeyPadding, when not nil, is a 0/1 input node (B, T_k), 1 = this key is padding.
 	KeyPadding *G.Node
+	// Cache, when not nil, makes the attention incremental (decoding), as
+	// AttentionOpts.Cache does: k and v hold the keys and values of q's own positions,
+	// which follow the Cache.Len() cached ones; each run writes them into the cache's
+	// slot CacheSlot at rows Len … Len+T_q−1 and attends over all Len+T_q keys (the
+	// queries being the last T_q positions). A cached FlashAttention has no gradient
+	// and takes no Mask, KeyPadding or Bias; FlashWeights takes no Cache.
+	Cache     *KVCache
+	CacheSlot int
 	// BlockQ and BlockK are the tile sizes: queries per task, keys per inner step. Zero
 	// means 64. They change the rounding of float sums only.
 	BlockQ, BlockK int
@@ -130,6 +138,8 @@ type flashSpec struct {
 	B, H, KH, Tq, Tk, D, Dv int
 	Cq, Ck, Cv, Co          int // row widths of q, k, v and out: H·D, KH·D, KH·Dv, H·Dv
 	off                     int // p_q(i) − i = T_k − T_q
+	rows                    int // rows per batch row of k and v: T_k, or the cache's capacity
+	kv                      *cacheSlot
 	scale                   float64
 	causal                  bool
 	win                     bool
@@ -146,9 +156,9 @@ var flashIDs atomic.Uint64
 
 // String lists every setting that changes the op's result (for its name and hash).
 func (s *flashSpec) String() string {
-	return fmt.Sprintf("B:%d H:%d KH:%d Tq:%d Tk:%d D:%d Dv:%d scale:%v causal:%v win:%v/%d/%d alibi:%v bias:%v/%v/%v mask:%v/%v pad:%v blocks:%d/%d",
+	return fmt.Sprintf("B:%d H:%d KH:%d Tq:%d Tk:%d D:%d Dv:%d scale:%v causal:%v win:%v/%d/%d alibi:%v bias:%v/%v/%v mask:%v/%v pad:%v blocks:%d/%d%s",
 		s.B, s.H, s.KH, s.Tq, s.Tk, s.D, s.Dv, s.scale, s.causal, s.win, s.left, s.right, s.slopes,
-		s.bias, s.biasB, s.biasH, s.mask, s.maskPerBatch, s.pad, s.bq, s.bk)
+		s.bias, s.biasB, s.biasH, s.mask, s.maskPerBatch, s.pad, s.bq, s.bk, s.kv.String())
 }
 
 // flashSpecFor checks q, k (and v, when not nil) and the options and returns the op's
@@ -210,6 +220,7 @@ func flashSpecFor(q, k, v *G.Node, o FlashOpts) (*flashSpec, G.Nodes, error) {
 		s.Co = s.H * s.Dv
 	}
 	s.off = s.Tk - s.Tq
+	s.rows = s.Tk
 	if math.IsNaN(o.Scale) || math.IsInf(o.Scale, 0) || o.Scale < 0 {
 		return nil, nil, errors.Wrapf(ErrArgument, "scale = %v; want a finite value ≥ 0 (0 = 1/√head width)", o.Scale)
 	}
@@ -261,6 +272,22 @@ func flashSpecFor(q, k, v *G.Node, o FlashOpts) (*flashSpec, G.Nodes, error) {
 		}
 		s.pad = true
 		extra = append(extra, o.KeyPadding)
+	}
+	if o.Cache != nil {
+		if v == nil {
+			return nil, nil, errors.Wrap(ErrArgument, "FlashWeights takes no Cache")
+		}
+		if o.Mask != nil || o.KeyPadding != nil || o.Bias != nil {
+			return nil, nil, errors.Wrap(ErrArgument, "a cached attention takes no Mask, KeyPadding or Bias")
+		}
+		var err error
+		if s.kv, err = o.Cache.slot(o.CacheSlot, q, k, nil); err != nil {
+			return nil, nil, err
+		}
+		if _, err = o.Cache.slot(o.CacheSlot, q, nil, v); err != nil {
+			return nil, nil, err
+		}
+		s.Tk, s.rows = o.Cache.capacity, o.Cache.capacity
 	}
 	s.bq, s.bk = o.BlockQ, o.BlockK
 	if s.bq == 0 {
@@ -368,13 +395,27 @@ func flashOp[T num.Float](s *flashSpec, inputs G.Nodes) (*G.Node, error) {
 		}
 		out := o.result(vals[0].Dtype())
 		f := flashArgsOf[T](s, vals, pool)
+		if s.kv != nil {
+			kern := attnKernel[T]{}
+			n, err := s.kv.store(kern, s.kv.keys, vals[1], s.Tq)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := s.kv.store(kern, s.kv.values, vals[2], s.Tq); err != nil {
+				return nil, err
+			}
+			f.k, f.v = data[T](s.kv.keys), data[T](s.kv.values)
+			f.nk, f.off = n, n-s.Tq
+		}
 		f.out = data[T](out)
 		f.lse = st.lse
 		f.forward()
 		return out, nil
 	}
-	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-		return flashGrad[T](s, id, st, pool, in, out, grad)
+	if s.kv == nil {
+		o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+			return flashGrad[T](s, id, st, pool, in, out, grad)
+		}
 	}
 	return G.ApplyOp(o, inputs...)
 }

@@ -57,6 +57,7 @@ type flashArgs[T num.Float] struct {
 	lse                []float64
 	dq, dk, dv, dbias  []T
 	taskB, taskG       int // backward tasks: batch rows × kv heads, fewer when a bias is shared
+	nk, off            int // keys this run (T_k, or the cached and the new ones), p_q(i) − i
 	nqb                int // query blocks per head
 	negInf             T
 }
@@ -80,14 +81,16 @@ func flashArgsOf[T num.Float](s *flashSpec, vals []*tensor.Dense, pool *flashPoo
 		f.pad = data[T](rest[0])
 	}
 	f.nqb = (s.Tq + s.bq - 1) / max(s.bq, 1)
+	f.nk, f.off = s.Tk, s.Tk-s.Tq
 	return f
 }
 
 // rowRange is the range [lo, hi) of keys that the causal pattern and the window leave
 // to query row i (lo ≥ hi: none).
-func (s *flashSpec) rowRange(i int) (lo, hi int) {
-	p := i + s.off
-	lo, hi = 0, s.Tk
+func (f *flashArgs[T]) rowRange(i int) (lo, hi int) {
+	s := f.s
+	p := i + f.off
+	lo, hi = 0, f.nk
 	if s.causal {
 		hi = min(hi, p+1)
 	}
@@ -104,7 +107,7 @@ func (f *flashArgs[T]) blockScores(st []T, ld, b, h, i0, n, j0, nb int) {
 	s := f.s
 	g := h / (s.H / s.KH)
 	gemmSerial(false, true, n, nb, s.D, T(s.scale),
-		f.q[(b*s.Tq+i0)*s.Cq+h*s.D:], s.Cq, f.k[(b*s.Tk+j0)*s.Ck+g*s.D:], s.Ck, 0, st, ld)
+		f.q[(b*s.Tq+i0)*s.Cq+h*s.D:], s.Cq, f.k[(b*s.rows+j0)*s.Ck+g*s.D:], s.Ck, 0, st, ld)
 	var slope float64
 	if s.slopes != nil {
 		slope = s.slopes[h]
@@ -116,7 +119,7 @@ func (f *flashArgs[T]) blockScores(st []T, ld, b, h, i0, n, j0, nb int) {
 	for r := 0; r < n; r++ {
 		i := i0 + r
 		row := st[r*ld : r*ld+nb]
-		lo, hi := s.rowRange(i)
+		lo, hi := f.rowRange(i)
 		lo, hi = min(max(lo-j0, 0), nb), min(max(hi-j0, 0), nb)
 		if lo >= hi {
 			for c := range row {
@@ -137,7 +140,7 @@ func (f *flashArgs[T]) blockScores(st []T, ld, b, h, i0, n, j0, nb int) {
 			}
 		}
 		if slope != 0 {
-			p := i + s.off
+			p := i + f.off
 			for c := lo; c < hi; c++ {
 				d := p - (j0 + c)
 				if d < 0 {
@@ -181,10 +184,10 @@ func (s *flashSpec) biasRow(b, h, i int) int {
 }
 
 // keyBlocks is the range [lo, hi) of keys that some query of rows i0 … i0+n−1 may see.
-func (s *flashSpec) keyBlocks(i0, n int) (lo, hi int) {
-	lo, _ = s.rowRange(i0)
-	_, hi = s.rowRange(i0 + n - 1)
-	return max(lo, 0), min(hi, s.Tk)
+func (f *flashArgs[T]) keyBlocks(i0, n int) (lo, hi int) {
+	lo, _ = f.rowRange(i0)
+	_, hi = f.rowRange(i0 + n - 1)
+	return max(lo, 0), min(hi, f.nk)
 }
 
 // forward fills out and lse, split over batch rows × heads × query blocks.
@@ -211,7 +214,7 @@ func (w flashForward[T]) Do(task int) {
 		m[r], l[r] = f.negInf, 0
 	}
 	clear(acc)
-	lo, hi := s.keyBlocks(i0, n)
+	lo, hi := f.keyBlocks(i0, n)
 	for j0 := lo; j0 < hi; j0 += s.bk {
 		nb := min(s.bk, hi-j0)
 		st := sc.s
@@ -241,7 +244,7 @@ func (w flashForward[T]) Do(task int) {
 			}
 			l[r] += sum
 		}
-		gemmSerial(false, false, n, s.Dv, nb, 1, st, s.bk, f.v[(b*s.Tk+j0)*s.Cv+g*s.Dv:], s.Cv, 1, acc, s.Dv)
+		gemmSerial(false, false, n, s.Dv, nb, 1, st, s.bk, f.v[(b*s.rows+j0)*s.Cv+g*s.Dv:], s.Cv, 1, acc, s.Dv)
 	}
 	for r := 0; r < n; r++ {
 		i := i0 + r
@@ -303,7 +306,7 @@ func (f *flashArgs[T]) backwardBlock(sc *flashScratch[T], b, h, g, qb int) {
 	s := f.s
 	i0 := qb * s.bq
 	n := min(s.bq, s.Tq-i0)
-	lo, hi := s.keyBlocks(i0, n)
+	lo, hi := f.keyBlocks(i0, n)
 	if lo >= hi {
 		return
 	}
@@ -321,8 +324,8 @@ func (f *flashArgs[T]) backwardBlock(sc *flashScratch[T], b, h, g, qb int) {
 	oOff := (b*s.Tq+i0)*s.Co + h*s.Dv
 	for j0 := lo; j0 < hi; j0 += s.bk {
 		nb := min(s.bk, hi-j0)
-		kOff := (b*s.Tk+j0)*s.Ck + g*s.D
-		vOff := (b*s.Tk+j0)*s.Cv + g*s.Dv
+		kOff := (b*s.rows+j0)*s.Ck + g*s.D
+		vOff := (b*s.rows+j0)*s.Cv + g*s.Dv
 		p, ds := sc.s, sc.ds
 		f.blockScores(p, s.bk, b, h, i0, n, j0, nb)
 		for r := 0; r < n; r++ {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/internal/graphtest"
+	"github.com/attend-go/attend/internal/par"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -549,6 +550,22 @@ func TestFlashBadInput(t *testing.T) {
 			func(*G.ExprGraph) graph.FlashOpts { return graph.FlashOpts{Scale: -1} })},
 		{Name: "negative block", Want: graph.ErrArgument, Build: attn([]int{1, 3, 4}, []int{1, 3, 4}, []int{1, 3, 4},
 			func(*G.ExprGraph) graph.FlashOpts { return graph.FlashOpts{BlockQ: -2} })},
+		{Name: "cache with mask", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
+			c, _ := graph.NewKVCache(1, 4)
+			_, err := graph.FlashAttention(in(g, "q", 1, 2, 4), in(g, "k", 1, 2, 4), in(g, "v", 1, 2, 4),
+				graph.FlashOpts{Cache: c, Mask: in(g, "m", 2, 2)})
+			return err
+		}},
+		{Name: "cached weights", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
+			c, _ := graph.NewKVCache(1, 4)
+			_, err := graph.FlashWeights(in(g, "q", 1, 2, 4), in(g, "k", 1, 2, 4), graph.FlashOpts{Cache: c})
+			return err
+		}},
+		{Name: "cache batch", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
+			c, _ := graph.NewKVCache(2, 4)
+			_, err := graph.FlashAttention(in(g, "q", 1, 2, 4), in(g, "k", 1, 2, 4), in(g, "v", 1, 2, 4), graph.FlashOpts{Cache: c})
+			return err
+		}},
 		{Name: "rope odd head", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			_, err := graph.RoPE(in(g, "x", 1, 3, 6), graph.RoPEOpts{HeadDim: 3})
 			return err
@@ -618,6 +635,103 @@ func TestFlashExtremeScores(t *testing.T) {
 		if dt == tensor.Float64 {
 			want, _ := refFlash(c, f)
 			graphtest.ExpectClose(t, "output", out, want, 1e-12)
+		}
+	}
+}
+
+// TestFlashCachedDecoding checks FlashAttention and RoPE with a KVCache: a prompt of 4
+// positions, then one position at a time, give the rows of the same attention over the
+// whole sequence at once (GQA, causal, window, ALiBi, RoPE), in float64 within 1e-12.
+func TestFlashCachedDecoding(t *testing.T) {
+	const B, T, P, H, KH, D = 2, 7, 4, 4, 2, 2
+	r := newRand(44)
+	qd, kd, vd := graphtest.Normals(r, B*T*H*D, 1), graphtest.Normals(r, B*T*KH*D, 1), graphtest.Normals(r, B*T*KH*D, 1)
+	rows := func(x []float64, w, from, to int) []float64 { // rows from … to−1 of every batch row
+		var out []float64
+		for b := 0; b < B; b++ {
+			out = append(out, x[(b*T+from)*w:(b*T+to)*w]...)
+		}
+		return out
+	}
+	slopes, _ := graph.ALiBiSlopes(H)
+	opts := graph.FlashOpts{Heads: H, Causal: true, Window: graph.SlidingWindow(3), ALiBi: slopes, BlockQ: 2, BlockK: 2}
+	attend := func(g *G.ExprGraph, n int, from int, c *graph.KVCache) (q, k, v, out *G.Node) {
+		q = graphtest.Input(g, tensor.Float64, "q", tensor.Shape{B, n, H * D}, rows(qd, H*D, from, from+n))
+		k = graphtest.Input(g, tensor.Float64, "k", tensor.Shape{B, n, KH * D}, rows(kd, KH*D, from, from+n))
+		v = graphtest.Input(g, tensor.Float64, "v", tensor.Shape{B, n, KH * D}, rows(vd, KH*D, from, from+n))
+		ro := graph.RoPEOpts{HeadDim: D, Theta: 100, Cache: c}
+		rq := graphtest.Must(t)(graph.RoPE(q, ro))
+		rk := graphtest.Must(t)(graph.RoPE(k, ro))
+		o := opts
+		o.Cache = c
+		return q, k, v, graphtest.Must(t)(graph.FlashAttention(rq, rk, v, o))
+	}
+	g := G.NewGraph()
+	_, _, _, full := attend(g, T, 0, nil)
+	graphtest.RunGraph(t, g)
+	want := graphtest.Floats(full)
+
+	c, err := graph.NewKVCache(B, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gp := G.NewGraph()
+	_, _, _, prompt := attend(gp, P, 0, c)
+	graphtest.RunGraph(t, gp)
+	graphtest.ExpectClose(t, "prompt", graphtest.Floats(prompt), rows(want, H*D, 0, P), 1e-12)
+	if err := c.Advance(P); err != nil {
+		t.Fatal(err)
+	}
+	g1 := G.NewGraph()
+	q1, k1, v1, step := attend(g1, 1, P, c)
+	m := G.NewTapeMachine(g1)
+	defer m.Close()
+	for pos := P; pos < T; pos++ {
+		for _, in := range []struct {
+			n    *G.Node
+			data []float64
+			w    int
+		}{{q1, qd, H * D}, {k1, kd, KH * D}, {v1, vd, KH * D}} {
+			if err := G.Let(in.n, graphtest.DenseOf(tensor.Float64, tensor.Shape{B, 1, in.w}, rows(in.data, in.w, pos, pos+1))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m.Reset()
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		graphtest.ExpectClose(t, fmt.Sprintf("position %d", pos), graphtest.Floats(step), rows(want, H*D, pos, pos+1), 1e-12)
+		if err := c.Advance(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestFlashThreadsAgree checks that the parallel passes (tasks over batch rows, heads and
+// query blocks forward; over batch rows and kv heads, or fewer when a bias is shared,
+// backward) give the results of one thread, bias gradient included. Run with -race.
+func TestFlashThreadsAgree(t *testing.T) {
+	for _, bias := range [][2]int{{1, 4}, {3, 1}, {3, 4}} {
+		c := flashCase{name: "par", B: 3, Tq: 48, Tk: 48, D: 8, Dv: 8, H: 4, KH: 2, causal: true, bias: bias, bq: 7, bk: 5}
+		run := func(threads int) [][]float64 {
+			defer par.SetThreads(par.SetThreads(threads))
+			g := G.NewGraph()
+			f := c.build(t, g, tensor.Float64, 3)
+			r := graphtest.Input(g, tensor.Float64, "r", f.out.Shape(), graphtest.Normals(newRand(4), f.out.Shape().TotalSize(), 1))
+			grads, err := G.Grad(graphtest.WeightedSum(t, f.out, r), f.q, f.k, f.v, f.bias)
+			if err != nil {
+				t.Fatal(err)
+			}
+			graphtest.RunGraph(t, g)
+			res := [][]float64{graphtest.Floats(f.out)}
+			for _, gn := range grads {
+				res = append(res, graphtest.Floats(gn))
+			}
+			return res
+		}
+		one, all := run(1), run(0)
+		for i, name := range []string{"out", "dq", "dk", "dv", "dbias"} {
+			graphtest.ExpectClose(t, fmt.Sprintf("bias %v: %s", bias, name), all[i], one[i], 1e-12)
 		}
 	}
 }

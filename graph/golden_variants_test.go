@@ -470,6 +470,12 @@ func maxRelAbsErr(got, want []float64) (float64, int) {
 	return worst, at
 }
 
+// worstField is the largest error of a case over its fields and tilings.
+type worstField struct {
+	field    string
+	err, tol float64
+}
+
 // float32Tol is 1e-4, widened in proportion to the largest |score| beyond 64, as in
 // layers' golden test: float32 rounding of a score s is about |s|·6e-8 and the softmax
 // exponentiates it.
@@ -485,6 +491,18 @@ func TestGoldenVariants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	summary := map[string]worstField{}
+	defer func() {
+		var keys []string
+		for k := range summary {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			w := summary[k]
+			t.Logf("%s worst %.3g in %s (tolerance %.3g)", k, w.err, w.field, w.tol)
+		}
+	}()
 	for _, c := range cases {
 		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
 			for _, blk := range [][2]int{{0, 0}, {3, 5}} {
@@ -501,20 +519,12 @@ func TestGoldenVariants(t *testing.T) {
 					for _, f := range fails {
 						t.Error(f)
 					}
-					var ks []string
-					for k := range worst {
-						ks = append(ks, k)
-					}
-					sort.Strings(ks)
-					var sb strings.Builder
-					top, topK := 0.0, ""
-					for _, k := range ks {
-						if worst[k] >= top {
-							top, topK = worst[k], k
+					key := fmt.Sprintf("%-24s %v", c.Name, dt)
+					for k, e := range worst {
+						if e >= summary[key].err {
+							summary[key] = worstField{k, e, tol}
 						}
 					}
-					fmt.Fprintf(&sb, "worst %.3g (%s; tol %.3g) over %v", top, topK, tol, ks)
-					t.Log(sb.String())
 				})
 			}
 		}

@@ -486,8 +486,18 @@ func float32Tol(maxScore float64) float64 { return 1e-4 * math.Max(1, maxScore/6
 // output field the case has — out, attn, the ALiBi slopes and every gradient — in
 // float64 (1e-9) and float32 (1e-4, scaled for large scores), with the default tiles
 // and with small tiles that do not divide the lengths.
-func TestGoldenVariants(t *testing.T) {
-	cases, err := loadVariantCases(variantsDir())
+func TestGoldenVariants(t *testing.T) { checkGoldenDir(t, variantsDir()) }
+
+// TestGoldenVariantsExtra is TestGoldenVariants on testdata/golden/variants_extra:
+// PyTorch cases of the same format made by its gen.py for combinations the shared
+// cases lack (two-sided window, ALiBi of 3 and 6 heads, (B, 1) and (1, 1) biases,
+// cross attention with more queries than keys, a mask with a fully blocked row).
+func TestGoldenVariantsExtra(t *testing.T) {
+	checkGoldenDir(t, filepath.Join("testdata", "golden", "variants_extra"))
+}
+
+func checkGoldenDir(t *testing.T, dir string) {
+	cases, err := loadVariantCases(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

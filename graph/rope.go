@@ -22,6 +22,7 @@ const (
 	RoPEHalf
 )
 
+// String names the style as the golden cases do: "interleaved" or "half".
 func (s RoPEStyle) String() string {
 	switch s {
 	case RoPEInterleaved:

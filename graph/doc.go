@@ -11,6 +11,11 @@
 //   - Attention (AttentionWeights then ApplyWeights): multi-head scaled dot-product
 //     attention with causal, mask and key-padding inputs, fused with a hand-written
 //     backward pass; Scores gives the raw per-head similarities.
+//   - FlashAttention: the same attention computed in tiles with an online softmax and a
+//     backward pass that recomputes the scores, in memory linear in the sequence
+//     lengths, with grouped- and multi-query heads, sliding windows, ALiBi, an additive
+//     score bias with its gradient, masks and key padding (FlashOpts); FlashWeights
+//     gives its weights on request; RoPE is rotary position embedding (two pairings).
 //   - Decoding: with AttentionOpts.Cache, Attention appends its keys and values to a
 //     KVCache and attends over the cached ones too (causal queries aligned with the last
 //     keys); AddPositionsAt adds the position rows from the cache's length on. A graph

@@ -1,0 +1,444 @@
+package graph
+
+import (
+	"math"
+	"runtime"
+
+	"github.com/attend-go/attend/internal/num"
+	"gorgonia.org/tensor"
+)
+
+// flashScratch is one goroutine's tiles: scores or probabilities s and their gradient
+// ds (BlockQ × BlockK), the output accumulator acc (BlockQ × d_v) and per-row values.
+type flashScratch[T num.Float] struct {
+	s, ds, acc []T
+	m          []T
+	l, dd      []float64
+}
+
+// flashPool hands out scratch tiles: one per goroutine working on an op at a time,
+// allocated on first use and kept for later runs (a channel, not a sync.Pool, so that
+// a tile given back by a helper is found by the next caller).
+type flashPool[T num.Float] struct {
+	spec *flashSpec
+	free chan *flashScratch[T]
+}
+
+func newFlashPool[T num.Float](s *flashSpec) *flashPool[T] {
+	return &flashPool[T]{spec: s, free: make(chan *flashScratch[T], 2*runtime.GOMAXPROCS(0)+2)}
+}
+
+func (p *flashPool[T]) get() *flashScratch[T] {
+	select {
+	case sc := <-p.free:
+		return sc
+	default:
+	}
+	s := p.spec
+	return &flashScratch[T]{
+		s: make([]T, s.bq*s.bk), ds: make([]T, s.bq*s.bk), acc: make([]T, s.bq*max(s.Dv, 1)),
+		m: make([]T, s.bq), l: make([]float64, s.bq), dd: make([]float64, s.bq),
+	}
+}
+
+func (p *flashPool[T]) put(sc *flashScratch[T]) {
+	select {
+	case p.free <- sc:
+	default:
+	}
+}
+
+// flashArgs are the data of one run of a flash attention op.
+type flashArgs[T num.Float] struct {
+	s                  *flashSpec
+	pool               *flashPool[T]
+	q, k, v, out, dout []T
+	bias, mask, pad    []T
+	lse                []float64
+	dq, dk, dv, dbias  []T
+	taskB, taskG       int // backward tasks: batch rows × kv heads, fewer when a bias is shared
+	nk, off            int // keys this run (T_k, or the cached and the new ones), p_q(i) − i
+	nqb                int // query blocks per head
+	negInf             T
+}
+
+// flashArgsOf reads the inputs q, k, v (nil for the weights op) and the extras (bias,
+// mask, key padding, those the spec has, in that order).
+func flashArgsOf[T num.Float](s *flashSpec, vals []*tensor.Dense, pool *flashPool[T]) *flashArgs[T] {
+	f := &flashArgs[T]{s: s, pool: pool, negInf: T(math.Inf(-1))}
+	f.q, f.k = data[T](vals[0]), data[T](vals[1])
+	if vals[2] != nil {
+		f.v = data[T](vals[2])
+	}
+	rest := vals[3:]
+	if s.bias {
+		f.bias, rest = data[T](rest[0]), rest[1:]
+	}
+	if s.mask {
+		f.mask, rest = data[T](rest[0]), rest[1:]
+	}
+	if s.pad {
+		f.pad = data[T](rest[0])
+	}
+	f.nqb = (s.Tq + s.bq - 1) / max(s.bq, 1)
+	f.nk, f.off = s.Tk, s.Tk-s.Tq
+	return f
+}
+
+// rowRange is the range [lo, hi) of keys that the causal pattern and the window leave
+// to query row i (lo ≥ hi: none).
+func (f *flashArgs[T]) rowRange(i int) (lo, hi int) {
+	s := f.s
+	p := i + f.off
+	lo, hi = 0, f.nk
+	if s.causal {
+		hi = min(hi, p+1)
+	}
+	if s.win {
+		lo = max(lo, p-s.left)
+		hi = min(hi, p+s.right+1)
+	}
+	return lo, hi
+}
+
+// blockScores fills the n × nb tile st (row stride ld) with the scores of queries
+// i0 … i0+n−1 of batch row b and head h against keys j0 … j0+nb−1, blocked keys −Inf.
+func (f *flashArgs[T]) blockScores(st []T, ld, b, h, i0, n, j0, nb int) {
+	s := f.s
+	g := h / (s.H / s.KH)
+	gemmSerial(false, true, n, nb, s.D, T(s.scale),
+		f.q[(b*s.Tq+i0)*s.Cq+h*s.D:], s.Cq, f.k[(b*s.rows+j0)*s.Ck+g*s.D:], s.Ck, 0, st, ld)
+	var slope float64
+	if s.slopes != nil {
+		slope = s.slopes[h]
+	}
+	var padRow []T
+	if f.pad != nil {
+		padRow = f.pad[b*s.Tk+j0 : b*s.Tk+j0+nb]
+	}
+	for r := 0; r < n; r++ {
+		i := i0 + r
+		row := st[r*ld : r*ld+nb]
+		lo, hi := f.rowRange(i)
+		lo, hi = min(max(lo-j0, 0), nb), min(max(hi-j0, 0), nb)
+		if lo >= hi {
+			for c := range row {
+				row[c] = f.negInf
+			}
+			continue
+		}
+		for c := 0; c < lo; c++ {
+			row[c] = f.negInf
+		}
+		for c := hi; c < nb; c++ {
+			row[c] = f.negInf
+		}
+		if f.bias != nil {
+			br := f.bias[s.biasRow(b, h, i)+j0:]
+			for c := lo; c < hi; c++ {
+				row[c] += br[c]
+			}
+		}
+		if slope != 0 {
+			p := i + f.off
+			for c := lo; c < hi; c++ {
+				d := p - (j0 + c)
+				if d < 0 {
+					d = -d
+				}
+				row[c] -= T(slope * float64(d))
+			}
+		}
+		if f.mask != nil {
+			m := i
+			if s.maskPerBatch {
+				m += b * s.Tq
+			}
+			mr := f.mask[m*s.Tk+j0:]
+			for c := lo; c < hi; c++ {
+				if mr[c] != 0 {
+					row[c] = f.negInf
+				}
+			}
+		}
+		if padRow != nil {
+			for c := lo; c < hi; c++ {
+				if padRow[c] != 0 {
+					row[c] = f.negInf
+				}
+			}
+		}
+	}
+}
+
+// biasRow is the offset of the bias row of batch row b, head h and query i.
+func (s *flashSpec) biasRow(b, h, i int) int {
+	bb, bh, nh := 0, 0, 1
+	if s.biasB {
+		bb = b
+	}
+	if s.biasH {
+		bh, nh = h, s.H
+	}
+	return ((bb*nh+bh)*s.Tq + i) * s.Tk
+}
+
+// keyBlocks is the range [lo, hi) of keys that some query of rows i0 … i0+n−1 may see.
+func (f *flashArgs[T]) keyBlocks(i0, n int) (lo, hi int) {
+	lo, _ = f.rowRange(i0)
+	_, hi = f.rowRange(i0 + n - 1)
+	return max(lo, 0), min(hi, f.nk)
+}
+
+// forward fills out and lse, split over batch rows × heads × query blocks.
+func (f *flashArgs[T]) forward() {
+	s := f.s
+	parallelDo(s.B*s.H*f.nqb, 4*s.B*s.H*s.Tq*s.Tk*(s.D+s.Dv), flashForward[T]{f})
+}
+
+type flashForward[T num.Float] struct{ f *flashArgs[T] }
+
+func (w flashForward[T]) Do(task int) {
+	f := w.f
+	s := f.s
+	qb := task % f.nqb
+	h := (task / f.nqb) % s.H
+	b := task / (f.nqb * s.H)
+	g := h / (s.H / s.KH)
+	i0 := qb * s.bq
+	n := min(s.bq, s.Tq-i0)
+	sc := f.pool.get()
+	defer f.pool.put(sc)
+	m, l, acc := sc.m[:n], sc.l[:n], sc.acc[:n*s.Dv]
+	for r := range m {
+		m[r], l[r] = f.negInf, 0
+	}
+	clear(acc)
+	lo, hi := f.keyBlocks(i0, n)
+	for j0 := lo; j0 < hi; j0 += s.bk {
+		nb := min(s.bk, hi-j0)
+		st := sc.s
+		f.blockScores(st, s.bk, b, h, i0, n, j0, nb)
+		for r := 0; r < n; r++ {
+			row := st[r*s.bk : r*s.bk+nb]
+			mb := f.negInf
+			for _, x := range row {
+				if x > mb {
+					mb = x
+				}
+			}
+			mnew := max(m[r], mb)
+			if math.IsInf(float64(mnew), -1) { // nothing seen yet
+				clear(row)
+				continue
+			}
+			sum := expShift(row, mnew)
+			if mnew != m[r] {
+				alpha := expOf(m[r] - mnew)
+				l[r] *= float64(alpha)
+				ar := acc[r*s.Dv : (r+1)*s.Dv]
+				for d := range ar {
+					ar[d] *= alpha
+				}
+				m[r] = mnew
+			}
+			l[r] += sum
+		}
+		gemmSerial(false, false, n, s.Dv, nb, 1, st, s.bk, f.v[(b*s.rows+j0)*s.Cv+g*s.Dv:], s.Cv, 1, acc, s.Dv)
+	}
+	for r := 0; r < n; r++ {
+		i := i0 + r
+		or := f.out[(b*s.Tq+i)*s.Co+h*s.Dv : (b*s.Tq+i)*s.Co+(h+1)*s.Dv]
+		li := &f.lse[(b*s.H+h)*s.Tq+i]
+		if l[r] == 0 {
+			clear(or)
+			*li = math.Inf(1)
+			continue
+		}
+		inv := 1 / l[r]
+		ar := acc[r*s.Dv : (r+1)*s.Dv]
+		for d := range or {
+			or[d] = T(float64(ar[d]) * inv)
+		}
+		*li = float64(m[r]) + math.Log(l[r])
+	}
+}
+
+// backward fills dq, dk, dv and dbias (cleared by the caller). Each task owns one batch
+// row and one kv head: the dk and dv rows of that head and the dq rows of its query
+// heads. With a bias shared by the batch rows (or the heads), a task takes them all, so
+// that no two tasks add into one bias gradient.
+func (f *flashArgs[T]) backward() {
+	s := f.s
+	f.taskB, f.taskG = s.B, s.KH
+	if s.bias && !s.biasB {
+		f.taskB = 1
+	}
+	if s.bias && !s.biasH {
+		f.taskG = 1
+	}
+	parallelDo(f.taskB*f.taskG, 8*s.B*s.H*s.Tq*s.Tk*(s.D+s.Dv), flashBackward[T]{f})
+}
+
+type flashBackward[T num.Float] struct{ f *flashArgs[T] }
+
+func (w flashBackward[T]) Do(task int) {
+	f := w.f
+	s := f.s
+	sc := f.pool.get()
+	defer f.pool.put(sc)
+	tb, tg := task/f.taskG, task%f.taskG
+	nb := s.B / f.taskB
+	ng := s.KH / f.taskG
+	for b := tb * nb; b < (tb+1)*nb; b++ {
+		for g := tg * ng; g < (tg+1)*ng; g++ {
+			grp := s.H / s.KH
+			for h := g * grp; h < (g+1)*grp; h++ {
+				for qb := 0; qb < f.nqb; qb++ {
+					f.backwardBlock(sc, b, h, g, qb)
+				}
+			}
+		}
+	}
+}
+
+func (f *flashArgs[T]) backwardBlock(sc *flashScratch[T], b, h, g, qb int) {
+	s := f.s
+	i0 := qb * s.bq
+	n := min(s.bq, s.Tq-i0)
+	lo, hi := f.keyBlocks(i0, n)
+	if lo >= hi {
+		return
+	}
+	dd := sc.dd[:n]
+	lse := f.lse[(b*s.H+h)*s.Tq+i0:]
+	for r := 0; r < n; r++ {
+		base := (b*s.Tq+i0+r)*s.Co + h*s.Dv
+		var dot float64
+		for d := 0; d < s.Dv; d++ {
+			dot += float64(f.dout[base+d]) * float64(f.out[base+d])
+		}
+		dd[r] = dot
+	}
+	qOff := (b*s.Tq+i0)*s.Cq + h*s.D
+	oOff := (b*s.Tq+i0)*s.Co + h*s.Dv
+	for j0 := lo; j0 < hi; j0 += s.bk {
+		nb := min(s.bk, hi-j0)
+		kOff := (b*s.rows+j0)*s.Ck + g*s.D
+		vOff := (b*s.rows+j0)*s.Cv + g*s.Dv
+		p, ds := sc.s, sc.ds
+		f.blockScores(p, s.bk, b, h, i0, n, j0, nb)
+		for r := 0; r < n; r++ {
+			row := p[r*s.bk : r*s.bk+nb]
+			if math.IsInf(lse[r], 1) {
+				clear(row)
+				continue
+			}
+			expShift(row, T(lse[r]))
+		}
+		// dV_j += Pᵀ·dO_i
+		gemmSerial(true, false, nb, s.Dv, n, 1, p, s.bk, f.dout[oOff:], s.Co, 1, f.dv[vOff:], s.Cv)
+		// dP = dO_i·V_jᵀ, then dS = P ∘ (dP − rowsum(dO ∘ O))
+		gemmSerial(false, true, n, nb, s.Dv, 1, f.dout[oOff:], s.Co, f.v[vOff:], s.Cv, 0, ds, s.bk)
+		for r := 0; r < n; r++ {
+			pr, dr := p[r*s.bk:r*s.bk+nb], ds[r*s.bk:r*s.bk+nb]
+			d := T(dd[r])
+			for c := range dr {
+				if pr[c] == 0 {
+					dr[c] = 0
+				} else {
+					dr[c] = pr[c] * (dr[c] - d)
+				}
+			}
+		}
+		if f.dbias != nil {
+			for r := 0; r < n; r++ {
+				br := f.dbias[s.biasRow(b, h, i0+r)+j0:]
+				for c, x := range ds[r*s.bk : r*s.bk+nb] {
+					br[c] += x
+				}
+			}
+		}
+		// dQ_i += scale·dS·K_j, dK_j += scale·dSᵀ·Q_i
+		gemmSerial(false, false, n, s.D, nb, T(s.scale), ds, s.bk, f.k[kOff:], s.Ck, 1, f.dq[qOff:], s.Cq)
+		gemmSerial(true, false, nb, s.D, n, T(s.scale), ds, s.bk, f.q[qOff:], s.Cq, 1, f.dk[kOff:], s.Ck)
+	}
+}
+
+// weights fills w (B, H, T_q, T_k) with the attention weights, row by row.
+func (f *flashArgs[T]) weights(w []T) {
+	s := f.s
+	parallelDo(s.B*s.H, 2*s.B*s.H*s.Tq*s.Tk*s.D, flashWeightRows[T]{f, w})
+}
+
+type flashWeightRows[T num.Float] struct {
+	f *flashArgs[T]
+	w []T
+}
+
+func (x flashWeightRows[T]) Do(bh int) {
+	f, s := x.f, x.f.s
+	b, h := bh/s.H, bh%s.H
+	w := x.w[bh*s.Tq*s.Tk : (bh+1)*s.Tq*s.Tk]
+	f.blockScores(w, s.Tk, b, h, 0, s.Tq, 0, s.Tk)
+	for i := 0; i < s.Tq; i++ {
+		row := w[i*s.Tk : (i+1)*s.Tk]
+		mx := f.negInf
+		for _, v := range row {
+			if v > mx {
+				mx = v
+			}
+		}
+		if math.IsInf(float64(mx), -1) {
+			clear(row)
+			continue
+		}
+		inv := 1 / expShift(row, mx)
+		for j := range row {
+			row[j] = T(float64(row[j]) * inv)
+		}
+	}
+}
+
+// expShift sets row[c] = exp(row[c] − m) for a row whose entries are all ≤ m (−Inf
+// included, giving 0) and returns their sum.
+func expShift[T num.Float](row []T, m T) float64 {
+	if r, ok := any(row).([]float32); ok {
+		return expShift32(r, float32(m))
+	}
+	var sum float64
+	for c, x := range row {
+		e := T(math.Exp(float64(x - m)))
+		row[c] = e
+		sum += float64(e)
+	}
+	return sum
+}
+
+// expShift32 is expShift in float32: exp32's Cody–Waite reduction and polynomial,
+// inlined for arguments ≤ 0 (below −87.33654, where exp32 flushes to 0, it gives 0),
+// eight at a time in AVX2 where the machine has it (exp_amd64.s).
+func expShift32(row []float32, m float32) float64 {
+	sum, done := expShift32Fast(row, m)
+	for c, x := range row[done:] {
+		c += done
+		x -= m
+		if !(x >= -87.33654) { // also −Inf and NaN (a NaN score is not finite input)
+			row[c] = 0
+			continue
+		}
+		// n = round(x·log2 e) for x ≤ 0: truncation of a value ≤ 0 shifted by −½.
+		n := float32(int32(x*1.44269504088896341 - 0.5))
+		r := x - n*0.693359375 - n*-2.12194440e-4
+		p := float32(1.9875691500e-4)
+		p = p*r + 1.3981999507e-3
+		p = p*r + 8.3334519073e-3
+		p = p*r + 4.1665795894e-2
+		p = p*r + 1.6666665459e-1
+		p = p*r + 5.0000001201e-1
+		y := (p*r*r + r + 1) * math.Float32frombits(uint32(int32(n)+127)<<23)
+		row[c] = y
+		sum += y
+	}
+	return float64(sum)
+}

@@ -32,7 +32,7 @@ func RMSNorm(x, gain *G.Node, eps float64) (*G.Node, error) {
 		return nil, wrap(errors.Wrapf(ErrShape, "x %q is %v; want (…, C) with C ≥ 1", x.Name(), xs))
 	}
 	c := xs[xs.Dims()-1]
-	if gain != nil && !gain.Shape().Eq(tensor.Shape{c}) {
+	if gain != nil && (gain.Dims() != 1 || gain.Shape()[0] != c) { // Shape.Eq takes (1, C) for (C)
 		return nil, wrap(errors.Wrapf(ErrShape, "gain %q is %v; want (%d) for x %v", gain.Name(), gain.Shape(), c, xs))
 	}
 	if !(eps > 0) || math.IsInf(eps, 0) {

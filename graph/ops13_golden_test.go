@@ -47,12 +47,13 @@ func buildOps13(t *testing.T, c *graphtest.Case, in map[string]*G.Node) (*G.Node
 }
 
 // TestOps13Golden rebuilds every PyTorch float64 case of testdata/ops13 (written by
-// scripts/golden/gen_ops13.py) with RMSNorm, SiLU, SwiGLU, ReLUSquared and SoftCap, in
-// float64 and float32, and checks the output and the gradient of Σ out ⊙ r with respect
-// to every input: every number within 1e-12 (float64) and 1e-5 (float32) of PyTorch's,
-// as |got − want| / max(1, |want|).
+// scripts/golden/gen_ops13.py; $OPS13_DIR, when set, names another directory) with
+// RMSNorm, SiLU, SwiGLU, ReLUSquared and SoftCap, in float64 and float32, and checks
+// the output and the gradient of Σ out ⊙ r with respect to every input: every number
+// within 1e-12 (float64) and 1e-5 (float32) of PyTorch's, as |got − want| / max(1,
+// |want|). A missing or empty directory fails.
 func TestOps13Golden(t *testing.T) {
-	cases := graphtest.LoadCases(t, filepath.Join("testdata", "ops13"))
+	cases := graphtest.LoadCases(t, graphtest.CaseDir("OPS13_DIR", filepath.Join("testdata", "ops13")))
 	seen := map[string]int{}
 	worst := map[tensor.Dtype]float64{}
 	where := map[tensor.Dtype]string{}

@@ -58,13 +58,14 @@ func buildOps13Layer(t *testing.T, g *G.ExprGraph, c *graphtest.Case, dt tensor.
 }
 
 // TestOps13Golden rebuilds every PyTorch float64 case of testdata/ops13 (written by
-// scripts/golden/gen_ops13.py) with RMSNorm and the three MLPs, in float64 and float32,
-// with the case's weights, and checks the output and the gradients of Σ out ⊙ r with
-// respect to x and every learnable: within 1e-12 (float64) and 1e-5 (float32) of
-// PyTorch's, as |got − want| / max(1, |want|). The layer's learnables must be exactly
-// the case's weights, by name and shape.
+// scripts/golden/gen_ops13.py; $OPS13_LAYERS_DIR, when set, names another directory)
+// with RMSNorm and the three MLPs, in float64 and float32, with the case's weights, and
+// checks the output and the gradients of Σ out ⊙ r with respect to x and every
+// learnable: within 1e-12 (float64) and 1e-5 (float32) of PyTorch's, as |got − want| /
+// max(1, |want|). The layer's learnables must be exactly the case's weights, by name
+// and shape. A missing or empty directory fails.
 func TestOps13Golden(t *testing.T) {
-	cases := graphtest.LoadCases(t, filepath.Join("testdata", "ops13"))
+	cases := graphtest.LoadCases(t, graphtest.CaseDir("OPS13_LAYERS_DIR", filepath.Join("testdata", "ops13")))
 	worst := map[tensor.Dtype]float64{}
 	where := map[tensor.Dtype]string{}
 	kinds := map[string]bool{}

@@ -45,6 +45,15 @@ func (c *Case) Setting(t *testing.T, key string, dst any) {
 	}
 }
 
+// CaseDir is the directory named by the environment variable env, or def when it is
+// unset or empty: a test's golden cases, which a generator's new output can replace.
+func CaseDir(env, def string) string {
+	if d := os.Getenv(env); d != "" {
+		return d
+	}
+	return def
+}
+
 // LoadCases reads every *.json case of dir, in name order, and fails the test when the
 // directory is missing or holds none, or when a case's arrays do not match their shapes
 // or its gradients do not match its inputs one for one.

@@ -20,6 +20,9 @@
 //     KVCache and attends over the cached ones too (causal queries aligned with the last
 //     keys); AddPositionsAt adds the position rows from the cache's length on. A graph
 //     of the same layers thus runs one new token at a time. These have no gradient.
+//   - The blocks of modern decoders, fused with hand-written backward passes: RMSNorm
+//     (with or without a gain), SiLU, SwiGLU (silu(a) ⊙ b), ReLUSquared and SoftCap
+//     (c·tanh(z/c), logit soft-capping), beside LayerNorm, GELU, Dropout and Embed.
 //
 // Each op is a gorgonia.Op with its own symbolic derivative, so gorgonia.Grad works
 // through it, and each hashes every parameter that changes its result, so Gorgonia's

@@ -1,0 +1,64 @@
+//go:build amd64 && !purego
+
+package vec
+
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
+
+// useAVX2 says the AVX2 kernels of vec_amd64.s run (x/sys/cpu also checks that the OS
+// saves the YMM registers).
+var useAVX2 = cpu.X86.HasAVX2
+
+// geluBlocks runs GeluF32 over the longest prefix of src that is whole blocks of 8
+// lanes, when the CPU has AVX2, and returns its length.
+func geluBlocks(dst, src []float32) int {
+	n := len(src) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	geluAVX2(&dst[0], &src[0], n)
+	return n
+}
+
+// geluGradBlocks is geluBlocks for GeluGradF32.
+func geluGradBlocks(dx, x, y, dy []float32) int {
+	n := len(x) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	geluGradAVX2(&dx[0], &x[0], &y[0], &dy[0], n)
+	return n
+}
+
+// geluAVX2 is GeluF32 for n a positive multiple of 8.
+//
+//go:noescape
+func geluAVX2(dst, src *float32, n int)
+
+// geluGradAVX2 is GeluGradF32 for n a positive multiple of 8.
+//
+//go:noescape
+func geluGradAVX2(dx, x, y, dy *float32, n int)
+
+// splat holds the kernels' constants, each in 8 lanes so an instruction can take it as
+// a memory operand; vec_amd64.s names the rows by offset (32 bytes a row), in this
+// order. They are the Go constants of vec_generic.go, rounded to float32 the same way.
+var splat = func() (s [32][8]float32) {
+	for i, c := range [...]float32{
+		0.5, 1, math.Sqrt2, -4, 4, // 0–4: HALF ONE SQRT2 M4 P4
+		erfP0, erfP1, erfP2, erfP3, erfP4, erfP5, erfP6, // 5–11: ERFP0…ERFP6
+		erfQ0, erfQ1, erfQ2, erfQ3, erfQ4, // 12–16: ERFQ0…ERFQ4
+		math.Float32frombits(0x7fffffff), 0.25, -0.5, log2e, // 17–20: ABS QUARTER MHALF LOG2E
+		expC1, expC2, // 21–22: EXPC1 EXPC2
+		expE0, expE1, expE2, expE3, expE4, expE5, // 23–28: EXPE0…EXPE5
+		math.Float32frombits(127), expMin, invSqrt2Pi, // 29–31: I127 EXPMIN INVSQRT2PI
+	} {
+		for j := range s[i] {
+			s[i][j] = c
+		}
+	}
+	return s
+}()

@@ -1,0 +1,186 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 forms of the kernels of vec_generic.go, 8 float32 lanes per YMM register.
+//
+// Each follows its Go form operation by operation — the same constants, the same order,
+// a VMULPS and a VADDPS where Go has x*y + z (never an FMA, which rounds once instead
+// of twice) — so the results are bit-identical to the Go code's.
+//
+// Go assembler operand order is the reverse of Intel's: "VSUBPS B, A, D" is D = A − B,
+// "VDIVPS B, A, D" is D = A / B, "VCMPPS $imm, B, A, D" is D = (A op B),
+// "VANDNPS B, A, D" is D = ¬A ∧ B, "VBLENDVPS M, A, B, D" is D = M ? A : B, and
+// "VMAXPS A, B, D" returns its first operand A in a lane where either is NaN — which
+// is how Go's max(x, c) treats a NaN x, so the clamps below put x first.
+
+// The rows of splat (vec_amd64.go): each constant in 8 lanes, 32 bytes a row.
+#define HALF       ·splat+0(SB)
+#define ONE        ·splat+32(SB)
+#define SQRT2      ·splat+64(SB)
+#define M4         ·splat+96(SB)
+#define P4         ·splat+128(SB)
+#define ERFP0      ·splat+160(SB)
+#define ERFP1      ·splat+192(SB)
+#define ERFP2      ·splat+224(SB)
+#define ERFP3      ·splat+256(SB)
+#define ERFP4      ·splat+288(SB)
+#define ERFP5      ·splat+320(SB)
+#define ERFP6      ·splat+352(SB)
+#define ERFQ0      ·splat+384(SB)
+#define ERFQ1      ·splat+416(SB)
+#define ERFQ2      ·splat+448(SB)
+#define ERFQ3      ·splat+480(SB)
+#define ERFQ4      ·splat+512(SB)
+#define ABS        ·splat+544(SB)
+#define QUARTER    ·splat+576(SB)
+#define MHALF      ·splat+608(SB)
+#define LOG2E      ·splat+640(SB)
+#define EXPC1      ·splat+672(SB)
+#define EXPC2      ·splat+704(SB)
+#define EXPE0      ·splat+736(SB)
+#define EXPE1      ·splat+768(SB)
+#define EXPE2      ·splat+800(SB)
+#define EXPE3      ·splat+832(SB)
+#define EXPE4      ·splat+864(SB)
+#define EXPE5      ·splat+896(SB)
+#define I127       ·splat+928(SB)
+#define EXPMIN     ·splat+960(SB)
+#define INVSQRT2PI ·splat+992(SB)
+
+// ERF sets X = Erf32(X) in every lane, using P, Q and X2 as scratch; Y14 must hold −4
+// and Y15 4 (the clamp's bounds).
+#define ERF(X, X2, P, Q) \
+	VMAXPS X, Y14, X       \ // x = max(x, −4)
+	VMINPS X, Y15, X       \ // x = min(x, 4)
+	VMULPS X, X, X2        \ // x2 = x·x
+	VMULPS ERFP0, X2, P    \ // p = x2·P0 + P1
+	VADDPS ERFP1, P, P     \
+	VMULPS X2, P, P        \ // p = x2·p + P2 … P6
+	VADDPS ERFP2, P, P     \
+	VMULPS X2, P, P        \
+	VADDPS ERFP3, P, P     \
+	VMULPS X2, P, P        \
+	VADDPS ERFP4, P, P     \
+	VMULPS X2, P, P        \
+	VADDPS ERFP5, P, P     \
+	VMULPS X2, P, P        \
+	VADDPS ERFP6, P, P     \
+	VMULPS ERFQ0, X2, Q    \ // q = x2·Q0 + Q1
+	VADDPS ERFQ1, Q, Q     \
+	VMULPS X2, Q, Q        \ // q = x2·q + Q2 … Q4
+	VADDPS ERFQ2, Q, Q     \
+	VMULPS X2, Q, Q        \
+	VADDPS ERFQ3, Q, Q     \
+	VMULPS X2, Q, Q        \
+	VADDPS ERFQ4, Q, Q     \
+	VMULPS P, X, X         \ // x·p
+	VDIVPS Q, X, X           // x·p / q
+
+// func geluAVX2(dst, src *float32, n int)
+TEXT ·geluAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   gelu_done
+	VMOVUPS M4, Y14
+	VMOVUPS P4, Y15
+
+gelu_loop:
+	VMOVUPS (SI), Y0          // v
+	VMULPS  SQRT2, Y0, Y1     // u = v·√2
+	VMULPS  HALF, Y1, Y1      // u = u/2
+	ERF(Y1, Y2, Y3, Y4)       // e = erf(u)
+	VADDPS  ONE, Y1, Y1       // 1 + e
+	VMULPS  HALF, Y0, Y0      // v·0.5
+	VMULPS  Y1, Y0, Y0        // v·0.5·(1 + e)
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     gelu_loop
+
+gelu_done:
+	VZEROUPPER
+	RET
+
+// func geluGradAVX2(dx, x, y, dy *float32, n int)
+TEXT ·geluGradAVX2(SB), NOSPLIT, $0-40
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), BX
+	MOVQ dy+24(FP), DX
+	MOVQ n+32(FP), CX
+	SHRQ $3, CX
+	JZ   grad_done
+	VMOVUPS M4, Y14
+	VMOVUPS P4, Y15
+
+grad_loop:
+	VMOVUPS (SI), Y0             // v
+	// cdf from erf: 0.5·(1 + erf(v·√2/2))
+	VMULPS  SQRT2, Y0, Y1
+	VMULPS  HALF, Y1, Y1
+	ERF(Y1, Y2, Y3, Y4)
+	VADDPS  ONE, Y1, Y1
+	VMULPS  HALF, Y1, Y1
+	// cdf from the forward output, y/v, where |v| > 0.25
+	VMOVUPS (BX), Y5
+	VDIVPS  Y0, Y5, Y5           // y/v
+	VANDPS  ABS, Y0, Y6          // |v|
+	VCMPPS  $0x0e, QUARTER, Y6, Y6 // |v| > 0.25 (GT_OS: false for NaN, as in Go)
+	VBLENDVPS Y6, Y5, Y1, Y1     // cdf
+
+	// e = ExpNegHalfSq32(v)
+	VMULPS  MHALF, Y0, Y7        // −0.5·v
+	VMULPS  Y0, Y7, Y7           // x = −0.5·v·v
+	VMULPS  LOG2E, Y7, Y8
+	VSUBPS  HALF, Y8, Y8         // t = x·log2 e − 0.5
+	VCVTTPS2DQ Y8, Y9
+	VCVTDQ2PS Y9, Y9             // n = float32(int32(t))
+	VCMPPS  $0x01, Y9, Y8, Y10   // t < n (LT_OS)
+	VANDPS  ONE, Y10, Y10
+	VSUBPS  Y10, Y9, Y9          // n-- where n > t
+	VADDPS  ONE, Y9, Y9          // n++
+	VMULPS  EXPC1, Y9, Y10
+	VSUBPS  Y10, Y7, Y10         // x − n·C1
+	VMULPS  EXPC2, Y9, Y11
+	VADDPS  Y11, Y10, Y10        // r = x − n·C1 + n·C2
+	VMULPS  EXPE0, Y10, Y11      // p = E0·r + E1
+	VADDPS  EXPE1, Y11, Y11
+	VMULPS  Y10, Y11, Y11        // p = p·r + E2 … E5
+	VADDPS  EXPE2, Y11, Y11
+	VMULPS  Y10, Y11, Y11
+	VADDPS  EXPE3, Y11, Y11
+	VMULPS  Y10, Y11, Y11
+	VADDPS  EXPE4, Y11, Y11
+	VMULPS  Y10, Y11, Y11
+	VADDPS  EXPE5, Y11, Y11
+	VMULPS  Y10, Y11, Y11        // p·r
+	VMULPS  Y10, Y11, Y11        // p·r·r
+	VADDPS  Y10, Y11, Y11        // + r
+	VADDPS  ONE, Y11, Y11        // + 1
+	VCVTTPS2DQ Y9, Y9            // int32(n)
+	VPADDD  I127, Y9, Y9
+	VPSLLD  $23, Y9, Y9          // 2^n
+	VMULPS  Y9, Y11, Y11
+	VCMPPS  $0x01, EXPMIN, Y7, Y10 // x < expMin (LT_OS)
+	VANDNPS Y11, Y10, Y11        // e = 0 there
+
+	// dx = dy·(cdf + v·e·(1/√(2π)))
+	VMULPS  Y11, Y0, Y11
+	VMULPS  INVSQRT2PI, Y11, Y11
+	VADDPS  Y11, Y1, Y1
+	VMULPS  (DX), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, BX
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     grad_loop
+
+grad_done:
+	VZEROUPPER
+	RET

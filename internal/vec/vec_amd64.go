@@ -33,6 +33,52 @@ func geluGradBlocks(dx, x, y, dy []float32) int {
 	return n
 }
 
+// maxBlocks returns the largest element of the longest prefix of x that is whole
+// blocks of 8 lanes (NaNs skipped; −Inf if none) and the prefix's length, 0 without
+// AVX2.
+func maxBlocks(x []float32) (float32, int) {
+	n := len(x) &^ 7
+	if !useAVX2 || n == 0 {
+		return float32(math.Inf(-1)), 0
+	}
+	return maxAVX2(&x[0], n), n
+}
+
+// expShiftBlocks is geluBlocks for ExpShiftF32.
+func expShiftBlocks(dst, src []float32, shift float32) int {
+	n := len(src) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	expShiftAVX2(&dst[0], &src[0], n, shift)
+	return n
+}
+
+// scaleBlocks is geluBlocks for ScaleF32.
+func scaleBlocks(x []float32, s float64) int {
+	n := len(x) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	scaleAVX2(&x[0], n, s)
+	return n
+}
+
+// maxAVX2 is MaxF32 for n a positive multiple of 8.
+//
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+// expShiftAVX2 is ExpShiftF32 for n a positive multiple of 8.
+//
+//go:noescape
+func expShiftAVX2(dst, src *float32, n int, shift float32)
+
+// scaleAVX2 is ScaleF32 for n a positive multiple of 8.
+//
+//go:noescape
+func scaleAVX2(x *float32, n int, s float64)
+
 // geluAVX2 is GeluF32 for n a positive multiple of 8.
 //
 //go:noescape
@@ -46,7 +92,7 @@ func geluGradAVX2(dx, x, y, dy *float32, n int)
 // splat holds the kernels' constants, each in 8 lanes so an instruction can take it as
 // a memory operand; vec_amd64.s names the rows by offset (32 bytes a row), in this
 // order. They are the Go constants of vec_generic.go, rounded to float32 the same way.
-var splat = func() (s [32][8]float32) {
+var splat = func() (s [36][8]float32) {
 	for i, c := range [...]float32{
 		0.5, 1, math.Sqrt2, -4, 4, // 0–4: HALF ONE SQRT2 M4 P4
 		erfP0, erfP1, erfP2, erfP3, erfP4, erfP5, erfP6, // 5–11: ERFP0…ERFP6
@@ -55,6 +101,7 @@ var splat = func() (s [32][8]float32) {
 		expC1, expC2, // 21–22: EXPC1 EXPC2
 		expE0, expE1, expE2, expE3, expE4, expE5, // 23–28: EXPE0…EXPE5
 		math.Float32frombits(127), expMin, invSqrt2Pi, // 29–31: I127 EXPMIN INVSQRT2PI
+		127, expMax, float32(math.Inf(1)), float32(math.Inf(-1)), // 32–35: F127 EXPMAX INF NEGINF
 	} {
 		for j := range s[i] {
 			s[i][j] = c

@@ -47,6 +47,10 @@
 #define I127       ·splat+928(SB)
 #define EXPMIN     ·splat+960(SB)
 #define INVSQRT2PI ·splat+992(SB)
+#define F127       ·splat+1024(SB)
+#define EXPMAX     ·splat+1056(SB)
+#define INF        ·splat+1088(SB)
+#define NEGINF     ·splat+1120(SB)
 
 // ERF sets X = Erf32(X) in every lane, using P, Q and X2 as scratch; Y14 must hold −4
 // and Y15 4 (the clamp's bounds).
@@ -182,5 +186,116 @@ grad_loop:
 	JNZ     grad_loop
 
 grad_done:
+	VZEROUPPER
+	RET
+
+
+// func maxAVX2(x *float32, n int) float32
+TEXT ·maxAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	SHRQ $3, CX
+	VMOVUPS NEGINF, Y0
+	TESTQ   CX, CX
+	JZ      max_reduce
+
+max_loop:
+	VMOVUPS (SI), Y2
+	VMAXPS  Y0, Y2, Y0        // m = max(x, m), m where x is NaN
+	ADDQ    $32, SI
+	DECQ    CX
+	JNZ     max_loop
+
+max_reduce:
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS  X1, X0, X0        // 4 lanes
+	VMOVHLPS X0, X0, X1
+	VMAXPS  X1, X0, X0        // 2 lanes
+	VPSHUFD $1, X0, X1
+	VMAXSS  X1, X0, X0        // 1 lane
+	VZEROUPPER
+	MOVSS   X0, ret+16(FP)
+	RET
+
+// func expShiftAVX2(dst, src *float32, n int, shift float32)
+TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS shift+24(FP), Y13
+	SHRQ $3, CX
+	JZ   exp_done
+
+exp_loop:
+	VMOVUPS (SI), Y0
+	VSUBPS  Y13, Y0, Y0          // x = src − shift
+	VMULPS  LOG2E, Y0, Y1
+	VADDPS  HALF, Y1, Y1         // t = x·log2 e + 0.5
+	VROUNDPS $1, Y1, Y1          // n = floor(t)
+	VMULPS  EXPC1, Y1, Y2
+	VSUBPS  Y2, Y0, Y2           // x − n·C1
+	VMULPS  EXPC2, Y1, Y3
+	VADDPS  Y3, Y2, Y2           // r = x − n·C1 + n·C2
+	VMULPS  EXPE0, Y2, Y3        // p = E0·r + E1
+	VADDPS  EXPE1, Y3, Y3
+	VMULPS  Y2, Y3, Y3           // p = p·r + E2 … E5
+	VADDPS  EXPE2, Y3, Y3
+	VMULPS  Y2, Y3, Y3
+	VADDPS  EXPE3, Y3, Y3
+	VMULPS  Y2, Y3, Y3
+	VADDPS  EXPE4, Y3, Y3
+	VMULPS  Y2, Y3, Y3
+	VADDPS  EXPE5, Y3, Y3
+	VMULPS  Y2, Y3, Y3           // p·r
+	VMULPS  Y2, Y3, Y3           // p·r·r
+	VADDPS  Y2, Y3, Y3           // + r
+	VADDPS  ONE, Y3, Y3          // y = … + 1
+	VCMPPS  $0x0e, F127, Y1, Y4  // n > 127: y = y·2, n = n − 1
+	VANDPS  Y4, Y3, Y5
+	VADDPS  Y5, Y3, Y3           // y + y there, y + 0 elsewhere
+	VANDPS  ONE, Y4, Y5
+	VSUBPS  Y5, Y1, Y1
+	VCVTTPS2DQ Y1, Y1            // int32(n)
+	VPADDD  I127, Y1, Y1
+	VPSLLD  $23, Y1, Y1          // 2^n
+	VMULPS  Y1, Y3, Y3
+	VCMPPS  $0x01, EXPMIN, Y0, Y4 // x < expMin: 0
+	VANDNPS Y3, Y4, Y3
+	VCMPPS  $0x0e, EXPMAX, Y0, Y4 // x > expMax: +Inf
+	VBLENDVPS Y4, INF, Y3, Y3
+	VCMPPS  $0x03, Y0, Y0, Y4    // x is NaN: x
+	VBLENDVPS Y4, Y0, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     exp_loop
+
+exp_done:
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(x *float32, n int, s float64)
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSD s+16(FP), Y2
+	SHRQ $3, CX
+	JZ   scale_done
+
+scale_loop:
+	VCVTPS2PD (SI), Y0           // lanes 0–3 in float64
+	VCVTPS2PD 16(SI), Y1         // lanes 4–7
+	VMULPD  Y2, Y0, Y0
+	VMULPD  Y2, Y1, Y1
+	VCVTPD2PSY Y0, X0            // rounded once to float32
+	VCVTPD2PSY Y1, X1
+	VMOVUPS X0, (SI)
+	VMOVUPS X1, 16(SI)
+	ADDQ    $32, SI
+	DECQ    CX
+	JNZ     scale_loop
+
+scale_done:
 	VZEROUPPER
 	RET

@@ -98,3 +98,33 @@ func geluGradOne(v, y, dy float32) float32 {
 	}
 	return dy * (cdf + float32(float32(v*ExpNegHalfSq32(v))*invSqrt2Pi))
 }
+
+// expMax is the argument above which exp is larger than the largest float32.
+const expMax = 88.72283
+
+// Exp32 is exp for float32 (Cephes' expf: Cody–Waite range reduction and a degree-5
+// polynomial): within 1 float32 ulp of math.Exp (see the tests); +Inf above 88.72283,
+// 0 below −87.33654 (where exp is smaller than the smallest normal float32), NaN for NaN.
+func Exp32(x float32) float32 {
+	switch {
+	case x != x:
+		return x
+	case x > expMax:
+		return float32(math.Inf(1))
+	case x < expMin:
+		return 0
+	}
+	n := float32(math.Floor(float64(float32(x*log2e) + 0.5)))
+	r := float32(x-float32(n*expC1)) + float32(n*expC2)
+	p := float32(expE0)
+	p = float32(p*r) + expE1
+	p = float32(p*r) + expE2
+	p = float32(p*r) + expE3
+	p = float32(p*r) + expE4
+	p = float32(p*r) + expE5
+	y := float32(float32(p*r)*r) + r + 1
+	if n > 127 { // 2^128 is not a float32; scale in two steps
+		y, n = y*2, n-1
+	}
+	return y * math.Float32frombits(uint32(int32(n)+127)<<23)
+}

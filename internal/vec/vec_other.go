@@ -2,8 +2,16 @@
 
 package vec
 
-// geluBlocks and geluGradBlocks do no elements: without the assembly kernels the Go
-// loops of vec.go do them all.
+import "math"
+
+// The *Blocks functions do no elements: without the assembly kernels the Go loops of
+// vec.go do them all.
 func geluBlocks(dst, src []float32) int { return 0 }
 
 func geluGradBlocks(dx, x, y, dy []float32) int { return 0 }
+
+func maxBlocks(x []float32) (float32, int) { return float32(math.Inf(-1)), 0 }
+
+func expShiftBlocks(dst, src []float32, shift float32) int { return 0 }
+
+func scaleBlocks(x []float32, s float64) int { return 0 }

@@ -64,6 +64,21 @@ func scaleBlocks(x []float32, s float64) int {
 	return n
 }
 
+// adamwBlocks is geluBlocks for AdamWF32.
+func adamwBlocks(p, g, m, v []float32, c *adamwConsts, lerp bool) int {
+	n := len(p) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	adamwAVX2(&p[0], &g[0], &m[0], &v[0], n, c, lerp)
+	return n
+}
+
+// adamwAVX2 is AdamWF32 for n a positive multiple of 8.
+//
+//go:noescape
+func adamwAVX2(p, grad, m, v *float32, n int, c *adamwConsts, lerp bool)
+
 // maxAVX2 is MaxF32 for n a positive multiple of 8.
 //
 //go:noescape

@@ -299,3 +299,88 @@ scale_loop:
 scale_done:
 	VZEROUPPER
 	RET
+
+// ADAMW4 does AdamW on the 4 elements at byte offset off, in float64 lanes; Y8–Y15 hold
+// the constants (decay, w, 1−w, β2, 1−β2, bc2Sqrt, eps, stepSize) and MOMENT is the
+// first-moment update (ADAMW_LERP or ADAMW_FLIP).
+#define ADAMW_LERP \
+	VMULPD  Y9, Y3, Y3    \ // w·(g − m)
+	VADDPD  Y3, Y2, Y2      // m + w·(g − m)
+
+#define ADAMW_FLIP \
+	VMULPD  Y10, Y3, Y3   \ // (g − m)·(1 − w)
+	VSUBPD  Y3, Y0, Y2      // g − (g − m)·(1 − w)
+
+#define ADAMW4(off, MOMENT) \
+	VCVTPS2PD off(BX), Y0 \ // g
+	VCVTPS2PD off(SI), Y1 \ // p
+	VMULPD  Y8, Y1, Y1    \ // p·decay
+	VCVTPS2PD off(DX), Y2 \ // m
+	VSUBPD  Y2, Y0, Y3    \ // g − m
+	MOMENT                \
+	VCVTPS2PD off(R8), Y4 \ // v
+	VMULPD  Y11, Y4, Y4   \ // v·β2
+	VMULPD  Y0, Y0, Y5    \ // g·g
+	VMULPD  Y12, Y5, Y5   \ // (1 − β2)·g²
+	VADDPD  Y5, Y4, Y4    \ // v
+	VSQRTPD Y4, Y5        \
+	VDIVPD  Y13, Y5, Y5   \ // √v / bc2Sqrt
+	VADDPD  Y14, Y5, Y5   \ // + eps
+	VDIVPD  Y5, Y2, Y6    \ // m / denom
+	VMULPD  Y15, Y6, Y6   \ // stepSize·(m / denom)
+	VSUBPD  Y6, Y1, Y1    \ // p
+	VCVTPD2PSY Y1, X1     \
+	VMOVUPS X1, off(SI)   \
+	VCVTPD2PSY Y2, X2     \
+	VMOVUPS X2, off(DX)   \
+	VCVTPD2PSY Y4, X4     \
+	VMOVUPS X4, off(R8)   \
+	VMOVUPS X7, off(BX)     // g = 0
+
+// func adamwAVX2(p, grad, m, v *float32, n int, c *adamwConsts, lerp bool)
+TEXT ·adamwAVX2(SB), NOSPLIT, $0-49
+	MOVQ p+0(FP), SI
+	MOVQ grad+8(FP), BX
+	MOVQ m+16(FP), DX
+	MOVQ v+24(FP), R8
+	MOVQ n+32(FP), CX
+	MOVQ c+40(FP), AX
+	VBROADCASTSD 0(AX), Y8
+	VBROADCASTSD 8(AX), Y9
+	VBROADCASTSD 16(AX), Y10
+	VBROADCASTSD 24(AX), Y11
+	VBROADCASTSD 32(AX), Y12
+	VBROADCASTSD 40(AX), Y13
+	VBROADCASTSD 48(AX), Y14
+	VBROADCASTSD 56(AX), Y15
+	VXORPS  X7, X7, X7
+	SHRQ $3, CX
+	JZ   adamw_done
+	MOVBLZX lerp+48(FP), AX
+	TESTQ AX, AX
+	JZ   adamw_flip
+
+adamw_lerp:
+	ADAMW4(0, ADAMW_LERP)
+	ADAMW4(16, ADAMW_LERP)
+	ADDQ $32, SI
+	ADDQ $32, BX
+	ADDQ $32, DX
+	ADDQ $32, R8
+	DECQ CX
+	JNZ  adamw_lerp
+	JMP  adamw_done
+
+adamw_flip:
+	ADAMW4(0, ADAMW_FLIP)
+	ADAMW4(16, ADAMW_FLIP)
+	ADDQ $32, SI
+	ADDQ $32, BX
+	ADDQ $32, DX
+	ADDQ $32, R8
+	DECQ CX
+	JNZ  adamw_flip
+
+adamw_done:
+	VZEROUPPER
+	RET

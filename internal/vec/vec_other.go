@@ -15,3 +15,5 @@ func maxBlocks(x []float32) (float32, int) { return float32(math.Inf(-1)), 0 }
 func expShiftBlocks(dst, src []float32, shift float32) int { return 0 }
 
 func scaleBlocks(x []float32, s float64) int { return 0 }
+
+func adamwBlocks(p, g, m, v []float32, c *adamwConsts, lerp bool) int { return 0 }

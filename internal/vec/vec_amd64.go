@@ -79,6 +79,55 @@ func adamwBlocks(p, g, m, v []float32, c *adamwConsts, lerp bool) int {
 //go:noescape
 func adamwAVX2(p, grad, m, v *float32, n int, c *adamwConsts, lerp bool)
 
+// layerNormRowBlocks is geluBlocks for layerNormRow (blocks of 4 elements).
+func layerNormRowBlocks(y, x, g, b []float32, mean, rstd float64) int {
+	n := len(x) &^ 3
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	var bias *float32
+	if b != nil {
+		bias = &b[:len(x)][0]
+	}
+	layerNormRowAVX2(&y[0], &x[0], &g[0], bias, n, mean, rstd)
+	return n
+}
+
+// layerNormGradRowBlocks is geluBlocks for layerNormGradRow (blocks of 4 elements).
+func layerNormGradRowBlocks(dx, x, g, dy []float32, mean, rstd, m1, m2 float64) int {
+	n := len(x) &^ 3
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	layerNormGradRowAVX2(&dx[0], &x[0], &g[0], &dy[0], n, mean, rstd, m1, m2)
+	return n
+}
+
+// gainAccBlocks is geluBlocks for gainAcc (blocks of 4 elements).
+func gainAccBlocks(acc []float64, x, dy []float32, mean, rstd float64) int {
+	n := len(x) &^ 3
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	gainAccAVX2(&acc[0], &x[0], &dy[0], n, mean, rstd)
+	return n
+}
+
+// layerNormRowAVX2 is layerNormRow for n a positive multiple of 4; bias may be nil.
+//
+//go:noescape
+func layerNormRowAVX2(y, x, gain, bias *float32, n int, mean, rstd float64)
+
+// layerNormGradRowAVX2 is layerNormGradRow for n a positive multiple of 4.
+//
+//go:noescape
+func layerNormGradRowAVX2(dx, x, gain, dy *float32, n int, mean, rstd, m1, m2 float64)
+
+// gainAccAVX2 is gainAcc for n a positive multiple of 4.
+//
+//go:noescape
+func gainAccAVX2(acc *float64, x, dy *float32, n int, mean, rstd float64)
+
 // maxAVX2 is MaxF32 for n a positive multiple of 8.
 //
 //go:noescape

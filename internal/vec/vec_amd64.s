@@ -384,3 +384,122 @@ adamw_flip:
 adamw_done:
 	VZEROUPPER
 	RET
+
+// The LayerNorm row passes, 4 elements a step in float64 lanes.
+
+// func layerNormRowAVX2(y, x, gain, bias *float32, n int, mean, rstd float64)
+TEXT ·layerNormRowAVX2(SB), NOSPLIT, $0-56
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gain+16(FP), DX
+	MOVQ bias+24(FP), R9
+	MOVQ n+32(FP), CX
+	VBROADCASTSD mean+40(FP), Y14
+	VBROADCASTSD rstd+48(FP), Y15
+	SHRQ $2, CX
+	JZ   ln_done
+	TESTQ R9, R9
+	JZ   ln_nobias
+
+ln_bias:
+	VCVTPS2PD (SI), Y0
+	VSUBPD  Y14, Y0, Y0         // x − mean
+	VMULPD  Y15, Y0, Y0         // ·rstd
+	VCVTPS2PD (DX), Y1
+	VMULPD  Y1, Y0, Y0          // ·g
+	VCVTPS2PD (R9), Y1
+	VADDPD  Y1, Y0, Y0          // + b
+	VCVTPD2PSY Y0, X0
+	VMOVUPS X0, (DI)
+	ADDQ    $16, SI
+	ADDQ    $16, DX
+	ADDQ    $16, R9
+	ADDQ    $16, DI
+	DECQ    CX
+	JNZ     ln_bias
+	JMP     ln_done
+
+ln_nobias:
+	VCVTPS2PD (SI), Y0
+	VSUBPD  Y14, Y0, Y0
+	VMULPD  Y15, Y0, Y0
+	VCVTPS2PD (DX), Y1
+	VMULPD  Y1, Y0, Y0
+	VCVTPD2PSY Y0, X0
+	VMOVUPS X0, (DI)
+	ADDQ    $16, SI
+	ADDQ    $16, DX
+	ADDQ    $16, DI
+	DECQ    CX
+	JNZ     ln_nobias
+
+ln_done:
+	VZEROUPPER
+	RET
+
+// func layerNormGradRowAVX2(dx, x, gain, dy *float32, n int, mean, rstd, m1, m2 float64)
+TEXT ·layerNormGradRowAVX2(SB), NOSPLIT, $0-72
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gain+16(FP), DX
+	MOVQ dy+24(FP), BX
+	MOVQ n+32(FP), CX
+	VBROADCASTSD mean+40(FP), Y12
+	VBROADCASTSD rstd+48(FP), Y13
+	VBROADCASTSD m1+56(FP), Y14
+	VBROADCASTSD m2+64(FP), Y15
+	SHRQ $2, CX
+	JZ   lng_done
+
+lng_loop:
+	VCVTPS2PD (SI), Y0
+	VSUBPD  Y12, Y0, Y0         // x − mean
+	VMULPD  Y13, Y0, Y0         // x̂ = (x − mean)·rstd
+	VMULPD  Y15, Y0, Y0         // x̂·m2
+	VCVTPS2PD (BX), Y1
+	VCVTPS2PD (DX), Y2
+	VMULPD  Y2, Y1, Y1          // dŷ = dy·g
+	VSUBPD  Y14, Y1, Y1         // dŷ − m1
+	VSUBPD  Y0, Y1, Y1          // − x̂·m2
+	VMULPD  Y13, Y1, Y1         // rstd·(…)
+	VCVTPD2PSY Y1, X1
+	VMOVUPS X1, (DI)
+	ADDQ    $16, SI
+	ADDQ    $16, DX
+	ADDQ    $16, BX
+	ADDQ    $16, DI
+	DECQ    CX
+	JNZ     lng_loop
+
+lng_done:
+	VZEROUPPER
+	RET
+
+// func gainAccAVX2(acc *float64, x, dy *float32, n int, mean, rstd float64)
+TEXT ·gainAccAVX2(SB), NOSPLIT, $0-48
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), BX
+	MOVQ n+24(FP), CX
+	VBROADCASTSD mean+32(FP), Y14
+	VBROADCASTSD rstd+40(FP), Y15
+	SHRQ $2, CX
+	JZ   gain_done
+
+gain_loop:
+	VCVTPS2PD (SI), Y0
+	VSUBPD  Y14, Y0, Y0         // x − mean
+	VCVTPS2PD (BX), Y1
+	VMULPD  Y0, Y1, Y1          // dy·(x − mean)
+	VMULPD  Y15, Y1, Y1         // ·rstd
+	VADDPD  (DI), Y1, Y1        // acc + …
+	VMOVUPD Y1, (DI)
+	ADDQ    $16, SI
+	ADDQ    $16, BX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     gain_loop
+
+gain_done:
+	VZEROUPPER
+	RET

@@ -17,3 +17,9 @@ func expShiftBlocks(dst, src []float32, shift float32) int { return 0 }
 func scaleBlocks(x []float32, s float64) int { return 0 }
 
 func adamwBlocks(p, g, m, v []float32, c *adamwConsts, lerp bool) int { return 0 }
+
+func layerNormRowBlocks(y, x, g, b []float32, mean, rstd float64) int { return 0 }
+
+func layerNormGradRowBlocks(dx, x, g, dy []float32, mean, rstd, m1, m2 float64) int { return 0 }
+
+func gainAccBlocks(acc []float64, x, dy []float32, mean, rstd float64) int { return 0 }

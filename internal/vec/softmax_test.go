@@ -194,3 +194,27 @@ func BenchmarkSoftmaxF32Go(b *testing.B) {
 		softmaxRef(dst, src, 48)
 	}
 }
+
+// ExpShiftF32 at every length: exactly Exp32 of each element, nothing written past dst
+// (the assembly masks the last partial block).
+func TestExpShiftLengths(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		src := make([]float32, n+3)
+		for i := range src {
+			src[i] = float32(i)/3 - 5
+		}
+		dst := make([]float32, n+3)
+		for i := range dst {
+			dst[i] = -7
+		}
+		ExpShiftF32(dst[1:n+1], src[1:n+1], 0.5)
+		if dst[0] != -7 || dst[n+1] != -7 || dst[n+2] != -7 {
+			t.Fatalf("n = %d: ExpShiftF32 wrote outside dst: %v", n, dst)
+		}
+		for i := 1; i <= n; i++ {
+			if want := Exp32(src[i] - 0.5); dst[i] != want {
+				t.Fatalf("n = %d: ExpShiftF32[%d] = %v; want %v", n, i-1, dst[i], want)
+			}
+		}
+	}
+}

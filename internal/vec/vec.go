@@ -73,3 +73,12 @@ func SoftmaxF32(dst, src []float32, n int) {
 	}
 	ScaleF32(dst, 1/sum)
 }
+
+// AddF32 writes dst[i] = a[i] + b[i] (dst may be a or b).
+func AddF32(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	n := addBlocks(dst, a, b)
+	for i := n; i < len(dst); i++ {
+		dst[i] = a[i] + b[i]
+	}
+}

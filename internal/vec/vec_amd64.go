@@ -44,15 +44,18 @@ func maxBlocks(x []float32) (float32, int) {
 	return maxAVX2(&x[0], n), n
 }
 
-// expShiftBlocks is geluBlocks for ExpShiftF32.
+// expShiftBlocks does ExpShiftF32 on all of src (the assembly masks the last partial
+// block) when the CPU has AVX2, and returns how many elements it did.
 func expShiftBlocks(dst, src []float32, shift float32) int {
-	n := len(src) &^ 7
-	if !useAVX2 || n == 0 {
+	if !useAVX2 || len(src) == 0 {
 		return 0
 	}
-	expShiftAVX2(&dst[0], &src[0], n, shift)
-	return n
+	expShiftAVX2(&dst[0], &src[0], len(src), shift)
+	return len(src)
 }
+
+// tailMask[8−k:16−k] has k lanes of −1 then zeros: the mask of a block's first k lanes.
+var tailMask = [16]int32{-1, -1, -1, -1, -1, -1, -1, -1}
 
 // scaleBlocks is geluBlocks for ScaleF32.
 func scaleBlocks(x []float32, s float64) int {
@@ -128,12 +131,27 @@ func layerNormGradRowAVX2(dx, x, gain, dy *float32, n int, mean, rstd, m1, m2 fl
 //go:noescape
 func gainAccAVX2(acc *float64, x, dy *float32, n int, mean, rstd float64)
 
+// addBlocks is geluBlocks for AddF32.
+func addBlocks(dst, a, b []float32) int {
+	n := len(dst) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	addAVX2(&dst[0], &a[0], &b[0], n)
+	return n
+}
+
+// addAVX2 is AddF32 for n a positive multiple of 8.
+//
+//go:noescape
+func addAVX2(dst, a, b *float32, n int)
+
 // maxAVX2 is MaxF32 for n a positive multiple of 8.
 //
 //go:noescape
 func maxAVX2(x *float32, n int) float32
 
-// expShiftAVX2 is ExpShiftF32 for n a positive multiple of 8.
+// expShiftAVX2 is ExpShiftF32 for n > 0.
 //
 //go:noescape
 func expShiftAVX2(dst, src *float32, n int, shift float32)

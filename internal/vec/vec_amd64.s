@@ -217,59 +217,80 @@ max_reduce:
 	MOVSS   X0, ret+16(FP)
 	RET
 
+// EXP sets Y3 = Exp32(Y0) in every lane, using Y1, Y2, Y4 and Y5 as scratch.
+#define EXP \
+	VMULPS  LOG2E, Y0, Y1         \
+	VADDPS  HALF, Y1, Y1          \ // t = x·log2 e + 0.5
+	VROUNDPS $1, Y1, Y1           \ // n = floor(t)
+	VMULPS  EXPC1, Y1, Y2         \
+	VSUBPS  Y2, Y0, Y2            \ // x − n·C1
+	VMULPS  EXPC2, Y1, Y3         \
+	VADDPS  Y3, Y2, Y2            \ // r = x − n·C1 + n·C2
+	VMULPS  EXPE0, Y2, Y3         \ // p = E0·r + E1
+	VADDPS  EXPE1, Y3, Y3         \
+	VMULPS  Y2, Y3, Y3            \ // p = p·r + E2 … E5
+	VADDPS  EXPE2, Y3, Y3         \
+	VMULPS  Y2, Y3, Y3            \
+	VADDPS  EXPE3, Y3, Y3         \
+	VMULPS  Y2, Y3, Y3            \
+	VADDPS  EXPE4, Y3, Y3         \
+	VMULPS  Y2, Y3, Y3            \
+	VADDPS  EXPE5, Y3, Y3         \
+	VMULPS  Y2, Y3, Y3            \ // p·r
+	VMULPS  Y2, Y3, Y3            \ // p·r·r
+	VADDPS  Y2, Y3, Y3            \ // + r
+	VADDPS  ONE, Y3, Y3           \ // y = … + 1
+	VCMPPS  $0x0e, F127, Y1, Y4   \ // n > 127: y = y·2, n = n − 1
+	VANDPS  Y4, Y3, Y5            \
+	VADDPS  Y5, Y3, Y3            \ // y + y there, y + 0 elsewhere
+	VANDPS  ONE, Y4, Y5           \
+	VSUBPS  Y5, Y1, Y1            \
+	VCVTTPS2DQ Y1, Y1             \ // int32(n)
+	VPADDD  I127, Y1, Y1          \
+	VPSLLD  $23, Y1, Y1           \ // 2^n
+	VMULPS  Y1, Y3, Y3            \
+	VCMPPS  $0x01, EXPMIN, Y0, Y4 \ // x < expMin: 0
+	VANDNPS Y3, Y4, Y3            \
+	VCMPPS  $0x0e, EXPMAX, Y0, Y4 \ // x > expMax: +Inf
+	VBLENDVPS Y4, INF, Y3, Y3     \
+	VCMPPS  $0x03, Y0, Y0, Y4     \ // x is NaN: x
+	VBLENDVPS Y4, Y0, Y3, Y3
+
 // func expShiftAVX2(dst, src *float32, n int, shift float32)
+//
+// n need not be a multiple of 8: the last n mod 8 elements are read and written with
+// masked moves (lanes past n are neither read nor written).
 TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), CX
 	VBROADCASTSS shift+24(FP), Y13
+	MOVQ CX, DX
+	ANDQ $7, DX                   // the tail
 	SHRQ $3, CX
-	JZ   exp_done
+	JZ   exp_tail
 
 exp_loop:
 	VMOVUPS (SI), Y0
-	VSUBPS  Y13, Y0, Y0          // x = src − shift
-	VMULPS  LOG2E, Y0, Y1
-	VADDPS  HALF, Y1, Y1         // t = x·log2 e + 0.5
-	VROUNDPS $1, Y1, Y1          // n = floor(t)
-	VMULPS  EXPC1, Y1, Y2
-	VSUBPS  Y2, Y0, Y2           // x − n·C1
-	VMULPS  EXPC2, Y1, Y3
-	VADDPS  Y3, Y2, Y2           // r = x − n·C1 + n·C2
-	VMULPS  EXPE0, Y2, Y3        // p = E0·r + E1
-	VADDPS  EXPE1, Y3, Y3
-	VMULPS  Y2, Y3, Y3           // p = p·r + E2 … E5
-	VADDPS  EXPE2, Y3, Y3
-	VMULPS  Y2, Y3, Y3
-	VADDPS  EXPE3, Y3, Y3
-	VMULPS  Y2, Y3, Y3
-	VADDPS  EXPE4, Y3, Y3
-	VMULPS  Y2, Y3, Y3
-	VADDPS  EXPE5, Y3, Y3
-	VMULPS  Y2, Y3, Y3           // p·r
-	VMULPS  Y2, Y3, Y3           // p·r·r
-	VADDPS  Y2, Y3, Y3           // + r
-	VADDPS  ONE, Y3, Y3          // y = … + 1
-	VCMPPS  $0x0e, F127, Y1, Y4  // n > 127: y = y·2, n = n − 1
-	VANDPS  Y4, Y3, Y5
-	VADDPS  Y5, Y3, Y3           // y + y there, y + 0 elsewhere
-	VANDPS  ONE, Y4, Y5
-	VSUBPS  Y5, Y1, Y1
-	VCVTTPS2DQ Y1, Y1            // int32(n)
-	VPADDD  I127, Y1, Y1
-	VPSLLD  $23, Y1, Y1          // 2^n
-	VMULPS  Y1, Y3, Y3
-	VCMPPS  $0x01, EXPMIN, Y0, Y4 // x < expMin: 0
-	VANDNPS Y3, Y4, Y3
-	VCMPPS  $0x0e, EXPMAX, Y0, Y4 // x > expMax: +Inf
-	VBLENDVPS Y4, INF, Y3, Y3
-	VCMPPS  $0x03, Y0, Y0, Y4    // x is NaN: x
-	VBLENDVPS Y4, Y0, Y3, Y3
+	VSUBPS  Y13, Y0, Y0           // x = src − shift
+	EXP
 	VMOVUPS Y3, (DI)
 	ADDQ    $32, SI
 	ADDQ    $32, DI
 	DECQ    CX
 	JNZ     exp_loop
+
+exp_tail:
+	TESTQ DX, DX
+	JZ    exp_done
+	LEAQ  ·tailMask+32(SB), AX
+	SHLQ  $2, DX
+	SUBQ  DX, AX                  // &tailMask[8 − tail]: tail lanes of −1
+	VMOVDQU (AX), Y6
+	VMASKMOVPS (SI), Y6, Y0
+	VSUBPS  Y13, Y0, Y0
+	EXP
+	VMASKMOVPS Y3, Y6, (DI)
 
 exp_done:
 	VZEROUPPER
@@ -501,5 +522,50 @@ gain_loop:
 	JNZ     gain_loop
 
 gain_done:
+	VZEROUPPER
+	RET
+
+// func addAVX2(dst, a, b *float32, n int)
+TEXT ·addAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), BX
+	MOVQ n+24(FP), CX
+	XORQ AX, AX
+	SHRQ $3, CX
+	JZ   add_tail8
+
+	SHRQ $2, CX                  // 32 a step
+	JZ   add_tail8
+add_loop32:
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS 32(SI)(AX*4), Y1
+	VMOVUPS 64(SI)(AX*4), Y2
+	VMOVUPS 96(SI)(AX*4), Y3
+	VADDPS  (BX)(AX*4), Y0, Y0
+	VADDPS  32(BX)(AX*4), Y1, Y1
+	VADDPS  64(BX)(AX*4), Y2, Y2
+	VADDPS  96(BX)(AX*4), Y3, Y3
+	VMOVUPS Y0, (DI)(AX*4)
+	VMOVUPS Y1, 32(DI)(AX*4)
+	VMOVUPS Y2, 64(DI)(AX*4)
+	VMOVUPS Y3, 96(DI)(AX*4)
+	ADDQ    $32, AX
+	DECQ    CX
+	JNZ     add_loop32
+
+add_tail8:                       // then 8 a step up to n
+	MOVQ n+24(FP), CX
+	ANDQ $-8, CX
+add_loop8:
+	CMPQ AX, CX
+	JGE  add_done
+	VMOVUPS (SI)(AX*4), Y0
+	VADDPS  (BX)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ    $8, AX
+	JMP     add_loop8
+
+add_done:
 	VZEROUPPER
 	RET

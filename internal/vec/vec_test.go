@@ -251,3 +251,30 @@ func BenchmarkGeluGradF32Go(b *testing.B) {
 		}
 	}
 }
+
+// AddF32 adds, at every length, in place too.
+func TestAddF32(t *testing.T) {
+	for n := 0; n <= 80; n++ {
+		a, b := benchInput(n), benchInput(n + 1)[1:]
+		dst := make([]float32, n+1)
+		AddF32(dst[:n], a, b)
+		for i := range a {
+			if dst[i] != a[i]+b[i] {
+				t.Fatalf("n %d: AddF32[%d] = %v; want %v", n, i, dst[i], a[i]+b[i])
+			}
+		}
+		if dst[n] != 0 {
+			t.Fatalf("n %d: AddF32 wrote past dst", n)
+		}
+		want := make([]float32, n)
+		for i := range a {
+			want[i] = a[i] + b[i]
+		}
+		AddF32(a, a, b)
+		for i := range a {
+			if a[i] != want[i] {
+				t.Fatalf("n %d: AddF32 in place [%d] = %v; want %v", n, i, a[i], want[i])
+			}
+		}
+	}
+}

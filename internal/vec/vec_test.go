@@ -3,15 +3,17 @@ package vec
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
-// sweep returns float32 inputs for the kernels: every 1031st bit pattern (all signs,
+// sweep returns float32 inputs (made once, shared by the tests: callers must not
+// change it) for the kernels: every 2053rd bit pattern (all signs,
 // exponents and a spread of mantissas, NaNs and infinities included), a dense grid on
 // [−10, 10], the special values and the kernels' branch points, and random points.
-func sweep() []float32 {
+var sweep = sync.OnceValue(func() []float32 {
 	var xs []float32
-	for b := uint64(0); b < 1<<32; b += 1031 {
+	for b := uint64(0); b < 1<<32; b += 2053 {
 		xs = append(xs, math.Float32frombits(uint32(b)))
 	}
 	for x := -10.0; x <= 10; x += 1.0 / 4096 {
@@ -28,7 +30,7 @@ func sweep() []float32 {
 		xs = append(xs, float32(rng.NormFloat64()*3))
 	}
 	return xs
-}
+})
 
 // same reports whether a and b are the same float32 (any NaN matches any NaN).
 func same(a, b float32) bool {

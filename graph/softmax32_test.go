@@ -31,3 +31,30 @@ func TestSoftmaxRowFloat32FastPath(t *testing.T) {
 		}
 	}
 }
+
+// The float32 softmax gradient (internal/vec's kernels, rows in parts) gives exactly
+// softmaxGradRow's result row by row.
+func TestSoftmaxGradFloat32FastPath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, k := range []int{1, 7, 64, 65} {
+		for _, rows := range []int{1, 5, 16, 37} {
+			y, g := make([]float32, rows*k), make([]float32, rows*k)
+			for i := range y {
+				if rng.IntN(3) > 0 {
+					y[i] = float32(rng.Float64())
+				}
+				g[i] = float32(rng.NormFloat64())
+			}
+			fast, slow := make([]float32, rows*k), make([]float32, rows*k)
+			softmaxGradRows(fast, y, g, k, false)
+			for r := range rows {
+				softmaxGradRow(slow[r*k:(r+1)*k], y[r*k:(r+1)*k], g[r*k:(r+1)*k])
+			}
+			for i := range fast {
+				if math.Float32bits(fast[i]) != math.Float32bits(slow[i]) {
+					t.Fatalf("k %d, rows %d: element %d: %v; softmaxGradRow gives %v", k, rows, i, fast[i], slow[i])
+				}
+			}
+		}
+	}
+}

@@ -218,3 +218,42 @@ func TestExpShiftLengths(t *testing.T) {
 		}
 	}
 }
+
+// SoftmaxGradF32 gives exactly the one-row-at-a-time loop's results (graph's
+// softmaxGradRow), for row counts around the groups of 4 and widths around the blocks of
+// 8, zeros included.
+func TestSoftmaxGradF32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	for _, k := range []int{1, 5, 8, 9, 16, 64, 65} {
+		for _, rows := range []int{1, 3, 4, 5, 9} {
+			p, g := make([]float32, rows*k), make([]float32, rows*k)
+			for i := range p {
+				if rng.IntN(4) > 0 {
+					p[i] = float32(rng.Float64())
+				}
+				g[i] = float32(rng.NormFloat64())
+			}
+			if len(p) > 2 {
+				p[1] = float32(math.Copysign(0, -1))
+			}
+			dx := make([]float32, rows*k)
+			SoftmaxGradF32(dx, p, g, k)
+			for r := range rows {
+				var dot float64
+				for j := range k {
+					dot += float64(float64(g[r*k+j]) * float64(p[r*k+j]))
+				}
+				d := float32(dot)
+				for j := range k {
+					want := float32(0)
+					if pj := p[r*k+j]; pj != 0 {
+						want = pj * (g[r*k+j] - d)
+					}
+					if got := dx[r*k+j]; math.Float32bits(got) != math.Float32bits(want) {
+						t.Fatalf("k %d, rows %d: dx[%d][%d] = %v; want %v", k, rows, r, j, got, want)
+					}
+				}
+			}
+		}
+	}
+}

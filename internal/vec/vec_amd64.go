@@ -146,6 +146,21 @@ func addBlocks(dst, a, b []float32) int {
 //go:noescape
 func addAVX2(dst, a, b *float32, n int)
 
+// softmaxGradBlocks is geluBlocks for softmaxGradRow.
+func softmaxGradBlocks(dx, p, g []float32, d float32) int {
+	n := len(p) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	softmaxGradAVX2(&dx[0], &p[0], &g[0], n, d)
+	return n
+}
+
+// softmaxGradAVX2 is softmaxGradRow for n a positive multiple of 8.
+//
+//go:noescape
+func softmaxGradAVX2(dx, p, grad *float32, n int, d float32)
+
 // maxAVX2 is MaxF32 for n a positive multiple of 8.
 //
 //go:noescape

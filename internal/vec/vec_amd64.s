@@ -569,3 +569,32 @@ add_loop8:
 add_done:
 	VZEROUPPER
 	RET
+
+// func softmaxGradAVX2(dx, p, grad *float32, n int, d float32)
+TEXT ·softmaxGradAVX2(SB), NOSPLIT, $0-36
+	MOVQ dx+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ grad+16(FP), BX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS d+32(FP), Y15
+	VXORPS Y14, Y14, Y14
+	SHRQ $3, CX
+	JZ   sg_done
+
+sg_loop:
+	VMOVUPS (SI), Y0             // p
+	VMOVUPS (BX), Y1             // g
+	VSUBPS  Y15, Y1, Y1          // g − d
+	VMULPS  Y1, Y0, Y1           // p·(g − d)
+	VCMPPS  $0x00, Y14, Y0, Y2   // p == 0 (EQ_OQ)
+	VANDNPS Y1, Y2, Y1           // exactly 0 there
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, BX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     sg_loop
+
+sg_done:
+	VZEROUPPER
+	RET

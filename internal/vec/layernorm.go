@@ -4,17 +4,17 @@ import "math"
 
 // The LayerNorm kernels work on whole rows of c columns, in float64 as graph's generic
 // loops do, with each row's sums taken in column order: their results are bit-identical
-// to those loops'. The sums (latency-bound chains of float64 additions) run four rows
-// at a time, interleaved so the chains overlap; the per-element passes run in 4 float64
-// lanes in the assembly.
+// to those loops'. The sums (latency-bound chains of float64 additions) run eight rows
+// at a time — in the assembly one row per float64 lane, elsewhere four rows interleaved
+// so the chains overlap; the per-element passes run in 4 float64 lanes in the assembly.
 
 // LayerNormF32 writes y = (x − mean)·rstd·g + b for each row of x (len(x)/c rows of c),
 // with the row's mean and rstd = 1/√(var + eps) (var the biased variance). b may be
 // nil (no bias); g and b have c elements.
 func LayerNormF32(y, x, g, b []float32, c int, eps float64) {
-	var mean, rstd [4]float64
-	for r0 := 0; r0 < len(x)/c; r0 += 4 {
-		k := min(4, len(x)/c-r0)
+	var mean, rstd [8]float64
+	for r0 := 0; r0 < len(x)/c; r0 += 8 {
+		k := min(8, len(x)/c-r0)
 		rowStats(mean[:k], rstd[:k], x[r0*c:], c, eps)
 		for i := range k {
 			r := r0 + i
@@ -26,11 +26,14 @@ func LayerNormF32(y, x, g, b []float32, c int, eps float64) {
 // LayerNormGradXF32 writes the gradient of LayerNormF32 with respect to x given dy:
 // dx = rstd·(dŷ − mean(dŷ) − x̂·mean(dŷ ⊙ x̂)) with dŷ = dy ⊙ g and x̂ = (x − mean)·rstd.
 func LayerNormGradXF32(dx, x, g, dy []float32, c int, eps float64) {
-	var mean, rstd, m1, m2 [4]float64
-	for r0 := 0; r0 < len(x)/c; r0 += 4 {
-		k := min(4, len(x)/c-r0)
+	var mean, rstd, m1, m2 [8]float64
+	for r0 := 0; r0 < len(x)/c; r0 += 8 {
+		k := min(8, len(x)/c-r0)
 		rowStats(mean[:k], rstd[:k], x[r0*c:], c, eps)
-		gradMeans(m1[:k], m2[:k], x[r0*c:], g[:c], dy[r0*c:], c, &mean, &rstd)
+		for i := 0; i < k; i += 4 {
+			h := min(i+4, k)
+			gradMeans(m1[i:h], m2[i:h], x[(r0+i)*c:], g[:c], dy[(r0+i)*c:], c, mean[i:h], rstd[i:h])
+		}
 		for i := range k {
 			r := r0 + i
 			layerNormGradRow(dx[r*c:(r+1)*c], x[r*c:(r+1)*c], g[:c], dy[r*c:(r+1)*c], mean[i], rstd[i], m1[i], m2[i])
@@ -41,9 +44,9 @@ func LayerNormGradXF32(dx, x, g, dy []float32, c int, eps float64) {
 // LayerNormGradGainF32 adds Σ_rows dy ⊙ x̂ (the gradient of the gain, before rounding)
 // into acc (c elements), row after row.
 func LayerNormGradGainF32(acc []float64, x, dy []float32, c int, eps float64) {
-	var mean, rstd [4]float64
-	for r0 := 0; r0 < len(x)/c; r0 += 4 {
-		k := min(4, len(x)/c-r0)
+	var mean, rstd [8]float64
+	for r0 := 0; r0 < len(x)/c; r0 += 8 {
+		k := min(8, len(x)/c-r0)
 		rowStats(mean[:k], rstd[:k], x[r0*c:], c, eps)
 		for i := range k {
 			r := r0 + i
@@ -52,9 +55,20 @@ func LayerNormGradGainF32(acc []float64, x, dy []float32, c int, eps float64) {
 	}
 }
 
-// rowStats sets mean[i] and rstd[i] of row i of x (rows of c, len(mean) ≤ 4 of them):
+// rowStats sets mean[i] and rstd[i] of row i of x (rows of c, len(mean) ≤ 8 of them):
 // the mean, then Σ (x − mean)² / c, each summed in column order, and 1/√(var + eps).
 func rowStats(mean, rstd []float64, x []float32, c int, eps float64) {
+	if len(mean) == 8 && rowStats8(mean, rstd, x, c, eps) {
+		return
+	}
+	for i := 0; i < len(mean); i += 4 {
+		h := min(i+4, len(mean))
+		rowStats4(mean[i:h], rstd[i:h], x[i*c:], c, eps)
+	}
+}
+
+// rowStats4 is rowStats for at most 4 rows, in Go.
+func rowStats4(mean, rstd []float64, x []float32, c int, eps float64) {
 	n := float64(c)
 	if len(mean) < 4 {
 		for i := range mean {
@@ -96,7 +110,8 @@ func rowStats(mean, rstd []float64, x []float32, c int, eps float64) {
 
 // gradMeans sets m1[i] = mean(dŷ) and m2[i] = mean(dŷ ⊙ x̂) of row i (len(m1) ≤ 4 rows),
 // summed in column order.
-func gradMeans(m1, m2 []float64, x, g, dy []float32, c int, mean, rstd *[4]float64) {
+func gradMeans(m1, m2 []float64, x, g, dy []float32, c int, mean, rstd []float64) {
+	mean, rstd = mean[:len(m1)], rstd[:len(m1)]
 	n := float64(c)
 	if len(m1) < 4 {
 		for i := range m1 {

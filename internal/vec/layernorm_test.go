@@ -30,13 +30,13 @@ func newLNRef(x []float32, c int, eps float64) lnRef {
 }
 
 // LayerNormF32, LayerNormGradXF32 and LayerNormGradGainF32 give exactly the plain
-// loops' results, for row counts around the groups of 4 and widths around the blocks
+// loops' results, for row counts around the groups of 4 and 8 and widths around the blocks
 // of 4 lanes, with and without bias.
 func TestLayerNormBitIdentical(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	const eps = 1e-5
-	for _, c := range []int{1, 3, 4, 5, 8, 13, 128} {
-		for _, rows := range []int{1, 3, 4, 5, 8, 11} {
+	for _, c := range []int{1, 3, 4, 5, 8, 12, 13, 128} {
+		for _, rows := range []int{1, 3, 4, 5, 8, 11, 16, 19} {
 			n := rows * c
 			x, dy := make([]float32, n), make([]float32, n)
 			for i := range x {

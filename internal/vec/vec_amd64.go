@@ -161,6 +161,29 @@ func softmaxGradBlocks(dx, p, g []float32, d float32) int {
 //go:noescape
 func softmaxGradAVX2(dx, p, grad *float32, n int, d float32)
 
+// rowStats8 is rowStats for 8 rows in the assembly (one row per float64 lane, 4
+// columns a step), when the CPU has AVX2 and c is a multiple of 4; it reports whether
+// it ran.
+func rowStats8(mean, rstd []float64, x []float32, c int, eps float64) bool {
+	if !useAVX2 || c%4 != 0 || c == 0 {
+		return false
+	}
+	x = x[:8*c]
+	var m, vr [8]float64
+	rowStats8AVX2(&x[0], c, &m, &vr)
+	n := float64(c)
+	for i := range 8 {
+		mean[i], rstd[i] = m[i], 1/math.Sqrt(vr[i]/n+eps)
+	}
+	return true
+}
+
+// rowStats8AVX2 sets mean[i] = Σ_j x[i·c+j] / c and vr[i] = Σ_j (x[i·c+j] − mean[i])²
+// for 8 rows, each sum in column order; c is a positive multiple of 4.
+//
+//go:noescape
+func rowStats8AVX2(x *float32, c int, mean, vr *[8]float64)
+
 // maxAVX2 is MaxF32 for n a positive multiple of 8.
 //
 //go:noescape

@@ -598,3 +598,98 @@ sg_loop:
 sg_done:
 	VZEROUPPER
 	RET
+
+// TRANSPOSE4 loads 4 columns (at byte offset off) of the 4 rows at B, B+R8, B+2·R8,
+// B+R9 and leaves column j of the 4 rows in Y0…Y3 (one row per float64 lane), using
+// X4–X7 as scratch.
+#define TRANSPOSE4(B, off) \
+	VMOVUPS off(B), X0          \
+	VMOVUPS off(B)(R8*1), X1    \
+	VMOVUPS off(B)(R8*2), X2    \
+	VMOVUPS off(B)(R9*1), X3    \
+	VUNPCKLPS X1, X0, X4        \ // r0j0 r1j0 r0j1 r1j1
+	VUNPCKHPS X1, X0, X5        \ // r0j2 r1j2 r0j3 r1j3
+	VUNPCKLPS X3, X2, X6        \ // r2j0 r3j0 r2j1 r3j1
+	VUNPCKHPS X3, X2, X7        \ // r2j2 r3j2 r2j3 r3j3
+	VMOVLHPS X6, X4, X0         \ // column 0
+	VMOVHLPS X4, X6, X1         \ // column 1
+	VMOVLHPS X7, X5, X2         \ // column 2
+	VMOVHLPS X5, X7, X3         \ // column 3
+	VCVTPS2PD X0, Y0            \
+	VCVTPS2PD X1, Y1            \
+	VCVTPS2PD X2, Y2            \
+	VCVTPS2PD X3, Y3
+
+// SUM4 adds columns Y0…Y3 into ACC, in column order.
+#define SUM4(ACC) \
+	VADDPD Y0, ACC, ACC \
+	VADDPD Y1, ACC, ACC \
+	VADDPD Y2, ACC, ACC \
+	VADDPD Y3, ACC, ACC
+
+// SQ4 adds (column − MEAN)² of columns Y0…Y3 into ACC, in column order.
+#define SQ4(MEAN, ACC) \
+	VSUBPD MEAN, Y0, Y0 \
+	VMULPD Y0, Y0, Y0   \
+	VSUBPD MEAN, Y1, Y1 \
+	VMULPD Y1, Y1, Y1   \
+	VSUBPD MEAN, Y2, Y2 \
+	VMULPD Y2, Y2, Y2   \
+	VSUBPD MEAN, Y3, Y3 \
+	VMULPD Y3, Y3, Y3   \
+	SUM4(ACC)
+
+// func rowStats8AVX2(x *float32, c int, mean, vr *[8]float64)
+TEXT ·rowStats8AVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ c+8(FP), CX
+	MOVQ mean+16(FP), AX
+	MOVQ vr+24(FP), DX
+	MOVQ CX, R8
+	SHLQ $2, R8                 // a row in bytes
+	LEAQ (R8)(R8*2), R9         // three rows
+	LEAQ (SI)(R8*4), DI         // rows 4–7
+	CVTSQ2SD CX, X12
+	VBROADCASTSD X12, Y12       // float64(c)
+	VXORPD Y8, Y8, Y8           // sums of rows 0–3
+	VXORPD Y9, Y9, Y9           // rows 4–7
+	SHRQ $2, CX                 // steps of 4 columns
+	MOVQ CX, R10
+	XORQ BX, BX
+
+rs_sum:
+	TRANSPOSE4(SI, 0)
+	SUM4(Y8)
+	TRANSPOSE4(DI, 0)
+	SUM4(Y9)
+	ADDQ $16, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ  rs_sum
+
+	VDIVPD Y12, Y8, Y10         // means of rows 0–3
+	VDIVPD Y12, Y9, Y11         // rows 4–7
+	VMOVUPD Y10, (AX)
+	VMOVUPD Y11, 32(AX)
+	MOVQ R10, CX
+	MOVQ R10, BX
+	SHLQ $4, BX
+	SUBQ BX, SI                 // back to column 0
+	SUBQ BX, DI
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+
+rs_sq:
+	TRANSPOSE4(SI, 0)
+	SQ4(Y10, Y8)
+	TRANSPOSE4(DI, 0)
+	SQ4(Y11, Y9)
+	ADDQ $16, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ  rs_sq
+
+	VMOVUPD Y8, (DX)
+	VMOVUPD Y9, 32(DX)
+	VZEROUPPER
+	RET

@@ -27,3 +27,5 @@ func gainAccBlocks(acc []float64, x, dy []float32, mean, rstd float64) int { ret
 func addBlocks(dst, a, b []float32) int { return 0 }
 
 func softmaxGradBlocks(dx, p, g []float32, d float32) int { return 0 }
+
+func rowStats8(mean, rstd []float64, x []float32, c int, eps float64) bool { return false }

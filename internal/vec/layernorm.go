@@ -30,9 +30,11 @@ func LayerNormGradXF32(dx, x, g, dy []float32, c int, eps float64) {
 	for r0 := 0; r0 < len(x)/c; r0 += 8 {
 		k := min(8, len(x)/c-r0)
 		rowStats(mean[:k], rstd[:k], x[r0*c:], c, eps)
-		for i := 0; i < k; i += 4 {
-			h := min(i+4, k)
-			gradMeans(m1[i:h], m2[i:h], x[(r0+i)*c:], g[:c], dy[(r0+i)*c:], c, mean[i:h], rstd[i:h])
+		if k < 8 || !gradMeans8(m1[:], m2[:], x[r0*c:], g, dy[r0*c:], c, mean[:], rstd[:]) {
+			for i := 0; i < k; i += 4 {
+				h := min(i+4, k)
+				gradMeans(m1[i:h], m2[i:h], x[(r0+i)*c:], g[:c], dy[(r0+i)*c:], c, mean[i:h], rstd[i:h])
+			}
 		}
 		for i := range k {
 			r := r0 + i

@@ -184,6 +184,30 @@ func rowStats8(mean, rstd []float64, x []float32, c int, eps float64) bool {
 //go:noescape
 func rowStats8AVX2(x *float32, c int, mean, vr *[8]float64)
 
+// gradMeans8 is gradMeans for 8 rows in the assembly (one row per float64 lane), when
+// the CPU has AVX2 and c is a multiple of 4; it reports whether it ran.
+func gradMeans8(m1, m2 []float64, x, g, dy []float32, c int, mean, rstd []float64) bool {
+	if !useAVX2 || c%4 != 0 || c == 0 {
+		return false
+	}
+	x, dy, g = x[:8*c], dy[:8*c], g[:c]
+	var mn, rs, a, b [8]float64
+	copy(mn[:], mean[:8])
+	copy(rs[:], rstd[:8])
+	gradMeans8AVX2(&x[0], &dy[0], &g[0], c, &mn, &rs, &a, &b)
+	n := float64(c)
+	for i := range 8 {
+		m1[i], m2[i] = a[i]/n, b[i]/n
+	}
+	return true
+}
+
+// gradMeans8AVX2 sets m1[i] = Σ_j dy·g and m2[i] = Σ_j dy·g·(x − mean[i])·rstd[i]
+// over row i's columns in order, for 8 rows; c is a positive multiple of 4.
+//
+//go:noescape
+func gradMeans8AVX2(x, dy, gain *float32, c int, mean, rstd, m1, m2 *[8]float64)
+
 // maxAVX2 is MaxF32 for n a positive multiple of 8.
 //
 //go:noescape

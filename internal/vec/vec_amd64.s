@@ -693,3 +693,96 @@ rs_sq:
 	VMOVUPD Y9, 32(DX)
 	VZEROUPPER
 	RET
+
+// TR4 is TRANSPOSE4 into other registers: A0–A3 are the X names and W0–W3 the Y names
+// of the four outputs; X4–X7 are scratch.
+#define TR4(B, A0, A1, A2, A3, W0, W1, W2, W3) \
+	VMOVUPS (B), A0             \
+	VMOVUPS (B)(R8*1), A1       \
+	VMOVUPS (B)(R8*2), A2       \
+	VMOVUPS (B)(R9*1), A3       \
+	VUNPCKLPS A1, A0, X4        \
+	VUNPCKHPS A1, A0, X5        \
+	VUNPCKLPS A3, A2, X6        \
+	VUNPCKHPS A3, A2, X7        \
+	VMOVLHPS X6, X4, A0         \
+	VMOVHLPS X4, X6, A1         \
+	VMOVLHPS X7, X5, A2         \
+	VMOVHLPS X5, X7, A3         \
+	VCVTPS2PD A0, W0            \
+	VCVTPS2PD A1, W1            \
+	VCVTPS2PD A2, W2            \
+	VCVTPS2PD A3, W3
+
+// GAIN4 sets Y4–Y7 to float64(g[j]) … float64(g[j+3]) in every lane, g[j] at (R13).
+#define GAIN4 \
+	VBROADCASTSS (R13), X4   \
+	VBROADCASTSS 4(R13), X5  \
+	VBROADCASTSS 8(R13), X6  \
+	VBROADCASTSS 12(R13), X7 \
+	VCVTPS2PD X4, Y4         \
+	VCVTPS2PD X5, Y5         \
+	VCVTPS2PD X6, Y6         \
+	VCVTPS2PD X7, Y7
+
+// GM1 does column X (Y0–Y3) with its dy column D (Y12–Y15) and gain G (Y4–Y7) for
+// the rows whose mean and rstd are at MEAN and RSTD: dh = dy·g; M1 += dh;
+// M2 += dh·(x − mean)·rstd.
+#define GM1(X, D, G, MEAN, RSTD, M1, M2) \
+	VMULPD  G, D, D      \
+	VADDPD  D, M1, M1    \
+	VSUBPD  MEAN, X, X   \
+	VMULPD  X, D, X      \
+	VMULPD  RSTD, X, X   \
+	VADDPD  X, M2, M2
+
+// func gradMeans8AVX2(x, dy, gain *float32, c int, mean, rstd, m1, m2 *[8]float64)
+TEXT ·gradMeans8AVX2(SB), NOSPLIT, $0-64
+	MOVQ x+0(FP), SI
+	MOVQ dy+8(FP), R11
+	MOVQ gain+16(FP), R13
+	MOVQ c+24(FP), CX
+	MOVQ mean+32(FP), AX
+	MOVQ rstd+40(FP), BX
+	MOVQ CX, R8
+	SHLQ $2, R8                 // a row in bytes
+	LEAQ (R8)(R8*2), R9         // three rows
+	LEAQ (SI)(R8*4), DI         // x rows 4–7
+	LEAQ (R11)(R8*4), R12       // dy rows 4–7
+	VXORPD Y8, Y8, Y8           // m1 of rows 0–3
+	VXORPD Y9, Y9, Y9           // m2 of rows 0–3
+	VXORPD Y10, Y10, Y10        // m1 of rows 4–7
+	VXORPD Y11, Y11, Y11        // m2 of rows 4–7
+	SHRQ $2, CX
+
+gm_loop:
+	TR4(SI, X0, X1, X2, X3, Y0, Y1, Y2, Y3)
+	TR4(R11, X12, X13, X14, X15, Y12, Y13, Y14, Y15)
+	GAIN4
+	GM1(Y0, Y12, Y4, (AX), (BX), Y8, Y9)
+	GM1(Y1, Y13, Y5, (AX), (BX), Y8, Y9)
+	GM1(Y2, Y14, Y6, (AX), (BX), Y8, Y9)
+	GM1(Y3, Y15, Y7, (AX), (BX), Y8, Y9)
+	TR4(DI, X0, X1, X2, X3, Y0, Y1, Y2, Y3)
+	TR4(R12, X12, X13, X14, X15, Y12, Y13, Y14, Y15)
+	GAIN4
+	GM1(Y0, Y12, Y4, 32(AX), 32(BX), Y10, Y11)
+	GM1(Y1, Y13, Y5, 32(AX), 32(BX), Y10, Y11)
+	GM1(Y2, Y14, Y6, 32(AX), 32(BX), Y10, Y11)
+	GM1(Y3, Y15, Y7, 32(AX), 32(BX), Y10, Y11)
+	ADDQ $16, SI
+	ADDQ $16, DI
+	ADDQ $16, R11
+	ADDQ $16, R12
+	ADDQ $16, R13
+	DECQ CX
+	JNZ  gm_loop
+
+	MOVQ m1+48(FP), AX
+	MOVQ m2+56(FP), BX
+	VMOVUPD Y8, (AX)
+	VMOVUPD Y10, 32(AX)
+	VMOVUPD Y9, (BX)
+	VMOVUPD Y11, 32(BX)
+	VZEROUPPER
+	RET

@@ -29,3 +29,7 @@ func addBlocks(dst, a, b []float32) int { return 0 }
 func softmaxGradBlocks(dx, p, g []float32, d float32) int { return 0 }
 
 func rowStats8(mean, rstd []float64, x []float32, c int, eps float64) bool { return false }
+
+func gradMeans8(m1, m2 []float64, x, g, dy []float32, c int, mean, rstd []float64) bool {
+	return false
+}

@@ -156,6 +156,10 @@ func addOp[T num.Float](a, b *G.Node) (*G.Node, error) {
 }
 
 func addInto[T num.Float](dst, a, b []T) {
+	if d, ok := any(dst).([]float32); ok {
+		addInto32(d, any(a).([]float32), any(b).([]float32))
+		return
+	}
 	for i := range dst {
 		dst[i] = a[i] + b[i]
 	}

@@ -164,6 +164,10 @@ func rowStats[T num.Float](x []T, eps float64) (mean, rstd float64) {
 }
 
 func layerNormForward[T num.Float](y, x, g, b []T, c int, eps float64) {
+	if y, ok := any(y).([]float32); ok {
+		layerNormForward32(y, any(x).([]float32), any(g).([]float32), any(b).([]float32), c, eps)
+		return
+	}
 	parallelDo(len(x)/c, len(x)*8, layerNormRows[T]{y, x, g, b, c, eps})
 }
 
@@ -189,6 +193,10 @@ func (l layerNormRows[T]) Do(r int) {
 
 // layerNormGradX: dx = rstd · (dŷ − mean(dŷ) − x̂ · mean(dŷ ⊙ x̂)), dŷ = dy ⊙ gain.
 func layerNormGradX[T num.Float](dx, x, g, dy []T, c int, eps float64) {
+	if dx, ok := any(dx).([]float32); ok {
+		layerNormGradX32(dx, any(x).([]float32), any(g).([]float32), any(dy).([]float32), c, eps)
+		return
+	}
 	parallelFor(len(x)/c, len(x)*12, func(r int) {
 		row, d, out := x[r*c:(r+1)*c], dy[r*c:(r+1)*c], dx[r*c:(r+1)*c]
 		mean, rstd := rowStats(row, eps)
@@ -209,6 +217,10 @@ func layerNormGradX[T num.Float](dx, x, g, dy []T, c int, eps float64) {
 
 // layerNormGradGain: dgain = Σ_rows dy ⊙ x̂.
 func layerNormGradGain[T num.Float](dg, x, dy []T, c int, eps float64, acc []float64) {
+	if dg, ok := any(dg).([]float32); ok {
+		layerNormGradGain32(dg, any(x).([]float32), any(dy).([]float32), c, eps, acc)
+		return
+	}
 	clear(acc)
 	for r := 0; r < len(x)/c; r++ {
 		row, d := x[r*c:(r+1)*c], dy[r*c:(r+1)*c]

@@ -145,6 +145,10 @@ func softmaxGradOp[T num.Float](y, dy *G.Node, log bool) (*G.Node, error) {
 }
 
 func softmaxGradRows[T num.Float](dx, y, g []T, k int, log bool) {
+	if dx, ok := any(dx).([]float32); ok && !log {
+		softmaxGradRows32(dx, any(y).([]float32), any(g).([]float32), k)
+		return
+	}
 	rows := len(y) / k
 	parallelFor(rows, len(y)*4, func(r int) {
 		s := r * k

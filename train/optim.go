@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/attend-go/attend/internal/num"
+	"github.com/attend-go/attend/internal/vec"
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -261,6 +262,11 @@ func (s *slotOf[T]) rank() int { return len(s.m.shape) }
 func (s *slotOf[T]) moments() (m, v *tensor.Dense) { return s.m.dense(), s.v.dense() }
 
 func adamwUpdate[T num.Float](k adamwCoef, p, g, m, v []T) {
+	if p, ok := any(p).([]float32); ok { // the same arithmetic, 8 lanes at a time
+		vec.AdamWF32(p, any(g).([]float32), any(m).([]float32), any(v).([]float32),
+			vec.AdamW{Decay: k.decay, Beta1: k.beta1, Beta2: k.beta2, StepSize: k.stepSize, Bc2Sqrt: k.bc2Sqrt, Eps: k.eps})
+		return
+	}
 	w := 1 - k.beta1 // torch: exp_avg.lerp_(grad, 1 - beta1)
 	for i := range p {
 		gi := float64(g[i])

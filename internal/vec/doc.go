@@ -1,0 +1,19 @@
+// Package vec holds attend's float32 kernels outside the matrix products: the parts of
+// a training step that are element-wise or row-wise — GELU and its gradient (with the
+// erf and exp they need), softmax rows and their gradient, LayerNorm and its
+// gradients, the AdamW update, and the residual add.
+//
+// Each kernel has a pure-Go form, which is the reference and what runs without AVX2,
+// on other architectures and under the purego build tag, and an AVX2 form in Go
+// assembly (vec_amd64.s) that runs 8 float32 or 4 float64 lanes at a time. The
+// assembly evaluates the same formulas in the same order with separate multiplies and
+// adds (no FMA, which rounds once instead of twice), and the Go form rounds every
+// product to its type explicitly so the compiler cannot fuse it either: the two forms
+// give bit-identical results on every input, at every GOAMD64 level and on every
+// architecture. Sums that the Go form takes in order (float64 row sums and dot products)
+// stay in that order; the assembly puts rows, not columns, in its lanes, or leaves the
+// sum to Go.
+//
+// The functions write into dst and require the other slices to be at least as long as
+// the source; they panic (an index out of range) otherwise, as a copy would.
+package vec

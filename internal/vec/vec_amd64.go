@@ -1,0 +1,255 @@
+//go:build amd64 && !purego
+
+package vec
+
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
+
+// useAVX2 says the AVX2 kernels of vec_amd64.s run (x/sys/cpu also checks that the OS
+// saves the YMM registers).
+var useAVX2 = cpu.X86.HasAVX2
+
+// geluBlocks runs GeluF32 over the longest prefix of src that is whole blocks of 8
+// lanes, when the CPU has AVX2, and returns its length.
+func geluBlocks(dst, src []float32) int {
+	n := len(src) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	geluAVX2(&dst[0], &src[0], n)
+	return n
+}
+
+// geluGradBlocks is geluBlocks for GeluGradF32.
+func geluGradBlocks(dx, x, y, dy []float32) int {
+	n := len(x) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	geluGradAVX2(&dx[0], &x[0], &y[0], &dy[0], n)
+	return n
+}
+
+// maxBlocks returns the largest element of the longest prefix of x that is whole
+// blocks of 8 lanes (NaNs skipped; −Inf if none) and the prefix's length, 0 without
+// AVX2.
+func maxBlocks(x []float32) (float32, int) {
+	n := len(x) &^ 7
+	if !useAVX2 || n == 0 {
+		return float32(math.Inf(-1)), 0
+	}
+	return maxAVX2(&x[0], n), n
+}
+
+// expShiftBlocks does ExpShiftF32 on all of src (the assembly masks the last partial
+// block) when the CPU has AVX2, and returns how many elements it did.
+func expShiftBlocks(dst, src []float32, shift float32) int {
+	if !useAVX2 || len(src) == 0 {
+		return 0
+	}
+	expShiftAVX2(&dst[0], &src[0], len(src), shift)
+	return len(src)
+}
+
+// tailMask[8−k:16−k] has k lanes of −1 then zeros: the mask of a block's first k lanes.
+var tailMask = [16]int32{-1, -1, -1, -1, -1, -1, -1, -1}
+
+// scaleBlocks is geluBlocks for ScaleF32.
+func scaleBlocks(x []float32, s float64) int {
+	n := len(x) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	scaleAVX2(&x[0], n, s)
+	return n
+}
+
+// adamwBlocks is geluBlocks for AdamWF32.
+func adamwBlocks(p, g, m, v []float32, c *adamwConsts, lerp bool) int {
+	n := len(p) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	adamwAVX2(&p[0], &g[0], &m[0], &v[0], n, c, lerp)
+	return n
+}
+
+// adamwAVX2 is AdamWF32 for n a positive multiple of 8.
+//
+//go:noescape
+func adamwAVX2(p, grad, m, v *float32, n int, c *adamwConsts, lerp bool)
+
+// layerNormRowBlocks is geluBlocks for layerNormRow (blocks of 4 elements).
+func layerNormRowBlocks(y, x, g, b []float32, mean, rstd float64) int {
+	n := len(x) &^ 3
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	var bias *float32
+	if b != nil {
+		bias = &b[:len(x)][0]
+	}
+	layerNormRowAVX2(&y[0], &x[0], &g[0], bias, n, mean, rstd)
+	return n
+}
+
+// layerNormGradRowBlocks is geluBlocks for layerNormGradRow (blocks of 4 elements).
+func layerNormGradRowBlocks(dx, x, g, dy []float32, mean, rstd, m1, m2 float64) int {
+	n := len(x) &^ 3
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	layerNormGradRowAVX2(&dx[0], &x[0], &g[0], &dy[0], n, mean, rstd, m1, m2)
+	return n
+}
+
+// gainAccBlocks is geluBlocks for gainAcc (blocks of 4 elements).
+func gainAccBlocks(acc []float64, x, dy []float32, mean, rstd float64) int {
+	n := len(x) &^ 3
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	gainAccAVX2(&acc[0], &x[0], &dy[0], n, mean, rstd)
+	return n
+}
+
+// layerNormRowAVX2 is layerNormRow for n a positive multiple of 4; bias may be nil.
+//
+//go:noescape
+func layerNormRowAVX2(y, x, gain, bias *float32, n int, mean, rstd float64)
+
+// layerNormGradRowAVX2 is layerNormGradRow for n a positive multiple of 4.
+//
+//go:noescape
+func layerNormGradRowAVX2(dx, x, gain, dy *float32, n int, mean, rstd, m1, m2 float64)
+
+// gainAccAVX2 is gainAcc for n a positive multiple of 4.
+//
+//go:noescape
+func gainAccAVX2(acc *float64, x, dy *float32, n int, mean, rstd float64)
+
+// addBlocks is geluBlocks for AddF32.
+func addBlocks(dst, a, b []float32) int {
+	n := len(dst) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	addAVX2(&dst[0], &a[0], &b[0], n)
+	return n
+}
+
+// addAVX2 is AddF32 for n a positive multiple of 8.
+//
+//go:noescape
+func addAVX2(dst, a, b *float32, n int)
+
+// softmaxGradBlocks is geluBlocks for softmaxGradRow.
+func softmaxGradBlocks(dx, p, g []float32, d float32) int {
+	n := len(p) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	softmaxGradAVX2(&dx[0], &p[0], &g[0], n, d)
+	return n
+}
+
+// softmaxGradAVX2 is softmaxGradRow for n a positive multiple of 8.
+//
+//go:noescape
+func softmaxGradAVX2(dx, p, grad *float32, n int, d float32)
+
+// rowStats8 is rowStats for 8 rows in the assembly (one row per float64 lane, 4
+// columns a step), when the CPU has AVX2 and c is a multiple of 4; it reports whether
+// it ran.
+func rowStats8(mean, rstd []float64, x []float32, c int, eps float64) bool {
+	if !useAVX2 || c%4 != 0 || c == 0 {
+		return false
+	}
+	x = x[:8*c]
+	var m, vr [8]float64
+	rowStats8AVX2(&x[0], c, &m, &vr)
+	n := float64(c)
+	for i := range 8 {
+		mean[i], rstd[i] = m[i], 1/math.Sqrt(vr[i]/n+eps)
+	}
+	return true
+}
+
+// rowStats8AVX2 sets mean[i] = Σ_j x[i·c+j] / c and vr[i] = Σ_j (x[i·c+j] − mean[i])²
+// for 8 rows, each sum in column order; c is a positive multiple of 4.
+//
+//go:noescape
+func rowStats8AVX2(x *float32, c int, mean, vr *[8]float64)
+
+// gradMeans8 is gradMeans for 8 rows in the assembly (one row per float64 lane), when
+// the CPU has AVX2 and c is a multiple of 4; it reports whether it ran.
+func gradMeans8(m1, m2 []float64, x, g, dy []float32, c int, mean, rstd []float64) bool {
+	if !useAVX2 || c%4 != 0 || c == 0 {
+		return false
+	}
+	x, dy, g = x[:8*c], dy[:8*c], g[:c]
+	var mn, rs, a, b [8]float64
+	copy(mn[:], mean[:8])
+	copy(rs[:], rstd[:8])
+	gradMeans8AVX2(&x[0], &dy[0], &g[0], c, &mn, &rs, &a, &b)
+	n := float64(c)
+	for i := range 8 {
+		m1[i], m2[i] = a[i]/n, b[i]/n
+	}
+	return true
+}
+
+// gradMeans8AVX2 sets m1[i] = Σ_j dy·g and m2[i] = Σ_j dy·g·(x − mean[i])·rstd[i]
+// over row i's columns in order, for 8 rows; c is a positive multiple of 4.
+//
+//go:noescape
+func gradMeans8AVX2(x, dy, gain *float32, c int, mean, rstd, m1, m2 *[8]float64)
+
+// maxAVX2 is MaxF32 for n a positive multiple of 8.
+//
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+// expShiftAVX2 is ExpShiftF32 for n > 0.
+//
+//go:noescape
+func expShiftAVX2(dst, src *float32, n int, shift float32)
+
+// scaleAVX2 is ScaleF32 for n a positive multiple of 8.
+//
+//go:noescape
+func scaleAVX2(x *float32, n int, s float64)
+
+// geluAVX2 is GeluF32 for n a positive multiple of 8.
+//
+//go:noescape
+func geluAVX2(dst, src *float32, n int)
+
+// geluGradAVX2 is GeluGradF32 for n a positive multiple of 8.
+//
+//go:noescape
+func geluGradAVX2(dx, x, y, dy *float32, n int)
+
+// splat holds the kernels' constants, each in 8 lanes so an instruction can take it as
+// a memory operand; vec_amd64.s names the rows by offset (32 bytes a row), in this
+// order. They are the Go constants of vec_generic.go, rounded to float32 the same way.
+var splat = func() (s [36][8]float32) {
+	for i, c := range [...]float32{
+		0.5, 1, math.Sqrt2, -4, 4, // 0–4: HALF ONE SQRT2 M4 P4
+		erfP0, erfP1, erfP2, erfP3, erfP4, erfP5, erfP6, // 5–11: ERFP0…ERFP6
+		erfQ0, erfQ1, erfQ2, erfQ3, erfQ4, // 12–16: ERFQ0…ERFQ4
+		math.Float32frombits(0x7fffffff), 0.25, -0.5, log2e, // 17–20: ABS QUARTER MHALF LOG2E
+		expC1, expC2, // 21–22: EXPC1 EXPC2
+		expE0, expE1, expE2, expE3, expE4, expE5, // 23–28: EXPE0…EXPE5
+		math.Float32frombits(127), expMin, invSqrt2Pi, // 29–31: I127 EXPMIN INVSQRT2PI
+		127, expMax, float32(math.Inf(1)), float32(math.Inf(-1)), // 32–35: F127 EXPMAX INF NEGINF
+	} {
+		for j := range s[i] {
+			s[i][j] = c
+		}
+	}
+	return s
+}()

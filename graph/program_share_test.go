@@ -129,3 +129,90 @@ func TestProgramArenaBytes(t *testing.T) {
 		}
 	}
 }
+
+// Every op of the package, forward and backward, writes all of its lent buffer and
+// nothing else: a Program sharing buffers, with each lent buffer filled with NaN before
+// its op runs, gives the TapeMachine's values bit for bit (which use each op's own
+// buffer), run after run.
+func TestProgramPoisonedMatchesTapeMachine(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+		r := newRand(41)
+		must := graphtest.Must(t)
+		const b, tt, c, h, v = 2, 5, 8, 2, 7
+		g := G.NewGraph()
+		in := func(name string, shape ...int) *G.Node {
+			return graphtest.Input(g, dt, name, shape, graphtest.Normals(r, tensor.Shape(shape).TotalSize(), 0.5))
+		}
+		table, pos := in("table", v, c), in("pos", tt, c)
+		gain, bias := in("gain", c), in("bias", c)
+		wq, wk, wv, wo := in("wq", c, c), in("wk", c, c), in("wv", c, c), in("wo", c, v)
+		sb := in("scorebias", 1, h, tt, tt)
+		ids := graphtest.IntInput(g, "ids", tensor.Shape{b, tt}, []int{1, 2, 3, 4, 5, 6, 0, 1, 2, 3})
+		targets := graphtest.IntInput(g, "targets", tensor.Shape{b, tt}, []int{2, 3, -1, 5, 6, 0, 1, 2, 3, 4})
+		pad := graphtest.MaskInput(t, g, dt, "pad", tensor.Shape{b, tt}, []bool{false, false, false, true, true, false, false, false, false, false})
+		mask := graphtest.MaskInput(t, g, dt, "mask", tensor.Shape{tt, tt}, graph.CausalMask(tt, tt))
+		mode := &graph.DropoutMode{}
+		mode.SetTraining(true)
+		x := must(graph.Embed(table, ids))
+		x = must(graph.AddPositions(x, pos))
+		n := must(graph.LayerNorm(x, gain, bias, 1e-5))
+		q := must(graph.RoPE(must(graph.Dense(n, wq, nil, false)), graph.RoPEOpts{HeadDim: c / h}))
+		k := must(graph.RoPE(must(graph.Dense(n, wk, nil, false)), graph.RoPEOpts{HeadDim: c / h, Style: graph.RoPEHalf}))
+		vv := must(graph.Dense(n, wv, bias, false))
+		fa := must(graph.FlashAttention(q, k, vv, graph.FlashOpts{Heads: h, Causal: true, Bias: sb, KeyPadding: pad, BlockQ: 2, BlockK: 3}))
+		at, _, err := graph.Attention(q, k, vv, graph.AttentionOpts{Heads: h, Mask: mask})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sm := must(graph.SoftMax(must(graph.Scores(q, k, h, 0.3)), mask))
+		lsm := must(graph.LogSoftMax(must(graph.Scores(k, q, h, 0.2)), nil))
+		y := must(graph.Add(fa, at))
+		y = must(graph.Dropout(must(graph.GELU(y)), 0.2, 3, mode))
+		y = must(graph.Add(y, x))
+		loss := must(graph.CrossEntropy(must(graph.Dense(y, wo, nil, false)), targets))
+		cost := must(G.Add(loss, graphtest.WeightedSum(t, sm, in("r1", b, h, tt, tt))))
+		cost = must(G.Add(cost, graphtest.WeightedSum(t, lsm, in("r2", b, h, tt, tt))))
+		wrt := G.Nodes{table, pos, gain, bias, wq, wk, wv, wo, sb}
+		grads, err := G.Grad(cost, wrt...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := G.NewTapeMachine(g)
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		want := [][]float64{graphtest.Values(t, cost.Value())}
+		for _, gn := range grads {
+			want = append(want, graphtest.Values(t, gn.Value()))
+		}
+		m.Close()
+		restore := graph.SetSharing(true, true)
+		p, err := graph.NewProgram(append(G.Nodes{cost}, grads...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for run := 0; run < 2; run++ {
+			if err := p.Run(); err != nil {
+				t.Fatal(err)
+			}
+			got := [][]float64{graphtest.Values(t, p.Value(cost))}
+			for _, gn := range grads {
+				got = append(got, graphtest.Values(t, p.Value(gn)))
+			}
+			for i := range want {
+				for j := range want[i] {
+					if math.Float64bits(got[i][j]) != math.Float64bits(want[i][j]) {
+						t.Fatalf("%v run %d: value %d[%d] = %v, TapeMachine %v", dt, run, i, j, got[i][j], want[i][j])
+					}
+				}
+			}
+		}
+		restore()
+		if a, u := p.BufferBytes(); !(a > 0 && a < u) {
+			t.Errorf("%v: arena %d bytes, unshared %d: nothing shared", dt, a, u)
+		}
+		if p.Value(n) != nil {
+			t.Errorf("%v: Value of a computed node that is not an output is not nil", dt)
+		}
+	}
+}

@@ -485,9 +485,7 @@ func (p *Program) Run() error {
 			if poisonBuffers {
 				poison(s.buf)
 			}
-			s.lend.buf = s.buf
-			v, err = s.op.Do(s.args...)
-			s.lend.buf = nil
+			v, err = s.doLent()
 			if err == nil && poisonBuffers && v != G.Value(s.buf) {
 				err = errors.Errorf("the op returned %T %p, not the buffer lent to it", v, v)
 			}
@@ -501,6 +499,15 @@ func (p *Program) Run() error {
 	}
 	return nil
 }
+
+// doLent runs a step's op with its buffer lent to it, taking the loan back after.
+func (s *step) doLent() (G.Value, error) {
+	s.lend.buf = s.buf
+	defer s.unlend()
+	return s.op.Do(s.args...)
+}
+
+func (s *step) unlend() { s.lend.buf = nil }
 
 func addValues[T num.Float](dst *tensor.Dense, a, b G.Value) (G.Value, error) {
 	x, err := dense(a)

@@ -81,8 +81,9 @@ func TestProgramSharingMatchesUnshared(t *testing.T) {
 	}
 }
 
-// trainProgram compiles the loss and gradients of a GPT over (batch, BlockSize) ids.
-func trainProgram(t *testing.T, cfg gpt.Config, batch int) *graph.Program {
+// trainProgram compiles the loss and gradients of a GPT over (batch, BlockSize) ids, and
+// the evaluation pass (loss and logits) over the same ops.
+func trainProgram(t *testing.T, cfg gpt.Config, batch int) (train, eval *graph.Program) {
 	t.Helper()
 	g := G.NewGraph()
 	m, err := gpt.New(g, cfg, layers.WithDtype(tensor.Float32))
@@ -108,7 +109,11 @@ func trainProgram(t *testing.T, cfg gpt.Config, batch int) *graph.Program {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	e, err := graph.NewProgram(loss, logits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, e
 }
 
 // The arena of a GPT's training program (nanoGPT's CPU preset, and its context of 1024)
@@ -120,10 +125,12 @@ func TestProgramArenaBytes(t *testing.T) {
 		limit float64
 	}{{64, 0.5}, {1024, 0.5}} {
 		cfg := gpt.Config{Vocab: 65, BlockSize: c.block, Layers: 4, Heads: 4, Width: 128, Tied: true}
-		p := trainProgram(t, cfg, 12)
+		p, e := trainProgram(t, cfg, 12)
 		arena, unshared := p.BufferBytes()
 		r := float64(arena) / float64(unshared)
-		t.Logf("T=%d: arena %.1f MB, one buffer per op %.1f MB (%.2f)", c.block, float64(arena)/1e6, float64(unshared)/1e6, r)
+		ea, eu := e.BufferBytes()
+		t.Logf("T=%d: arena %.1f MB, one buffer per op %.1f MB (%.2f); evaluation pass %.1f MB of %.1f MB",
+			c.block, float64(arena)/1e6, float64(unshared)/1e6, r, float64(ea)/1e6, float64(eu)/1e6)
 		if !(r < c.limit) || arena <= 0 {
 			t.Errorf("T=%d: arena %d bytes of %d unshared (%.2f); want < %.2f", c.block, arena, unshared, r, c.limit)
 		}

@@ -223,3 +223,35 @@ func TestProgramPoisonedMatchesTapeMachine(t *testing.T) {
 		}
 	}
 }
+
+// A Gorgonia op's result may be a view of its input (a reshape is): the buffer of the
+// input then stays alive as long as the view does, even past the input's last direct
+// reader.
+func TestProgramKeepsViewedBuffers(t *testing.T) {
+	must := graphtest.Must(t)
+	r := newRand(43)
+	g := G.NewGraph()
+	x := graphtest.Input(g, tensor.Float64, "x", tensor.Shape{2, 3}, graphtest.Normals(r, 6, 1))
+	z := graphtest.Input(g, tensor.Float64, "z", tensor.Shape{2, 3}, graphtest.Normals(r, 6, 1))
+	a := must(graph.GELU(x))
+	view := must(G.Reshape(must(G.Reshape(a, tensor.Shape{3, 2})), tensor.Shape{2, 3}))
+	c := must(graph.GELU(z)) // after a's last direct reader: may take a's buffer
+	out := must(G.HadamardProd(view, c))
+	m := G.NewTapeMachine(g)
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	want := graphtest.Values(t, out.Value())
+	m.Close()
+	defer graph.SetSharing(true, true)()
+	p, err := graph.NewProgram(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if d, i := graphtest.WorstDiff(graphtest.Values(t, p.Value(out)), want); d != 0 {
+		t.Fatalf("element %d off by %g", i, d)
+	}
+}

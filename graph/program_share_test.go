@@ -118,12 +118,14 @@ func trainProgram(t *testing.T, cfg gpt.Config, batch int) (train, eval *graph.P
 
 // The arena of a GPT's training program (nanoGPT's CPU preset, and its context of 1024)
 // is a fraction of the sum of its ops' outputs: what the backward pass needs alive at
-// once. The bounds are the measured ratios with a margin.
+// once. Measured: 35.5 of 74.8 MB at T = 64 (0.47), 1627 of 3414 MB at T = 1024 (0.48),
+// where the four layers' attention weights (B, H, T, T) alone take 805 MB and stay
+// alive for the backward pass; the bound is that with a margin.
 func TestProgramArenaBytes(t *testing.T) {
 	for _, c := range []struct {
 		block int
 		limit float64
-	}{{64, 0.5}, {1024, 0.5}} {
+	}{{64, 0.55}, {1024, 0.55}} {
 		cfg := gpt.Config{Vocab: 65, BlockSize: c.block, Layers: 4, Heads: 4, Width: 128, Tied: true}
 		p, e := trainProgram(t, cfg, 12)
 		arena, unshared := p.BufferBytes()

@@ -25,20 +25,29 @@ type op struct {
 	do      func(in []G.Value) (G.Value, error)
 	diff    func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) // nil: not differentiable
 	diffWRT []bool
-	elem    tensor.Dtype    // the element type the op was built for; its float inputs must have it
-	buf     *tensor.Dense   // the output of the last run, reused by the next
-	ins     []*tensor.Dense // scratch for the inputs of a run
+	elem    tensor.Dtype // the element type the op was built for; its float inputs must have it
+	// buf is the output buffer a Program lends the op for the run of its step (nil
+	// outside it): one of the Program's arena, shared with values that are never alive
+	// at the same time (see Program).
+	buf *tensor.Dense
+	own *tensor.Dense   // the op's own output buffer, for a run with none lent
+	ins []*tensor.Dense // scratch for the inputs of a run
 }
 
-// result returns the op's output tensor of dtype dt: allocated on the first run and
-// reused by every later one, so a training step allocates no new buffers. It holds the
-// previous run's values; a kernel that accumulates must clear it first. Machines that
-// share a graph run one after another, never at once, so one buffer per op suffices.
+// result returns the op's output tensor of dtype dt: the buffer a Program lent for this
+// run, or else the op's own, allocated on the first such run and reused by every later
+// one, so a training step allocates no new buffers. Either holds values of an earlier
+// run — the op's own or, lent, any other op's — so every kernel must write all of its
+// output: one that accumulates must clear it first. Machines that share a graph run
+// one after another, never at once, so one own buffer per op suffices.
 func (o *op) result(dt tensor.Dtype) *tensor.Dense {
-	if o.buf == nil || o.buf.Dtype() != dt {
-		o.buf = tensor.New(tensor.Of(dt), tensor.WithShape(o.shape.Clone()...))
+	if o.buf != nil && o.buf.Dtype() == dt {
+		return o.buf
 	}
-	return o.buf
+	if o.own == nil || o.own.Dtype() != dt {
+		o.own = tensor.New(tensor.Of(dt), tensor.WithShape(o.shape.Clone()...))
+	}
+	return o.own
 }
 
 func (o *op) Arity() int                                     { return o.arity }

@@ -380,9 +380,10 @@ func (x flashWeightRows[T]) Do(bh int) {
 	f, s := x.f, x.f.s
 	b, h := bh/s.H, bh%s.H
 	w := x.w[bh*s.Tq*s.Tk : (bh+1)*s.Tq*s.Tk]
-	f.blockScores(w, s.Tk, b, h, 0, s.Tq, 0, s.Tk)
+	f.blockScores(w, s.Tk, b, h, 0, s.Tq, 0, f.nk) // f.nk < T_k: a cache's first keys
 	for i := 0; i < s.Tq; i++ {
-		row := w[i*s.Tk : (i+1)*s.Tk]
+		clear(w[i*s.Tk+f.nk : (i+1)*s.Tk])
+		row := w[i*s.Tk : i*s.Tk+f.nk]
 		mx := f.negInf
 		for _, v := range row {
 			if v > mx {

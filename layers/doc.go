@@ -1,6 +1,7 @@
 // Package layers holds attention layers as Gorgonia expression graphs: Linear,
-// SelfAttention (causal, masked, multi-head, cross-attention), Embedding, LayerNorm and
-// MLP — the parts models are built from. The GPT made of them is package gpt.
+// SelfAttention (causal, masked, multi-head, grouped-query, cross-attention, with rotary
+// positions, ALiBi or a sliding window), Embedding, LayerNorm and MLP — the parts models
+// are built from. The GPT made of them is package gpt.
 //
 // A layer creates its learnables in the caller's *gorgonia.ExprGraph under dotted names
 // (name.wq, blocks.0.attn.wq, …), exposes them as exported fields, and returns them in
@@ -14,8 +15,10 @@
 // # Shapes
 //
 // Inputs are (T, D), as in the seed example, or batched (B, T, D). Attention weights are
-// (B, H, T_q, T_k), B = 1 for 2-D inputs. Weight matrices act as x·W, so W is (in, out),
-// the transpose of PyTorch's nn.Linear.weight.
+// (B, H, T_q, T_k), B = 1 for 2-D inputs; SelfAttention runs on graph.FlashAttention,
+// so they exist only in a program (or machine) that asks for them, never in training.
+// Weight matrices act as x·W, so W is (in, out), the transpose of PyTorch's
+// nn.Linear.weight.
 //
 // # Decoding
 //

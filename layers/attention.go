@@ -252,9 +252,9 @@ func (a *SelfAttention) Learnables() G.Nodes {
 }
 
 // Forward applies self-attention (causal if configured) to x and returns the output. A
-// Cross layer needs its context: use Attend.
+// Cross layer needs its context: use Attend. It builds no weights node.
 func (a *SelfAttention) Forward(x *G.Node) (*G.Node, error) {
-	out, _, err := a.Attend(x, AttendInputs{})
+	out, _, err := a.attend(x, AttendInputs{}, false)
 	return out, err
 }
 
@@ -283,6 +283,11 @@ type AttendInputs struct {
 // Cache). The weights have no gradient and are computed only by a program (or
 // machine) that runs them: training the output never builds a (T_q × T_k) matrix.
 func (a *SelfAttention) Attend(x *G.Node, in AttendInputs) (out, weights *G.Node, err error) {
+	return a.attend(x, in, true)
+}
+
+// attend is Attend, building the weights node only when withWeights.
+func (a *SelfAttention) attend(x *G.Node, in AttendInputs, withWeights bool) (out, weights *G.Node, err error) {
 	wrap := func(err error) error { return attend.Wrapf(err, "layers: SelfAttention %q", a.Name) }
 	c := a.Config
 	dt := a.Wq.Dtype()
@@ -348,8 +353,10 @@ func (a *SelfAttention) Attend(x *G.Node, in AttendInputs) (out, weights *G.Node
 	if out, err = graph.FlashAttention(q, k, v, fo); err != nil { // (B, T_q, DValue)
 		return nil, nil, wrap(err)
 	}
-	if weights, err = graph.FlashWeights(q, k, fo); err != nil { // (B, H, T_q, T_k), run only when asked for
-		return nil, nil, wrap(err)
+	if withWeights {
+		if weights, err = graph.FlashWeights(q, k, fo); err != nil { // (B, H, T_q, T_k), run only when asked for
+			return nil, nil, wrap(err)
+		}
 	}
 	if a.Wo != nil {
 		if out, err = graph.Dense(out, a.Wo, a.Bo, false); err != nil { // (B, T_q, DValue) × (DValue, DModel)

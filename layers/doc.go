@@ -1,7 +1,6 @@
 // Package layers holds attention layers as Gorgonia expression graphs: Linear,
-// SelfAttention (causal, masked, multi-head, grouped-query, cross-attention, with rotary
-// positions, ALiBi or a sliding window), Embedding, LayerNorm and MLP — the parts models
-// are built from. The GPT made of them is package gpt.
+// SelfAttention (causal, masked, multi-head, cross-attention), Embedding, LayerNorm and
+// MLP — the parts models are built from. The GPT made of them is package gpt.
 //
 // A layer creates its learnables in the caller's *gorgonia.ExprGraph under dotted names
 // (name.wq, blocks.0.attn.wq, …), exposes them as exported fields, and returns them in

@@ -45,8 +45,9 @@ type Decoder struct {
 type decodePass struct {
 	ids     []int // the backing of the ids input
 	logits  *G.Node
-	weights []*G.Node // per block, nil without attention
-	prog    *graph.Program
+	weights []*G.Node      // per block, nil without attention
+	prog    *graph.Program // the logits only: the attention never builds its weights
+	withW   *graph.Program // the logits and the weights, built by the first Attention
 }
 
 // NewDecoder builds a decoder over the model's weights with an empty context. Dropout is
@@ -97,14 +98,25 @@ func newDecodePass(g *G.ExprGraph, m *Model, c *graph.KVCache, name string, t in
 	if p.logits, p.weights, err = m.ApplyCached(in, c); err != nil { // (1, t, V), each (1, H, t, BlockSize)
 		return p, err
 	}
-	outs := G.Nodes{p.logits}
-	for _, w := range p.weights {
-		if w != nil {
-			outs = append(outs, w)
+	p.prog, err = graph.NewProgram(p.logits)
+	return p, err
+}
+
+// weightsProgram is the program of the pass that also computes the attention weights.
+func (p *decodePass) weightsProgram() (*graph.Program, error) {
+	if p.withW == nil {
+		outs := G.Nodes{p.logits}
+		for _, w := range p.weights {
+			if w != nil {
+				outs = append(outs, w)
+			}
+		}
+		var err error
+		if p.withW, err = graph.NewProgram(outs...); err != nil {
+			return nil, err
 		}
 	}
-	p.prog, err = graph.NewProgram(outs...)
-	return p, err
+	return p.withW, nil
 }
 
 // readFloats returns a function that copies len(dst) elements of a tensor from off on
@@ -175,6 +187,11 @@ func (d *Decoder) Feed(tokens []int) ([]float64, error) {
 
 // encode replaces the context by ctx (1 to BlockSize tokens) in one pass from position 0.
 func (d *Decoder) encode(ctx []int) ([]float64, error) {
+	return d.encodeWith(d.whole.prog, ctx)
+}
+
+// encodeWith is encode running prog, one of d.whole's programs.
+func (d *Decoder) encodeWith(prog *graph.Program, ctx []int) ([]float64, error) {
 	wrap := func(err error) error { return attend.Wrap(err, "gpt: Decoder") }
 	if err := d.sync(); err != nil {
 		return nil, wrap(err)
@@ -184,7 +201,7 @@ func (d *Decoder) encode(ctx []int) ([]float64, error) {
 	ids := d.whole.ids
 	copy(ids, ctx)
 	clear(ids[len(ctx):]) // padding: causal attention keeps it from the real positions
-	if err := d.run(d.whole, len(ctx)); err != nil {
+	if err := d.runProg(d.whole, prog, len(ctx)); err != nil {
 		d.window = d.window[:0]
 		return nil, wrap(err)
 	}
@@ -203,14 +220,17 @@ func (d *Decoder) next(tok int) error {
 
 // run runs a pass whose first n positions are real, commits them to the cache and reads
 // the logits after the last.
-func (d *Decoder) run(p decodePass, n int) error {
-	if err := p.prog.Run(); err != nil {
+func (d *Decoder) run(p decodePass, n int) error { return d.runProg(p, p.prog, n) }
+
+// runProg is run with prog, one of p's programs.
+func (d *Decoder) runProg(p decodePass, prog *graph.Program, n int) error {
+	if err := prog.Run(); err != nil {
 		return err
 	}
 	if err := d.cache.Advance(n); err != nil {
 		return err
 	}
-	l, err := denseOf(p.prog.Value(p.logits))
+	l, err := denseOf(prog.Value(p.logits))
 	if err != nil {
 		return err
 	}
@@ -248,7 +268,11 @@ func (d *Decoder) Attention(ids []int) ([][][][]float64, error) {
 			return nil, errors.Wrapf(attend.ErrData, "token %d outside the vocabulary of %d", tok, d.cfg.Vocab)
 		}
 	}
-	if _, err := d.encode(ids); err != nil {
+	prog, err := d.whole.weightsProgram()
+	if err != nil {
+		return nil, attend.Wrap(err, "gpt: Decoder")
+	}
+	if _, err := d.encodeWith(prog, ids); err != nil {
 		return nil, err
 	}
 	t, n := d.cfg.BlockSize, len(ids)
@@ -257,7 +281,7 @@ func (d *Decoder) Attention(ids []int) ([][][][]float64, error) {
 		if w == nil {
 			continue
 		}
-		v, err := denseOf(d.whole.prog.Value(w)) // (1, H, T, T)
+		v, err := denseOf(prog.Value(w)) // (1, H, T, T)
 		if err != nil {
 			return nil, attend.Wrap(err, "gpt: Decoder")
 		}

@@ -60,7 +60,9 @@ type FlashOpts struct {
 	// which follow the Cache.Len() cached ones; each run writes them into the cache's
 	// slot CacheSlot at rows Len … Len+T_q−1 and attends over all Len+T_q keys (the
 	// queries being the last T_q positions). A cached FlashAttention has no gradient
-	// and takes no Mask, KeyPadding or Bias; FlashWeights takes no Cache.
+	// and takes no Mask, KeyPadding or Bias. A cached FlashWeights writes k's rows
+	// into the slot too (the same rows: it may run before or after the FlashAttention)
+	// and gives (B, H, T_q, Cache.Cap()) weights, zero past the Len+T_q keys.
 	Cache     *KVCache
 	CacheSlot int
 	// BlockQ and BlockK are the tile sizes: queries per task, keys per inner step. Zero
@@ -274,9 +276,6 @@ func flashSpecFor(q, k, v *G.Node, o FlashOpts) (*flashSpec, G.Nodes, error) {
 		extra = append(extra, o.KeyPadding)
 	}
 	if o.Cache != nil {
-		if v == nil {
-			return nil, nil, errors.Wrap(ErrArgument, "FlashWeights takes no Cache")
-		}
 		if o.Mask != nil || o.KeyPadding != nil || o.Bias != nil {
 			return nil, nil, errors.Wrap(ErrArgument, "a cached attention takes no Mask, KeyPadding or Bias")
 		}
@@ -284,8 +283,10 @@ func flashSpecFor(q, k, v *G.Node, o FlashOpts) (*flashSpec, G.Nodes, error) {
 		if s.kv, err = o.Cache.slot(o.CacheSlot, q, k, nil); err != nil {
 			return nil, nil, err
 		}
-		if _, err = o.Cache.slot(o.CacheSlot, q, nil, v); err != nil {
-			return nil, nil, err
+		if v != nil {
+			if _, err = o.Cache.slot(o.CacheSlot, q, nil, v); err != nil {
+				return nil, nil, err
+			}
 		}
 		s.Tk, s.rows = o.Cache.capacity, o.Cache.capacity
 	}
@@ -339,7 +340,8 @@ func FlashAttention(q, k, v *G.Node, o FlashOpts) (*G.Node, error) {
 
 // FlashWeights returns the attention weights (B, H, T_q, T_k) that FlashAttention with
 // the same q, k and options uses, computed only when asked for (for plots and
-// walkthroughs; FlashAttention never builds them). It has no gradient.
+// walkthroughs; FlashAttention never builds them). It has no gradient. With a Cache,
+// T_k is the cache's capacity (see FlashOpts.Cache).
 func FlashWeights(q, k *G.Node, o FlashOpts) (*G.Node, error) {
 	wrap := func(err error) error { return errors.Wrap(err, "graph: FlashWeights") }
 	s, extra, err := flashSpecFor(q, k, nil, o)
@@ -524,6 +526,13 @@ func flashWeightsOp[T num.Float](s *flashSpec, inputs G.Nodes) (*G.Node, error) 
 		out := o.result(vals[0].Dtype())
 		// The weights kernel reads q, k and the masks only: slot v stays empty.
 		f := flashArgsOf[T](s, append([]*tensor.Dense{vals[0], vals[1], nil}, vals[2:]...), nil)
+		if s.kv != nil {
+			n, err := s.kv.store(attnKernel[T]{}, s.kv.keys, vals[1], s.Tq)
+			if err != nil {
+				return nil, err
+			}
+			f.k, f.nk, f.off = data[T](s.kv.keys), n, n-s.Tq
+		}
 		f.weights(data[T](out))
 		return out, nil
 	}

@@ -193,7 +193,7 @@ func (f *flashArgs[T]) keyBlocks(i0, n int) (lo, hi int) {
 // forward fills out and lse, split over batch rows × heads × query blocks.
 func (f *flashArgs[T]) forward() {
 	s := f.s
-	parallelDo(s.B*s.H*f.nqb, 4*s.B*s.H*s.Tq*s.Tk*(s.D+s.Dv), flashForward[T]{f})
+	parallelDo(s.B*s.H*f.nqb, 4*s.B*s.H*s.Tq*f.nk*(s.D+s.Dv), flashForward[T]{f})
 }
 
 type flashForward[T num.Float] struct{ f *flashArgs[T] }
@@ -368,7 +368,7 @@ func (f *flashArgs[T]) backwardBlock(sc *flashScratch[T], b, h, g, qb int) {
 // weights fills w (B, H, T_q, T_k) with the attention weights, row by row.
 func (f *flashArgs[T]) weights(w []T) {
 	s := f.s
-	parallelDo(s.B*s.H, 2*s.B*s.H*s.Tq*s.Tk*s.D, flashWeightRows[T]{f, w})
+	parallelDo(s.B*s.H, 2*s.B*s.H*s.Tq*f.nk*s.D, flashWeightRows[T]{f, w})
 }
 
 type flashWeightRows[T num.Float] struct {
@@ -380,9 +380,10 @@ func (x flashWeightRows[T]) Do(bh int) {
 	f, s := x.f, x.f.s
 	b, h := bh/s.H, bh%s.H
 	w := x.w[bh*s.Tq*s.Tk : (bh+1)*s.Tq*s.Tk]
-	f.blockScores(w, s.Tk, b, h, 0, s.Tq, 0, s.Tk)
+	f.blockScores(w, s.Tk, b, h, 0, s.Tq, 0, f.nk) // f.nk < T_k: a cache's first keys
 	for i := 0; i < s.Tq; i++ {
-		row := w[i*s.Tk : (i+1)*s.Tk]
+		clear(w[i*s.Tk+f.nk : (i+1)*s.Tk])
+		row := w[i*s.Tk : i*s.Tk+f.nk]
 		mx := f.negInf
 		for _, v := range row {
 			if v > mx {

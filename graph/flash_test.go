@@ -556,9 +556,9 @@ func TestFlashBadInput(t *testing.T) {
 				graph.FlashOpts{Cache: c, Mask: in(g, "m", 2, 2)})
 			return err
 		}},
-		{Name: "cached weights", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
+		{Name: "cached weights with a mask", Want: graph.ErrArgument, Build: func(g *G.ExprGraph) error {
 			c, _ := graph.NewKVCache(1, 4)
-			_, err := graph.FlashWeights(in(g, "q", 1, 2, 4), in(g, "k", 1, 2, 4), graph.FlashOpts{Cache: c})
+			_, err := graph.FlashWeights(in(g, "q", 1, 2, 4), in(g, "k", 1, 2, 4), graph.FlashOpts{Cache: c, Mask: in(g, "m", 2, 2)})
 			return err
 		}},
 		{Name: "cache batch", Want: graph.ErrShape, Build: func(g *G.ExprGraph) error {
@@ -639,9 +639,11 @@ func TestFlashExtremeScores(t *testing.T) {
 	}
 }
 
-// TestFlashCachedDecoding checks FlashAttention and RoPE with a KVCache: a prompt of 4
-// positions, then one position at a time, give the rows of the same attention over the
-// whole sequence at once (GQA, causal, window, ALiBi, RoPE), in float64 within 1e-12.
+// TestFlashCachedDecoding checks FlashAttention, FlashWeights and RoPE with a KVCache: a
+// prompt of 4 positions, then one position at a time, give the rows of the same
+// attention over the whole sequence at once (GQA, causal, window, ALiBi, RoPE), in
+// float64 within 1e-12; the cached weights are the full ones, zero in the cache's
+// columns past the sequence.
 func TestFlashCachedDecoding(t *testing.T) {
 	const B, T, P, H, KH, D = 2, 7, 4, 4, 2, 2
 	r := newRand(44)
@@ -655,6 +657,7 @@ func TestFlashCachedDecoding(t *testing.T) {
 	}
 	slopes, _ := graph.ALiBiSlopes(H)
 	opts := graph.FlashOpts{Heads: H, Causal: true, Window: graph.SlidingWindow(3), ALiBi: slopes, BlockQ: 2, BlockK: 2}
+	var weights *G.Node // of the last attend
 	attend := func(g *G.ExprGraph, n int, from int, c *graph.KVCache) (q, k, v, out *G.Node) {
 		q = graphtest.Input(g, tensor.Float64, "q", tensor.Shape{B, n, H * D}, rows(qd, H*D, from, from+n))
 		k = graphtest.Input(g, tensor.Float64, "k", tensor.Shape{B, n, KH * D}, rows(kd, KH*D, from, from+n))
@@ -664,14 +667,27 @@ func TestFlashCachedDecoding(t *testing.T) {
 		rk := graphtest.Must(t)(graph.RoPE(k, ro))
 		o := opts
 		o.Cache = c
+		weights = graphtest.Must(t)(graph.FlashWeights(rq, rk, o))
 		return q, k, v, graphtest.Must(t)(graph.FlashAttention(rq, rk, v, o))
 	}
 	g := G.NewGraph()
 	_, _, _, full := attend(g, T, 0, nil)
 	graphtest.RunGraph(t, g)
-	want := graphtest.Floats(full)
+	want, wantW := graphtest.Floats(full), graphtest.Floats(weights)
+	const capacity = 8
+	// cachedW is rows from … to−1 of the full weights, T columns padded to capacity.
+	cachedW := func(from, to int) []float64 {
+		var out []float64
+		for bh := 0; bh < B*H; bh++ {
+			for i := from; i < to; i++ {
+				out = append(out, wantW[(bh*T+i)*T:(bh*T+i+1)*T]...)
+				out = append(out, make([]float64, capacity-T)...)
+			}
+		}
+		return out
+	}
 
-	c, err := graph.NewKVCache(B, 8)
+	c, err := graph.NewKVCache(B, capacity)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -679,6 +695,7 @@ func TestFlashCachedDecoding(t *testing.T) {
 	_, _, _, prompt := attend(gp, P, 0, c)
 	graphtest.RunGraph(t, gp)
 	graphtest.ExpectClose(t, "prompt", graphtest.Floats(prompt), rows(want, H*D, 0, P), 1e-12)
+	graphtest.ExpectClose(t, "prompt weights", graphtest.Floats(weights), cachedW(0, P), 1e-12)
 	if err := c.Advance(P); err != nil {
 		t.Fatal(err)
 	}
@@ -701,6 +718,7 @@ func TestFlashCachedDecoding(t *testing.T) {
 			t.Fatal(err)
 		}
 		graphtest.ExpectClose(t, fmt.Sprintf("position %d", pos), graphtest.Floats(step), rows(want, H*D, pos, pos+1), 1e-12)
+		graphtest.ExpectClose(t, fmt.Sprintf("position %d weights", pos), graphtest.Floats(weights), cachedW(pos, pos+1), 1e-12)
 		if err := c.Advance(1); err != nil {
 			t.Fatal(err)
 		}

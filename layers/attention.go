@@ -27,6 +27,51 @@ type AttentionConfig struct {
 	OutProj bool
 	// Bias adds biases to the projections.
 	Bias bool
+
+	// KVHeads is the number of key/value heads (grouped-query attention; 1 is
+	// multi-query attention): Wk and Wv are (DModel or DCross, KVHeads·DKey/Heads) and
+	// (…, KVHeads·DValue/Heads), and query head h reads key/value head
+	// h / (Heads/KVHeads). 0 means Heads (plain multi-head attention). It must divide
+	// Heads.
+	KVHeads int
+	// RoPE, when not nil, rotates each head of the queries and keys by their positions
+	// (rotary position embedding, see graph.RoPE); the head width DKey/Heads must be even.
+	// Positions are those of graph.FlashOpts: key j is at j and query i at
+	// i + T_k − T_q (with a Cache, both after the cached positions).
+	RoPE *RoPEConfig
+	// ALiBi adds − m_h·|p_q − p_k| to the scores of head h, with the slopes m_h of
+	// graph.ALiBiSlopes(Heads) (Press et al.). It has no learnables.
+	ALiBi bool
+	// Window, when ≥ 1, is a sliding window of graph.SlidingWindow(Window): a key is
+	// blocked when |p_q − p_k| ≥ Window, so with Causal a query sees the Window most
+	// recent keys, itself included (Mistral's sliding window), and without Causal the
+	// Window − 1 keys on either side as well. 0 means no window.
+	Window int
+	// WindowLeft and WindowRight, when either is > 0, are a window of any shape instead
+	// (graph.Window): the query at p sees the keys p − WindowLeft … p + WindowRight (and
+	// Causal still blocks those after p). Both 0 means no window; not with Window.
+	WindowLeft, WindowRight int
+}
+
+// RoPEConfig is the rotary position embedding of a SelfAttention (see graph.RoPE).
+type RoPEConfig struct {
+	// Theta is the base of the frequencies; 0 means 10000.
+	Theta float64
+	// Style is how a head's dimensions pair up: "interleaved" (or "") rotates
+	// (2m, 2m+1) as Meta's Llama and RoFormer do, "half" rotates (m, m + d/2) as
+	// GPT-NeoX and Hugging Face's rotate_half do.
+	Style string
+}
+
+// style is the graph.RoPEStyle of Style.
+func (r *RoPEConfig) style() (graph.RoPEStyle, error) {
+	switch r.Style {
+	case "", "interleaved":
+		return graph.RoPEInterleaved, nil
+	case "half":
+		return graph.RoPEHalf, nil
+	}
+	return 0, errors.Wrapf(ErrConfig, "RoPE.Style = %q; want \"interleaved\" or \"half\"", r.Style)
 }
 
 // withDefaults fills in the zero values.
@@ -42,6 +87,19 @@ func (c AttentionConfig) withDefaults() AttentionConfig {
 	}
 	if c.DCross == 0 {
 		c.DCross = c.DModel
+	}
+	if c.KVHeads == 0 {
+		c.KVHeads = c.Heads
+	}
+	if c.RoPE != nil {
+		r := *c.RoPE
+		if r.Theta == 0 {
+			r.Theta = 10000
+		}
+		if r.Style == "" {
+			r.Style = "interleaved"
+		}
+		c.RoPE = &r
 	}
 	return c
 }
@@ -62,6 +120,36 @@ func (c AttentionConfig) Validate() error {
 		return errors.Wrapf(ErrConfig, "Scale = %v; want a finite value ≥ 0 (0 = 1/√head width)", c.Scale)
 	case c.DCross != 0 && !c.Cross:
 		return errors.Wrapf(ErrConfig, "DCross = %d without Cross", c.DCross)
+	case c.KVHeads < 0:
+		return errors.Wrapf(ErrConfig, "KVHeads = %d; want ≥ 1 (0 = Heads)", c.KVHeads)
+	case d.Heads%d.KVHeads != 0:
+		return errors.Wrapf(ErrConfig, "KVHeads = %d does not divide %d heads", c.KVHeads, d.Heads)
+	case c.Window < 0 || c.WindowLeft < 0 || c.WindowRight < 0:
+		return errors.Wrapf(ErrConfig, "Window = %d, WindowLeft = %d, WindowRight = %d; want sizes ≥ 0 (0 = no window)", c.Window, c.WindowLeft, c.WindowRight)
+	case c.Window > 0 && (c.WindowLeft > 0 || c.WindowRight > 0):
+		return errors.Wrapf(ErrConfig, "Window = %d with WindowLeft = %d, WindowRight = %d; give one or the other", c.Window, c.WindowLeft, c.WindowRight)
+	}
+	if r := c.RoPE; r != nil {
+		if _, err := r.style(); err != nil {
+			return err
+		}
+		if math.IsNaN(r.Theta) || math.IsInf(r.Theta, 0) || r.Theta < 0 {
+			return errors.Wrapf(ErrConfig, "RoPE.Theta = %v; want a finite value > 0 (0 = 10000)", r.Theta)
+		}
+		if w := d.DKey / d.Heads; w%2 != 0 {
+			return errors.Wrapf(ErrConfig, "RoPE needs an even head width; DKey = %d over %d heads is %d", d.DKey, d.Heads, w)
+		}
+	}
+	return nil
+}
+
+// window is the layer's graph.Window, nil for none.
+func (c AttentionConfig) window() *graph.Window {
+	switch {
+	case c.Window > 0:
+		return graph.SlidingWindow(c.Window)
+	case c.WindowLeft > 0 || c.WindowRight > 0:
+		return &graph.Window{Left: c.WindowLeft, Right: c.WindowRight}
 	}
 	return nil
 }
@@ -69,8 +157,13 @@ func (c AttentionConfig) Validate() error {
 // SelfAttention is scaled dot-product attention with learnable projections:
 //
 //	q = x·Wq (+bq)   k = y·Wk (+bk)   v = y·Wv (+bv)     (y = x unless Cross)
-//	weights = softmax(Scale · q_h·k_hᵀ, masked) per head h  (B, H, T_q, T_k)
-//	out = concat_h(weights_h · v_h) (·Wo + bo)
+//	q, k rotated by RoPE when configured
+//	weights = softmax(Scale · q_h·k_gᵀ (− ALiBi), masked) per head h  (B, H, T_q, T_k)
+//	out = concat_h(weights_h · v_g) (·Wo + bo)        (g = h's key/value head)
+//
+// It runs on graph.FlashAttention: the (T_q × T_k) weights are never kept, in the
+// forward pass or the backward one. Attend also returns a node of the weights
+// (graph.FlashWeights) which is computed only by a program that asks for it.
 //
 // Inputs are (T, D) as in the seed example or batched (B, T, D). The learnables live in
 // the caller's graph under dotted names (name.wq, name.wk, …) and are exported, so the
@@ -79,10 +172,12 @@ type SelfAttention struct {
 	Name   string
 	Config AttentionConfig // with defaults filled in
 
-	Wq, Wk, Wv *G.Node // (DModel, DKey), (DModel or DCross, DKey), (DModel or DCross, DValue)
+	Wq, Wk, Wv *G.Node // (DModel, DKey), (DModel or DCross, KVHeads·DKey/Heads), (…, KVHeads·DValue/Heads)
 	Wo         *G.Node // (DValue, DModel) with OutProj, else nil
-	Bq, Bk, Bv *G.Node // (DKey), (DKey), (DValue) with Bias, else nil
+	Bq, Bk, Bv *G.Node // (DKey), (KVHeads·DKey/Heads), (KVHeads·DValue/Heads) with Bias, else nil
 	Bo         *G.Node // (DModel) with Bias and OutProj, else nil
+
+	slopes []float64 // ALiBi's, nil without
 }
 
 // NewSelfAttention adds a SelfAttention layer's learnables to g. Weights default to
@@ -101,6 +196,12 @@ func NewSelfAttention(g *G.ExprGraph, name string, cfg AttentionConfig, opts ...
 	}
 	c := cfg.withDefaults()
 	a := &SelfAttention{Name: name, Config: c}
+	if c.ALiBi {
+		if a.slopes, err = graph.ALiBiSlopes(c.Heads); err != nil {
+			return nil, wrap(err)
+		}
+	}
+	dk, dv := c.DKey/c.Heads*c.KVHeads, c.DValue/c.Heads*c.KVHeads // widths of k and v
 	kvIn := c.DModel
 	if c.Cross {
 		kvIn = c.DCross
@@ -115,12 +216,12 @@ func NewSelfAttention(g *G.ExprGraph, name string, cfg AttentionConfig, opts ...
 	}
 	specs := []spec{
 		{&a.Wq, ".wq", linearInit(c.DModel), []int{c.DModel, c.DKey}, true, true},
-		{&a.Wk, ".wk", linearInit(kvIn), []int{kvIn, c.DKey}, true, true},
-		{&a.Wv, ".wv", linearInit(kvIn), []int{kvIn, c.DValue}, true, true},
+		{&a.Wk, ".wk", linearInit(kvIn), []int{kvIn, dk}, true, true},
+		{&a.Wv, ".wv", linearInit(kvIn), []int{kvIn, dv}, true, true},
 		{&a.Wo, ".wo", linearInit(c.DValue), []int{c.DValue, c.DModel}, c.OutProj, true},
 		{&a.Bq, ".bq", Constant(0), []int{c.DKey}, c.Bias, false},
-		{&a.Bk, ".bk", Constant(0), []int{c.DKey}, c.Bias, false},
-		{&a.Bv, ".bv", Constant(0), []int{c.DValue}, c.Bias, false},
+		{&a.Bk, ".bk", Constant(0), []int{dk}, c.Bias, false},
+		{&a.Bv, ".bv", Constant(0), []int{dv}, c.Bias, false},
 		{&a.Bo, ".bo", Constant(0), []int{c.DModel}, c.Bias && c.OutProj, false},
 	}
 	for _, s := range specs {
@@ -151,9 +252,9 @@ func (a *SelfAttention) Learnables() G.Nodes {
 }
 
 // Forward applies self-attention (causal if configured) to x and returns the output. A
-// Cross layer needs its context: use Attend.
+// Cross layer needs its context: use Attend. It builds no weights node.
 func (a *SelfAttention) Forward(x *G.Node) (*G.Node, error) {
-	out, _, err := a.Attend(x, AttendInputs{})
+	out, _, err := a.attend(x, AttendInputs{}, false)
 	return out, err
 }
 
@@ -170,7 +271,7 @@ type AttendInputs struct {
 	// Cache, when not nil, makes the layer decode incrementally: x holds the positions
 	// after the Cache.Len() cached ones, whose keys and values the layer appends to the
 	// cache's store CacheSlot (one per layer) and attends over with the cached ones (see
-	// graph.AttentionOpts.Cache). Weights are then (B, H, T_q, Cache.Cap()). Not with
+	// graph.FlashOpts.Cache). Weights are then (B, H, T_q, Cache.Cap()). Not with
 	// Cross, Mask or KeyPadding; no gradient.
 	Cache     *graph.KVCache
 	CacheSlot int
@@ -179,8 +280,14 @@ type AttendInputs struct {
 // Attend applies the layer to x, (T_q, DModel) or (B, T_q, DModel), and returns the
 // output, shaped like x with DModel columns (DValue without OutProj), and the attention
 // weights node (B, H, T_q, T_k), B = 1 for 2-D x (T_k = the cache's capacity with a
-// Cache).
+// Cache). The weights have no gradient and are computed only by a program (or
+// machine) that runs them: training the output never builds a (T_q × T_k) matrix.
 func (a *SelfAttention) Attend(x *G.Node, in AttendInputs) (out, weights *G.Node, err error) {
+	return a.attend(x, in, true)
+}
+
+// attend is Attend, building the weights node only when withWeights.
+func (a *SelfAttention) attend(x *G.Node, in AttendInputs, withWeights bool) (out, weights *G.Node, err error) {
 	wrap := func(err error) error { return attend.Wrapf(err, "layers: SelfAttention %q", a.Name) }
 	c := a.Config
 	dt := a.Wq.Dtype()
@@ -210,20 +317,46 @@ func (a *SelfAttention) Attend(x *G.Node, in AttendInputs) (out, weights *G.Node
 	if err != nil {
 		return nil, nil, wrap(err)
 	}
-	k, err := graph.Dense(y, a.Wk, a.Bk, false) // (B, T_k, D) × (D, DKey) → (B, T_k, DKey)
+	k, err := graph.Dense(y, a.Wk, a.Bk, false) // (B, T_k, D) × (D, KVHeads·DKey/Heads)
 	if err != nil {
 		return nil, nil, wrap(err)
 	}
-	v, err := graph.Dense(y, a.Wv, a.Bv, false) // (B, T_k, D) × (D, DValue) → (B, T_k, DValue)
+	v, err := graph.Dense(y, a.Wv, a.Bv, false) // (B, T_k, D) × (D, KVHeads·DValue/Heads)
 	if err != nil {
 		return nil, nil, wrap(err)
 	}
-	out, weights, err = graph.Attention(q, k, v, graph.AttentionOpts{
-		Heads: c.Heads, Scale: c.Scale, Causal: c.Causal, Mask: in.Mask, KeyPadding: in.KeyPadding,
-		Cache: in.Cache, CacheSlot: in.CacheSlot,
-	}) // out (B, T_q, DValue), weights (B, H, T_q, T_k)
-	if err != nil {
+	if r := c.RoPE; r != nil {
+		// Positions as FlashAttention's: keys from 0, queries the last T_q of them
+		// (with a Cache, both after the cached positions, read when the graph runs).
+		style, err := r.style()
+		if err != nil {
+			return nil, nil, wrap(err)
+		}
+		_, tq, _ := seqShape(x)
+		_, tk, _ := seqShape(y)
+		ro := graph.RoPEOpts{HeadDim: c.DKey / c.Heads, Theta: r.Theta, Style: style, Cache: in.Cache}
+		if in.Cache == nil {
+			ro.Offset = tk - tq
+		}
+		if q, err = graph.RoPE(q, ro); err != nil {
+			return nil, nil, wrap(err)
+		}
+		ro.Offset = 0
+		if k, err = graph.RoPE(k, ro); err != nil {
+			return nil, nil, wrap(err)
+		}
+	}
+	fo := graph.FlashOpts{
+		Heads: c.Heads, Scale: c.Scale, Causal: c.Causal, Window: c.window(), ALiBi: a.slopes,
+		Mask: in.Mask, KeyPadding: in.KeyPadding, Cache: in.Cache, CacheSlot: in.CacheSlot,
+	}
+	if out, err = graph.FlashAttention(q, k, v, fo); err != nil { // (B, T_q, DValue)
 		return nil, nil, wrap(err)
+	}
+	if withWeights {
+		if weights, err = graph.FlashWeights(q, k, fo); err != nil { // (B, H, T_q, T_k), run only when asked for
+			return nil, nil, wrap(err)
+		}
 	}
 	if a.Wo != nil {
 		if out, err = graph.Dense(out, a.Wo, a.Bo, false); err != nil { // (B, T_q, DValue) × (DValue, DModel)
@@ -231,4 +364,13 @@ func (a *SelfAttention) Attend(x *G.Node, in AttendInputs) (out, weights *G.Node
 		}
 	}
 	return out, weights, nil
+}
+
+// seqShape reads (B, T, C) off a (T, C) or (B, T, C) node.
+func seqShape(n *G.Node) (b, t, c int) {
+	s := n.Shape()
+	if s.Dims() == 2 {
+		return 1, s[0], s[1]
+	}
+	return s[0], s[1], s[2]
 }

@@ -111,6 +111,12 @@ func (c saCase) build(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, seed uint64
 	in.Mask, in.KeyPadding = a.mask, a.pad
 	perBatch := c.mask == "batch"
 	a.blocked = graphtest.Blocked(c.cfg.Causal, mask, perBatch, pad, a.tq, a.tk)
+	if left, right, ok := refWindow(d); ok {
+		blocked, off := a.blocked, a.tk-a.tq
+		a.blocked = func(b, i, j int) bool {
+			return blocked(b, i, j) || j < i+off-left || j > i+off+right
+		}
+	}
 	if a.out, a.weights, err = att.Attend(a.x, in); err != nil {
 		t.Fatal(err)
 	}
@@ -132,11 +138,16 @@ func (a *saGraph) reference() (out, weights []float64) {
 	if a.ctx != nil {
 		y, dy = graphtest.Floats(a.ctx), c.DCross
 	}
-	B, tq, tk, H := a.batch, a.tq, a.tk, c.Heads
-	q := refAffine(x, B*tq, c.DModel, c.DKey, vals(a.att.Wq), vals(a.att.Bq))
-	k := refAffine(y, B*tk, dy, c.DKey, vals(a.att.Wk), vals(a.att.Bk))
-	v := refAffine(y, B*tk, dy, c.DValue, vals(a.att.Wv), vals(a.att.Bv))
+	B, tq, tk, H, KH := a.batch, a.tq, a.tk, c.Heads, c.KVHeads
 	wk, wv := c.DKey/H, c.DValue/H
+	ck, cv := KH*wk, KH*wv // widths of k and v
+	q := refAffine(x, B*tq, c.DModel, c.DKey, vals(a.att.Wq), vals(a.att.Bq))
+	k := refAffine(y, B*tk, dy, ck, vals(a.att.Wk), vals(a.att.Bk))
+	v := refAffine(y, B*tk, dy, cv, vals(a.att.Wv), vals(a.att.Bv))
+	if r := c.RoPE; r != nil {
+		refRoPE(q, B, tq, c.DKey, wk, tk-tq, r)
+		refRoPE(k, B, tk, ck, wk, 0, r)
+	}
 	scale := c.Scale
 	if scale == 0 {
 		scale = 1 / math.Sqrt(float64(wk))
@@ -145,14 +156,20 @@ func (a *saGraph) reference() (out, weights []float64) {
 	weights = make([]float64, B*H*tq*tk)
 	for b := 0; b < B; b++ {
 		for h := 0; h < H; h++ {
+			g := h / (H / KH) // the key/value head
+			slope := 0.0
+			if c.ALiBi { // the paper's slopes for a power of two heads
+				slope = math.Pow(2, -8*float64(h+1)/float64(H))
+			}
 			for i := 0; i < tq; i++ {
 				p := weights[((b*H+h)*tq+i)*tk:][:tk]
 				mx := math.Inf(-1)
 				for j := range p {
-					for e := h * wk; e < (h+1)*wk; e++ {
-						p[j] += q[(b*tq+i)*c.DKey+e] * k[(b*tk+j)*c.DKey+e]
+					for e := 0; e < wk; e++ {
+						p[j] += q[(b*tq+i)*c.DKey+h*wk+e] * k[(b*tk+j)*ck+g*wk+e]
 					}
 					p[j] *= scale
+					p[j] -= slope * math.Abs(float64(i+tk-tq-j))
 					if !a.blocked(b, i, j) {
 						mx = math.Max(mx, p[j])
 					}
@@ -170,8 +187,8 @@ func (a *saGraph) reference() (out, weights []float64) {
 					if sum > 0 {
 						p[j] /= sum
 					}
-					for e := h * wv; e < (h+1)*wv; e++ {
-						out[(b*tq+i)*c.DValue+e] += p[j] * v[(b*tk+j)*c.DValue+e]
+					for e := 0; e < wv; e++ {
+						out[(b*tq+i)*c.DValue+h*wv+e] += p[j] * v[(b*tk+j)*cv+g*wv+e]
 					}
 				}
 			}
@@ -183,10 +200,71 @@ func (a *saGraph) reference() (out, weights []float64) {
 	return out, weights
 }
 
+// refWindow is the window of a configuration: the keys p − left … p + right of the
+// query at p; ok false without one.
+func refWindow(c layers.AttentionConfig) (left, right int, ok bool) {
+	switch {
+	case c.Window > 0:
+		return c.Window - 1, c.Window - 1, true
+	case c.WindowLeft > 0 || c.WindowRight > 0:
+		return c.WindowLeft, c.WindowRight, true
+	}
+	return 0, 0, false
+}
+
+// refRoPE rotates, in place, every head block (width d) of the rows of x (B × T rows of
+// width c), row t being at position off + t, as RoFormer defines it: pairs (2m, 2m+1)
+// (interleaved) or (m, m + d/2) (half), angle p·θ^(−2m/d).
+func refRoPE(x []float64, B, T, c, d, off int, r *layers.RoPEConfig) {
+	for b := 0; b < B; b++ {
+		for t := 0; t < T; t++ {
+			p := float64(off + t)
+			for h := 0; h < c; h += d {
+				row := x[(b*T+t)*c+h:][:d]
+				for m := 0; m < d/2; m++ {
+					i, j := 2*m, 2*m+1
+					if r.Style == "half" {
+						i, j = m, m+d/2
+					}
+					phi := p * math.Pow(r.Theta, -2*float64(m)/float64(d))
+					u, w := row[i], row[j]
+					row[i] = u*math.Cos(phi) - w*math.Sin(phi)
+					row[j] = u*math.Sin(phi) + w*math.Cos(phi)
+				}
+			}
+		}
+	}
+}
+
+// saVariantCases are the configurations with grouped-query attention, rotary
+// positions, ALiBi and windows: position-dependent, so not for the tests of
+// permutation equivariance.
+func saVariantCases() []saCase {
+	type C = layers.AttentionConfig
+	type R = layers.RoPEConfig
+	return []saCase{
+		{name: "gqa-4/2", cfg: C{DModel: 8, Heads: 4, KVHeads: 2}, b: 2, tq: 5},
+		{name: "mqa-4/1/causal/bias/out-proj", cfg: C{DModel: 8, Heads: 4, KVHeads: 1, Causal: true, Bias: true, OutProj: true}, b: 2, tq: 5},
+		{name: "gqa-4/2/dkey-4/dvalue-12", cfg: C{DModel: 6, Heads: 4, KVHeads: 2, DKey: 8, DValue: 12}, b: 1, tq: 4},
+		{name: "rope-interleaved", cfg: C{DModel: 8, Heads: 2, RoPE: &R{}}, b: 2, tq: 5},
+		{name: "rope-half/causal", cfg: C{DModel: 8, Heads: 2, Causal: true, RoPE: &R{Style: "half", Theta: 100}}, b: 2, tq: 5},
+		{name: "rope-half/cross", cfg: C{DModel: 8, Heads: 2, Cross: true, DCross: 4, RoPE: &R{Style: "half", Theta: 50}}, b: 2, tq: 3, tk: 5},
+		{name: "alibi", cfg: C{DModel: 8, Heads: 4, ALiBi: true}, b: 2, tq: 5},
+		{name: "alibi/causal/key-padding", cfg: C{DModel: 8, Heads: 2, ALiBi: true, Causal: true}, b: 2, tq: 5, padLens: []int{5, 3}},
+		{name: "window-2/causal", cfg: C{DModel: 4, Heads: 2, Window: 2, Causal: true}, b: 2, tq: 6},
+		{name: "window-3", cfg: C{DModel: 4, Window: 3}, b: 2, tq: 6},
+		{name: "window-1/2", cfg: C{DModel: 4, Heads: 2, WindowLeft: 1, WindowRight: 2}, b: 2, tq: 6},
+		{name: "window-0/2/2d", cfg: C{DModel: 4, WindowRight: 2}, tq: 5},
+		{name: "everything", cfg: C{DModel: 8, Heads: 4, KVHeads: 2, RoPE: &R{Style: "half"}, ALiBi: true, Window: 3, Causal: true, Bias: true, OutProj: true, Scale: 0.6},
+			b: 2, tq: 6, mask: "batch", padLens: []int{6, 4}},
+		{name: "everything/2d/interleaved", cfg: C{DModel: 8, Heads: 2, KVHeads: 1, RoPE: &R{Theta: 500}, ALiBi: true, WindowLeft: 2, WindowRight: 1, Bias: true}, tq: 5},
+	}
+}
+
 // TestSelfAttentionMatchesReference checks every configuration's output, weights and
 // their shapes against a plain-loop reference, in float64 and float32.
 func TestSelfAttentionMatchesReference(t *testing.T) {
-	for i, c := range saCases() {
+	for i, c := range append(saCases(), saVariantCases()...) {
 		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
 			t.Run(fmt.Sprintf("%s/%v", c.name, dt), func(t *testing.T) {
 				g := G.NewGraph()
@@ -218,7 +296,7 @@ func TestSelfAttentionMatchesReference(t *testing.T) {
 // TestSelfAttentionGradCheck checks the gradient of Σ out ⊙ r with respect to x, the
 // context and every learnable, for every configuration.
 func TestSelfAttentionGradCheck(t *testing.T) {
-	for i, c := range saCases() {
+	for i, c := range append(saCases(), saVariantCases()...) {
 		t.Run(c.name, func(t *testing.T) {
 			g := G.NewGraph()
 			a := c.build(t, g, tensor.Float64, uint64(200+i))
@@ -248,6 +326,9 @@ func TestSelfAttentionLearnables(t *testing.T) {
 		{"everything", layers.AttentionConfig{DModel: 4, Heads: 2, DKey: 6, DValue: 8, Cross: true, DCross: 3, OutProj: true, Bias: true}, []want{
 			{"a.wq", tensor.Shape{4, 6}}, {"a.wk", tensor.Shape{3, 6}}, {"a.wv", tensor.Shape{3, 8}}, {"a.wo", tensor.Shape{8, 4}},
 			{"a.bq", tensor.Shape{6}}, {"a.bk", tensor.Shape{6}}, {"a.bv", tensor.Shape{8}}, {"a.bo", tensor.Shape{4}}}},
+		{"grouped-query", layers.AttentionConfig{DModel: 4, Heads: 4, KVHeads: 2, DKey: 8, DValue: 12, Cross: true, DCross: 3, OutProj: true, Bias: true, RoPE: &layers.RoPEConfig{}, ALiBi: true, Window: 2}, []want{
+			{"a.wq", tensor.Shape{4, 8}}, {"a.wk", tensor.Shape{3, 4}}, {"a.wv", tensor.Shape{3, 6}}, {"a.wo", tensor.Shape{12, 4}},
+			{"a.bq", tensor.Shape{8}}, {"a.bk", tensor.Shape{4}}, {"a.bv", tensor.Shape{6}}, {"a.bo", tensor.Shape{4}}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			att, err := layers.NewSelfAttention(G.NewGraph(), "a", c.cfg, layers.WithDtype(tensor.Float64))
@@ -657,6 +738,22 @@ func TestAttentionConfigValidate(t *testing.T) {
 		{"+Inf scale", C{DModel: 4, Scale: math.Inf(1)}, false},
 		{"negative scale", C{DModel: 4, Scale: -0.5}, false},
 		{"DCross without Cross", C{DModel: 4, DCross: 3}, false},
+		{"variants", C{DModel: 8, Heads: 4, KVHeads: 2, RoPE: &layers.RoPEConfig{Theta: 500, Style: "half"}, ALiBi: true, Window: 4, Causal: true}, true},
+		{"two-sided window", C{DModel: 8, WindowLeft: 3, WindowRight: 1}, true},
+		{"right window only", C{DModel: 8, WindowRight: 2}, true},
+		{"multi-query", C{DModel: 8, Heads: 4, KVHeads: 1}, true},
+		{"KVHeads = Heads", C{DModel: 8, Heads: 4, KVHeads: 4}, true},
+		{"negative KVHeads", C{DModel: 8, Heads: 4, KVHeads: -1}, false},
+		{"KVHeads not dividing heads", C{DModel: 12, Heads: 4, KVHeads: 3}, false},
+		{"KVHeads above heads", C{DModel: 8, Heads: 2, KVHeads: 4}, false},
+		{"KVHeads with the default one head", C{DModel: 8, KVHeads: 2}, false},
+		{"RoPE with an odd head width", C{DModel: 6, Heads: 2, RoPE: &layers.RoPEConfig{}}, false},
+		{"RoPE style", C{DModel: 8, RoPE: &layers.RoPEConfig{Style: "neox"}}, false},
+		{"RoPE negative theta", C{DModel: 8, RoPE: &layers.RoPEConfig{Theta: -1}}, false},
+		{"RoPE NaN theta", C{DModel: 8, RoPE: &layers.RoPEConfig{Theta: math.NaN()}}, false},
+		{"negative window", C{DModel: 8, Window: -1}, false},
+		{"negative WindowLeft", C{DModel: 8, WindowLeft: -1, WindowRight: 2}, false},
+		{"Window and WindowLeft", C{DModel: 8, Window: 2, WindowLeft: 1}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.cfg.Validate()
@@ -814,6 +911,9 @@ func TestSelfAttentionCacheMatchesFull(t *testing.T) {
 		{DModel: 6, Heads: 3, DKey: 9, DValue: 12, Causal: true, Scale: 2.5},
 		{DModel: 8, Heads: 1, Bias: true},
 		{DModel: 4, Heads: 4, OutProj: true, Scale: 0.1},
+		{DModel: 8, Heads: 4, KVHeads: 2, Causal: true, OutProj: true, RoPE: &layers.RoPEConfig{}},
+		{DModel: 8, Heads: 2, KVHeads: 1, Causal: true, Bias: true, RoPE: &layers.RoPEConfig{Style: "half", Theta: 100}, ALiBi: true, Window: 3},
+		{DModel: 8, Heads: 4, ALiBi: true, WindowLeft: 2, WindowRight: 1},
 	}
 	const batch, steps = 2, 7
 	chunks := []int{3, 1, 2, 1} // positions fed per run: 0–2, 3, 4–5, 6

@@ -15,8 +15,10 @@
 // # Shapes
 //
 // Inputs are (T, D), as in the seed example, or batched (B, T, D). Attention weights are
-// (B, H, T_q, T_k), B = 1 for 2-D inputs. Weight matrices act as x·W, so W is (in, out),
-// the transpose of PyTorch's nn.Linear.weight.
+// (B, H, T_q, T_k), B = 1 for 2-D inputs; SelfAttention runs on graph.FlashAttention,
+// so they exist only in a program (or machine) that asks for them, never in training.
+// Weight matrices act as x·W, so W is (in, out), the transpose of PyTorch's
+// nn.Linear.weight.
 //
 // # Decoding
 //

@@ -29,6 +29,13 @@ var decodeCases = []gpt.Config{
 	{Vocab: 65, BlockSize: 16, Layers: 2, Heads: 4, Width: 32, Tied: true},
 	{Vocab: 65, BlockSize: 8, Layers: 1, Heads: 2, Width: 64, Tied: true, NoAttention: true},
 	{Vocab: 65, BlockSize: 8, Layers: 1, Heads: 4, Width: 128, Tied: true},
+	// the modern decoders' parts
+	{Vocab: 11, BlockSize: 9, Layers: 2, Heads: 2, Width: 8, Norm: gpt.NormRMS, MLP: layers.ActSwiGLU},
+	{Vocab: 11, BlockSize: 9, Layers: 2, Heads: 2, Width: 8, Norm: gpt.NormRMSNoGain, MLP: layers.ActReLU2, SoftCap: 3},
+	{Vocab: 11, BlockSize: 9, Layers: 1, Heads: 2, Width: 8, Pos: gpt.PosNone, Tied: true},
+	{Vocab: 11, BlockSize: 9, Layers: 2, Heads: 4, Width: 16, Norm: gpt.NormRMS, Pos: gpt.PosRoPE, MLP: layers.ActSwiGLU, KVHeads: 2},
+	{Vocab: 11, BlockSize: 9, Layers: 2, Heads: 4, Width: 16, Norm: gpt.NormRMSNoGain, Pos: gpt.PosRoPE, RoPEStyle: "half", MLP: layers.ActReLU2, KVHeads: 1, QKNorm: true, Windows: "SSSL", ShortWindow: 3},
+	{Vocab: 11, BlockSize: 9, Layers: 2, Heads: 2, Width: 8, Pos: gpt.PosALiBi, Windows: "S", ShortWindow: 4},
 }
 
 // recompute returns a function giving the logits after a context of at most BlockSize

@@ -3,6 +3,7 @@ package gpt
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/graph"
@@ -13,7 +14,11 @@ import (
 )
 
 // Config is the architecture of a GPT. Vocab, BlockSize and Width are required; the
-// zero values of the rest are one layer, one head, untied, no biases, no dropout.
+// zero values of the rest are nanoGPT's GPT-2 architecture with one layer, one head,
+// untied, no biases, no dropout. The other fields choose the parts modern decoders use
+// (Llama: RMSNorm, RoPE, SwiGLU, grouped-query attention; nanochat: parameter-free
+// RMSNorm, RoPE, QK-norm, ReLU², sliding-window layers); every option runs in the one
+// forward pass, for training, evaluation and cached decoding alike.
 type Config struct {
 	Vocab     int     `json:"vocab"`      // vocabulary size
 	BlockSize int     `json:"block_size"` // longest context the model sees (rows of the position table)
@@ -26,7 +31,58 @@ type Config struct {
 	// NoAttention removes every attention sub-layer (an ablation: each position then
 	// sees only its own token and position).
 	NoAttention bool `json:"no_attention"`
+
+	// Norm is the normalisation before each sub-layer and before the head: NormLayer
+	// ("": LayerNorm with a gain, and a bias with Bias; nanoGPT's), NormRMS (RMSNorm with
+	// a gain; Llama's) or NormRMSNoGain (parameter-free RMSNorm; nanochat's). Eps 1e-5.
+	Norm string `json:"norm,omitempty"`
+	// Pos is how positions enter: PosLearned ("": a learned table added to the token
+	// embeddings), PosRoPE (rotary embedding of each head's queries and keys), PosALiBi
+	// (a linear bias on the scores, the ALiBi paper's slopes per head) or PosNone.
+	Pos string `json:"pos,omitempty"`
+	// RoPETheta is RoPE's base θ; 0 means 10000.
+	RoPETheta float64 `json:"rope_theta,omitempty"`
+	// RoPEStyle pairs the channels RoPE rotates: "interleaved" ("": (2m, 2m+1), Meta's
+	// Llama) or "half" ((m, m+d/2), GPT-NeoX, Hugging Face, nanochat).
+	RoPEStyle string `json:"rope_style,omitempty"`
+	// MLP is the feed-forward block: layers.ActGELU ("": fc, GELU, proj), ActSwiGLU
+	// (proj(silu(x·gate) ∘ x·up), Llama's) or ActReLU2 (fc, relu², proj, nanochat's).
+	MLP string `json:"mlp,omitempty"`
+	// MLPHidden is the MLP's hidden width; 0 means 4·Width, and for SwiGLU Llama's
+	// ⌊8·Width/3⌋ rounded up to a multiple of 32 (layers.LlamaHidden).
+	MLPHidden int `json:"mlp_hidden,omitempty"`
+	// KVHeads is the number of key/value heads (grouped-query attention; 1 is
+	// multi-query); 0 means Heads. It must divide Heads.
+	KVHeads int `json:"kv_heads,omitempty"`
+	// QKNorm normalises each head's queries and keys (parameter-free RMSNorm, after
+	// RoPE) before their scores, as nanochat does.
+	QKNorm bool `json:"qk_norm,omitempty"`
+	// Windows is the layers' attention windows as a pattern of S (short) and L (long)
+	// tiled over the layers; when it has an L the last layer is always long (nanochat's
+	// "SSSL"), and "S" windows every layer (Mistral's sliding window); "" makes every
+	// layer long (the whole context).
+	Windows string `json:"windows,omitempty"`
+	// ShortWindow is how many keys a query of an S layer sees, itself included; 0 means
+	// ⌈BlockSize/4⌉ (nanochat's quarter of the context, without its rounding up to its
+	// GPU kernel's 128-key tiles).
+	ShortWindow int `json:"short_window,omitempty"`
+	// SoftCap caps the logits smoothly at ±SoftCap: c·tanh(z/c); 0 means none.
+	SoftCap float64 `json:"soft_cap,omitempty"`
 }
+
+// The values of Config.Norm and Config.Pos.
+const (
+	NormLayer     = "layernorm"
+	NormRMS       = "rmsnorm"
+	NormRMSNoGain = "rmsnorm-nogain"
+	PosLearned    = "learned"
+	PosRoPE       = "rope"
+	PosALiBi      = "alibi"
+	PosNone       = "none"
+)
+
+// SwiGLUMultiple is the multiple a SwiGLU hidden width is rounded up to by default.
+const SwiGLUMultiple = 32
 
 func (c Config) withDefaults() Config {
 	if c.Layers == 0 {
@@ -35,7 +91,55 @@ func (c Config) withDefaults() Config {
 	if c.Heads == 0 {
 		c.Heads = 1
 	}
+	if c.KVHeads == 0 {
+		c.KVHeads = c.Heads
+	}
+	if c.Norm == "" {
+		c.Norm = NormLayer
+	}
+	if c.Pos == "" {
+		c.Pos = PosLearned
+	}
+	if c.MLP == "" {
+		c.MLP = layers.ActGELU
+	}
+	if c.Pos == PosRoPE && c.RoPETheta == 0 {
+		c.RoPETheta = 10000
+	}
+	if c.Pos == PosRoPE && c.RoPEStyle == "" {
+		c.RoPEStyle = "interleaved"
+	}
+	if c.MLPHidden == 0 {
+		c.MLPHidden = 4 * c.Width
+		if c.MLP == layers.ActSwiGLU {
+			c.MLPHidden = layers.LlamaHidden(c.Width, SwiGLUMultiple)
+		}
+	}
+	if c.Windows != "" && c.ShortWindow == 0 {
+		c.ShortWindow = (c.BlockSize + 3) / 4
+	}
 	return c
+}
+
+// Window returns the attention window of block l: how many keys a query sees, itself
+// included; 0 means the whole context.
+func (c Config) Window(l int) int {
+	d := c.withDefaults()
+	if d.Windows == "" || (l == d.Layers-1 && strings.ContainsAny(d.Windows, "Ll")) {
+		return 0 // no pattern, or the last layer of a pattern with long layers
+	}
+	p := strings.ToUpper(d.Windows)
+	if p[l%len(p)] == 'S' {
+		return d.ShortWindow
+	}
+	return 0
+}
+
+// isNanoGPT reports whether c is nanoGPT's architecture (InitLikeNanoGPT's).
+func (c Config) isNanoGPT() bool {
+	d := c.withDefaults()
+	return d.Norm == NormLayer && d.Pos == PosLearned && d.MLP == layers.ActGELU && d.MLPHidden == 4*d.Width &&
+		d.KVHeads == d.Heads && !d.QKNorm && d.Windows == "" && d.SoftCap == 0
 }
 
 // Validate reports a configuration that cannot be built, naming the field.
@@ -56,19 +160,47 @@ func (c Config) Validate() error {
 		return errors.Wrapf(attend.ErrArgument, "Width = %d is not divisible by %d heads", c.Width, d.Heads)
 	case !(c.Dropout >= 0 && c.Dropout < 1):
 		return errors.Wrapf(attend.ErrArgument, "Dropout = %v; want [0, 1)", c.Dropout)
+	case d.Norm != NormLayer && d.Norm != NormRMS && d.Norm != NormRMSNoGain:
+		return errors.Wrapf(attend.ErrArgument, "Norm = %q; want %q, %q or %q", c.Norm, NormLayer, NormRMS, NormRMSNoGain)
+	case d.Pos != PosLearned && d.Pos != PosRoPE && d.Pos != PosALiBi && d.Pos != PosNone:
+		return errors.Wrapf(attend.ErrArgument, "Pos = %q; want %q, %q, %q or %q", c.Pos, PosLearned, PosRoPE, PosALiBi, PosNone)
+	case (d.Pos == PosRoPE || d.Pos == PosALiBi) && c.NoAttention:
+		return errors.Wrapf(attend.ErrArgument, "Pos = %q needs attention (NoAttention is set)", c.Pos)
+	case c.RoPETheta < 0 || math.IsNaN(c.RoPETheta) || math.IsInf(c.RoPETheta, 0) || (c.RoPETheta != 0 && d.Pos != PosRoPE):
+		return errors.Wrapf(attend.ErrArgument, "RoPETheta = %v; want a finite value > 0 with Pos %q", c.RoPETheta, PosRoPE)
+	case c.RoPEStyle != "" && (d.Pos != PosRoPE || (c.RoPEStyle != "interleaved" && c.RoPEStyle != "half")):
+		return errors.Wrapf(attend.ErrArgument, "RoPEStyle = %q; want \"interleaved\" or \"half\" with Pos %q", c.RoPEStyle, PosRoPE)
+	case d.Pos == PosRoPE && (c.Width/d.Heads)%2 != 0:
+		return errors.Wrapf(attend.ErrArgument, "RoPE needs an even head width; Width %d / %d heads = %d", c.Width, d.Heads, c.Width/d.Heads)
+	case d.MLP != layers.ActGELU && d.MLP != layers.ActSwiGLU && d.MLP != layers.ActReLU2:
+		return errors.Wrapf(attend.ErrArgument, "MLP = %q; want %q, %q or %q", c.MLP, layers.ActGELU, layers.ActSwiGLU, layers.ActReLU2)
+	case c.MLPHidden < 0:
+		return errors.Wrapf(attend.ErrArgument, "MLPHidden = %d; want ≥ 1 (0 for the default)", c.MLPHidden)
+	case c.KVHeads < 0 || d.Heads%d.KVHeads != 0:
+		return errors.Wrapf(attend.ErrArgument, "KVHeads = %d does not divide %d heads", c.KVHeads, d.Heads)
+	case strings.Trim(strings.ToUpper(c.Windows), "SL") != "":
+		return errors.Wrapf(attend.ErrArgument, "Windows = %q; want a pattern of S and L", c.Windows)
+	case c.ShortWindow < 0 || (c.ShortWindow != 0 && c.Windows == ""):
+		return errors.Wrapf(attend.ErrArgument, "ShortWindow = %d; want ≥ 1, with a Windows pattern", c.ShortWindow)
+	case c.SoftCap < 0 || math.IsNaN(c.SoftCap) || math.IsInf(c.SoftCap, 0):
+		return errors.Wrapf(attend.ErrArgument, "SoftCap = %v; want a finite value ≥ 0", c.SoftCap)
+	case (c.QKNorm || c.Windows != "" || d.KVHeads != d.Heads) && c.NoAttention:
+		return errors.Wrap(attend.ErrArgument, "KVHeads, QKNorm and Windows need attention (NoAttention is set)")
 	}
 	return nil
 }
 
-// Block is a pre-LayerNorm Transformer block:
+// Block is a pre-norm Transformer block:
 //
 //	x = x + Attn(LN1(x))     (causal multi-head self-attention with output projection)
 //	x = x + MLP(LN2(x))
+//
+// LN1, LN2 and the model's LNF are *layers.LayerNorm or *layers.RMSNorm (Config.Norm).
 type Block struct {
 	Name     string
-	LN1      *layers.LayerNorm     // name.ln_1; nil with Config.NoAttention
+	LN1      layers.Layer          // name.ln_1; nil with Config.NoAttention
 	Attn     *layers.SelfAttention // name.attn; nil with Config.NoAttention
-	LN2      *layers.LayerNorm     // name.ln_2
+	LN2      layers.Layer          // name.ln_2
 	MLP      *layers.MLP           // name.mlp
 	dropout  float64
 	seed     uint64
@@ -148,15 +280,16 @@ func (b *Block) Learnables() G.Nodes {
 	return append(ns, b.MLP.Learnables()...)
 }
 
-// GPT is a decoder-only Transformer as in nanoGPT: token and learned position
+// Model is a decoder-only Transformer as in nanoGPT: token and learned position
 // embeddings, Layers pre-LayerNorm blocks of causal self-attention and MLP, a final
-// LayerNorm and a linear head to the vocabulary (tied to the token embedding if Tied).
+// LayerNorm and a linear head to the vocabulary (tied to the token embedding if Tied) —
+// or, with Config's options, a Llama- or nanochat-shaped decoder.
 type Model struct {
 	Config Config // with defaults filled in
 	WTE    *layers.Embedding
-	WPE    *layers.Embedding
+	WPE    *layers.Embedding // nil unless Config.Pos is PosLearned
 	Blocks []*Block
-	LNF    *layers.LayerNorm
+	LNF    layers.Layer   // ln_f
 	Head   *layers.Linear // lm_head; nil when Tied
 	mode   graph.DropoutMode
 	seed   uint64
@@ -189,34 +322,34 @@ func New(g *G.ExprGraph, cfg Config, opts ...layers.Option) (*Model, error) {
 	if m.WTE, err = layers.NewEmbedding(g, "wte", c.Vocab, c.Width, wopts...); err != nil {
 		return nil, wrap(err)
 	}
-	if m.WPE, err = layers.NewEmbedding(g, "wpe", c.BlockSize, c.Width, wopts...); err != nil {
-		return nil, wrap(err)
+	if c.Pos == PosLearned {
+		if m.WPE, err = layers.NewEmbedding(g, "wpe", c.BlockSize, c.Width, wopts...); err != nil {
+			return nil, wrap(err)
+		}
 	}
 	for i := 0; i < c.Layers; i++ {
 		name := fmt.Sprintf("blocks.%d", i)
 		b := &Block{Name: name, dropout: c.Dropout, seed: o.Seed*1000 + uint64(i), dropMode: &m.mode}
 		if !c.NoAttention {
-			if b.LN1, err = layers.NewLayerNorm(g, name+".ln_1", c.Width, c.Bias, opts...); err != nil {
+			if b.LN1, err = c.norm(g, name+".ln_1", opts); err != nil {
 				return nil, wrap(err)
 			}
-			if b.Attn, err = layers.NewSelfAttention(g, name+".attn", layers.AttentionConfig{
-				DModel: c.Width, Heads: c.Heads, Causal: true, OutProj: true, Bias: c.Bias,
-			}, wopts...); err != nil {
+			if b.Attn, err = layers.NewSelfAttention(g, name+".attn", c.attention(i), wopts...); err != nil {
 				return nil, wrap(err)
 			}
 			if err := layers.Reinit(b.Attn.Wo, projStd, opts...); err != nil {
 				return nil, wrap(err)
 			}
 		}
-		if b.LN2, err = layers.NewLayerNorm(g, name+".ln_2", c.Width, c.Bias, opts...); err != nil {
+		if b.LN2, err = c.norm(g, name+".ln_2", opts); err != nil {
 			return nil, wrap(err)
 		}
-		if b.MLP, err = layers.NewMLP(g, name+".mlp", c.Width, c.Bias, projStd, wopts...); err != nil {
+		if b.MLP, err = layers.NewMLPWith(g, name+".mlp", layers.MLPConfig{Width: c.Width, Hidden: c.MLPHidden, Bias: c.Bias, Act: c.MLP}, projStd, wopts...); err != nil {
 			return nil, wrap(err)
 		}
 		m.Blocks = append(m.Blocks, b)
 	}
-	if m.LNF, err = layers.NewLayerNorm(g, "ln_f", c.Width, c.Bias, opts...); err != nil {
+	if m.LNF, err = c.norm(g, "ln_f", opts); err != nil {
 		return nil, wrap(err)
 	}
 	if !c.Tied {
@@ -225,6 +358,26 @@ func New(g *G.ExprGraph, cfg Config, opts ...layers.Option) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// norm builds the normalisation layer Config.Norm names.
+func (c Config) norm(g *G.ExprGraph, name string, opts []layers.Option) (layers.Layer, error) {
+	if c.Norm == NormLayer {
+		return layers.NewLayerNorm(g, name, c.Width, c.Bias, opts...)
+	}
+	return layers.NewRMSNorm(g, name, c.Width, c.Norm == NormRMS, opts...)
+}
+
+// attention is block l's attention configuration.
+func (c Config) attention(l int) layers.AttentionConfig {
+	a := layers.AttentionConfig{
+		DModel: c.Width, Heads: c.Heads, Causal: true, OutProj: true, Bias: c.Bias,
+		KVHeads: c.KVHeads, ALiBi: c.Pos == PosALiBi, Window: c.Window(l), QKNorm: c.QKNorm,
+	}
+	if c.Pos == PosRoPE {
+		a.RoPE = &layers.RoPEConfig{Theta: c.RoPETheta, Style: c.RoPEStyle}
+	}
+	return a
 }
 
 // SetTraining switches dropout on (training) or off (evaluation, sampling). A new model
@@ -272,11 +425,15 @@ func (m *Model) apply(ids *G.Node, cache *graph.KVCache, weights *[]*G.Node) (*G
 	if x, err = m.LNF.Forward(x); err != nil {
 		return nil, wrap(err)
 	}
+	var y *G.Node
 	if m.Head != nil {
-		y, err := m.Head.Forward(x) // (B, T, C) → (B, T, V)
-		return y, wrap(err)
+		y, err = m.Head.Forward(x) // (B, T, C) → (B, T, V)
+	} else {
+		y, err = graph.Dense(x, m.WTE.W, nil, true) // (B, T, C) × (V, C)ᵀ → (B, T, V)
 	}
-	y, err := graph.Dense(x, m.WTE.W, nil, true) // (B, T, C) × (V, C)ᵀ → (B, T, V)
+	if err == nil && m.Config.SoftCap > 0 {
+		y, err = graph.SoftCap(y, m.Config.SoftCap) // c·tanh(z/c)
+	}
 	return y, wrap(err)
 }
 
@@ -307,9 +464,11 @@ func (m *Model) stream(ids *G.Node, cache *graph.KVCache, upTo int, weights *[]*
 	if err != nil {
 		return nil, err
 	}
-	if cache == nil {
+	switch {
+	case m.WPE == nil: // RoPE and ALiBi act in attention; PosNone has no positions
+	case cache == nil:
 		x, err = m.WPE.AddPositions(x) // + wpe[:T]
-	} else {
+	default:
 		x, err = m.WPE.AddPositionsAt(x, cache) // + wpe[Len : Len+T]
 	}
 	if err != nil {
@@ -335,9 +494,13 @@ func (m *Model) stream(ids *G.Node, cache *graph.KVCache, upTo int, weights *[]*
 	return x, nil
 }
 
-// Learnables returns wte, wpe, each block's, ln_f's and lm_head's (when not tied).
+// Learnables returns wte, wpe (with learned positions), each block's, ln_f's and
+// lm_head's (when not tied).
 func (m *Model) Learnables() G.Nodes {
-	ns := G.Nodes{m.WTE.W, m.WPE.W}
+	ns := G.Nodes{m.WTE.W}
+	if m.WPE != nil {
+		ns = append(ns, m.WPE.W)
+	}
 	for _, b := range m.Blocks {
 		ns = append(ns, b.Learnables()...)
 	}

@@ -21,6 +21,22 @@ func TestGPTGradCheck(t *testing.T) {
 		{Vocab: 5, BlockSize: 4, Layers: 2, Heads: 2, Width: 4},
 		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 1, Width: 4, Tied: true, Bias: true},
 		{Vocab: 6, BlockSize: 5, Layers: 1, Heads: 2, Width: 4, NoAttention: true},
+		// the modern decoders' parts, each alone
+		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 2, Width: 4, Norm: gpt.NormRMS},
+		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 2, Width: 4, Norm: gpt.NormRMSNoGain},
+		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 2, Width: 4, MLP: layers.ActSwiGLU, MLPHidden: 6},
+		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 2, Width: 4, MLP: layers.ActReLU2, Bias: true},
+		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 2, Width: 4, SoftCap: 2},
+		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 2, Width: 4, Pos: gpt.PosNone},
+		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 2, Width: 4, Pos: gpt.PosRoPE},
+		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 2, Width: 8, Pos: gpt.PosRoPE, RoPEStyle: "half", RoPETheta: 100},
+		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 2, Width: 4, Pos: gpt.PosALiBi},
+		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 4, Width: 8, KVHeads: 2},
+		{Vocab: 5, BlockSize: 4, Layers: 1, Heads: 2, Width: 4, KVHeads: 1, QKNorm: true},
+		{Vocab: 5, BlockSize: 4, Layers: 2, Heads: 2, Width: 4, Windows: "SL", ShortWindow: 2},
+		// the families' combinations
+		{Vocab: 5, BlockSize: 4, Layers: 2, Heads: 4, Width: 8, Norm: gpt.NormRMS, Pos: gpt.PosRoPE, MLP: layers.ActSwiGLU, KVHeads: 2},
+		{Vocab: 5, BlockSize: 4, Layers: 2, Heads: 4, Width: 8, Norm: gpt.NormRMSNoGain, Pos: gpt.PosRoPE, RoPEStyle: "half", MLP: layers.ActReLU2, KVHeads: 2, QKNorm: true, Windows: "SL", SoftCap: 3},
 	}
 	for _, cfg := range cases {
 		t.Run(fmt.Sprintf("%+v", cfg), func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/attend-go/attend"
+	"github.com/attend-go/attend/layers"
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 )
@@ -67,11 +68,19 @@ func FormatBytes(n int64) string {
 // Outside the blocks: 5 of C and the logits with their gradient; in inference 3 of C and
 // the logits.
 const (
-	trainPerLayerC, trainPerLayerHT = 24 + 4*4, 3
-	inferPerLayerC, inferPerLayerHT = 10 + 2*4 + 2, 1
+	// FlashAttention keeps no (T_q × T_k) values: the H × T terms are 0 (the weights are
+	// computed only when asked for — plots, explain — which the estimate leaves out).
+	trainPerLayerC, trainPerLayerHT = 24 + 4*4, 0
+	inferPerLayerC, inferPerLayerHT = 10 + 2*4 + 2, 0
 	trainOuterC, trainOuterV        = 5, 2
 	inferOuterC, inferOuterV        = 3, 1
 )
+
+// ArenaFraction is the part of the values a model's passes compute that their
+// graph.Programs hold at once, sharing buffers by liveness: graph's TestProgramArenaBytes
+// measures 0.46 of the nanoGPT-cpu training step (0.44 at a 1024 context), and the
+// evaluation pass's own arena adds about 0.08.
+const ArenaFraction = 0.55
 
 // Memory estimates the memory of a model of this configuration with a training pass over
 // batch rows (0: a Decoder only, as sampling with NewLM(cfg, 0) builds), in the
@@ -108,29 +117,10 @@ func (c Config) memory(batch int, elem int64, optimizer bool) (m MemoryUse, ok b
 	v, t, l, h, w := int64(d.Vocab), int64(d.BlockSize), int64(d.Layers), int64(d.Heads), int64(d.Width)
 	b := int64(batch)
 
-	// Learnables: per block 4 attention matrices C×C, the MLP's C×4C and 4C×C and two
-	// LayerNorm gains (one without attention); biases 4C, 4C + C and the LayerNorm biases.
-	mats, vecs := int64(12), int64(2)
-	if d.Bias {
-		vecs += 2 + 4 + 5
-	}
-	if d.NoAttention {
-		mats, vecs = 8, 1
-		if d.Bias {
-			vecs += 1 + 5
-		}
-	}
-	perLayer := a.add(a.mul(mats, w, w), a.mul(vecs, w))
-	outer := a.add(a.mul(v, w), a.mul(t, w), w) // wte, wpe, ln_f's gain
-	if d.Bias {
-		outer = a.add(outer, w)
-	}
-	if !d.Tied {
-		outer = a.add(outer, a.mul(v, w)) // lm_head
-	}
-	params := a.add(a.mul(l, perLayer), outer)
+	params := d.params(&a, true)
+	hid := int64(d.MLPHidden)
 	// Every tensor is indexed by int: the largest ones must fit.
-	a.fitsInt(a.mul(4, w, w), a.mul(v, w), a.mul(t, w))
+	a.fitsInt(a.mul(hid, w), a.mul(v, w), a.mul(t, w))
 
 	attn := a.mul(h, t) // attention values per position of a block (one row per head)
 	trainC, trainHT, inferC, inferHT := int64(trainPerLayerC), int64(trainPerLayerHT), int64(inferPerLayerC), int64(inferPerLayerHT)
@@ -146,18 +136,33 @@ func (c Config) memory(batch int, elem int64, optimizer bool) (m MemoryUse, ok b
 		trainC += 2 * sites
 		outerC += 2
 	}
-	infer := a.mul(t, a.add(a.mul(l, a.add(a.mul(inferC, w), a.mul(inferHT, attn))), a.mul(inferOuterC, w), a.mul(inferOuterV, v)))
+	// The MLP's values of 4C per position scale with its hidden width (SwiGLU holds one
+	// more: gate and up); the attention's keys and values with KVHeads.
+	mlpScale := func(n int64) int64 {
+		if d.MLP == layers.ActSwiGLU {
+			n += n / 2
+		}
+		return a.mul(n, hid) / (4 * w)
+	}
+	// per position of a block: the values of C, the MLP's 4 (train) or 2 (infer) of 4C
+	// scaled, the attention rows
+	trainBlock := a.add(a.mul(trainC-16, w), mlpScale(16*w), a.mul(trainHT, attn))
+	inferBlock := a.add(a.mul(inferC-8, w), mlpScale(8*w), a.mul(inferHT, attn))
+	infer := a.mul(t, a.add(a.mul(l, inferBlock), a.mul(inferOuterC, w), a.mul(inferOuterV, v)))
 	acts, grads := infer, int64(0)
 	if b > 0 {
 		bt := a.mul(b, t)
-		a.fitsInt(a.mul(bt, 4, w), a.mul(bt, v), a.mul(bt, attn))
-		train := a.mul(bt, a.add(a.mul(l, a.add(a.mul(trainC, w), a.mul(trainHT, attn))), a.mul(outerC, w), a.mul(trainOuterV, v)))
+		a.fitsInt(a.mul(bt, hid), a.mul(bt, v), a.mul(bt, attn))
+		train := a.mul(bt, a.add(a.mul(l, trainBlock), a.mul(outerC, w), a.mul(trainOuterV, v)))
 		acts = a.add(acts, train)
 		grads = params
 		if d.Tied {
 			grads = a.add(grads, a.mul(2, v, w)) // the head's and the embedding's gradients, then their sum
 		}
 	}
+	// graph.Program shares its ops' buffers by liveness: what is alive at once is a
+	// fraction of all the values a pass computes.
+	acts = int64(math.Ceil(ArenaFraction * float64(acts)))
 	m = MemoryUse{Params: params, Weights: a.mul(params, elem), Gradients: a.mul(grads, elem), Activations: a.mul(acts, elem)}
 	if optimizer {
 		m.Optimizer = a.mul(2, params, elem)
@@ -216,16 +221,17 @@ func (c Config) culprit(batch int, cost func(Config, int) float64) field {
 		f   field
 		set func(*Config, *int)
 	}{
-		{field{"n_embd", d.Width}, func(c *Config, _ *int) { c.Width, c.Heads = 1, 1 }},
+		{field{"n_embd", d.Width}, func(c *Config, _ *int) { c.Width, c.Heads, c.KVHeads = 1, 1, 0 }},
 		{field{"n_layer", d.Layers}, func(c *Config, _ *int) { c.Layers = 1 }},
 		{field{"block_size", d.BlockSize}, func(c *Config, _ *int) { c.BlockSize = 1 }},
 		{field{"batch", batch}, func(_ *Config, b *int) { *b = min(*b, 1) }},
 		{field{"vocab", d.Vocab}, func(c *Config, _ *int) { c.Vocab = 1 }},
-		{field{"n_head", d.Heads}, func(c *Config, _ *int) { c.Heads = 1 }},
+		{field{"n_head", d.Heads}, func(c *Config, _ *int) { c.Heads, c.KVHeads = 1, 0 }},
+		{field{"mlp_hidden", d.MLPHidden}, func(c *Config, _ *int) { c.MLPHidden = 1 }},
 	}
 	best, bestCost := cands[0].f, math.Inf(1)
 	for _, cd := range cands {
-		cc, b := d, batch
+		cc, b := c, batch // c, not d: a width's defaults (the MLP's hidden width) follow it
 		cd.set(&cc, &b)
 		if got := cost(cc, b); got < bestCost {
 			best, bestCost = cd.f, got
@@ -234,8 +240,8 @@ func (c Config) culprit(batch int, cost func(Config, int) float64) field {
 	return best
 }
 
-// MemoryError is CheckMemory's refusal: Field (n_embd, block_size, n_layer, vocab, n_head
-// or batch, as config.json names them) is the size that, reduced, would help most.
+// MemoryError is CheckMemory's refusal: Field (n_embd, block_size, n_layer, vocab, n_head,
+// mlp_hidden or batch, as config.json names them) is the size that, reduced, would help most.
 type MemoryError struct {
 	Field     string
 	Value     int

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/attend-go/attend"
@@ -63,11 +64,12 @@ func TestMemoryMatchesGraph(t *testing.T) {
 		}
 		nodes := 0
 		for _, n := range lm.Graph.AllNodes() {
-			if n.Op() != nil {
+			if n.Op() != nil && !isWeightsNode(n) {
 				nodes += n.Shape().TotalSize()
 			}
 		}
 		nodes += decoderElements(t, c.cfg)
+		nodes = int(math.Ceil(gpt.ArenaFraction*float64(nodes-params(lm)))) + params(lm) // what the Programs hold at once
 		m, err := c.cfg.Memory(c.batch, tensor.Float64, false)
 		if err != nil {
 			t.Fatal(err)
@@ -207,12 +209,32 @@ func decoderElements(t *testing.T, cfg gpt.Config) int {
 	}
 	n := 0
 	for _, node := range g.AllNodes() {
-		if node.Op() != nil {
+		if node.Op() != nil && !isWeightsNode(node) {
 			n += node.Shape().TotalSize()
 		}
 	}
 	if !cfg.NoAttention {
 		n += 2 * len(m.Blocks) * cfg.BlockSize * cfg.Width // the cache's keys and values
+	}
+	return n
+}
+
+// isWeightsNode reports an attention-weights node, which the passes that train, evaluate
+// and decode never compute (FlashWeights runs only when the weights are asked for).
+func isWeightsNode(n *G.Node) bool { return strings.HasPrefix(n.Op().String(), "attend.FlashWeights") }
+
+// params is the gradient elements of lm's training pass (one per learnable number, and
+// the tied table's second), which the estimate counts outside the shared arena.
+func params(lm *gpt.LM) int {
+	if lm.Batch == 0 {
+		return 0
+	}
+	n := 0
+	for _, p := range lm.Params {
+		n += p.Shape().TotalSize()
+	}
+	if lm.Model.Config.Tied {
+		n += 2 * lm.Model.Config.Vocab * lm.Model.Config.Width
 	}
 	return n
 }

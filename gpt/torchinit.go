@@ -5,6 +5,7 @@ import (
 
 	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
+	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/torchrand"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -30,8 +31,8 @@ func (m *Model) InitLikeNanoGPT(gen *torchrand.Generator) error {
 		return wrap(errors.Wrap(attend.ErrArgument, "nil generator"))
 	}
 	c := m.Config
-	if c.NoAttention {
-		return wrap(errors.Wrap(attend.ErrArgument, "a model without attention has no nanoGPT counterpart"))
+	if c.NoAttention || !c.isNanoGPT() {
+		return wrap(errors.Wrap(attend.ErrArgument, "only nanoGPT's architecture (learned positions, LayerNorm, GELU MLP, full multi-head attention) has a nanoGPT counterpart"))
 	}
 	C, V, T := c.Width, c.Vocab, c.BlockSize
 	draw := func(n int) []float32 { return make([]float32, n) }
@@ -103,11 +104,13 @@ func (m *Model) InitLikeNanoGPT(gen *torchrand.Generator) error {
 			assign{b.MLP.Proj.W, transpose(proj, C, 4*C)})
 	}
 	// LayerNorm gains 1, every bias 0 (nil ones are absent).
-	ones := []*G.Node{m.LNF.Gain}
-	zeros := []*G.Node{m.LNF.Bias}
+	lnf := m.LNF.(*layers.LayerNorm)
+	ones := []*G.Node{lnf.Gain}
+	zeros := []*G.Node{lnf.Bias}
 	for _, b := range m.Blocks {
-		ones = append(ones, b.LN1.Gain, b.LN2.Gain)
-		zeros = append(zeros, b.LN1.Bias, b.LN2.Bias, b.Attn.Bq, b.Attn.Bk, b.Attn.Bv, b.Attn.Bo, b.MLP.FC.B, b.MLP.Proj.B)
+		ln1, ln2 := b.LN1.(*layers.LayerNorm), b.LN2.(*layers.LayerNorm)
+		ones = append(ones, ln1.Gain, ln2.Gain)
+		zeros = append(zeros, ln1.Bias, ln2.Bias, b.Attn.Bq, b.Attn.Bk, b.Attn.Bv, b.Attn.Bo, b.MLP.FC.B, b.MLP.Proj.B)
 	}
 	for c, nodes := range map[float32][]*G.Node{1: ones, 0: zeros} {
 		for _, n := range nodes {

@@ -51,7 +51,15 @@ type AttentionConfig struct {
 	// (graph.Window): the query at p sees the keys p − WindowLeft … p + WindowRight (and
 	// Causal still blocks those after p). Both 0 means no window; not with Window.
 	WindowLeft, WindowRight int
+	// QKNorm normalises each head of the queries and keys (parameter-free RMSNorm over
+	// the head's width, eps QKNormEps) before their scores, after RoPE, as nanochat does:
+	// the scores of a head are then bounded by its width times the scale.
+	QKNorm bool
 }
+
+// QKNormEps is the eps of QKNorm's RMSNorm (nanochat's F.rms_norm uses the dtype's
+// machine epsilon; 1e-5 keeps float32 and float64 alike).
+const QKNormEps = 1e-5
 
 // RoPEConfig is the rotary position embedding of a SelfAttention (see graph.RoPE).
 type RoPEConfig struct {
@@ -346,6 +354,14 @@ func (a *SelfAttention) attend(x *G.Node, in AttendInputs, withWeights bool) (ou
 			return nil, nil, wrap(err)
 		}
 	}
+	if c.QKNorm {
+		if q, err = headNorm(q, c.Heads); err != nil {
+			return nil, nil, wrap(err)
+		}
+		if k, err = headNorm(k, c.KVHeads); err != nil {
+			return nil, nil, wrap(err)
+		}
+	}
 	fo := graph.FlashOpts{
 		Heads: c.Heads, Scale: c.Scale, Causal: c.Causal, Window: c.window(), ALiBi: a.slopes,
 		Mask: in.Mask, KeyPadding: in.KeyPadding, Cache: in.Cache, CacheSlot: in.CacheSlot,
@@ -373,4 +389,23 @@ func seqShape(n *G.Node) (b, t, c int) {
 		return 1, s[0], s[1]
 	}
 	return s[0], s[1], s[2]
+}
+
+// headNorm is the parameter-free RMSNorm of each of the heads column blocks of x
+// (…, heads·d): x viewed as (…, heads, d), normalised over d, viewed back.
+func headNorm(x *G.Node, heads int) (*G.Node, error) {
+	s := x.Shape()
+	split := append(s[:s.Dims()-1].Clone(), heads, s[s.Dims()-1]/heads)
+	r, err := G.Reshape(x, split)
+	if err != nil {
+		return nil, errors.Wrapf(attend.ErrShape, "QKNorm: %v as %v: %v", s, split, err)
+	}
+	if r, err = graph.RMSNorm(r, nil, QKNormEps); err != nil {
+		return nil, err
+	}
+	y, err := G.Reshape(r, s.Clone())
+	if err != nil {
+		return nil, errors.Wrapf(attend.ErrShape, "QKNorm: %v back to %v: %v", split, s, err)
+	}
+	return y, nil
 }

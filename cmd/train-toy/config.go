@@ -34,16 +34,21 @@ type settings struct {
 	Beta1, Beta2, WeightDecay, Clip float64
 	Dropout                         float64
 	Tied, Bias, NoAttention         bool
-	Seed                            uint64
-	Dtype, RNG                      string
-	EvalEvery, EvalBatches          int
-	Out, Resume                     string
-	Temperature                     float64
-	TopK, Samples, SampleTokens     int
-	Prompt                          string
-	ValFrac                         float64
-	Quiet                           bool
-	explicit                        map[string]bool // flags given on the command line
+	// the architecture beyond nanoGPT's (gpt.Config's options; --arch sets a family's)
+	Arch, Norm, Pos, MLP, Windows, RoPEStyle string
+	KVHeads, MLPHidden, Window               int
+	QKNorm                                   bool
+	RoPETheta, SoftCap                       float64
+	Seed                                     uint64
+	Dtype, RNG                               string
+	EvalEvery, EvalBatches                   int
+	Out, Resume                              string
+	Temperature                              float64
+	TopK, Samples, SampleTokens              int
+	Prompt                                   string
+	ValFrac                                  float64
+	Quiet                                    bool
+	explicit                                 map[string]bool // flags given on the command line
 }
 
 // taskDefaults are the settings of a run on a synthetic task, chosen so the default copy
@@ -75,6 +80,22 @@ func nanogptCPU(s settings) settings {
 	return s
 }
 
+// archPreset is nanoGPT's CPU recipe with the architecture of a modern decoder family
+// (gpt.Family: "llama" or "nanochat") at the same scale, drawn from attend's own random
+// streams (nanoGPT's generator has no such model to repeat).
+func archPreset(s settings, family string) settings {
+	s = nanogptCPU(s)
+	s.Arch, s.RNG = family, "attend"
+	return s
+}
+
+// presets are the --preset recipes.
+var presets = map[string]func(settings) settings{
+	"nanogpt-cpu":  nanogptCPU,
+	"llama-cpu":    func(s settings) settings { return archPreset(s, "llama") },
+	"nanochat-cpu": func(s settings) settings { return archPreset(s, "nanochat") },
+}
+
 // flagSet declares every flag with its default and help text. The flag package calls
 // Usage on -h and on every error; it prints nothing: parseTrain prints the usage on -h
 // only.
@@ -84,7 +105,7 @@ func flagSet(s *settings) *flag.FlagSet {
 	fs.Usage = func() {}
 	fs.StringVar(&s.Task, "task", "copy", "synthetic task: "+strings.Join(datasets.TaskNames(), ", ")+" (ignored with --data)")
 	fs.StringVar(&s.Data, "data", "", "train on this UTF-8 text `file`, character level, 90/10 train/validation split")
-	fs.StringVar(&s.Preset, "preset", "", "recipe: nanogpt-cpu (nanoGPT's CPU run on Tiny Shakespeare: 4 layers, 4 heads, width 128, block 64, batch 12, 2000 steps)")
+	fs.StringVar(&s.Preset, "preset", "", "recipe: nanogpt-cpu (nanoGPT's CPU run on Tiny Shakespeare: 4 layers, 4 heads, width 128, block 64, batch 12, 2000 steps),\nllama-cpu or nanochat-cpu (the same recipe with the --arch llama or nanochat decoder, --rng attend)")
 	fs.IntVar(&s.Steps, "steps", 250, "optimiser steps in all (with --resume: the step to stop at)")
 	fs.IntVar(&s.Batch, "batch", 32, "sequences per batch")
 	fs.IntVar(&s.Block, "block", 0, "context length; for copy/reverse/sort twice the string length (default: the task's, 16)")
@@ -99,6 +120,18 @@ func flagSet(s *settings) *flag.FlagSet {
 	fs.Float64Var(&s.Clip, "clip", 1, "global gradient-norm clip (0: none)")
 	fs.Float64Var(&s.Dropout, "dropout", 0, "dropout on embeddings and residual branches")
 	fs.BoolVar(&s.NoAttention, "no-attention", false, "ablation: remove every attention sub-layer")
+	fs.StringVar(&s.Arch, "arch", "gpt", "decoder family: gpt (nanoGPT's GPT-2), llama (RMSNorm, RoPE, SwiGLU, GQA, untied) or nanochat\n(parameter-free RMSNorm, RoPE, QK-norm, ReLU², GQA, untied, windows SSSL); the flags below override its parts")
+	fs.StringVar(&s.Norm, "norm", "", "normalisation: layernorm, rmsnorm or rmsnorm-nogain (default: the --arch's)")
+	fs.StringVar(&s.Pos, "pos", "", "positions: learned, rope, alibi or none (default: the --arch's)")
+	fs.Float64Var(&s.RoPETheta, "rope-theta", 0, "RoPE's base θ (default: the --arch's, or 10000)")
+	fs.StringVar(&s.RoPEStyle, "rope-style", "", "RoPE's pairs: interleaved (Meta's Llama) or half (GPT-NeoX, Hugging Face, nanochat)")
+	fs.StringVar(&s.MLP, "mlp", "", "MLP: gelu, swiglu or relu2 (default: the --arch's)")
+	fs.IntVar(&s.MLPHidden, "mlp-hidden", 0, "MLP hidden width (default: 4·width; for swiglu ⌊8·width/3⌋ rounded up to a multiple of 32)")
+	fs.IntVar(&s.KVHeads, "kv-heads", 0, "key/value heads, dividing --heads (grouped-query attention; 1: multi-query; default: the --arch's)")
+	fs.BoolVar(&s.QKNorm, "qk-norm", false, "RMS-normalise each head's queries and keys (nanochat)")
+	fs.StringVar(&s.Windows, "windows", "", "per-layer attention windows: a pattern of S (short) and L (long) tiled over the layers, the last\nlayer long when the pattern has an L (nanochat: SSSL); S alone windows every layer")
+	fs.IntVar(&s.Window, "window", 0, "keys a query of a short-window layer sees, itself included (default ⌈block/4⌉); alone, every layer's window")
+	fs.Float64Var(&s.SoftCap, "soft-cap", 0, "cap the logits smoothly at ±C: C·tanh(z/C) (0: none)")
 	fs.Uint64Var(&s.Seed, "seed", 1337, "random seed (initialisation, batches, sampling)")
 	fs.StringVar(&s.Dtype, "dtype", "float32", "float32 or float64")
 	fs.StringVar(&s.RNG, "rng", "attend", "random streams: attend (one per tensor and per split), or torch (PyTorch's generator drawn in nanoGPT's order,\nso --seed gives nanoGPT's initial weights, batches and evaluation batches; needs --data; the default with --data)")
@@ -162,12 +195,12 @@ func parseTrain(args []string, help io.Writer) (settings, error) {
 		base.Task = ""
 		base.Steps = 2000
 	}
-	switch s.Preset {
-	case "":
-	case "nanogpt-cpu":
-		base = nanogptCPU(base)
-	default:
-		return s, usageErr("unknown --preset %q (want nanogpt-cpu)", s.Preset)
+	if s.Preset != "" {
+		p, ok := presets[s.Preset]
+		if !ok {
+			return s, usageErr("unknown --preset %q (want nanogpt-cpu, llama-cpu or nanochat-cpu)", s.Preset)
+		}
+		base = p(base)
 	}
 	base.Data, base.Preset, base.Out, base.Resume, base.Prompt, base.Quiet = s.Data, s.Preset, s.Out, s.Resume, s.Prompt, s.Quiet
 	if s.Data == "" {
@@ -176,8 +209,8 @@ func parseTrain(args []string, help io.Writer) (settings, error) {
 	s = base
 	s.explicit = given.explicit
 	applyExplicit(&s, given)
-	if s.NoAttention && !s.explicit["rng"] {
-		s.RNG = "attend" // nanoGPT's initial weights need attention layers
+	if (s.NoAttention || (s.Arch != "" && s.Arch != "gpt") || !s.nanoGPTArch()) && !s.explicit["rng"] {
+		s.RNG = "attend" // nanoGPT's initial weights need its architecture
 	}
 	if s.DecaySteps == 0 {
 		s.DecaySteps = s.Steps
@@ -205,6 +238,12 @@ func applyExplicit(s *settings, given settings) {
 		"eval-every": func() { s.EvalEvery = given.EvalEvery }, "eval-batches": func() { s.EvalBatches = given.EvalBatches },
 		"temperature": func() { s.Temperature = given.Temperature }, "top-k": func() { s.TopK = given.TopK },
 		"samples": func() { s.Samples = given.Samples },
+		"arch":    func() { s.Arch = given.Arch }, "norm": func() { s.Norm = given.Norm }, "pos": func() { s.Pos = given.Pos },
+		"rope-theta": func() { s.RoPETheta = given.RoPETheta }, "rope-style": func() { s.RoPEStyle = given.RoPEStyle },
+		"mlp": func() { s.MLP = given.MLP }, "mlp-hidden": func() { s.MLPHidden = given.MLPHidden },
+		"kv-heads": func() { s.KVHeads = given.KVHeads }, "qk-norm": func() { s.QKNorm = given.QKNorm },
+		"windows": func() { s.Windows = given.Windows }, "window": func() { s.Window = given.Window },
+		"soft-cap": func() { s.SoftCap = given.SoftCap },
 	}
 	for name := range e {
 		if f, ok := set[name]; ok {
@@ -250,6 +289,8 @@ func validate(s settings) error {
 		return usageErr("--rng torch draws nanoGPT's text batches: it needs --data")
 	case s.RNG == "torch" && s.NoAttention:
 		return usageErr("--rng torch starts from nanoGPT's initial weights, which need attention: drop --no-attention or use --rng attend")
+	case s.RNG == "torch" && ((s.Arch != "" && s.Arch != "gpt") || !s.nanoGPTArch()):
+		return usageErr("--rng torch starts from nanoGPT's initial weights, which exist only for --arch gpt without architecture flags: use --rng attend")
 	case !(s.Temperature >= 0):
 		return usageErr("--temperature %v: must be ≥ 0", s.Temperature)
 	case s.TopK < 0:
@@ -283,6 +324,75 @@ func validate(s settings) error {
 		}
 	}
 	return nil
+}
+
+// nanoGPTArch reports whether no flag changes the GPT's architecture from nanoGPT's.
+func (s settings) nanoGPTArch() bool {
+	return s.Norm == "" && s.Pos == "" && s.MLP == "" && s.MLPHidden == 0 && s.KVHeads == 0 && !s.QKNorm &&
+		s.Windows == "" && s.Window == 0 && s.SoftCap == 0 && s.RoPETheta == 0 && s.RoPEStyle == ""
+}
+
+// modelConfig is the architecture the settings name: the --arch family on the sizes,
+// then the architecture flags given; errors name the flag.
+func (s settings) modelConfig(vocab, block int) (gpt.Config, error) {
+	c := gpt.Config{Vocab: vocab, BlockSize: block, Layers: s.Layers, Heads: s.Heads, Width: s.Width,
+		Tied: s.Tied, Bias: s.Bias, Dropout: s.Dropout, NoAttention: s.NoAttention}
+	arch := s.Arch
+	if arch == "" {
+		arch = "gpt"
+	}
+	if arch != "gpt" {
+		var err error
+		if c, err = gpt.Family(arch, c); err != nil {
+			return c, usageErr("--arch %q: want %s", s.Arch, strings.Join(gpt.Families(), ", "))
+		}
+		if s.explicit["tied"] {
+			c.Tied = s.Tied
+		}
+	}
+	if s.Norm != "" {
+		c.Norm = s.Norm
+	}
+	if s.Pos != "" {
+		c.Pos = s.Pos
+		if c.Pos != gpt.PosRoPE {
+			c.RoPETheta, c.RoPEStyle = 0, ""
+		}
+	}
+	if s.RoPETheta != 0 {
+		c.RoPETheta = s.RoPETheta
+	}
+	if s.RoPEStyle != "" {
+		c.RoPEStyle = s.RoPEStyle
+	}
+	if s.MLP != "" {
+		c.MLP = s.MLP
+	}
+	if s.MLPHidden != 0 {
+		c.MLPHidden = s.MLPHidden
+	}
+	if s.KVHeads != 0 {
+		c.KVHeads = s.KVHeads
+	}
+	if s.QKNorm {
+		c.QKNorm = true
+	}
+	if s.Windows != "" {
+		c.Windows = s.Windows
+	}
+	if s.Window != 0 {
+		if c.Windows == "" {
+			c.Windows = "S"
+		}
+		c.ShortWindow = s.Window
+	}
+	if s.SoftCap != 0 {
+		c.SoftCap = s.SoftCap
+	}
+	if err := c.Validate(); err != nil {
+		return c, usageErr("the architecture flags: %v", err)
+	}
+	return c, nil
 }
 
 // checkNewRunDir refuses an --out that is not a new or empty directory: attend never

@@ -141,11 +141,14 @@ func tokenizerSpec(tok datasets.Tokenizer) rundir.TokenizerSpec {
 }
 
 // runConfig turns settings into the run's config.json.
-func runConfig(s settings, d *data) rundir.Config {
+func runConfig(s settings, d *data) (rundir.Config, error) {
+	model, err := s.modelConfig(d.tok.VocabSize(), d.block)
+	if err != nil {
+		return rundir.Config{}, err
+	}
 	return rundir.Config{
-		Format: train.RunFormat,
-		Model: gpt.Config{Vocab: d.tok.VocabSize(), BlockSize: d.block, Layers: s.Layers, Heads: s.Heads,
-			Width: s.Width, Tied: s.Tied, Bias: s.Bias, Dropout: s.Dropout, NoAttention: s.NoAttention},
+		Format:    train.RunFormat,
+		Model:     model,
 		Dtype:     s.Dtype,
 		Tokenizer: tokenizerSpec(d.tok),
 		Data:      rundir.DataSpec{Task: s.Task, File: s.Data, ValFrac: s.ValFrac},
@@ -161,7 +164,7 @@ func runConfig(s settings, d *data) rundir.Config {
 			EvalBatches: s.EvalBatches,
 			EvalAtStart: true, // the step-0 point of the loss curves
 		},
-	}
+	}, nil
 }
 
 // rngName is RunConfig.RNG for the --rng flag: attend's own streams are the default, "".
@@ -211,9 +214,13 @@ type summary struct {
 	// model's shapes (gpt.Config.TrainFLOPs, nanoGPT's MFU count) per second of steps,
 	// evaluations excluded; PeakGFLOPs the GEMM speed probed at the start of the run
 	// (graph.GemmPeak). Their ratio is how close to the machine a step runs.
-	GFLOPs     float64    `json:"gflops"`
-	PeakGFLOPs float64    `json:"peak_gflops"`
-	Model      gpt.Config `json:"model"`
+	GFLOPs     float64 `json:"gflops"`
+	PeakGFLOPs float64 `json:"peak_gflops"`
+	// StepMS is the mean wall time of a training step alone, the first excluded (sampling the batch, the
+	// forward and backward passes, clipping, the optimiser), evaluations and saves
+	// excluded; MsPerStep is the run's wall time per step, everything included.
+	StepMS float64    `json:"step_ms"`
+	Model  gpt.Config `json:"model"`
 }
 
 func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -249,7 +256,9 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if d, err = loadData(probe, nil); err != nil {
 			return err
 		}
-		cfg = runConfig(s, d)
+		if cfg, err = runConfig(s, d); err != nil {
+			return err
+		}
 		if err := checkMemory(cfg, cfg.Batch, true, ""); err != nil {
 			return err
 		}
@@ -342,7 +351,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	prevElapsed := st.ElapsedS
 	startStep := tr.Step
 	// stepTime is the wall time of the training steps alone (evaluations and saves
-	// excluded), for the achieved GFLOP/s.
+	// excluded, and the run's first step, which allocates), for the achieved GFLOP/s.
 	var stepTime time.Duration
 	stepsTimed, lastMark := 0, time.Now()
 	gflops := func() float64 {
@@ -353,8 +362,10 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	tr.OnStep = func(step int, loss, lr float64) {
 		now := time.Now()
-		stepTime += now.Sub(lastMark)
-		stepsTimed++
+		if step > startStep+1 { // the run's first step allocates its buffers: not timed
+			stepTime += now.Sub(lastMark)
+			stepsTimed++
+		}
 		lastMark = now
 		rep.step(step, loss, lr)
 		if bar == nil {
@@ -451,15 +462,19 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return errors.Wrapf(runErr, "training stopped; the last good checkpoint in %s is intact", s.Out)
 	}
-	return finish(ctx, s, cfg, d, lm, st, last, wall, tr.Step-startStep, speed{gflops(), peak}, rep, stdout)
+	stepMS := 0.0
+	if stepsTimed > 0 {
+		stepMS = 1000 * stepTime.Seconds() / float64(stepsTimed)
+	}
+	return finish(ctx, s, cfg, d, lm, st, last, wall, tr.Step-startStep, speed{gflops(), peak, stepMS}, rep, stdout)
 }
 
 // peakProbe is how long the GEMM peak probe runs at the start of training.
 const peakProbe = 100 * time.Millisecond
 
-// speed is a run's achieved GFLOP/s over its training steps and the GEMM peak probed at
-// its start.
-type speed struct{ gflops, peak float64 }
+// speed is a run's achieved GFLOP/s over its training steps, the GEMM peak probed at its
+// start, and the mean wall time of a training step alone.
+type speed struct{ gflops, peak, stepMS float64 }
 
 // finish writes summary.json, the plots and the report, and prints samples.
 // An interrupt stops it with the checkpoint of the last step complete.
@@ -467,7 +482,7 @@ func finish(ctx context.Context, s settings, cfg rundir.Config, d *data, lm *gpt
 	sum := summary{Task: cfg.Data.Task, Data: cfg.Data.File, Config: cfg, Steps: last.Step, TrainLoss: last.TrainLoss,
 		ValLoss: last.ValLoss, BestVal: st.BestValLoss, BestStep: st.BestStep, WallS: st.ElapsedS,
 		MsPerStep: 1000 * wall / float64(max(steps, 1)), Params: lm.Model.NumParams(), Model: cfg.Model,
-		PeakRSSMB: peakRSSMB(), GFLOPs: sp.gflops, PeakGFLOPs: sp.peak}
+		PeakRSSMB: peakRSSMB(), GFLOPs: sp.gflops, PeakGFLOPs: sp.peak, StepMS: sp.stepMS}
 	sum.ValAcc, sum.TrainEvalLoss = finite(last.ValAcc), finite(last.TrainEvalLoss)
 	full := ""
 	if len(d.valIDs) > 0 {

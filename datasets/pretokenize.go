@@ -90,8 +90,8 @@ func spaceRun(s string, i int) int {
 	return last
 }
 
-// contraction returns the length of the contraction suffix at s[i:] (which starts with
-// '\”), or 0; fold allows upper case (GPT-4's (?i:…)).
+// contraction returns the length of the contraction suffix at s[i:] (which starts with an
+// apostrophe), or 0; fold allows upper case (GPT-4's (?i:…)).
 func contraction(s string, i int, fold bool) int {
 	if i+1 >= len(s) {
 		return 0
@@ -205,4 +205,18 @@ func splitChunks(s string, next func(string, int) int, yield func(chunk string))
 		yield(s[i:j])
 		i = j
 	}
+}
+
+// SplitGPT2 returns the chunks of text under GPT2SplitPattern (what Python's
+// regex.findall returns), the pieces GPT2Tokenizer encodes separately.
+func SplitGPT2(text string) []string { return split(text, nextGPT2) }
+
+// SplitGPT4 returns the chunks of text under GPT4SplitPattern, the pieces a
+// BPETokenizer learns from and encodes separately.
+func SplitGPT4(text string) []string { return split(text, nextGPT4) }
+
+func split(text string, next func(string, int) int) []string {
+	out := []string{}
+	splitChunks(text, next, func(c string) { out = append(out, c) })
+	return out
 }

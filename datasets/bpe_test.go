@@ -234,7 +234,7 @@ func TestBPESaved(t *testing.T) {
 
 func TestTrainBPEErrors(t *testing.T) {
 	_, err := datasets.TrainBPE("abc", 255)
-	checkErr(t, err, datasets.ErrInvalidArgument, "vocabulary size 255, want at least 256")
+	checkErr(t, err, datasets.ErrInvalidArgument, "vocabulary size 255, want 256 to 1048576")
 	_, err = datasets.TrainBPE("", 300)
 	checkErr(t, err, datasets.ErrEmpty)
 	_, err = datasets.TrainBPE("ab\xffc", 300)

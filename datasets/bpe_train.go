@@ -18,12 +18,12 @@ import (
 // hold the pair only, with a heap ordered by count and first occurrence: learning 4,096
 // tokens from Tiny Shakespeare takes well under a second.
 //
-// vocabSize < 256 wraps ErrInvalidArgument; an empty text ErrEmpty; invalid UTF-8
+// vocabSize < 256 or > MaxBPEVocabSize wraps ErrInvalidArgument; an empty text ErrEmpty; invalid UTF-8
 // ErrInvalidUTF8 with the byte offset; a text too small to give vocabSize-256 merges
 // (no adjacent pair left) ErrTooShort.
 func TrainBPE(text string, vocabSize int) (*BPETokenizer, error) {
-	if vocabSize < 256 {
-		return nil, errors.Wrapf(ErrInvalidArgument, "datasets: bpe: vocabulary size %d, want at least 256", vocabSize)
+	if vocabSize < 256 || vocabSize > MaxBPEVocabSize {
+		return nil, errors.Wrapf(ErrInvalidArgument, "datasets: bpe: vocabulary size %d, want 256 to %d", vocabSize, MaxBPEVocabSize)
 	}
 	if text == "" {
 		return nil, errors.Wrap(ErrEmpty, "datasets: bpe: training text")
@@ -32,7 +32,7 @@ func TrainBPE(text string, vocabSize int) (*BPETokenizer, error) {
 		return nil, errors.Wrapf(ErrInvalidUTF8, "datasets: bpe: training text: byte 0x%02x at byte offset %d", text[off], off)
 	}
 	tr := newBPETrainer(text)
-	merges := make([][2]int, 0, vocabSize-256)
+	merges := make([][2]int, 0, min(vocabSize-256, len(text)))
 	for len(merges) < vocabSize-256 {
 		p, ok := tr.best()
 		if !ok {

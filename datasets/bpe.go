@@ -2,7 +2,9 @@ package datasets
 
 import (
 	"bytes"
+	"container/heap"
 	"encoding/json"
+	"math"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -136,6 +138,9 @@ func (t *BPETokenizer) encodeChunk(chunk string, ids []int32) []int32 {
 	for i := 0; i < len(chunk); i++ {
 		ids = append(ids, int32(chunk[i]))
 	}
+	if len(ids) >= mergeHeapFrom {
+		return t.encodeHeap(ids)
+	}
 	for len(ids) >= 2 {
 		best, at := int32(-1), -1
 		for i := 0; i+1 < len(ids); i++ {
@@ -150,6 +155,61 @@ func (t *BPETokenizer) encodeChunk(chunk string, ids []int32) []int32 {
 		ids = mergeIDs(ids, nil, a, b, best)
 	}
 	return ids
+}
+
+// encodeHeap is encodeChunk in O(n log n) for long chunks. Joining the lowest merge's
+// pairs one at a time, leftmost first, is minbpe's joining of all of them left to right:
+// a pair with the new id has a later merge, so it never comes between.
+func (t *BPETokenizer) encodeHeap(ids []int32) []int32 {
+	n := int32(len(ids))
+	next := make([]int32, n)
+	prev := make([]int32, n)
+	rank := make([]int32, n) // the merged id of the token at i and the next, or MaxInt32
+	for i := range next {
+		next[i], prev[i], rank[i] = int32(i+1), int32(i-1), math.MaxInt32
+	}
+	next[n-1] = -1
+	rankOf := func(i int32) int32 {
+		if j := next[i]; j >= 0 {
+			if id, ok := t.ranks[pairKey(ids[i], ids[j])]; ok {
+				return id
+			}
+		}
+		return math.MaxInt32
+	}
+	h := make(candHeap, 0, n)
+	for i := int32(0); i+1 < n; i++ {
+		if rank[i] = rankOf(i); rank[i] != math.MaxInt32 {
+			h = append(h, cand{rank[i], i})
+		}
+	}
+	heap.Init(&h)
+	for h.Len() > 0 {
+		c := heap.Pop(&h).(cand)
+		i := c.at
+		if rank[i] != c.rank {
+			continue
+		}
+		j := next[i]
+		ids[i], rank[j] = c.rank, math.MaxInt32
+		next[i] = next[j]
+		if next[j] >= 0 {
+			prev[next[j]] = i
+		}
+		for _, b := range [2]int32{i, prev[i]} {
+			if b < 0 {
+				continue
+			}
+			if rank[b] = rankOf(b); rank[b] != math.MaxInt32 {
+				heap.Push(&h, cand{rank[b], b})
+			}
+		}
+	}
+	out := ids[:0]
+	for i := int32(0); i >= 0; i = next[i] {
+		out = append(out, ids[i])
+	}
+	return out
 }
 
 // mergeIDs is minbpe's merge, in place: every occurrence of (a, b), left to right, becomes

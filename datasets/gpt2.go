@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"container/heap"
 	"math"
 	"strings"
 	"sync"
@@ -108,10 +109,21 @@ type part struct {
 	rank int32
 }
 
+// mergeHeapFrom is the chunk length from which merge uses a heap instead of a scan.
+const mergeHeapFrom = 64
+
 // merge runs tiktoken's byte_pair_merge on chunk: while some two adjacent parts join
 // into a token, join the pair whose token has the lowest rank (the leftmost on a tie).
 // It returns the boundaries, the last at len(chunk).
 func (t *GPT2Tokenizer) merge(chunk string, p []part) []part {
+	if len(chunk) >= mergeHeapFrom {
+		return t.mergeHeap(chunk, p)
+	}
+	return t.mergeScan(chunk, p)
+}
+
+// mergeScan is merge by a linear scan for the lowest rank at each step: O(n²).
+func (t *GPT2Tokenizer) mergeScan(chunk string, p []part) []part {
 	for i := 0; i <= len(chunk); i++ {
 		p = append(p, part{i, math.MaxInt32})
 	}
@@ -143,6 +155,81 @@ func (t *GPT2Tokenizer) merge(chunk string, p []part) []part {
 		}
 	}
 	return p
+}
+
+// mergeHeap is merge in O(n log n): the boundaries are a linked list and the candidate
+// joins a heap ordered by rank, then position; an entry whose rank is no longer its
+// boundary's is stale and skipped.
+func (t *GPT2Tokenizer) mergeHeap(chunk string, p []part) []part {
+	n := len(chunk)
+	next := make([]int32, n+1)
+	prev := make([]int32, n+1)
+	rank := make([]int32, n+1)
+	for i := range next {
+		next[i], prev[i], rank[i] = int32(i+1), int32(i-1), math.MaxInt32
+	}
+	next[n] = -1
+	rankOf := func(i int32) int32 { // the token of the part at i and the next one
+		j := next[i]
+		if j < 0 || next[j] < 0 {
+			return math.MaxInt32
+		}
+		if r, ok := t.ranks[chunk[i:next[j]]]; ok {
+			return r
+		}
+		return math.MaxInt32
+	}
+	h := make(candHeap, 0, n)
+	for i := int32(0); int(i)+2 <= n; i++ {
+		if rank[i] = rankOf(i); rank[i] != math.MaxInt32 {
+			h = append(h, cand{rank[i], i})
+		}
+	}
+	heap.Init(&h)
+	for h.Len() > 0 {
+		c := heap.Pop(&h).(cand)
+		i := c.at
+		if rank[i] != c.rank {
+			continue // stale: the boundary was removed or its join changed
+		}
+		j := next[i]
+		rank[j] = math.MaxInt32
+		next[i] = next[j]
+		if next[j] >= 0 {
+			prev[next[j]] = i
+		}
+		for _, b := range [2]int32{i, prev[i]} {
+			if b < 0 {
+				continue
+			}
+			if rank[b] = rankOf(b); rank[b] != math.MaxInt32 {
+				heap.Push(&h, cand{rank[b], b})
+			}
+		}
+	}
+	for i := int32(0); i >= 0; i = next[i] {
+		p = append(p, part{int(i), rank[i]})
+	}
+	return p
+}
+
+// cand is a join in mergeHeap: the part at boundary at with the next one.
+type cand struct{ rank, at int32 }
+
+// candHeap pops the lowest rank, the leftmost first.
+type candHeap []cand
+
+func (h candHeap) Len() int { return len(h) }
+func (h candHeap) Less(i, j int) bool {
+	return h[i].rank < h[j].rank || h[i].rank == h[j].rank && h[i].at < h[j].at
+}
+func (h candHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *candHeap) Push(x any)   { *h = append(*h, x.(cand)) }
+func (h *candHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
 }
 
 // Decode concatenates the bytes of the tokens of ids; 50256 is "<|endoftext|>". The

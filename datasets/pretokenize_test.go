@@ -23,8 +23,8 @@ func TestSplitGolden(t *testing.T) {
 	if err := json.Unmarshal(raw, &golden); err != nil {
 		t.Fatal(err)
 	}
-	if len(golden.Cases) < 20 {
-		t.Fatalf("%d golden cases, want at least 20", len(golden.Cases))
+	if len(golden.Cases) < 300 {
+		t.Fatalf("%d golden cases, want at least 300", len(golden.Cases))
 	}
 	for _, c := range golden.Cases {
 		for _, p := range []struct {

@@ -100,3 +100,64 @@ func newWordTokenizerFromText(text string) (*WordTokenizer, error) {
 	sort.Strings(words)
 	return NewWordTokenizer(words)
 }
+
+// SavedTokenizer is any of this package's tokenizers as JSON-safe data, for a run's
+// configuration: the spec and what the spec needs to rebuild the same ids without the
+// training text. Byte-level tokens are not saved as strings (encoding/json would
+// replace their invalid UTF-8): gpt2 needs nothing, bpe:N its merges.
+type SavedTokenizer struct {
+	// Spec is the tokenizer's spec string: "char", "word", "gpt2" or "bpe:N".
+	Spec string `json:"spec"`
+	// Vocab is the id → symbol table of char and word.
+	Vocab []string `json:"vocab,omitempty"`
+	// Merges are bpe:N's N-256 merges, GPT4SplitPattern's (SavedBPE.Merges).
+	Merges [][2]int `json:"merges,omitempty"`
+}
+
+// SaveTokenizer returns tok as data; LoadTokenizer rebuilds it. A Tokenizer of another
+// package wraps ErrInvalidArgument.
+func SaveTokenizer(tok Tokenizer) (SavedTokenizer, error) {
+	switch t := tok.(type) {
+	case *CharTokenizer:
+		return SavedTokenizer{Spec: "char", Vocab: t.Vocab()}, nil
+	case *WordTokenizer:
+		return SavedTokenizer{Spec: "word", Vocab: t.Vocab()}, nil
+	case *GPT2Tokenizer:
+		return SavedTokenizer{Spec: "gpt2"}, nil
+	case *BPETokenizer:
+		return SavedTokenizer{Spec: TokenizerSpec{Kind: "bpe", VocabSize: t.VocabSize()}.String(), Merges: t.Merges()}, nil
+	}
+	return SavedTokenizer{}, errors.Wrapf(ErrInvalidArgument, "datasets: save tokenizer: %T is not one of this package's", tok)
+}
+
+// LoadTokenizer rebuilds a tokenizer saved with SaveTokenizer. A bad spec wraps
+// ErrInvalidArgument; a vocabulary or merge list that does not fit the spec (missing,
+// given where the spec takes none, N not 256 plus the merges, or rejected by
+// NewCharTokenizerFromVocab, NewWordTokenizer or NewBPETokenizer) wraps ErrBadVocab.
+func LoadTokenizer(s SavedTokenizer) (Tokenizer, error) {
+	spec, err := ParseTokenizerSpec(s.Spec)
+	if err != nil {
+		return nil, errors.Wrap(err, "datasets: load tokenizer")
+	}
+	bad := func(format string, args ...any) error {
+		return errors.Wrapf(ErrBadVocab, "datasets: load tokenizer %s: "+format, append([]any{spec}, args...)...)
+	}
+	switch {
+	case spec.Kind == "bpe" && s.Vocab != nil, spec.Kind != "bpe" && s.Merges != nil:
+		return nil, bad("has the wrong table (vocab for char and word, merges for bpe:N)")
+	case spec.Kind == "gpt2" && s.Vocab != nil:
+		return nil, bad("takes no vocabulary")
+	}
+	switch spec.Kind {
+	case "char":
+		return NewCharTokenizerFromVocab(s.Vocab)
+	case "word":
+		return NewWordTokenizer(s.Vocab)
+	case "gpt2":
+		return NewGPT2Tokenizer()
+	}
+	if len(s.Merges) != spec.VocabSize-256 {
+		return nil, bad("%d merges, want %d", len(s.Merges), spec.VocabSize-256)
+	}
+	return NewBPETokenizer(SavedBPE{Split: BPESplitGPT4, Merges: s.Merges})
+}

@@ -1,6 +1,7 @@
 package datasets_test
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 
@@ -91,4 +92,62 @@ func TestTokenizerSpecNew(t *testing.T) {
 	checkErr(t, err, datasets.ErrInvalidArgument)
 	_, err = datasets.TokenizerSpec{Kind: "nope"}.New(text)
 	checkErr(t, err, datasets.ErrInvalidArgument, `tokenizer "nope": unknown`)
+}
+
+func TestSaveLoadTokenizer(t *testing.T) {
+	const text = "to be or not to be, that is the question: whether 'tis nobler\n"
+	for _, spec := range []string{"char", "word", "gpt2", "bpe:280"} {
+		s, _ := datasets.ParseTokenizerSpec(spec)
+		tok, err := s.New(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved, err := datasets.SaveTokenizer(tok)
+		if err != nil || saved.Spec != spec {
+			t.Fatalf("%s: SaveTokenizer = %+v, %v", spec, saved.Spec, err)
+		}
+		js, err := json.Marshal(saved)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back datasets.SavedTokenizer
+		if err := json.Unmarshal(js, &back); err != nil {
+			t.Fatal(err)
+		}
+		again, err := datasets.LoadTokenizer(back)
+		if err != nil {
+			t.Fatalf("%s: LoadTokenizer: %v", spec, err)
+		}
+		if !reflect.DeepEqual(again.Vocab(), tok.Vocab()) {
+			t.Fatalf("%s: the vocabulary changed through JSON", spec)
+		}
+		probe := "to be"
+		if spec == "word" {
+			probe = "to be or"
+		}
+		a, _ := tok.Encode(probe)
+		b, _ := again.Encode(probe)
+		if !reflect.DeepEqual(a, b) || len(a) == 0 {
+			t.Fatalf("%s: Encode %v before, %v after", spec, a, b)
+		}
+	}
+	_, err := datasets.SaveTokenizer(nil)
+	checkErr(t, err, datasets.ErrInvalidArgument, "<nil> is not one of this package's")
+	for _, c := range []struct {
+		s        datasets.SavedTokenizer
+		sentinel error
+		contains string
+	}{
+		{datasets.SavedTokenizer{Spec: "bpe:1"}, datasets.ErrInvalidArgument, `tokenizer "bpe:1"`},
+		{datasets.SavedTokenizer{Spec: "bpe:258", Merges: [][2]int{{1, 2}}}, datasets.ErrBadVocab, "load tokenizer bpe:258: 1 merges, want 2"},
+		{datasets.SavedTokenizer{Spec: "bpe:257", Merges: [][2]int{{1, 257}}}, datasets.ErrBadVocab, "merge 0 is [1, 257]"},
+		{datasets.SavedTokenizer{Spec: "bpe:257", Vocab: []string{"a"}}, datasets.ErrBadVocab, "wrong table"},
+		{datasets.SavedTokenizer{Spec: "char", Merges: [][2]int{}}, datasets.ErrBadVocab, "wrong table"},
+		{datasets.SavedTokenizer{Spec: "gpt2", Vocab: []string{"a"}}, datasets.ErrBadVocab, "takes no vocabulary"},
+		{datasets.SavedTokenizer{Spec: "char"}, datasets.ErrBadVocab, "empty vocabulary"},
+		{datasets.SavedTokenizer{Spec: "word", Vocab: []string{"a b"}}, datasets.ErrBadVocab, "entry 0"},
+	} {
+		_, err := datasets.LoadTokenizer(c.s)
+		checkErr(t, err, c.sentinel, c.contains)
+	}
 }

@@ -64,7 +64,7 @@ func (s TokenizerSpec) String() string {
 func (s TokenizerSpec) NeedsText() bool { return s.Kind != "gpt2" }
 
 // New builds the tokenizer: char as NewCharTokenizer(text); word with the distinct
-// whitespace-separated words of text, sorted (as sorted(set(text.split())));
+// words of text (split as strings.Fields, as WordTokenizer splits), sorted;
 // gpt2 as NewGPT2Tokenizer (text unused); bpe:N as TrainBPE(text, N). Errors are those
 // constructors' (an empty or invalid text wraps ErrEmpty or ErrInvalidUTF8); a spec
 // not made by ParseTokenizerSpec wraps ErrInvalidArgument.

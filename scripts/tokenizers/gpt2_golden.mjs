@@ -6,7 +6,7 @@
 // punctuation, accented letters, CJK, emoji and other scripts), and writes
 // datasets/testdata/tokenizers/gpt2_golden.json with encode_ordinary's ids of each.
 //
-//	cd scripts/tokenizers && npm install tiktoken@1.0.22 && node gpt2_golden.mjs
+//	cd scripts/tokenizers && npm install && node gpt2_golden.mjs   (package.json pins tiktoken 1.0.22)
 import { get_encoding } from "tiktoken";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -6,7 +6,7 @@ encode_ordinary from minbpe/regex.py (RegexTokenizer, default GPT4_SPLIT_PATTERN
 copied with the verbose printing and the class removed. Only the `regex` module is
 needed (pip install regex, or Debian's python3-regex for /usr/bin/python3).
 
-    python3 scripts/tokenizers/minbpe_golden.py [path/to/tinyshakespeare.txt]
+    python3 scripts/tokenizers/minbpe_golden.py [--full] [path/to/tinyshakespeare.txt]
 
 writes datasets/testdata/tokenizers/minbpe_golden.json: for each corpus and vocabulary
 size, the merges in order ([a, b] became 256+i) and the ids of encode_ordinary of a few
@@ -14,6 +14,10 @@ texts (strings.json and a slice of the corpus). Corpora: bpe_corpus.txt (4.5 KB 
 varied text) at 300 and 512 tokens and, if the file is given or found at
 ../shared/data/tinyshakespeare.txt, the first 100,000 characters of Tiny Shakespeare
 at 512 tokens (the Go test recomputes that one only when the file is there).
+
+With --full it also learns 4,096 tokens from the whole of Tiny Shakespeare, as minbpe
+does (a full recount per merge: about half an hour), and writes the 3,840 merges to
+datasets/testdata/tokenizers/minbpe_shakespeare_4096.json.
 """
 import json
 import os
@@ -115,7 +119,9 @@ cases = []
 small = open(os.path.join(td, "bpe_corpus.txt"), encoding="utf-8", newline="").read()
 for n in (300, 512):
     cases.append(case("bpe_corpus.txt", small, n, strings + [small[:600]]))
-shakespeare = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "..", "shared", "data", "tinyshakespeare.txt")
+args = [a for a in sys.argv[1:] if a != "--full"]
+full = "--full" in sys.argv[1:]
+shakespeare = args[0] if args else os.path.join(root, "..", "shared", "data", "tinyshakespeare.txt")
 if os.path.exists(shakespeare):
     text = open(shakespeare, encoding="utf-8", newline="").read()[:100000]
     tail = open(shakespeare, encoding="utf-8", newline="").read()[-3000:]
@@ -123,3 +129,11 @@ if os.path.exists(shakespeare):
 with open(os.path.join(td, "minbpe_golden.json"), "w") as f:
     json.dump({"minbpe": "karpathy/minbpe@1acefe8 RegexTokenizer (GPT4_SPLIT_PATTERN)", "cases": cases}, f, ensure_ascii=True)
     f.write("\n")
+if full and os.path.exists(shakespeare):
+    text = open(shakespeare, encoding="utf-8", newline="").read()
+    merges = train(text, 4096)
+    ordered = [list(p) for p, _ in sorted(merges.items(), key=lambda kv: kv[1])]
+    with open(os.path.join(td, "minbpe_shakespeare_4096.json"), "w") as f:
+        json.dump({"minbpe": "karpathy/minbpe@1acefe8 RegexTokenizer (GPT4_SPLIT_PATTERN)",
+                   "corpus": "tinyshakespeare.txt", "vocab_size": 4096, "merges": ordered}, f)
+        f.write("\n")

@@ -203,7 +203,7 @@ func TestHelpOnce(t *testing.T) {
 			if n := strings.Count(out, "Usage:"); n != 1 {
 				t.Errorf("%d usages printed; want 1:\n%s", n, out)
 			}
-			if n := strings.Count(out, "  -from") + strings.Count(out, "  -task"); n != 1 {
+			if n := strings.Count(out, "  -from") + strings.Count(out, "  -task") + strings.Count(out, "  -train-on"); n != 1 {
 				t.Errorf("the flags are listed %d times; want 1", n)
 			}
 		})

@@ -41,6 +41,7 @@ var subcommands = []subcommand{
 	{"sample", "sample --from DIR --prompt TEXT [flags]", "generate from a trained run", sampleCmd},
 	{"eval", "eval --from DIR [flags]", "loss and accuracy over a whole split of a text run's data", evalCmd},
 	{"explain", "explain [--masked] [--x JSON | --from DIR --prompt TEXT]", "attention step by step: Q, K, V, scores, weights", explainCmd},
+	{"tokenize", "tokenize --tokenizer SPEC [--train-on FILE] < TEXT", "print the token ids of standard input as a JSON array", tokenizeCmd},
 }
 
 func main() {

@@ -419,7 +419,7 @@ func TestInterruptEvalAndSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := filepath.Join(dir, "run")
-	if code, out, e := runCLI(t, "--data", text, "--steps", "2", "--warmup", "1", "--block", "64", "--width", "32", "--layers", "1",
+	if code, out, e := runCLI(t, "--data", text, "--steps", "2", "--warmup", "1", "--block", "64", "--width", "64", "--layers", "3",
 		"--batch", "2", "--quiet", "--samples", "0", "--eval-batches", "1", "--out", run); code != 0 {
 		t.Fatalf("run: %d %s %s", code, out, e)
 	}

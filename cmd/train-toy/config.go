@@ -40,7 +40,7 @@ type settings struct {
 	QKNorm                                   bool
 	RoPETheta, SoftCap                       float64
 	Seed                                     uint64
-	Dtype, RNG                               string
+	Dtype, RNG, Tokenizer                    string
 	EvalEvery, EvalBatches                   int
 	Out, Resume                              string
 	Temperature                              float64
@@ -56,7 +56,7 @@ type settings struct {
 func taskDefaults(task string) settings {
 	s := settings{Task: task, Steps: 250, Batch: 32, Layers: 2, Heads: 2, Width: 64,
 		LR: 3e-3, MinLR: 3e-4, Warmup: 20, DecaySteps: 0, Beta1: 0.9, Beta2: 0.99, WeightDecay: 0.1, Clip: 1,
-		Tied: true, Seed: 1337, Dtype: "float32", RNG: "attend", EvalEvery: 50, EvalBatches: 4,
+		Tied: true, Seed: 1337, Dtype: "float32", RNG: "attend", Tokenizer: "char", EvalEvery: 50, EvalBatches: 4,
 		Temperature: 0, TopK: 0, Samples: 3, ValFrac: 0.1}
 	if task == "statquest" {
 		s.Steps, s.Batch, s.Layers, s.Heads, s.Width = 150, 2, 1, 1, 16
@@ -104,7 +104,8 @@ func flagSet(s *settings) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	fs.StringVar(&s.Task, "task", "copy", "synthetic task: "+strings.Join(datasets.TaskNames(), ", ")+" (ignored with --data)")
-	fs.StringVar(&s.Data, "data", "", "train on this UTF-8 text `file`, character level, 90/10 train/validation split")
+	fs.StringVar(&s.Data, "data", "", "train on this UTF-8 text `file`, 90/10 train/validation split (of its characters)")
+	fs.StringVar(&s.Tokenizer, "tokenizer", "char", "with --data: char, word, gpt2 (GPT-2's BPE, tiktoken's ids) or bpe:N (a byte-level BPE of N ≥ 256\ntokens learned from the training split, minbpe's)")
 	fs.StringVar(&s.Preset, "preset", "", "recipe: nanogpt-cpu (nanoGPT's CPU run on Tiny Shakespeare: 4 layers, 4 heads, width 128, block 64, batch 12, 2000 steps),\nllama-cpu or nanochat-cpu (the same recipe with the --arch llama or nanochat decoder, --rng attend)")
 	fs.IntVar(&s.Steps, "steps", 250, "optimiser steps in all (with --resume: the step to stop at)")
 	fs.IntVar(&s.Batch, "batch", 32, "sequences per batch")
@@ -243,7 +244,7 @@ func applyExplicit(s *settings, given settings) {
 		"mlp": func() { s.MLP = given.MLP }, "mlp-hidden": func() { s.MLPHidden = given.MLPHidden },
 		"kv-heads": func() { s.KVHeads = given.KVHeads }, "qk-norm": func() { s.QKNorm = given.QKNorm },
 		"windows": func() { s.Windows = given.Windows }, "window": func() { s.Window = given.Window },
-		"soft-cap": func() { s.SoftCap = given.SoftCap },
+		"soft-cap": func() { s.SoftCap = given.SoftCap }, "tokenizer": func() { s.Tokenizer = given.Tokenizer },
 	}
 	for name := range e {
 		if f, ok := set[name]; ok {
@@ -262,6 +263,11 @@ func validate(s settings) error {
 	for _, p := range pos {
 		if p.v < 1 {
 			return usageErr("--%s %d: must be at least 1", p.name, p.v)
+		}
+	}
+	if s.Data != "" {
+		if _, err := datasets.ParseTokenizerSpec(s.Tokenizer); err != nil {
+			return usageErr("--tokenizer %q: want %s", s.Tokenizer, datasets.TokenizerSpecs)
 		}
 	}
 	switch {
@@ -291,6 +297,10 @@ func validate(s settings) error {
 		return usageErr("--rng torch starts from nanoGPT's initial weights, which need attention: drop --no-attention or use --rng attend")
 	case s.RNG == "torch" && ((s.Arch != "" && s.Arch != "gpt") || !s.nanoGPTArch()):
 		return usageErr("--rng torch starts from nanoGPT's initial weights, which exist only for --arch gpt without architecture flags: use --rng attend")
+	case s.explicit["tokenizer"] && s.Data == "" && s.Resume == "":
+		return usageErr("--tokenizer %s: only with --data (a synthetic task has its own tokens)", s.Tokenizer)
+	case s.explicit["tokenizer"] && s.Resume != "":
+		return usageErr("--tokenizer: a resumed run keeps the tokenizer it was trained with")
 	case !(s.Temperature >= 0):
 		return usageErr("--temperature %v: must be ≥ 0", s.Temperature)
 	case s.TopK < 0:

@@ -26,7 +26,7 @@ func evalCmd(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if cfg.Data.File == "" {
 		return usageErr("eval: the run in %s trained on the %s task, not a text file; its validation loss is in summary.json", dir, cfg.Data.Task)
 	}
-	d, err := loadData(cfg, cfg.Tokenizer.Vocab)
+	d, err := loadData(cfg)
 	if err != nil {
 		return err
 	}

@@ -344,11 +344,6 @@ func float64s(v G.Value) []float64 {
 
 // runTokenizer rebuilds the tokenizer saved in the run config of dir.
 func runTokenizer(dir string, cfg rundir.Config) (datasets.Tokenizer, error) {
-	switch cfg.Tokenizer.Kind {
-	case "char":
-		return datasets.NewCharTokenizerFromVocab(cfg.Tokenizer.Vocab)
-	case "word":
-		return datasets.NewWordTokenizer(cfg.Tokenizer.Vocab)
-	}
-	return nil, errors.Errorf("%s: unknown tokenizer kind %q", filepath.Join(dir, train.ConfigFile), cfg.Tokenizer.Kind)
+	tok, err := cfg.Tokenizer.Build()
+	return tok, errors.Wrapf(err, "%s", filepath.Join(dir, train.ConfigFile))
 }

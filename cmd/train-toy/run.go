@@ -39,6 +39,7 @@ type data struct {
 	corpus *datasets.Corpus
 	// The splits of a text file; the validation split is evaluated whole at the end.
 	trainIDs, valIDs []int
+	valChars         int // characters of the validation split's text
 }
 
 // start gives lm nanoGPT's initial weights from d.gen (unless resuming: the checkpoint
@@ -61,30 +62,18 @@ func (d *data) start(lm *gpt.LM, cfg rundir.Config, resuming bool) error {
 	return nil
 }
 
-// loadData builds the tokenizer and the two batchers. vocab, when not nil, is the
-// tokenizer vocabulary of a run being resumed.
-func loadData(cfg rundir.Config, vocab []string) (*data, error) {
+// loadData builds the tokenizer and the two batchers: the tokenizer cfg saved (a run
+// being resumed or evaluated), or a new one of the kind cfg.Tokenizer names.
+func loadData(cfg rundir.Config) (*data, error) {
 	d := &data{}
 	if cfg.Data.File != "" {
 		text, err := datasets.LoadTextFile(cfg.Data.File)
 		if err != nil {
 			return nil, err
 		}
-		if vocab != nil {
-			d.tok, err = datasets.NewCharTokenizerFromVocab(vocab)
-		} else {
-			d.tok, err = datasets.NewCharTokenizer(text)
-		}
+		corpus, err := d.splitText(cfg, text)
 		if err != nil {
-			return nil, errors.Wrapf(err, "%s", cfg.Data.File)
-		}
-		ids, err := d.tok.Encode(text)
-		if err != nil {
-			return nil, errors.Wrapf(err, "%s (does it still hold the text the run was trained on?)", cfg.Data.File)
-		}
-		corpus, err := datasets.NewCorpus(ids, cfg.Data.ValFrac)
-		if err != nil {
-			return nil, errors.Wrapf(err, "%s", cfg.Data.File)
+			return nil, err
 		}
 		if err := corpus.Check(cfg.Model.BlockSize); err != nil {
 			return nil, errors.Wrapf(err, "%s is too short for --block %d", cfg.Data.File, cfg.Model.BlockSize)
@@ -132,12 +121,69 @@ func newTask(name string, block int) (datasets.Task, error) {
 	return datasets.NewTask(name, opts)
 }
 
-func tokenizerSpec(tok datasets.Tokenizer) rundir.TokenizerSpec {
-	kind := "char"
-	if _, ok := tok.(*datasets.WordTokenizer); ok {
-		kind = "word"
+// splitText builds d's tokenizer and splits text into training and validation tokens.
+// Characters (the default) are nanoGPT's shakespeare_char: the vocabulary of the whole
+// text, the ids split at 1 − ValFrac. Subword tokenizers are nanoGPT's shakespeare
+// (prepare.py): the text split at 1 − ValFrac of its characters, a learned vocabulary
+// (bpe:N) learned from the training part only, each part encoded on its own.
+func (d *data) splitText(cfg rundir.Config, text string) (*datasets.Corpus, error) {
+	kind := cfg.Tokenizer.Kind
+	if kind == "" {
+		kind = "char"
 	}
-	return rundir.TokenizerSpec{Kind: kind, Vocab: tok.Vocab()}
+	spec, err := datasets.ParseTokenizerSpec(kind)
+	if err != nil {
+		return nil, err
+	}
+	runes := []rune(text)
+	cut := int((1 - cfg.Data.ValFrac) * float64(len(runes)))
+	if cfg.Data.ValFrac <= 0 || cfg.Data.ValFrac >= 1 {
+		cut = len(runes) // NewCorpus reports the fraction
+	}
+	trainText, valText := string(runes[:cut]), string(runes[cut:])
+	d.valChars = len(runes) - cut
+	switch {
+	case cfg.Tokenizer.Saved():
+		d.tok, err = cfg.Tokenizer.Build()
+	case spec.Kind == "char":
+		d.tok, err = datasets.NewCharTokenizer(text)
+	default:
+		d.tok, err = spec.New(trainText)
+	}
+	if err != nil {
+		return nil, errors.Wrapf(err, "%s", cfg.Data.File)
+	}
+	encode := func(s string) ([]int, error) {
+		ids, err := d.tok.Encode(s)
+		return ids, errors.Wrapf(err, "%s (does it still hold the text the run was trained on?)", cfg.Data.File)
+	}
+	if spec.Kind == "char" {
+		ids, err := encode(text)
+		if err != nil {
+			return nil, err
+		}
+		c, err := datasets.NewCorpus(ids, cfg.Data.ValFrac)
+		if err == nil {
+			d.valChars = len(c.Val)
+		}
+		return c, errors.Wrapf(err, "%s", cfg.Data.File)
+	}
+	if _, err := datasets.NewCorpus([]int{0, 0}, cfg.Data.ValFrac); err != nil {
+		return nil, errors.Wrapf(err, "%s", cfg.Data.File)
+	}
+	tr, err := encode(trainText)
+	if err != nil {
+		return nil, err
+	}
+	va, err := encode(valText)
+	if err != nil {
+		return nil, err
+	}
+	return &datasets.Corpus{Train: tr, Val: va}, nil
+}
+
+func tokenizerSpec(tok datasets.Tokenizer) (rundir.TokenizerSpec, error) {
+	return rundir.SpecOf(tok)
 }
 
 // runConfig turns settings into the run's config.json.
@@ -146,11 +192,15 @@ func runConfig(s settings, d *data) (rundir.Config, error) {
 	if err != nil {
 		return rundir.Config{}, err
 	}
+	tok, err := tokenizerSpec(d.tok)
+	if err != nil {
+		return rundir.Config{}, err
+	}
 	return rundir.Config{
 		Format:    train.RunFormat,
 		Model:     model,
 		Dtype:     s.Dtype,
-		Tokenizer: tokenizerSpec(d.tok),
+		Tokenizer: tok,
 		Data:      rundir.DataSpec{Task: s.Task, File: s.Data, ValFrac: s.ValFrac},
 		Batch:     s.Batch,
 		Seed:      s.Seed,
@@ -204,12 +254,22 @@ type summary struct {
 	// validation split of a text file (non-overlapping windows; no sampling noise).
 	ValLossFull *float64 `json:"val_loss_full,omitempty"`
 	ValAccFull  *float64 `json:"val_acc_full,omitempty"`
-	BestVal     float64  `json:"best_val_loss"`
-	BestStep    int      `json:"best_step"`
-	WallS       float64  `json:"wall_s"`
-	MsPerStep   float64  `json:"ms_per_step"`
-	Params      int      `json:"params"`
-	PeakRSSMB   float64  `json:"peak_rss_mb"` // of the whole process, from getrusage
+	// ValLossPerChar is ValLossFull in nats per character of the validation text (the
+	// split's total loss over its characters), so that tokenizers compare.
+	ValLossPerChar *float64 `json:"val_loss_full_per_char,omitempty"`
+	// The tokenizer's spec (char, word, gpt2, bpe:N) and vocabulary size, and the
+	// splits' lengths in tokens (and the validation split's in characters).
+	Tokenizer   string  `json:"tokenizer"`
+	VocabSize   int     `json:"vocab_size"`
+	TrainTokens int     `json:"train_tokens,omitempty"`
+	ValTokens   int     `json:"val_tokens,omitempty"`
+	ValChars    int     `json:"val_chars,omitempty"`
+	BestVal     float64 `json:"best_val_loss"`
+	BestStep    int     `json:"best_step"`
+	WallS       float64 `json:"wall_s"`
+	MsPerStep   float64 `json:"ms_per_step"`
+	Params      int     `json:"params"`
+	PeakRSSMB   float64 `json:"peak_rss_mb"` // of the whole process, from getrusage
 	// GFLOPs is the training steps' achieved speed: the step's FLOPs counted from the
 	// model's shapes (gpt.Config.TrainFLOPs, nanoGPT's MFU count) per second of steps,
 	// evaluations excluded; PeakGFLOPs the GEMM speed probed at the start of the run
@@ -237,7 +297,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := checkMemory(cfg, cfg.Batch, true, s.Resume); err != nil {
 			return err
 		}
-		if d, err = loadData(cfg, cfg.Tokenizer.Vocab); err != nil {
+		if d, err = loadData(cfg); err != nil {
 			return err
 		}
 		s.Out = s.Resume
@@ -248,12 +308,13 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			s.Task = ""
 		}
-		probe := rundir.Config{Data: rundir.DataSpec{Task: s.Task, File: s.Data, ValFrac: s.ValFrac}, Batch: s.Batch, Seed: s.Seed, RNG: rngName(s.RNG)}
+		probe := rundir.Config{Data: rundir.DataSpec{Task: s.Task, File: s.Data, ValFrac: s.ValFrac}, Batch: s.Batch, Seed: s.Seed, RNG: rngName(s.RNG),
+			Tokenizer: rundir.TokenizerSpec{Kind: s.Tokenizer}}
 		probe.Model.BlockSize = s.Block
 		if s.Data != "" && s.Block == 0 {
 			probe.Model.BlockSize = 64
 		}
-		if d, err = loadData(probe, nil); err != nil {
+		if d, err = loadData(probe); err != nil {
 			return err
 		}
 		if cfg, err = runConfig(s, d); err != nil {
@@ -484,6 +545,8 @@ func finish(ctx context.Context, s settings, cfg rundir.Config, d *data, lm *gpt
 		MsPerStep: 1000 * wall / float64(max(steps, 1)), Params: lm.Model.NumParams(), Model: cfg.Model,
 		PeakRSSMB: peakRSSMB(), GFLOPs: sp.gflops, PeakGFLOPs: sp.peak, StepMS: sp.stepMS}
 	sum.ValAcc, sum.TrainEvalLoss = finite(last.ValAcc), finite(last.TrainEvalLoss)
+	sum.Tokenizer, sum.VocabSize = cfg.Tokenizer.Kind, d.tok.VocabSize()
+	sum.TrainTokens, sum.ValTokens, sum.ValChars = len(d.trainIDs), len(d.valIDs), d.valChars
 	full := ""
 	if len(d.valIDs) > 0 {
 		l, a, err := lm.EvaluateStreamContext(ctx, d.valIDs)
@@ -494,6 +557,9 @@ func finish(ctx context.Context, s settings, cfg rundir.Config, d *data, lm *gpt
 			return err
 		}
 		sum.ValLossFull, sum.ValAccFull = finite(l), finite(a)
+		if d.valChars > 0 { // the windows' targets cover the split evenly: tokens per character
+			sum.ValLossPerChar = finite(l * float64(len(d.valIDs)) / float64(d.valChars))
+		}
 		full = fmt.Sprintf("; whole validation split (%d windows): loss %.4f, accuracy %.4f", (len(d.valIDs)-1)/cfg.Model.BlockSize, l, a)
 	}
 	b, err := json.MarshalIndent(sum, "", "  ")

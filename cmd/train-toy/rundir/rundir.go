@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/attend-go/attend"
+	"github.com/attend-go/attend/datasets"
 	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/train"
 	"github.com/pkg/errors"
@@ -25,11 +26,32 @@ const Format = train.RunFormat
 // RNGTorch is Config.RNG for PyTorch's generator in nanoGPT's order.
 const RNGTorch = "torch"
 
-// TokenizerSpec is what it takes to rebuild a tokenizer: its kind ("char" or "word")
-// and its vocabulary, id by id.
+// TokenizerSpec is what it takes to rebuild a tokenizer: its kind — "char", "word",
+// "gpt2" or "bpe:N" (datasets.ParseTokenizerSpec) — and, for char and word, its
+// vocabulary id by id, for bpe:N its merges (datasets.SavedTokenizer). Before training
+// only Kind is set: the run builds the tokenizer from its training text and saves it
+// whole.
 type TokenizerSpec struct {
-	Kind  string   `json:"kind"`
-	Vocab []string `json:"vocab"`
+	Kind   string   `json:"kind"`
+	Vocab  []string `json:"vocab"`
+	Merges [][2]int `json:"merges,omitempty"`
+}
+
+// Build rebuilds the tokenizer t saved (datasets.LoadTokenizer).
+func (t TokenizerSpec) Build() (datasets.Tokenizer, error) {
+	return datasets.LoadTokenizer(datasets.SavedTokenizer{Spec: t.Kind, Vocab: t.Vocab, Merges: t.Merges})
+}
+
+// Saved reports whether t holds a built tokenizer (not only its kind).
+func (t TokenizerSpec) Saved() bool { return t.Vocab != nil || t.Merges != nil || t.Kind == "gpt2" }
+
+// SpecOf is tok as a TokenizerSpec to save.
+func SpecOf(tok datasets.Tokenizer) (TokenizerSpec, error) {
+	s, err := datasets.SaveTokenizer(tok)
+	if err != nil {
+		return TokenizerSpec{}, err
+	}
+	return TokenizerSpec{Kind: s.Spec, Vocab: s.Vocab, Merges: s.Merges}, nil
 }
 
 // DataSpec names the data a run trains on: a synthetic task or a text file.
@@ -74,6 +96,9 @@ func TokenizerHash(t TokenizerSpec) string {
 	for _, v := range t.Vocab {
 		fmt.Fprintf(h, "%d:%s\n", len(v), v)
 	}
+	for _, m := range t.Merges { // none for char and word: their hashes are as before
+		fmt.Fprintf(h, "%d,%d\n", m[0], m[1])
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -109,8 +134,12 @@ func Load(dir string) (Config, error) {
 	if _, err := c.DtypeOf(); err != nil {
 		return c, bad("%v", err)
 	}
-	if len(c.Tokenizer.Vocab) != c.Model.Vocab {
-		return c, bad("tokenizer has %d symbols, model vocabulary %d", len(c.Tokenizer.Vocab), c.Model.Vocab)
+	tok, err := c.Tokenizer.Build()
+	if err != nil {
+		return c, bad("%v", err)
+	}
+	if tok.VocabSize() != c.Model.Vocab {
+		return c, bad("tokenizer has %d symbols, model vocabulary %d", tok.VocabSize(), c.Model.Vocab)
 	}
 	if c.RNG != "" && c.RNG != RNGTorch {
 		return c, bad("rng %q; want %q or none", c.RNG, RNGTorch)

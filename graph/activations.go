@@ -20,14 +20,7 @@ import (
 // SiLU is the sigmoid linear unit x·σ(x) = x / (1 + e^−x) (Swish-1), as PyTorch's
 // F.silu.
 func SiLU(x *G.Node) (*G.Node, error) {
-	if err := checkFloat(x, "x"); err != nil {
-		return nil, attend.Wrap(err, "graph: SiLU")
-	}
-	build, err := byDtype(x.Dtype(), siluOp[float64], siluOp[float32])
-	if err != nil {
-		return nil, attend.Wrap(err, "graph: SiLU")
-	}
-	return build(x)
+	return build1("SiLU", x, siluOp[float64], siluOp[float32])
 }
 
 func siluOp[T num.Float](x *G.Node) (*G.Node, error) {
@@ -55,14 +48,7 @@ func swigluOp[T num.Float](a, b *G.Node) (*G.Node, error) {
 
 // ReLUSquared is relu(x)² = max(x, 0)², nanochat's MLP activation.
 func ReLUSquared(x *G.Node) (*G.Node, error) {
-	if err := checkFloat(x, "x"); err != nil {
-		return nil, attend.Wrap(err, "graph: ReLUSquared")
-	}
-	build, err := byDtype(x.Dtype(), relu2Op[float64], relu2Op[float32])
-	if err != nil {
-		return nil, attend.Wrap(err, "graph: ReLUSquared")
-	}
-	return build(x)
+	return build1("ReLUSquared", x, relu2Op[float64], relu2Op[float32])
 }
 
 func relu2Op[T num.Float](x *G.Node) (*G.Node, error) {

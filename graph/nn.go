@@ -35,8 +35,8 @@ func LayerNorm(x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 			return nil, wrap(errors.Wrapf(ErrShape, "%q is %v; want (%d) for x %v", p.Name(), p.Shape(), c, xs))
 		}
 	}
-	if !(eps > 0) || math.IsInf(eps, 0) {
-		return nil, wrap(errors.Wrapf(ErrArgument, "eps = %v; want > 0", eps))
+	if err := checkEps(eps); err != nil {
+		return nil, wrap(err)
 	}
 	build, err := byDtype(x.Dtype(), layerNormOp[float64], layerNormOp[float32])
 	if err != nil {
@@ -49,20 +49,8 @@ func LayerNorm(x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 func layerNormOp[T num.Float](x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 	xs := x.Shape()
 	c := xs[xs.Dims()-1]
-	a := hm.TypeVariable('a')
-	inputs := G.Nodes{x, gain}
-	types := []hm.Type{tensorType(xs.Dims(), a), tensorType(1, a)}
-	if bias != nil {
-		inputs = append(inputs, bias)
-		types = append(types, tensorType(1, a))
-	}
-	o := &op{
-		name:    fmt.Sprintf("attend.LayerNorm{eps:%v, bias:%v}", eps, bias != nil),
-		arity:   len(inputs),
-		typ:     hm.NewFnType(append(types, tensorType(xs.Dims(), a))...),
-		shape:   xs.Clone(),
-		diffWRT: []bool{true, true, true}[:len(inputs)],
-	}
+	o, inputs := paramOp(fmt.Sprintf("attend.LayerNorm{eps:%v, bias:%v}", eps, bias != nil), xs.Clone(),
+		G.Nodes{x, gain}, []int{xs.Dims(), 1}, bias)
 	kernel(o, func(in []*tensor.Dense, y []T) error {
 		layerNormForward(y, data[T](in[0]), data[T](in[1]), optData[T](in, 2), c, eps)
 		return nil
@@ -146,6 +134,55 @@ func rowOp[T num.Float](name string, inputs G.Nodes, shape tensor.Shape, fill fu
 		return nil
 	})
 	return G.ApplyOp(o, inputs...)
+}
+
+// build1 is the public function what (as "SiLU") of one float node x: it checks x
+// and builds the op for x's dtype, by f64 or f32.
+func build1(what string, x *G.Node, f64, f32 func(x *G.Node) (*G.Node, error)) (*G.Node, error) {
+	if err := checkFloat(x, "x"); err != nil {
+		return nil, attend.Wrap(err, "graph: "+what)
+	}
+	build, err := byDtype(x.Dtype(), f64, f32)
+	if err != nil {
+		return nil, attend.Wrap(err, "graph: "+what)
+	}
+	return build(x)
+}
+
+// checkEps is nil for an eps that is finite and > 0, else an ErrArgument naming it.
+func checkEps(eps float64) error {
+	if !(eps > 0) || math.IsInf(eps, 0) {
+		return errors.Wrapf(ErrArgument, "eps = %v; want finite and > 0", eps)
+	}
+	return nil
+}
+
+// paramOp is the differentiable op name of the float nodes inputs, each of its rank
+// in ranks, then opt (rank 1) when it is not nil, giving a node of shape shape: the
+// fused layers (Dense, LayerNorm, RMSNorm) whose bias or gain is optional. It returns
+// the op, its kernel and diff still to set, and the nodes to apply it to.
+func paramOp(name string, shape tensor.Shape, inputs G.Nodes, ranks []int, opt *G.Node) (*op, G.Nodes) {
+	a := hm.TypeVariable('a')
+	types := make([]hm.Type, 0, len(inputs)+2)
+	for _, r := range ranks {
+		types = append(types, tensorType(r, a))
+	}
+	inputs = append(G.Nodes(nil), inputs...)
+	if opt != nil {
+		inputs = append(inputs, opt)
+		types = append(types, tensorType(1, a))
+	}
+	diff := make([]bool, len(inputs))
+	for i := range diff {
+		diff[i] = true
+	}
+	return &op{
+		name:    name,
+		arity:   len(inputs),
+		typ:     hm.NewFnType(append(types, tensorType(shape.Dims(), a))...),
+		shape:   shape,
+		diffWRT: diff,
+	}, inputs
 }
 
 // rowStats returns the mean and 1/√(var + eps) of one row.
@@ -237,14 +274,7 @@ func layerNormGradGain[T num.Float](dg, x, dy []T, c int, eps float64, acc []flo
 // SumRows sums x (…, C) over every axis but the last, giving (C): the gradient of a bias
 // broadcast over rows.
 func SumRows(x *G.Node) (*G.Node, error) {
-	if err := checkFloat(x, "x"); err != nil {
-		return nil, attend.Wrap(err, "graph: SumRows")
-	}
-	build, err := byDtype(x.Dtype(), sumRowsOp[float64], sumRowsOp[float32])
-	if err != nil {
-		return nil, attend.Wrap(err, "graph: SumRows")
-	}
-	return build(x)
+	return build1("SumRows", x, sumRowsOp[float64], sumRowsOp[float32])
 }
 
 func sumRowsOp[T num.Float](x *G.Node) (*G.Node, error) {
@@ -272,14 +302,7 @@ func sumRows[T num.Float](dst, x []T, c int, acc []float64) {
 // GELU is the Gaussian error linear unit x·Φ(x) with the exact erf, as PyTorch's
 // nn.GELU() and nanoGPT use.
 func GELU(x *G.Node) (*G.Node, error) {
-	if err := checkFloat(x, "x"); err != nil {
-		return nil, attend.Wrap(err, "graph: GELU")
-	}
-	build, err := byDtype(x.Dtype(), geluOp(geluForward64, geluBackward64), geluOp(geluForward32, geluBackward32))
-	if err != nil {
-		return nil, attend.Wrap(err, "graph: GELU")
-	}
-	return build(x)
+	return build1("GELU", x, geluOp(geluForward64, geluBackward64), geluOp(geluForward32, geluBackward32))
 }
 
 // geluOp returns the builder of GELU's op for element type T with its two kernels: the
@@ -690,4 +713,159 @@ func crossEntropyBackward[T num.Float](dx, logits []T, targets []int, v int, g f
 		d[t] -= T(scale)
 	})
 	return nil
+}
+
+// Dense returns x·W + b, fused, for x of shape (N, in) or (B, T, in): W is (in, out), or
+// (out, in) with transW (y = x·Wᵀ, as for an output head tied to an embedding table), and
+// b is (out) or nil. The result keeps x's leading dims: (N, out) or (B, T, out). Its
+// backward pass is two matrix products and a column sum; no reshape or transpose is
+// copied.
+func Dense(x, w, b *G.Node, transW bool) (*G.Node, error) {
+	wrap := func(err error) error { return attend.Wrap(err, "graph: Dense") }
+	for what, n := range map[string]*G.Node{"x": x, "w": w} {
+		if err := checkFloat(n, what); err != nil {
+			return nil, wrap(err)
+		}
+	}
+	if err := checkSameDtype(x, map[string]*G.Node{"w": w, "b": b}); err != nil {
+		return nil, wrap(err)
+	}
+	xs, ws := x.Shape(), w.Shape()
+	if (xs.Dims() != 2 && xs.Dims() != 3) || ws.Dims() != 2 {
+		return nil, wrap(errors.Wrapf(ErrShape, "x %q is %v and w %q is %v; want (N, in) or (B, T, in) and a matrix", x.Name(), xs, w.Name(), ws))
+	}
+	in, out := ws[0], ws[1]
+	if transW {
+		in, out = out, in
+	}
+	if xs[xs.Dims()-1] != in {
+		return nil, wrap(errors.Wrapf(ErrShape, "x %q is %v but w %q (%v, transposed: %v) takes %d inputs", x.Name(), xs, w.Name(), ws, transW, in))
+	}
+	if b != nil && !b.Shape().Eq(tensor.Shape{out}) {
+		return nil, wrap(errors.Wrapf(ErrShape, "bias %q is %v; want (%d)", b.Name(), b.Shape(), out))
+	}
+	build, err := byDtype(x.Dtype(), denseOp[float64], denseOp[float32])
+	if err != nil {
+		return nil, wrap(err)
+	}
+	y, err := build(x, w, b, transW)
+	return y, wrap(err)
+}
+
+func denseOp[T num.Float](x, w, b *G.Node, transW bool) (*G.Node, error) {
+	xs, ws := x.Shape(), w.Shape()
+	in, out := ws[0], ws[1]
+	if transW {
+		in, out = out, in
+	}
+	n := xs.TotalSize() / in
+	outShape := append(xs[:xs.Dims()-1].Clone(), out)
+	o, inputs := paramOp(fmt.Sprintf("attend.Dense{transW:%v, bias:%v}", transW, b != nil), outShape,
+		G.Nodes{x, w}, []int{xs.Dims(), 2}, b)
+	kernel(o, func(vals []*tensor.Dense, y []T) error {
+		denseForward(y, data[T](vals[0]), data[T](vals[1]), optData[T](vals, 2), n, in, out, transW)
+		return nil
+	})
+	o.diff = func(ins G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+		// dx = dy·W (transW) or dy·Wᵀ: (N, out) × (out, in) → (N, in)
+		dx, err := matMul[T]("attend.DenseGradX", grad, ins[1], false, !transW, n, in, out, xs)
+		if err != nil {
+			return nil, err
+		}
+		// dW = dyᵀ·x (transW, (out, in)) or xᵀ·dy ((in, out)): a sum over the N rows
+		var dw *G.Node
+		if transW {
+			dw, err = matMul[T]("attend.DenseGradW", grad, ins[0], true, false, out, in, n, ws)
+		} else {
+			dw, err = matMul[T]("attend.DenseGradW", ins[0], grad, true, false, in, out, n, ws)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return withBiasGrad(G.Nodes{dx, dw}, len(ins) == 3, grad)
+	}
+	return G.ApplyOp(o, inputs...)
+}
+
+func denseForward[T num.Float](y, x, w, b []T, n, in, out int, transW bool) {
+	ldw := out
+	if transW {
+		ldw = in
+	}
+	var beta T
+	if b != nil {
+		for r := 0; r < n; r++ {
+			copy(y[r*out:(r+1)*out], b)
+		}
+		beta = 1
+	}
+	gemm(false, transW, n, out, in, 1, x, in, w, ldw, beta, y, out) // (N, in) × (in, out) → (N, out)
+}
+
+// matMul builds the non-differentiable node op(A)·op(B), with A and B read as row-major
+// matrices of their last dim's width ((m, k) or (k, m) when tA, and so on), and gives
+// it the shape shape (m·n elements).
+func matMul[T num.Float](name string, a, b *G.Node, tA, tB bool, m, n, k int, shape tensor.Shape) (*G.Node, error) {
+	as, bs := a.Shape(), b.Shape()
+	lda, ldb := as[as.Dims()-1], bs[bs.Dims()-1]
+	return rowOp(name, G.Nodes{a, b}, shape, func(vals []*tensor.Dense, c []T) {
+		gemm(tA, tB, m, n, k, 1, data[T](vals[0]), lda, data[T](vals[1]), ldb, 0, c, n)
+	}, tA, tB, m, n, k)
+}
+
+// Add returns a + b for nodes of one shape (a residual connection), reusing its output
+// buffer from run to run; the gradient flows to both unchanged.
+func Add(a, b *G.Node) (*G.Node, error) {
+	wrap := func(err error) error { return attend.Wrap(err, "graph: Add") }
+	if err := checkPair(a, "a", b, "b"); err != nil {
+		return nil, wrap(err)
+	}
+	if !a.Shape().Eq(b.Shape()) || a.Dims() != b.Dims() {
+		return nil, wrap(errors.Wrapf(ErrShape, "%q is %v and %q is %v", a.Name(), a.Shape(), b.Name(), b.Shape()))
+	}
+	y, err := build2(a.Dtype(), addOp[float64], addOp[float32], a, b)
+	return y, wrap(err)
+}
+
+func addOp[T num.Float](a, b *G.Node) (*G.Node, error) {
+	s := a.Shape()
+	t := hm.TypeVariable('a')
+	o := &op{
+		name:    "attend.Add",
+		arity:   2,
+		typ:     hm.NewFnType(tensorType(s.Dims(), t), tensorType(s.Dims(), t), tensorType(s.Dims(), t)),
+		shape:   s.Clone(),
+		diffWRT: []bool{true, true},
+	}
+	kernel(o, func(vals []*tensor.Dense, y []T) error {
+		addInto(y, data[T](vals[0]), data[T](vals[1]))
+		return nil
+	})
+	o.diff = func(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+		return G.Nodes{grad, grad}, nil
+	}
+	return G.ApplyOp(o, a, b)
+}
+
+func addInto[T num.Float](dst, a, b []T) {
+	if d, ok := any(dst).([]float32); ok {
+		addInto32(d, any(a).([]float32), any(b).([]float32))
+		return
+	}
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+// withBiasGrad appends, when the op has a bias, the bias's gradient: grad summed over
+// every row.
+func withBiasGrad(res G.Nodes, hasBias bool, grad *G.Node) (G.Nodes, error) {
+	if !hasBias {
+		return res, nil
+	}
+	db, err := SumRows(grad)
+	if err != nil {
+		return nil, err
+	}
+	return append(res, db), nil
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
-	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -35,8 +34,8 @@ func RMSNorm(x, gain *G.Node, eps float64) (*G.Node, error) {
 	if gain != nil && (gain.Dims() != 1 || gain.Shape()[0] != c) { // Shape.Eq takes (1, C) for (C)
 		return nil, wrap(errors.Wrapf(ErrShape, "gain %q is %v; want (%d) for x %v", gain.Name(), gain.Shape(), c, xs))
 	}
-	if !(eps > 0) || math.IsInf(eps, 0) {
-		return nil, wrap(errors.Wrapf(ErrArgument, "eps = %v; want finite and > 0", eps))
+	if err := checkEps(eps); err != nil {
+		return nil, wrap(err)
 	}
 	build, err := byDtype(x.Dtype(), rmsNormOp[float64], rmsNormOp[float32])
 	if err != nil {
@@ -49,20 +48,8 @@ func RMSNorm(x, gain *G.Node, eps float64) (*G.Node, error) {
 func rmsNormOp[T num.Float](x, gain *G.Node, eps float64) (*G.Node, error) {
 	xs := x.Shape()
 	c := xs[xs.Dims()-1]
-	a := hm.TypeVariable('a')
-	inputs := G.Nodes{x}
-	types := []hm.Type{tensorType(xs.Dims(), a)}
-	if gain != nil {
-		inputs = append(inputs, gain)
-		types = append(types, tensorType(1, a))
-	}
-	o := &op{
-		name:    fmt.Sprintf("attend.RMSNorm{eps:%v, gain:%v}", eps, gain != nil),
-		arity:   len(inputs),
-		typ:     hm.NewFnType(append(types, tensorType(xs.Dims(), a))...),
-		shape:   xs.Clone(),
-		diffWRT: []bool{true, true}[:len(inputs)],
-	}
+	o, inputs := paramOp(fmt.Sprintf("attend.RMSNorm{eps:%v, gain:%v}", eps, gain != nil), xs.Clone(),
+		G.Nodes{x}, []int{xs.Dims()}, gain)
 	kernel(o, func(in []*tensor.Dense, y []T) error {
 		rmsNormForward(y, data[T](in[0]), optData[T](in, 1), c, eps)
 		return nil

@@ -3,7 +3,6 @@ package graph_test
 import (
 	"fmt"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/attend-go/attend/graph"
@@ -55,8 +54,7 @@ func buildOps13(t *testing.T, c *graphtest.Case, in map[string]*G.Node) (*G.Node
 func TestOps13Golden(t *testing.T) {
 	cases := graphtest.LoadCases(t, graphtest.CaseDir("OPS13_DIR", filepath.Join("testdata", "ops13")))
 	seen := map[string]int{}
-	worst := map[tensor.Dtype]float64{}
-	where := map[tensor.Dtype]string{}
+	worst := graphtest.NewWorst()
 	for _, c := range cases {
 		var op string
 		c.Setting(t, "op", &op)
@@ -71,7 +69,7 @@ func TestOps13Golden(t *testing.T) {
 			}
 		}
 		if len(c.Inputs) > len(spec.required)+len(spec.optional) {
-			t.Fatalf("%s: inputs %v; want %v and optionally %v", c.Name, keys(c.Inputs), spec.required, spec.optional)
+			t.Fatalf("%s: inputs %v; want %v and optionally %v", c.Name, graphtest.SortedKeys(c.Inputs), spec.required, spec.optional)
 		}
 		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
 			tol := 1e-12
@@ -100,18 +98,9 @@ func TestOps13Golden(t *testing.T) {
 					t.Fatal(err)
 				}
 				graphtest.RunGraph(t, g)
-				check := func(what string, got *G.Node, want graphtest.Array) {
-					d, at := graphtest.GoldenErr(graphtest.Values(t, got.Value()), want.Data)
-					if d > tol {
-						t.Errorf("%s: error %.3g at %d > %g", what, d, at, tol)
-					}
-					if d > worst[dt] {
-						worst[dt], where[dt] = d, c.Name+" "+what
-					}
-				}
-				check("out", out, c.Out)
+				worst.Check(t, dt, c, "out", out, c.Out, tol)
 				for i, n := range order {
-					check("grad "+n.Name(), grads[i], c.Grads[n.Name()])
+					worst.Check(t, dt, c, "grad "+n.Name(), grads[i], c.Grads[n.Name()], tol)
 				}
 			})
 		}
@@ -121,8 +110,7 @@ func TestOps13Golden(t *testing.T) {
 			t.Errorf("no golden case of %q", op)
 		}
 	}
-	t.Logf("worst error over %d cases: float64 %.3g (%s), float32 %.3g (%s)", len(cases),
-		worst[tensor.Float64], where[tensor.Float64], worst[tensor.Float32], where[tensor.Float32])
+	worst.Log(t, len(cases))
 }
 
 // gradsOf returns the gradients of Σ out ⊙ r with respect to wrt: by G.Grad, or, when
@@ -133,13 +121,4 @@ func gradsOf(t *testing.T, out, r *G.Node, wrt G.Nodes) (G.Nodes, error) {
 		return G.Grad(graphtest.WeightedSum(t, out, r), wrt...)
 	}
 	return out.Op().(G.SDOp).SymDiff(wrt, out, r)
-}
-
-func keys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

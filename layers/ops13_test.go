@@ -66,8 +66,7 @@ func buildOps13Layer(t *testing.T, g *G.ExprGraph, c *graphtest.Case, dt tensor.
 // and shape. A missing or empty directory fails.
 func TestOps13Golden(t *testing.T) {
 	cases := graphtest.LoadCases(t, graphtest.CaseDir("OPS13_LAYERS_DIR", filepath.Join("testdata", "ops13")))
-	worst := map[tensor.Dtype]float64{}
-	where := map[tensor.Dtype]string{}
+	worst := graphtest.NewWorst()
 	kinds := map[string]bool{}
 	for _, c := range cases {
 		var kind string
@@ -87,7 +86,7 @@ func TestOps13Golden(t *testing.T) {
 				g := G.NewGraph()
 				l, params := buildOps13Layer(t, g, c, dt)
 				if len(params)+1 != len(c.Inputs) {
-					t.Fatalf("layer learnables %v; the case has inputs %v", mapKeys(params), mapKeys(c.Inputs))
+					t.Fatalf("layer learnables %v; the case has inputs %v", graphtest.SortedKeys(params), graphtest.SortedKeys(c.Inputs))
 				}
 				wrt := G.Nodes{}
 				names := []string{"x"}
@@ -114,18 +113,9 @@ func TestOps13Golden(t *testing.T) {
 					t.Fatal(err)
 				}
 				graphtest.RunGraph(t, g)
-				check := func(what string, got *G.Node, want graphtest.Array) {
-					d, at := graphtest.GoldenErr(graphtest.Values(t, got.Value()), want.Data)
-					if d > tol {
-						t.Errorf("%s: error %.3g at %d > %g", what, d, at, tol)
-					}
-					if d > worst[dt] {
-						worst[dt], where[dt] = d, c.Name+" "+what
-					}
-				}
-				check("out", out, c.Out)
+				worst.Check(t, dt, c, "out", out, c.Out, tol)
 				for i, k := range names {
-					check("grad "+k, grads[i], c.Grads[k])
+					worst.Check(t, dt, c, "grad "+k, grads[i], c.Grads[k], tol)
 				}
 			})
 		}
@@ -135,17 +125,7 @@ func TestOps13Golden(t *testing.T) {
 			t.Errorf("no golden case of %s", k)
 		}
 	}
-	t.Logf("worst error over %d cases: float64 %.3g (%s), float32 %.3g (%s)", len(cases),
-		worst[tensor.Float64], where[tensor.Float64], worst[tensor.Float32], where[tensor.Float32])
-}
-
-func mapKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
+	worst.Log(t, len(cases))
 }
 
 // LlamaHidden against the FFN widths of Meta's released Llama models (intermediate_size

@@ -272,21 +272,11 @@ func runVariant(c *variantCase, dt tensor.Dtype, bq, bk int) (*variantRun, error
 	if err != nil {
 		return nil, err
 	}
-	prod, err := G.HadamardProd(out, input("r"))
+	grads, err := graphtest.WeightedGrads(out, input("r"), wrt)
 	if err != nil {
 		return nil, err
 	}
-	loss, err := G.Sum(prod)
-	if err != nil {
-		return nil, err
-	}
-	grads, err := G.Grad(loss, wrt...)
-	if err != nil {
-		return nil, err
-	}
-	m := G.NewTapeMachine(g)
-	defer m.Close()
-	if err := m.RunAll(); err != nil {
+	if err := graphtest.RunAll(g); err != nil {
 		return nil, err
 	}
 	run := &variantRun{got: map[string][]float64{}}

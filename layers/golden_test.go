@@ -240,21 +240,11 @@ func runGolden(c *goldenCase, dt tensor.Dtype) (map[string][]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	prod, err := G.HadamardProd(out, r)
+	grads, err := graphtest.WeightedGrads(out, r, wrt)
 	if err != nil {
 		return nil, err
 	}
-	loss, err := G.Sum(prod)
-	if err != nil {
-		return nil, err
-	}
-	grads, err := G.Grad(loss, wrt...)
-	if err != nil {
-		return nil, err
-	}
-	m := G.NewTapeMachine(g)
-	defer m.Close()
-	if err := m.RunAll(); err != nil {
+	if err := graphtest.RunAll(g); err != nil {
 		return nil, err
 	}
 	got := map[string][]float64{}

@@ -277,3 +277,17 @@ func SortedKeys[V any](m map[string]V) []string {
 	sort.Strings(ks)
 	return ks
 }
+
+// WeightedGrads returns the gradients of the cost Σ out ⊙ r with respect to wrt: the
+// cost whose gradients the golden cases hold.
+func WeightedGrads(out, r *G.Node, wrt G.Nodes) (G.Nodes, error) {
+	prod, err := G.HadamardProd(out, r)
+	if err != nil {
+		return nil, err
+	}
+	loss, err := G.Sum(prod)
+	if err != nil {
+		return nil, err
+	}
+	return G.Grad(loss, wrt...)
+}

@@ -1,7 +1,6 @@
 package graph_test
 
 import (
-	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -71,39 +70,33 @@ func TestOps13Golden(t *testing.T) {
 		if len(c.Inputs) > len(spec.required)+len(spec.optional) {
 			t.Fatalf("%s: inputs %v; want %v and optionally %v", c.Name, graphtest.SortedKeys(c.Inputs), spec.required, spec.optional)
 		}
-		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
-			tol := 1e-12
-			if dt == tensor.Float32 {
-				tol = 1e-5
+		graphtest.RunCase(t, c, func(t *testing.T, dt tensor.Dtype, tol float64) {
+			g := G.NewGraph()
+			in := map[string]*G.Node{}
+			var order G.Nodes
+			for _, k := range append(append([]string{}, spec.required...), spec.optional...) {
+				a, ok := c.Inputs[k]
+				if !ok {
+					continue
+				}
+				in[k] = graphtest.Input(g, dt, k, a.TensorShape(), a.Data)
+				order = append(order, in[k])
 			}
-			t.Run(fmt.Sprintf("%s/%v", c.Name, dt), func(t *testing.T) {
-				g := G.NewGraph()
-				in := map[string]*G.Node{}
-				var order G.Nodes
-				for _, k := range append(append([]string{}, spec.required...), spec.optional...) {
-					a, ok := c.Inputs[k]
-					if !ok {
-						continue
-					}
-					in[k] = graphtest.Input(g, dt, k, a.TensorShape(), a.Data)
-					order = append(order, in[k])
-				}
-				out := graphtest.Must(t)(buildOps13(t, c, in))
-				if !out.Shape().Eq(c.Out.TensorShape()) {
-					t.Fatalf("out is %v; want %v", out.Shape(), c.Out.Shape)
-				}
-				r := graphtest.Input(g, dt, "r", c.R.TensorShape(), c.R.Data)
-				grads, err := gradsOf(t, out, r, order)
-				if err != nil {
-					t.Fatal(err)
-				}
-				graphtest.RunGraph(t, g)
-				worst.Check(t, dt, c, "out", out, c.Out, tol)
-				for i, n := range order {
-					worst.Check(t, dt, c, "grad "+n.Name(), grads[i], c.Grads[n.Name()], tol)
-				}
-			})
-		}
+			out := graphtest.Must(t)(buildOps13(t, c, in))
+			if !out.Shape().Eq(c.Out.TensorShape()) {
+				t.Fatalf("out is %v; want %v", out.Shape(), c.Out.Shape)
+			}
+			r := graphtest.Input(g, dt, "r", c.R.TensorShape(), c.R.Data)
+			grads, err := gradsOf(t, out, r, order)
+			if err != nil {
+				t.Fatal(err)
+			}
+			graphtest.RunGraph(t, g)
+			worst.Check(t, dt, c, "out", out, c.Out, tol)
+			for i, n := range order {
+				worst.Check(t, dt, c, "grad "+n.Name(), grads[i], c.Grads[n.Name()], tol)
+			}
+		})
 	}
 	for op := range ops13Inputs {
 		if seen[op] == 0 {

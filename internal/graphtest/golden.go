@@ -291,3 +291,16 @@ func WeightedGrads(out, r *G.Node, wrt G.Nodes) (G.Nodes, error) {
 	}
 	return G.Grad(loss, wrt...)
 }
+
+// RunCase runs f as a subtest of case c for float64 and for float32, with the golden
+// tolerances of that dtype: 1e-12 and 1e-5 (GoldenErr).
+func RunCase(t *testing.T, c *Case, f func(t *testing.T, dt tensor.Dtype, tol float64)) {
+	t.Helper()
+	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+		tol := 1e-12
+		if dt == tensor.Float32 {
+			tol = 1e-5
+		}
+		t.Run(fmt.Sprintf("%s/%v", c.Name, dt), func(t *testing.T) { f(t, dt, tol) })
+	}
+}

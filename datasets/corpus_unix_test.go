@@ -3,13 +3,12 @@
 package datasets_test
 
 import (
-	"os"
+	"fmt"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/internal/filetest"
 )
 
 // TestLoadTextFileNotRegular: a FIFO (which os.ReadFile waits on forever), devices (which
@@ -17,23 +16,8 @@ import (
 // error at once, naming the file and, for the size, the limit.
 func TestLoadTextFileNotRegular(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo.txt")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	zero := filepath.Join(dir, "zero.txt")
-	if err := os.Symlink("/dev/zero", zero); err != nil {
-		t.Fatal(err)
-	}
-	big := filepath.Join(dir, "big.txt")
-	f, err := os.Create(big)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(datasets.MaxTextFile + 1); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	fifo, zero, big := filepath.Join(dir, "fifo.txt"), filepath.Join(dir, "zero.txt"), filepath.Join(dir, "big.txt")
+	filetest.Specials(t, fifo, zero, big, datasets.MaxTextFile+1)
 	tests := []struct {
 		name, path string
 		sentinel   error
@@ -47,17 +31,11 @@ func TestLoadTextFileNotRegular(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			done := make(chan error, 1)
-			go func() {
+			err := filetest.NoBlock(t, fmt.Sprintf("LoadTextFile(%s)", tc.path), func() error {
 				_, err := datasets.LoadTextFile(tc.path)
-				done <- err
-			}()
-			select {
-			case err := <-done:
-				checkErr(t, err, tc.sentinel, tc.contains...)
-			case <-time.After(5 * time.Second):
-				t.Fatalf("LoadTextFile(%s) blocks", tc.path)
-			}
+				return err
+			})
+			checkErr(t, err, tc.sentinel, tc.contains...)
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Names lists dir's entries by name, sorted (os.ReadDir's order).
@@ -34,4 +35,19 @@ func TempFiles(t testing.TB, dir string) []string {
 		}
 	}
 	return out
+}
+
+// NoBlock returns the error of f, which it runs on another goroutine, and fails the
+// test as "what blocks" when f has not returned within 5 s.
+func NoBlock(t testing.TB, what string, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s blocks", what)
+		return nil
+	}
 }

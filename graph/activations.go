@@ -6,7 +6,6 @@ import (
 
 	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
-	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -88,22 +87,11 @@ type ewFunc[T num.Float] func(out, a, b, c []T, p float64)
 // whether to split a loop across cores.
 func pointwiseOp[T num.Float](name string, p float64, fwd ewFunc[T], grads []ewFunc[T], work int, inputs ...*G.Node) (*G.Node, error) {
 	xs := inputs[0].Shape()
-	a := hm.TypeVariable('a')
-	types := make([]hm.Type, len(inputs)+1)
-	for i := range types {
-		types[i] = tensorType(xs.Dims(), a)
+	ranks := make([]int, len(inputs))
+	for i := range ranks {
+		ranks[i] = xs.Dims()
 	}
-	diffWRT := make([]bool, len(inputs))
-	for i := range diffWRT {
-		diffWRT[i] = true
-	}
-	o := &op{
-		name:    fmt.Sprintf("%s{%v}", name, p),
-		arity:   len(inputs),
-		typ:     hm.NewFnType(types...),
-		shape:   xs.Clone(),
-		diffWRT: diffWRT,
-	}
+	o, _ := paramOp(fmt.Sprintf("%s{%v}", name, p), xs.Clone(), inputs, ranks, nil)
 	kernel(o, func(in []*tensor.Dense, y []T) error {
 		elementwise(fwd, work, p, y, optData[T](in, 0), optData[T](in, 1), nil)
 		return nil

@@ -4,7 +4,6 @@ package datasets_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/attend-go/attend/datasets"
@@ -16,8 +15,7 @@ import (
 // error at once, naming the file and, for the size, the limit.
 func TestLoadTextFileNotRegular(t *testing.T) {
 	dir := t.TempDir()
-	fifo, zero, big := filepath.Join(dir, "fifo.txt"), filepath.Join(dir, "zero.txt"), filepath.Join(dir, "big.txt")
-	filetest.Specials(t, fifo, zero, big, datasets.MaxTextFile+1)
+	fifo, zero, big := filetest.Specials(t, dir, ".txt", datasets.MaxTextFile+1)
 	tests := []struct {
 		name, path string
 		sentinel   error
@@ -27,7 +25,7 @@ func TestLoadTextFileNotRegular(t *testing.T) {
 		{"/dev/zero", "/dev/zero", datasets.ErrNotRegular, []string{"/dev/zero", "character device"}},
 		{"link to /dev/zero", zero, datasets.ErrNotRegular, []string{"zero.txt", "link to a character device"}},
 		{"directory", dir, datasets.ErrNotRegular, []string{dir, "directory"}},
-		{"over the limit", big, datasets.ErrTooLarge, []string{"big.txt", "1.0 GiB limit", "MaxTextFile"}},
+		{"over the limit", big, datasets.ErrTooLarge, []string{"sparse.txt", "1.0 GiB limit", "MaxTextFile"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

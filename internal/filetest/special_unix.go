@@ -4,15 +4,18 @@ package filetest
 
 import (
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 )
 
-// Specials makes, at the three paths given, what a reader of regular files must refuse
-// at once: a FIFO with no writer (which a plain read waits on forever), a link to
-// /dev/zero (which it reads without end) and a sparse file of size bytes.
-func Specials(t testing.TB, fifo, zero, sparse string, size int64) {
+// Specials makes in dir what a reader of regular files must refuse at once, and
+// returns their paths: a FIFO with no writer (which a plain read waits on forever), a
+// link to /dev/zero (which it reads without end) and a sparse file of size bytes, named
+// fifo, zero and sparse followed by ext.
+func Specials(t testing.TB, dir, ext string, size int64) (fifo, zero, sparse string) {
 	t.Helper()
+	fifo, zero, sparse = filepath.Join(dir, "fifo"+ext), filepath.Join(dir, "zero"+ext), filepath.Join(dir, "sparse"+ext)
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -27,4 +30,5 @@ func Specials(t testing.TB, fifo, zero, sparse string, size int64) {
 	if err := f.Truncate(size); err != nil {
 		t.Fatal(err)
 	}
+	return fifo, zero, sparse
 }

@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -408,12 +407,7 @@ func checkGoldenDir(t *testing.T, dir string) {
 	}
 	summary := map[string]worstField{}
 	defer func() {
-		var keys []string
-		for k := range summary {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range graphtest.SortedKeys(summary) {
 			w := summary[k]
 			t.Logf("%s worst %.3g in %s (tolerance %.3g)", k, w.err, w.field, w.tol)
 		}

@@ -247,14 +247,7 @@ func runVariant(c *variantCase, dt tensor.Dtype, bq, bk int) (*variantRun, error
 		o.Bias = param("bias")
 	}
 	if m, ok := c.arrays["mask"]; ok {
-		if o.Mask, err = graph.NewMask(g, dt, tensor.Shape(m.Shape), "case.mask"); err != nil {
-			return nil, err
-		}
-		blocked := make([]bool, len(m.Data))
-		for i, b := range m.Data {
-			blocked[i] = b != 0
-		}
-		if err := graph.SetMask(o.Mask, blocked); err != nil {
+		if o.Mask, err = graphtest.MaskOf(g, dt, "case.mask", m); err != nil {
 			return nil, err
 		}
 	}

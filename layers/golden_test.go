@@ -8,7 +8,6 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/internal/graphtest"
 	"github.com/attend-go/attend/internal/num"
 	"github.com/pkg/errors"
@@ -213,14 +212,7 @@ func runGolden(c *goldenCase, dt tensor.Dtype) (map[string][]float64, error) {
 		wrt, names = append(wrt, in.Context), append(names, "grad_y")
 	}
 	if m, ok := c.arrays["mask"]; ok {
-		if in.Mask, err = graph.NewMask(g, dt, tensor.Shape(m.Shape), "mask"); err != nil {
-			return nil, err
-		}
-		blocked := make([]bool, len(m.Data))
-		for i, b := range m.Data {
-			blocked[i] = b != 0
-		}
-		if err := graph.SetMask(in.Mask, blocked); err != nil {
+		if in.Mask, err = graphtest.MaskOf(g, dt, "mask", m); err != nil {
 			return nil, err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/attend-go/attend/graph"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -303,4 +304,18 @@ func RunCase(t *testing.T, c *Case, f func(t *testing.T, dt tensor.Dtype, tol fl
 		}
 		t.Run(fmt.Sprintf("%s/%v", c.Name, dt), func(t *testing.T) { f(t, dt, tol) })
 	}
+}
+
+// MaskOf adds a graph.NewMask input node called name to g holding the golden mask a,
+// in which a nonzero entry is blocked.
+func MaskOf(g *G.ExprGraph, dt tensor.Dtype, name string, a Array) (*G.Node, error) {
+	m, err := graph.NewMask(g, dt, a.TensorShape(), name)
+	if err != nil {
+		return nil, err
+	}
+	blocked := make([]bool, len(a.Data))
+	for i, b := range a.Data {
+		blocked[i] = b != 0
+	}
+	return m, graph.SetMask(m, blocked)
 }

@@ -5,6 +5,7 @@ package filetest
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,4 +51,17 @@ func NoBlock(t testing.TB, what string, f func() error) error {
 		t.Fatalf("%s blocks", what)
 		return nil
 	}
+}
+
+// Previous makes a fresh temporary directory holding the file name with the content
+// "previous" and mode perm, for tests that an overwrite replaces it or leaves it
+// alone; it returns the directory and the file's path.
+func Previous(t testing.TB, name string, perm os.FileMode) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte("previous"), perm); err != nil {
+		t.Fatal(err)
+	}
+	return dir, path
 }

@@ -569,16 +569,25 @@ func AddPositions(x, pos *G.Node) (*G.Node, error) {
 	if err := checkPair(x, "x", pos, "pos"); err != nil {
 		return nil, wrap(err)
 	}
-	xs, ps := x.Shape(), pos.Shape()
-	if (xs.Dims() != 2 && xs.Dims() != 3) || ps.Dims() != 2 {
-		return nil, wrap(errors.Wrapf(ErrShape, "x %v and pos %v; want (B, T, C) or (T, C) and (P, C)", xs, ps))
-	}
-	_, t, c := seqDims(xs)
-	if ps[1] != c || ps[0] < t {
-		return nil, wrap(errors.Wrapf(ErrShape, "pos %v cannot cover x %v: want (P ≥ %d, %d)", ps, xs, t, c))
+	if err := checkPositions(x, pos); err != nil {
+		return nil, wrap(err)
 	}
 	y, err := build2(x.Dtype(), addPositionsOp[float64], addPositionsOp[float32], x, pos)
 	return y, wrap(err)
+}
+
+// checkPositions is nil when the shapes of x, (B, T, C) or (T, C), and pos, (P, C)
+// with P ≥ T, let pos's rows be added to x's positions (AddPositions, AddPositionsAt).
+func checkPositions(x, pos *G.Node) error {
+	xs, ps := x.Shape(), pos.Shape()
+	if (xs.Dims() != 2 && xs.Dims() != 3) || ps.Dims() != 2 {
+		return errors.Wrapf(ErrShape, "x %v and pos %v; want (B, T, C) or (T, C) and (P, C)", xs, ps)
+	}
+	_, t, c := seqDims(xs)
+	if ps[1] != c || ps[0] < t {
+		return errors.Wrapf(ErrShape, "pos %v cannot cover x %v: want (P ≥ %d, %d)", ps, xs, t, c)
+	}
+	return nil
 }
 
 func addPositionsOp[T num.Float](x, pos *G.Node) (*G.Node, error) {

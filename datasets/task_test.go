@@ -133,25 +133,14 @@ func TestCharTaskAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		prompt, want string
-		ok           bool
-	}{
+	checkAnswers(t, task, []answerCase{
 		{"abch|", "hcba", true},
 		{"abch", "", false},     // no separator
 		{"abc|", "", false},     // too short
 		{"abcz|", "", false},    // z not in the alphabet
 		{"abch|a", "", false},   // continuation included
 		{"ab\xffh|", "", false}, // invalid UTF-8
-	}
-	for _, tc := range tests {
-		t.Run(tc.prompt, func(t *testing.T) {
-			got, ok := task.Answer(tc.prompt)
-			if got != tc.want || ok != tc.ok {
-				t.Fatalf("Answer(%q) = %q, %v; want %q, %v", tc.prompt, got, ok, tc.want, tc.ok)
-			}
-		})
-	}
+	})
 }
 
 func TestCharTaskErrors(t *testing.T) {
@@ -216,21 +205,12 @@ func TestStatQuestTask(t *testing.T) {
 	if want := []string{"what is statquest <EOS>", "statquest is what <EOS>"}; !slices.Equal(prompts, want) {
 		t.Fatalf("Prompts() = %q, want %q", prompts, want)
 	}
-	tests := []struct {
-		prompt, want string
-		ok           bool
-	}{
+	checkAnswers(t, task, []answerCase{
 		{"what is statquest <EOS>", "awesome <EOS>", true},
 		{" statquest  is what\t<EOS>", "awesome <EOS>", true},
 		{"what is statquest", "", false},
 		{"is what statquest <EOS>", "", false},
-	}
-	for _, tc := range tests {
-		got, ok := task.Answer(tc.prompt)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("Answer(%q) = %q, %v; want %q, %v", tc.prompt, got, ok, tc.want, tc.ok)
-		}
-	}
+	})
 }
 
 func TestAccuracy(t *testing.T) {
@@ -254,4 +234,22 @@ func TestAccuracy(t *testing.T) {
 	}
 	_, _, err := datasets.Accuracy([]int{1}, []int{1, 2}, []bool{true, true})
 	checkErr(t, err, datasets.ErrInvalidArgument)
+}
+
+// answerCase is a prompt and the answer a task must give it (ok false: none).
+type answerCase struct {
+	prompt, want string
+	ok           bool
+}
+
+// checkAnswers checks task.Answer on every case, one subtest a prompt.
+func checkAnswers(t *testing.T, task interface{ Answer(string) (string, bool) }, cases []answerCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.prompt, func(t *testing.T) {
+			if got, ok := task.Answer(tc.prompt); got != tc.want || ok != tc.ok {
+				t.Errorf("Answer(%q) = %q, %v; want %q, %v", tc.prompt, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
 }

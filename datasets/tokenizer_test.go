@@ -70,12 +70,7 @@ func TestCharTokenizerErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name     string
-		run      func() error
-		sentinel error
-		contains []string
-	}{
+	runErrCases(t, []errCase{
 		{"empty text", func() error { _, err := datasets.NewCharTokenizer(""); return err }, datasets.ErrEmpty, nil},
 		{"invalid utf8 text", func() error { _, err := datasets.NewCharTokenizer("ab\xffc"); return err },
 			datasets.ErrInvalidUTF8, []string{"0xff", "byte offset 2"}},
@@ -104,12 +99,7 @@ func TestCharTokenizerErrors(t *testing.T) {
 			datasets.ErrBadVocab, nil},
 		{"vocab duplicate", func() error { _, err := datasets.NewCharTokenizerFromVocab([]string{"a", "b", "a"}); return err },
 			datasets.ErrBadVocab, []string{"entry 2", "duplicates entry 0"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			checkErr(t, tc.run(), tc.sentinel, tc.contains...)
-		})
-	}
+	})
 }
 
 func TestCharTokenizerFromVocabKeepsOrder(t *testing.T) {
@@ -168,12 +158,7 @@ func TestWordTokenizerErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name     string
-		run      func() error
-		sentinel error
-		contains []string
-	}{
+	runErrCases(t, []errCase{
 		{"unknown word", func() error { _, err := tok.Encode("a  bee b"); return err },
 			datasets.ErrUnknownSymbol, []string{`"bee"`, "byte offset 3"}},
 		{"unknown last word", func() error { _, err := tok.Encode("a c"); return err },
@@ -189,12 +174,7 @@ func TestWordTokenizerErrors(t *testing.T) {
 			datasets.ErrBadVocab, nil},
 		{"duplicate", func() error { _, err := datasets.NewWordTokenizer([]string{"a", "a"}); return err },
 			datasets.ErrBadVocab, []string{"duplicates entry 0"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			checkErr(t, tc.run(), tc.sentinel, tc.contains...)
-		})
-	}
+	})
 }
 
 const shakespearePath = "../../shared/data/tinyshakespeare.txt"
@@ -323,6 +303,25 @@ func FuzzWordTokenizer(f *testing.F) {
 			t.Fatalf("Encode(Decode(ids)) = %v, %v; want %v", ids2, err, ids)
 		}
 	})
+}
+
+// errCase is a call that must fail: with sentinel (errors.Is) and an error text
+// holding every string of contains.
+type errCase struct {
+	name     string
+	run      func() error
+	sentinel error
+	contains []string
+}
+
+// runErrCases runs each case as a subtest and checks its error (checkErr).
+func runErrCases(t *testing.T, cases []errCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			checkErr(t, tc.run(), tc.sentinel, tc.contains...)
+		})
+	}
 }
 
 // checkErr fails unless err wraps sentinel and its message contains every string in

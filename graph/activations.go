@@ -6,7 +6,6 @@ import (
 
 	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
-	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -20,14 +19,7 @@ import (
 // SiLU is the sigmoid linear unit x·σ(x) = x / (1 + e^−x) (Swish-1), as PyTorch's
 // F.silu.
 func SiLU(x *G.Node) (*G.Node, error) {
-	if err := checkFloat(x, "x"); err != nil {
-		return nil, attend.Wrap(err, "graph: SiLU")
-	}
-	build, err := byDtype(x.Dtype(), siluOp[float64], siluOp[float32])
-	if err != nil {
-		return nil, attend.Wrap(err, "graph: SiLU")
-	}
-	return build(x)
+	return build1("SiLU", x, siluOp[float64], siluOp[float32])
 }
 
 func siluOp[T num.Float](x *G.Node) (*G.Node, error) {
@@ -55,14 +47,7 @@ func swigluOp[T num.Float](a, b *G.Node) (*G.Node, error) {
 
 // ReLUSquared is relu(x)² = max(x, 0)², nanochat's MLP activation.
 func ReLUSquared(x *G.Node) (*G.Node, error) {
-	if err := checkFloat(x, "x"); err != nil {
-		return nil, attend.Wrap(err, "graph: ReLUSquared")
-	}
-	build, err := byDtype(x.Dtype(), relu2Op[float64], relu2Op[float32])
-	if err != nil {
-		return nil, attend.Wrap(err, "graph: ReLUSquared")
-	}
-	return build(x)
+	return build1("ReLUSquared", x, relu2Op[float64], relu2Op[float32])
 }
 
 func relu2Op[T num.Float](x *G.Node) (*G.Node, error) {
@@ -102,22 +87,11 @@ type ewFunc[T num.Float] func(out, a, b, c []T, p float64)
 // whether to split a loop across cores.
 func pointwiseOp[T num.Float](name string, p float64, fwd ewFunc[T], grads []ewFunc[T], work int, inputs ...*G.Node) (*G.Node, error) {
 	xs := inputs[0].Shape()
-	a := hm.TypeVariable('a')
-	types := make([]hm.Type, len(inputs)+1)
-	for i := range types {
-		types[i] = tensorType(xs.Dims(), a)
+	ranks := make([]int, len(inputs))
+	for i := range ranks {
+		ranks[i] = xs.Dims()
 	}
-	diffWRT := make([]bool, len(inputs))
-	for i := range diffWRT {
-		diffWRT[i] = true
-	}
-	o := &op{
-		name:    fmt.Sprintf("%s{%v}", name, p),
-		arity:   len(inputs),
-		typ:     hm.NewFnType(types...),
-		shape:   xs.Clone(),
-		diffWRT: diffWRT,
-	}
+	o, _ := paramOp(fmt.Sprintf("%s{%v}", name, p), xs.Clone(), inputs, ranks, nil)
 	kernel(o, func(in []*tensor.Dense, y []T) error {
 		elementwise(fwd, work, p, y, optData[T](in, 0), optData[T](in, 1), nil)
 		return nil

@@ -142,14 +142,11 @@ func AddPositionsAt(x, pos *G.Node, c *KVCache) (*G.Node, error) {
 	if c == nil {
 		return nil, wrap(errors.Wrap(ErrArgument, "nil cache"))
 	}
+	if err := checkPositions(x, pos); err != nil {
+		return nil, wrap(err)
+	}
 	xs, ps := x.Shape(), pos.Shape()
-	if (xs.Dims() != 2 && xs.Dims() != 3) || ps.Dims() != 2 {
-		return nil, wrap(errors.Wrapf(ErrShape, "x %v and pos %v; want (B, T, C) or (T, C) and (P, C)", xs, ps))
-	}
 	_, t, ch := seqDims(xs)
-	if ps[1] != ch || ps[0] < t {
-		return nil, wrap(errors.Wrapf(ErrShape, "pos %v cannot cover x %v: want (P ≥ %d, %d)", ps, xs, t, ch))
-	}
 	kern, err := attnKernelsFor(x.Dtype())
 	if err != nil {
 		return nil, wrap(err)

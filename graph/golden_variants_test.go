@@ -6,11 +6,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/graphtest"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -29,12 +29,7 @@ type variantCase struct {
 		Style string  `json:"style"`
 		Theta float64 `json:"theta"`
 	}
-	arrays map[string]goldenArr
-}
-
-type goldenArr struct {
-	shape []int
-	data  []float64 // booleans as 0/1
+	arrays map[string]graphtest.Array
 }
 
 // variantScalars are the non-array fields a case may have; "note" is free text.
@@ -45,15 +40,11 @@ var variantScalars = []string{"name", "note", "batch", "seq_q", "seq_k", "d_mode
 var variantOutputs = []string{"out", "attn", "alibi_slopes", "grad_x", "grad_y", "grad_ctx", "grad_wq", "grad_wk", "grad_wv", "grad_wo", "grad_bias"}
 
 func loadVariantCase(path string) (*variantCase, error) {
-	raw, err := os.ReadFile(path)
+	fields, err := graphtest.ReadFields(path)
 	if err != nil {
 		return nil, err
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	c := &variantCase{path: path, arrays: map[string]goldenArr{}}
+	c := &variantCase{path: path, arrays: map[string]graphtest.Array{}}
 	dst := map[string]any{"name": &c.Name, "batch": &c.Batch, "seq_q": &c.SeqQ, "seq_k": &c.SeqK, "d_model": &c.DModel,
 		"d_value": &c.DValue, "heads": &c.Heads, "kv_heads": &c.KVHeads, "scale": &c.Scale, "cross": &c.Cross,
 		"causal": &c.Causal, "window": &c.Window, "rope": &c.RoPE}
@@ -74,12 +65,8 @@ func loadVariantCase(path string) (*variantCase, error) {
 			}
 			continue
 		}
-		var x any
-		if err := json.Unmarshal(v, &x); err != nil {
-			return nil, fmt.Errorf("%s: field %q: %v", path, k, err)
-		}
-		a := goldenArr{}
-		if err := flattenJSON(x, 0, &a); err != nil {
+		a, err := graphtest.DecodeArray(v)
+		if err != nil {
 			return nil, fmt.Errorf("%s: field %q: %v", path, k, err)
 		}
 		c.arrays[k] = a
@@ -117,8 +104,8 @@ func loadVariantCase(path string) (*variantCase, error) {
 	for k, a := range c.arrays {
 		want, ok := shapes[k]
 		if k == "bias" || k == "grad_bias" {
-			if len(a.shape) == 4 && (a.shape[0] == 1 || a.shape[0] == c.Batch) && (a.shape[1] == 1 || a.shape[1] == c.Heads) {
-				want, ok = []int{a.shape[0], a.shape[1], c.SeqQ, c.SeqK}, true
+			if len(a.Shape) == 4 && (a.Shape[0] == 1 || a.Shape[0] == c.Batch) && (a.Shape[1] == 1 || a.Shape[1] == c.Heads) {
+				want, ok = []int{a.Shape[0], a.Shape[1], c.SeqQ, c.SeqK}, true
 			} else {
 				want, ok = []int{-1}, true
 			}
@@ -126,8 +113,8 @@ func loadVariantCase(path string) (*variantCase, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: unknown field %q", path, k)
 		}
-		if fmt.Sprint(want) != fmt.Sprint(a.shape) {
-			return nil, fmt.Errorf("%s: field %q has shape %v; want %v", path, k, a.shape, want)
+		if fmt.Sprint(want) != fmt.Sprint(a.Shape) {
+			return nil, fmt.Errorf("%s: field %q has shape %v; want %v", path, k, a.Shape, want)
 		}
 	}
 	for _, k := range []string{"x", "wq", "wk", "wv", "r", "out"} {
@@ -155,51 +142,12 @@ func loadVariantCase(path string) (*variantCase, error) {
 	return c, nil
 }
 
-// flattenJSON appends the numbers (booleans as 0/1) of a nested JSON array to a,
-// checking that it is rectangular; a bare number is a 0-dim array.
-func flattenJSON(x any, depth int, a *goldenArr) error {
-	switch v := x.(type) {
-	case []any:
-		if depth == len(a.shape) {
-			a.shape = append(a.shape, len(v))
-		} else if depth > len(a.shape) || a.shape[depth] != len(v) {
-			return fmt.Errorf("ragged array at depth %d", depth)
-		}
-		for _, e := range v {
-			if err := flattenJSON(e, depth+1, a); err != nil {
-				return err
-			}
-		}
-	case float64:
-		if depth != len(a.shape) {
-			return fmt.Errorf("number at depth %d", depth)
-		}
-		a.data = append(a.data, v)
-	case bool:
-		if depth != len(a.shape) {
-			return fmt.Errorf("boolean at depth %d", depth)
-		}
-		b := 0.0
-		if v {
-			b = 1
-		}
-		a.data = append(a.data, b)
-	default:
-		return fmt.Errorf("unexpected %T", x)
-	}
-	return nil
-}
-
 // loadVariantCases reads every *.json of dir: an error when there is none.
 func loadVariantCases(dir string) ([]*variantCase, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	files, err := graphtest.CaseFiles(dir)
 	if err != nil {
 		return nil, err
 	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("no golden case (*.json) in %s", dir)
-	}
-	sort.Strings(files)
 	var cases []*variantCase
 	for _, f := range files {
 		c, err := loadVariantCase(f)
@@ -212,21 +160,7 @@ func loadVariantCases(dir string) ([]*variantCase, error) {
 }
 
 func variantsDir() string {
-	if d := os.Getenv("GOLDEN_VARIANTS_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("testdata", "golden", "variants")
-}
-
-func goldenDense(a goldenArr, dt tensor.Dtype) *tensor.Dense {
-	if dt == tensor.Float64 {
-		return tensor.New(tensor.WithShape(a.shape...), tensor.WithBacking(append([]float64(nil), a.data...)))
-	}
-	f := make([]float32, len(a.data))
-	for i, x := range a.data {
-		f[i] = float32(x)
-	}
-	return tensor.New(tensor.WithShape(a.shape...), tensor.WithBacking(f))
+	return graphtest.CaseDir("GOLDEN_VARIANTS_DIR", filepath.Join("testdata", "golden", "variants"))
 }
 
 // variantRun is a case's computed fields and the largest |score| it met.
@@ -240,7 +174,7 @@ type variantRun struct {
 func runVariant(c *variantCase, dt tensor.Dtype, bq, bk int) (*variantRun, error) {
 	g := G.NewGraph()
 	input := func(name string) *G.Node {
-		v := goldenDense(c.arrays[name], dt)
+		v := c.arrays[name].Dense(dt)
 		return G.NewTensor(g, dt, v.Dims(), G.WithShape(v.Shape()...), G.WithName("case."+name), G.WithValue(v))
 	}
 	proj := func(x, w *G.Node) (*G.Node, error) {
@@ -307,20 +241,13 @@ func runVariant(c *variantCase, dt tensor.Dtype, bq, bk int) (*variantRun, error
 		o.Window = graph.SlidingWindow(c.Window)
 	}
 	if s, ok := c.arrays["alibi_slopes"]; ok {
-		o.ALiBi = s.data
+		o.ALiBi = s.Data
 	}
 	if _, ok := c.arrays["bias"]; ok {
 		o.Bias = param("bias")
 	}
 	if m, ok := c.arrays["mask"]; ok {
-		if o.Mask, err = graph.NewMask(g, dt, tensor.Shape(m.shape), "case.mask"); err != nil {
-			return nil, err
-		}
-		blocked := make([]bool, len(m.data))
-		for i, b := range m.data {
-			blocked[i] = b != 0
-		}
-		if err := graph.SetMask(o.Mask, blocked); err != nil {
+		if o.Mask, err = graphtest.MaskOf(g, dt, "case.mask", m); err != nil {
 			return nil, err
 		}
 	}
@@ -337,21 +264,11 @@ func runVariant(c *variantCase, dt tensor.Dtype, bq, bk int) (*variantRun, error
 	if err != nil {
 		return nil, err
 	}
-	prod, err := G.HadamardProd(out, input("r"))
+	grads, err := graphtest.WeightedGrads(out, input("r"), wrt)
 	if err != nil {
 		return nil, err
 	}
-	loss, err := G.Sum(prod)
-	if err != nil {
-		return nil, err
-	}
-	grads, err := G.Grad(loss, wrt...)
-	if err != nil {
-		return nil, err
-	}
-	m := G.NewTapeMachine(g)
-	defer m.Close()
-	if err := m.RunAll(); err != nil {
+	if err := graphtest.RunAll(g); err != nil {
 		return nil, err
 	}
 	run := &variantRun{got: map[string][]float64{}}
@@ -378,7 +295,7 @@ func runVariant(c *variantCase, dt tensor.Dtype, bq, bk int) (*variantRun, error
 	var bias []float64
 	var bs []int
 	if b, ok := c.arrays["bias"]; ok {
-		bias, bs = b.data, b.shape
+		bias, bs = b.Data, b.Shape
 	}
 	for b := 0; b < c.Batch; b++ {
 		for h := 0; h < c.Heads; h++ {
@@ -424,14 +341,14 @@ func compareVariant(c *variantCase, run *variantRun, tol float64) (fails []strin
 		if k == "alibi_slopes" {
 			t = 1e-12
 		}
-		e, at := maxRelAbsErr(got, want.data)
+		e, at := graphtest.RelAbsErr(got, want.Data)
 		worst[k] = e
 		if e > t {
 			g := math.NaN()
 			if at < len(got) {
 				g = got[at]
 			}
-			fails = append(fails, fmt.Sprintf("%s[%d] = %.12g, PyTorch %.12g (error %.3g > %g)", k, at, g, want.data[at], e, t))
+			fails = append(fails, fmt.Sprintf("%s[%d] = %.12g, PyTorch %.12g (error %.3g > %g)", k, at, g, want.Data[at], e, t))
 		}
 	}
 	return fails, worst
@@ -448,26 +365,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// maxRelAbsErr is the largest min(absolute, relative) error and where; NaN or a length
-// mismatch is infinite.
-func maxRelAbsErr(got, want []float64) (float64, int) {
-	if len(got) != len(want) {
-		return math.Inf(1), 0
-	}
-	worst, at := 0.0, 0
-	for i := range got {
-		d := math.Abs(got[i] - want[i])
-		e := math.Min(d, d/math.Abs(want[i]))
-		if math.IsNaN(d) {
-			e = math.Inf(1)
-		}
-		if e > worst {
-			worst, at = e, i
-		}
-	}
-	return worst, at
 }
 
 // worstField is the largest error of a case over its fields and tilings.
@@ -503,12 +400,7 @@ func checkGoldenDir(t *testing.T, dir string) {
 	}
 	summary := map[string]worstField{}
 	defer func() {
-		var keys []string
-		for k := range summary {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range graphtest.SortedKeys(summary) {
 			w := summary[k]
 			t.Logf("%s worst %.3g in %s (tolerance %.3g)", k, w.err, w.field, w.tol)
 		}
@@ -555,7 +447,7 @@ func TestGoldenVariantsMutation(t *testing.T) {
 	// The smallest case keeps this fast; every output field it has is mutated.
 	c := cases[0]
 	for _, x := range cases {
-		if len(x.arrays["out"].data) < len(c.arrays["out"].data) {
+		if len(x.arrays["out"].Data) < len(c.arrays["out"].Data) {
 			c = x
 		}
 	}
@@ -572,21 +464,21 @@ func TestGoldenVariantsMutation(t *testing.T) {
 		if !ok {
 			continue
 		}
-		for _, at := range []int{0, len(a.data) / 2, len(a.data) - 1} {
-			orig := a.data[at]
-			a.data[at] = orig + 1e-8*math.Max(1, math.Abs(orig))
+		for _, at := range []int{0, len(a.Data) / 2, len(a.Data) - 1} {
+			orig := a.Data[at]
+			a.Data[at] = orig + 1e-8*math.Max(1, math.Abs(orig))
 			if fails, _ := compareVariant(c, run, 1e-9); len(fails) == 0 {
 				t.Errorf("%s: %s[%d] changed by 1e-8 and the comparison still passes", c.Name, k, at)
 			}
-			a.data[at] = orig
+			a.Data[at] = orig
 			mutated++
 		}
 	}
 	// An input changed: the recomputed fields no longer match.
 	x := c.arrays["x"]
-	x.data[len(x.data)-1] += 1e-6
+	x.Data[len(x.Data)-1] += 1e-6
 	run2, err := runVariant(c, tensor.Float64, 0, 0)
-	x.data[len(x.data)-1] -= 1e-6
+	x.Data[len(x.Data)-1] -= 1e-6
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,8 +35,8 @@ func LayerNorm(x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 			return nil, wrap(errors.Wrapf(ErrShape, "%q is %v; want (%d) for x %v", p.Name(), p.Shape(), c, xs))
 		}
 	}
-	if !(eps > 0) || math.IsInf(eps, 0) {
-		return nil, wrap(errors.Wrapf(ErrArgument, "eps = %v; want > 0", eps))
+	if err := checkEps(eps); err != nil {
+		return nil, wrap(err)
 	}
 	build, err := byDtype(x.Dtype(), layerNormOp[float64], layerNormOp[float32])
 	if err != nil {
@@ -49,20 +49,8 @@ func LayerNorm(x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 func layerNormOp[T num.Float](x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 	xs := x.Shape()
 	c := xs[xs.Dims()-1]
-	a := hm.TypeVariable('a')
-	inputs := G.Nodes{x, gain}
-	types := []hm.Type{tensorType(xs.Dims(), a), tensorType(1, a)}
-	if bias != nil {
-		inputs = append(inputs, bias)
-		types = append(types, tensorType(1, a))
-	}
-	o := &op{
-		name:    fmt.Sprintf("attend.LayerNorm{eps:%v, bias:%v}", eps, bias != nil),
-		arity:   len(inputs),
-		typ:     hm.NewFnType(append(types, tensorType(xs.Dims(), a))...),
-		shape:   xs.Clone(),
-		diffWRT: []bool{true, true, true}[:len(inputs)],
-	}
+	o, inputs := paramOp(fmt.Sprintf("attend.LayerNorm{eps:%v, bias:%v}", eps, bias != nil), xs.Clone(),
+		G.Nodes{x, gain}, []int{xs.Dims(), 1}, bias)
 	kernel(o, func(in []*tensor.Dense, y []T) error {
 		layerNormForward(y, data[T](in[0]), data[T](in[1]), optData[T](in, 2), c, eps)
 		return nil
@@ -146,6 +134,56 @@ func rowOp[T num.Float](name string, inputs G.Nodes, shape tensor.Shape, fill fu
 		return nil
 	})
 	return G.ApplyOp(o, inputs...)
+}
+
+// build1 is the public function what (as "SiLU") of one float node x: it checks x
+// and builds the op for x's dtype, by f64 or f32.
+func build1(what string, x *G.Node, f64, f32 func(x *G.Node) (*G.Node, error)) (*G.Node, error) {
+	if err := checkFloat(x, "x"); err != nil {
+		return nil, attend.Wrap(err, "graph: "+what)
+	}
+	build, err := byDtype(x.Dtype(), f64, f32)
+	if err != nil {
+		return nil, attend.Wrap(err, "graph: "+what)
+	}
+	return build(x)
+}
+
+// checkEps is nil for an eps that is finite and > 0, else an ErrArgument naming it.
+func checkEps(eps float64) error {
+	if !(eps > 0) || math.IsInf(eps, 0) {
+		return errors.Wrapf(ErrArgument, "eps = %v; want finite and > 0", eps)
+	}
+	return nil
+}
+
+// paramOp is the op name, differentiable in every input, of the float nodes inputs,
+// each of its rank in ranks, then opt (rank 1) when it is not nil, giving a node of
+// shape shape: the fused layers (Dense, LayerNorm, RMSNorm) whose bias or gain is
+// optional, and the elementwise ops. It returns the op, its kernel and diff still to
+// set, and the nodes to apply it to.
+func paramOp(name string, shape tensor.Shape, inputs G.Nodes, ranks []int, opt *G.Node) (*op, G.Nodes) {
+	a := hm.TypeVariable('a')
+	types := make([]hm.Type, 0, len(inputs)+2)
+	for _, r := range ranks {
+		types = append(types, tensorType(r, a))
+	}
+	inputs = append(G.Nodes(nil), inputs...)
+	if opt != nil {
+		inputs = append(inputs, opt)
+		types = append(types, tensorType(1, a))
+	}
+	diff := make([]bool, len(inputs))
+	for i := range diff {
+		diff[i] = true
+	}
+	return &op{
+		name:    name,
+		arity:   len(inputs),
+		typ:     hm.NewFnType(append(types, tensorType(shape.Dims(), a))...),
+		shape:   shape,
+		diffWRT: diff,
+	}, inputs
 }
 
 // rowStats returns the mean and 1/√(var + eps) of one row.
@@ -234,17 +272,152 @@ func layerNormGradGain[T num.Float](dg, x, dy []T, c int, eps float64, acc []flo
 	}
 }
 
+// RMSNorm normalises x over its last axis (C) by its root mean square and applies an
+// optional gain: y = x / √(mean(x²) + eps) · gain, as Llama's RMSNorm
+// (x · rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) · weight) and PyTorch's
+// F.rms_norm. x is (…, C) with C ≥ 1; gain is (C), or nil for the parameter-free norm
+// nanochat uses. eps must be finite and > 0. Forward and backward are fused; rows are
+// reduced in float64 whatever the element type. A row holding NaN gives NaN, as in
+// PyTorch.
+func RMSNorm(x, gain *G.Node, eps float64) (*G.Node, error) {
+	wrap := func(err error) error { return attend.Wrap(err, "graph: RMSNorm") }
+	if err := checkFloat(x, "x"); err != nil {
+		return nil, wrap(err)
+	}
+	if err := checkSameDtype(x, map[string]*G.Node{"gain": gain}); err != nil {
+		return nil, wrap(err)
+	}
+	xs := x.Shape()
+	if xs.Dims() < 1 || xs[xs.Dims()-1] < 1 {
+		return nil, wrap(errors.Wrapf(ErrShape, "x %q is %v; want (…, C) with C ≥ 1", x.Name(), xs))
+	}
+	c := xs[xs.Dims()-1]
+	if gain != nil && (gain.Dims() != 1 || gain.Shape()[0] != c) { // Shape.Eq takes (1, C) for (C)
+		return nil, wrap(errors.Wrapf(ErrShape, "gain %q is %v; want (%d) for x %v", gain.Name(), gain.Shape(), c, xs))
+	}
+	if err := checkEps(eps); err != nil {
+		return nil, wrap(err)
+	}
+	build, err := byDtype(x.Dtype(), rmsNormOp[float64], rmsNormOp[float32])
+	if err != nil {
+		return nil, wrap(err)
+	}
+	y, err := build(x, gain, eps)
+	return y, wrap(err)
+}
+
+func rmsNormOp[T num.Float](x, gain *G.Node, eps float64) (*G.Node, error) {
+	xs := x.Shape()
+	c := xs[xs.Dims()-1]
+	o, inputs := paramOp(fmt.Sprintf("attend.RMSNorm{eps:%v, gain:%v}", eps, gain != nil), xs.Clone(),
+		G.Nodes{x}, []int{xs.Dims()}, gain)
+	kernel(o, func(in []*tensor.Dense, y []T) error {
+		rmsNormForward(y, data[T](in[0]), optData[T](in, 1), c, eps)
+		return nil
+	})
+	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+		// The gradient op's inputs: x, dy, then the gain when there is one.
+		dxIn := G.Nodes{in[0], grad}
+		if len(in) == 2 {
+			dxIn = append(dxIn, in[1])
+		}
+		dx, err := rowOp("attend.RMSNormGradX", dxIn, xs, func(v []*tensor.Dense, dx []T) {
+			rmsNormGradX(dx, data[T](v[0]), data[T](v[1]), optData[T](v, 2), c, eps)
+		}, eps, len(in) == 2)
+		if err != nil || len(in) == 1 {
+			return G.Nodes{dx}, err
+		}
+		acc := make([]float64, c) // float64 column sums, kept from run to run
+		dg, err := rowOp("attend.RMSNormGradGain", G.Nodes{in[0], grad}, tensor.Shape{c}, func(v []*tensor.Dense, dg []T) {
+			rmsNormGradGain(dg, data[T](v[0]), data[T](v[1]), c, eps, acc)
+		}, eps)
+		if err != nil {
+			return nil, err
+		}
+		return G.Nodes{dx, dg}, nil
+	}
+	return G.ApplyOp(o, inputs...)
+}
+
+// rmsOf returns 1/√(mean(x²) + eps) of one row, summed in float64.
+func rmsOf[T num.Float](x []T, eps float64) float64 {
+	var ss float64
+	for _, v := range x {
+		ss += float64(v) * float64(v)
+	}
+	return 1 / math.Sqrt(ss/float64(len(x))+eps)
+}
+
+func rmsNormForward[T num.Float](y, x, g []T, c int, eps float64) {
+	parallelDo(len(x)/c, len(x)*6, rmsNormRows[T]{y, x, g, c, eps})
+}
+
+// rmsNormRows is rmsNormForward's loop body (a value, so a loop that stays on the
+// caller allocates nothing): y = x · r · g for row i of c columns, r = 1/rms.
+type rmsNormRows[T num.Float] struct {
+	y, x, g []T
+	c       int
+	eps     float64
+}
+
+func (l rmsNormRows[T]) Do(i int) {
+	row, out := l.x[i*l.c:(i+1)*l.c], l.y[i*l.c:(i+1)*l.c]
+	r := rmsOf(row, l.eps)
+	if l.g == nil {
+		for j, v := range row {
+			out[j] = T(float64(v) * r)
+		}
+		return
+	}
+	for j, v := range row {
+		out[j] = T(float64(v) * r * float64(l.g[j]))
+	}
+}
+
+// rmsNormGradX: dx = r · (dŷ − x̂ · mean(dŷ ⊙ x̂)), r = 1/rms, x̂ = x · r, dŷ = dy ⊙
+// gain (dy without a gain).
+func rmsNormGradX[T num.Float](dx, x, dy, g []T, c int, eps float64) {
+	parallelFor(len(x)/c, len(x)*10, func(i int) {
+		row, d, out := x[i*c:(i+1)*c], dy[i*c:(i+1)*c], dx[i*c:(i+1)*c]
+		r := rmsOf(row, eps)
+		var m float64
+		for j, v := range row {
+			dh := float64(d[j])
+			if g != nil {
+				dh *= float64(g[j])
+			}
+			m += dh * float64(v)
+		}
+		m *= r * r / float64(c) // r² · mean(dŷ ⊙ x), so that x̂ · mean(dŷ ⊙ x̂) = x · m
+		for j, v := range row {
+			dh := float64(d[j])
+			if g != nil {
+				dh *= float64(g[j])
+			}
+			out[j] = T(r * (dh - float64(v)*m))
+		}
+	})
+}
+
+// rmsNormGradGain: dgain = Σ_rows dy ⊙ x̂.
+func rmsNormGradGain[T num.Float](dg, x, dy []T, c int, eps float64, acc []float64) {
+	clear(acc)
+	for i := 0; i < len(x)/c; i++ {
+		row, d := x[i*c:(i+1)*c], dy[i*c:(i+1)*c]
+		r := rmsOf(row, eps)
+		for j, v := range row {
+			acc[j] += float64(d[j]) * float64(v) * r
+		}
+	}
+	for j := range dg {
+		dg[j] = T(acc[j])
+	}
+}
+
 // SumRows sums x (…, C) over every axis but the last, giving (C): the gradient of a bias
 // broadcast over rows.
 func SumRows(x *G.Node) (*G.Node, error) {
-	if err := checkFloat(x, "x"); err != nil {
-		return nil, attend.Wrap(err, "graph: SumRows")
-	}
-	build, err := byDtype(x.Dtype(), sumRowsOp[float64], sumRowsOp[float32])
-	if err != nil {
-		return nil, attend.Wrap(err, "graph: SumRows")
-	}
-	return build(x)
+	return build1("SumRows", x, sumRowsOp[float64], sumRowsOp[float32])
 }
 
 func sumRowsOp[T num.Float](x *G.Node) (*G.Node, error) {
@@ -272,14 +445,7 @@ func sumRows[T num.Float](dst, x []T, c int, acc []float64) {
 // GELU is the Gaussian error linear unit x·Φ(x) with the exact erf, as PyTorch's
 // nn.GELU() and nanoGPT use.
 func GELU(x *G.Node) (*G.Node, error) {
-	if err := checkFloat(x, "x"); err != nil {
-		return nil, attend.Wrap(err, "graph: GELU")
-	}
-	build, err := byDtype(x.Dtype(), geluOp(geluForward64, geluBackward64), geluOp(geluForward32, geluBackward32))
-	if err != nil {
-		return nil, attend.Wrap(err, "graph: GELU")
-	}
-	return build(x)
+	return build1("GELU", x, geluOp(geluForward64, geluBackward64), geluOp(geluForward32, geluBackward32))
 }
 
 // geluOp returns the builder of GELU's op for element type T with its two kernels: the
@@ -403,16 +569,25 @@ func AddPositions(x, pos *G.Node) (*G.Node, error) {
 	if err := checkPair(x, "x", pos, "pos"); err != nil {
 		return nil, wrap(err)
 	}
-	xs, ps := x.Shape(), pos.Shape()
-	if (xs.Dims() != 2 && xs.Dims() != 3) || ps.Dims() != 2 {
-		return nil, wrap(errors.Wrapf(ErrShape, "x %v and pos %v; want (B, T, C) or (T, C) and (P, C)", xs, ps))
-	}
-	_, t, c := seqDims(xs)
-	if ps[1] != c || ps[0] < t {
-		return nil, wrap(errors.Wrapf(ErrShape, "pos %v cannot cover x %v: want (P ≥ %d, %d)", ps, xs, t, c))
+	if err := checkPositions(x, pos); err != nil {
+		return nil, wrap(err)
 	}
 	y, err := build2(x.Dtype(), addPositionsOp[float64], addPositionsOp[float32], x, pos)
 	return y, wrap(err)
+}
+
+// checkPositions is nil when the shapes of x, (B, T, C) or (T, C), and pos, (P, C)
+// with P ≥ T, let pos's rows be added to x's positions (AddPositions, AddPositionsAt).
+func checkPositions(x, pos *G.Node) error {
+	xs, ps := x.Shape(), pos.Shape()
+	if (xs.Dims() != 2 && xs.Dims() != 3) || ps.Dims() != 2 {
+		return errors.Wrapf(ErrShape, "x %v and pos %v; want (B, T, C) or (T, C) and (P, C)", xs, ps)
+	}
+	_, t, c := seqDims(xs)
+	if ps[1] != c || ps[0] < t {
+		return errors.Wrapf(ErrShape, "pos %v cannot cover x %v: want (P ≥ %d, %d)", ps, xs, t, c)
+	}
+	return nil
 }
 
 func addPositionsOp[T num.Float](x, pos *G.Node) (*G.Node, error) {
@@ -690,4 +865,159 @@ func crossEntropyBackward[T num.Float](dx, logits []T, targets []int, v int, g f
 		d[t] -= T(scale)
 	})
 	return nil
+}
+
+// Dense returns x·W + b, fused, for x of shape (N, in) or (B, T, in): W is (in, out), or
+// (out, in) with transW (y = x·Wᵀ, as for an output head tied to an embedding table), and
+// b is (out) or nil. The result keeps x's leading dims: (N, out) or (B, T, out). Its
+// backward pass is two matrix products and a column sum; no reshape or transpose is
+// copied.
+func Dense(x, w, b *G.Node, transW bool) (*G.Node, error) {
+	wrap := func(err error) error { return attend.Wrap(err, "graph: Dense") }
+	for what, n := range map[string]*G.Node{"x": x, "w": w} {
+		if err := checkFloat(n, what); err != nil {
+			return nil, wrap(err)
+		}
+	}
+	if err := checkSameDtype(x, map[string]*G.Node{"w": w, "b": b}); err != nil {
+		return nil, wrap(err)
+	}
+	xs, ws := x.Shape(), w.Shape()
+	if (xs.Dims() != 2 && xs.Dims() != 3) || ws.Dims() != 2 {
+		return nil, wrap(errors.Wrapf(ErrShape, "x %q is %v and w %q is %v; want (N, in) or (B, T, in) and a matrix", x.Name(), xs, w.Name(), ws))
+	}
+	in, out := ws[0], ws[1]
+	if transW {
+		in, out = out, in
+	}
+	if xs[xs.Dims()-1] != in {
+		return nil, wrap(errors.Wrapf(ErrShape, "x %q is %v but w %q (%v, transposed: %v) takes %d inputs", x.Name(), xs, w.Name(), ws, transW, in))
+	}
+	if b != nil && !b.Shape().Eq(tensor.Shape{out}) {
+		return nil, wrap(errors.Wrapf(ErrShape, "bias %q is %v; want (%d)", b.Name(), b.Shape(), out))
+	}
+	build, err := byDtype(x.Dtype(), denseOp[float64], denseOp[float32])
+	if err != nil {
+		return nil, wrap(err)
+	}
+	y, err := build(x, w, b, transW)
+	return y, wrap(err)
+}
+
+func denseOp[T num.Float](x, w, b *G.Node, transW bool) (*G.Node, error) {
+	xs, ws := x.Shape(), w.Shape()
+	in, out := ws[0], ws[1]
+	if transW {
+		in, out = out, in
+	}
+	n := xs.TotalSize() / in
+	outShape := append(xs[:xs.Dims()-1].Clone(), out)
+	o, inputs := paramOp(fmt.Sprintf("attend.Dense{transW:%v, bias:%v}", transW, b != nil), outShape,
+		G.Nodes{x, w}, []int{xs.Dims(), 2}, b)
+	kernel(o, func(vals []*tensor.Dense, y []T) error {
+		denseForward(y, data[T](vals[0]), data[T](vals[1]), optData[T](vals, 2), n, in, out, transW)
+		return nil
+	})
+	o.diff = func(ins G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+		// dx = dy·W (transW) or dy·Wᵀ: (N, out) × (out, in) → (N, in)
+		dx, err := matMul[T]("attend.DenseGradX", grad, ins[1], false, !transW, n, in, out, xs)
+		if err != nil {
+			return nil, err
+		}
+		// dW = dyᵀ·x (transW, (out, in)) or xᵀ·dy ((in, out)): a sum over the N rows
+		var dw *G.Node
+		if transW {
+			dw, err = matMul[T]("attend.DenseGradW", grad, ins[0], true, false, out, in, n, ws)
+		} else {
+			dw, err = matMul[T]("attend.DenseGradW", ins[0], grad, true, false, in, out, n, ws)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return withBiasGrad(G.Nodes{dx, dw}, len(ins) == 3, grad)
+	}
+	return G.ApplyOp(o, inputs...)
+}
+
+func denseForward[T num.Float](y, x, w, b []T, n, in, out int, transW bool) {
+	ldw := out
+	if transW {
+		ldw = in
+	}
+	var beta T
+	if b != nil {
+		for r := 0; r < n; r++ {
+			copy(y[r*out:(r+1)*out], b)
+		}
+		beta = 1
+	}
+	gemm(false, transW, n, out, in, 1, x, in, w, ldw, beta, y, out) // (N, in) × (in, out) → (N, out)
+}
+
+// matMul builds the non-differentiable node op(A)·op(B), with A and B read as row-major
+// matrices of their last dim's width ((m, k) or (k, m) when tA, and so on), and gives
+// it the shape shape (m·n elements).
+func matMul[T num.Float](name string, a, b *G.Node, tA, tB bool, m, n, k int, shape tensor.Shape) (*G.Node, error) {
+	as, bs := a.Shape(), b.Shape()
+	lda, ldb := as[as.Dims()-1], bs[bs.Dims()-1]
+	return rowOp(name, G.Nodes{a, b}, shape, func(vals []*tensor.Dense, c []T) {
+		gemm(tA, tB, m, n, k, 1, data[T](vals[0]), lda, data[T](vals[1]), ldb, 0, c, n)
+	}, tA, tB, m, n, k)
+}
+
+// Add returns a + b for nodes of one shape (a residual connection), reusing its output
+// buffer from run to run; the gradient flows to both unchanged.
+func Add(a, b *G.Node) (*G.Node, error) {
+	wrap := func(err error) error { return attend.Wrap(err, "graph: Add") }
+	if err := checkPair(a, "a", b, "b"); err != nil {
+		return nil, wrap(err)
+	}
+	if !a.Shape().Eq(b.Shape()) || a.Dims() != b.Dims() {
+		return nil, wrap(errors.Wrapf(ErrShape, "%q is %v and %q is %v", a.Name(), a.Shape(), b.Name(), b.Shape()))
+	}
+	y, err := build2(a.Dtype(), addOp[float64], addOp[float32], a, b)
+	return y, wrap(err)
+}
+
+func addOp[T num.Float](a, b *G.Node) (*G.Node, error) {
+	s := a.Shape()
+	t := hm.TypeVariable('a')
+	o := &op{
+		name:    "attend.Add",
+		arity:   2,
+		typ:     hm.NewFnType(tensorType(s.Dims(), t), tensorType(s.Dims(), t), tensorType(s.Dims(), t)),
+		shape:   s.Clone(),
+		diffWRT: []bool{true, true},
+	}
+	kernel(o, func(vals []*tensor.Dense, y []T) error {
+		addInto(y, data[T](vals[0]), data[T](vals[1]))
+		return nil
+	})
+	o.diff = func(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+		return G.Nodes{grad, grad}, nil
+	}
+	return G.ApplyOp(o, a, b)
+}
+
+func addInto[T num.Float](dst, a, b []T) {
+	if d, ok := any(dst).([]float32); ok {
+		addInto32(d, any(a).([]float32), any(b).([]float32))
+		return
+	}
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+// withBiasGrad appends, when the op has a bias, the bias's gradient: grad summed over
+// every row.
+func withBiasGrad(res G.Nodes, hasBias bool, grad *G.Node) (G.Nodes, error) {
+	if !hasBias {
+		return res, nil
+	}
+	db, err := SumRows(grad)
+	if err != nil {
+		return nil, err
+	}
+	return append(res, db), nil
 }

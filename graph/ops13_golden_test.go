@@ -1,9 +1,7 @@
 package graph_test
 
 import (
-	"fmt"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/attend-go/attend/graph"
@@ -55,8 +53,7 @@ func buildOps13(t *testing.T, c *graphtest.Case, in map[string]*G.Node) (*G.Node
 func TestOps13Golden(t *testing.T) {
 	cases := graphtest.LoadCases(t, graphtest.CaseDir("OPS13_DIR", filepath.Join("testdata", "ops13")))
 	seen := map[string]int{}
-	worst := map[tensor.Dtype]float64{}
-	where := map[tensor.Dtype]string{}
+	worst := graphtest.NewWorst()
 	for _, c := range cases {
 		var op string
 		c.Setting(t, "op", &op)
@@ -71,58 +68,42 @@ func TestOps13Golden(t *testing.T) {
 			}
 		}
 		if len(c.Inputs) > len(spec.required)+len(spec.optional) {
-			t.Fatalf("%s: inputs %v; want %v and optionally %v", c.Name, keys(c.Inputs), spec.required, spec.optional)
+			t.Fatalf("%s: inputs %v; want %v and optionally %v", c.Name, graphtest.SortedKeys(c.Inputs), spec.required, spec.optional)
 		}
-		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
-			tol := 1e-12
-			if dt == tensor.Float32 {
-				tol = 1e-5
+		graphtest.RunCase(t, c, func(t *testing.T, dt tensor.Dtype, tol float64) {
+			g := G.NewGraph()
+			in := map[string]*G.Node{}
+			var order G.Nodes
+			for _, k := range append(append([]string{}, spec.required...), spec.optional...) {
+				a, ok := c.Inputs[k]
+				if !ok {
+					continue
+				}
+				in[k] = graphtest.Input(g, dt, k, a.TensorShape(), a.Data)
+				order = append(order, in[k])
 			}
-			t.Run(fmt.Sprintf("%s/%v", c.Name, dt), func(t *testing.T) {
-				g := G.NewGraph()
-				in := map[string]*G.Node{}
-				var order G.Nodes
-				for _, k := range append(append([]string{}, spec.required...), spec.optional...) {
-					a, ok := c.Inputs[k]
-					if !ok {
-						continue
-					}
-					in[k] = graphtest.Input(g, dt, k, a.TensorShape(), a.Data)
-					order = append(order, in[k])
-				}
-				out := graphtest.Must(t)(buildOps13(t, c, in))
-				if !out.Shape().Eq(c.Out.TensorShape()) {
-					t.Fatalf("out is %v; want %v", out.Shape(), c.Out.Shape)
-				}
-				r := graphtest.Input(g, dt, "r", c.R.TensorShape(), c.R.Data)
-				grads, err := gradsOf(t, out, r, order)
-				if err != nil {
-					t.Fatal(err)
-				}
-				graphtest.RunGraph(t, g)
-				check := func(what string, got *G.Node, want graphtest.Array) {
-					d, at := graphtest.GoldenErr(graphtest.Values(t, got.Value()), want.Data)
-					if d > tol {
-						t.Errorf("%s: error %.3g at %d > %g", what, d, at, tol)
-					}
-					if d > worst[dt] {
-						worst[dt], where[dt] = d, c.Name+" "+what
-					}
-				}
-				check("out", out, c.Out)
-				for i, n := range order {
-					check("grad "+n.Name(), grads[i], c.Grads[n.Name()])
-				}
-			})
-		}
+			out := graphtest.Must(t)(buildOps13(t, c, in))
+			if !out.Shape().Eq(c.Out.TensorShape()) {
+				t.Fatalf("out is %v; want %v", out.Shape(), c.Out.Shape)
+			}
+			r := graphtest.Input(g, dt, "r", c.R.TensorShape(), c.R.Data)
+			grads, err := gradsOf(t, out, r, order)
+			if err != nil {
+				t.Fatal(err)
+			}
+			graphtest.RunGraph(t, g)
+			worst.Check(t, dt, c, "out", out, c.Out, tol)
+			for i, n := range order {
+				worst.Check(t, dt, c, "grad "+n.Name(), grads[i], c.Grads[n.Name()], tol)
+			}
+		})
 	}
 	for op := range ops13Inputs {
 		if seen[op] == 0 {
 			t.Errorf("no golden case of %q", op)
 		}
 	}
-	t.Logf("worst error over %d cases: float64 %.3g (%s), float32 %.3g (%s)", len(cases),
-		worst[tensor.Float64], where[tensor.Float64], worst[tensor.Float32], where[tensor.Float32])
+	worst.Log(t, len(cases))
 }
 
 // gradsOf returns the gradients of Σ out ⊙ r with respect to wrt: by G.Grad, or, when
@@ -133,13 +114,4 @@ func gradsOf(t *testing.T, out, r *G.Node, wrt G.Nodes) (G.Nodes, error) {
 		return G.Grad(graphtest.WeightedSum(t, out, r), wrt...)
 	}
 	return out.Op().(G.SDOp).SymDiff(wrt, out, r)
-}
-
-func keys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -4,12 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
 
-	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/graphtest"
 	"github.com/attend-go/attend/internal/num"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -22,24 +21,15 @@ type goldenCase struct {
 	Batch, SeqQ, SeqK, DModel, DValue, Heads int
 	Scale                                    float64
 	Cross, Causal                            bool
-	arrays                                   map[string]goldenArray
-}
-
-type goldenArray struct {
-	shape []int
-	data  []float64 // booleans as 0/1
+	arrays                                   map[string]graphtest.Array
 }
 
 func loadGolden(path string) (*goldenCase, error) {
-	raw, err := os.ReadFile(path)
+	fields, err := graphtest.ReadFields(path)
 	if err != nil {
 		return nil, err
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	c := &goldenCase{arrays: map[string]goldenArray{}}
+	c := &goldenCase{arrays: map[string]graphtest.Array{}}
 	scalars := map[string]any{"name": &c.Name, "batch": &c.Batch, "seq_q": &c.SeqQ, "seq_k": &c.SeqK,
 		"d_model": &c.DModel, "d_value": &c.DValue, "heads": &c.Heads, "scale": &c.Scale, "cross": &c.Cross, "causal": &c.Causal}
 	for k, dst := range scalars {
@@ -55,12 +45,8 @@ func loadGolden(path string) (*goldenCase, error) {
 		if _, ok := scalars[k]; ok || k == "note" {
 			continue
 		}
-		var x any
-		if err := json.Unmarshal(v, &x); err != nil {
-			return nil, fmt.Errorf("%s: field %q: %v", path, k, err)
-		}
-		a := goldenArray{}
-		if err := flatten(x, 0, &a); err != nil {
+		a, err := graphtest.DecodeArray(v)
+		if err != nil {
 			return nil, fmt.Errorf("%s: field %q: %v", path, k, err)
 		}
 		c.arrays[k] = a
@@ -94,8 +80,8 @@ func loadGolden(path string) (*goldenCase, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: unknown field %q", path, k)
 		}
-		if fmt.Sprint(s) != fmt.Sprint(a.shape) {
-			return nil, fmt.Errorf("%s: field %q has shape %v; want %v", path, k, a.shape, s)
+		if fmt.Sprint(s) != fmt.Sprint(a.Shape) {
+			return nil, fmt.Errorf("%s: field %q has shape %v; want %v", path, k, a.Shape, s)
 		}
 	}
 	for k := range want {
@@ -106,43 +92,8 @@ func loadGolden(path string) (*goldenCase, error) {
 	return c, nil
 }
 
-// flatten appends the numbers (or booleans, as 0/1) of a nested JSON array to a,
-// checking that it is rectangular.
-func flatten(x any, depth int, a *goldenArray) error {
-	switch v := x.(type) {
-	case []any:
-		if depth == len(a.shape) {
-			a.shape = append(a.shape, len(v))
-		} else if a.shape[depth] != len(v) {
-			return fmt.Errorf("ragged array at depth %d", depth)
-		}
-		for _, e := range v {
-			if err := flatten(e, depth+1, a); err != nil {
-				return err
-			}
-		}
-	case float64:
-		if depth != len(a.shape) {
-			return fmt.Errorf("number at depth %d", depth)
-		}
-		a.data = append(a.data, v)
-	case bool:
-		b := 0.0
-		if v {
-			b = 1
-		}
-		a.data = append(a.data, b)
-	default:
-		return fmt.Errorf("unexpected %T", x)
-	}
-	return nil
-}
-
 func goldenDir(t *testing.T) string {
-	if d := os.Getenv("GOLDEN_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("testdata", "golden")
+	return graphtest.CaseDir("GOLDEN_DIR", filepath.Join("testdata", "golden"))
 }
 
 // TestGolden rebuilds every PyTorch reference case with SelfAttention and checks the
@@ -178,9 +129,9 @@ func TestGolden(t *testing.T) {
 					if !ok {
 						continue
 					}
-					e, at := maxErr(got[k], want.data)
+					e, at := graphtest.RelAbsErr(got[k], want.Data)
 					if e > tol {
-						t.Errorf("%s[%d] = %.12g, PyTorch %.12g (error %.3g > %g)", k, at, got[k][at], want.data[at], e, tol)
+						t.Errorf("%s[%d] = %.12g, PyTorch %.12g (error %.3g > %g)", k, at, got[k][at], want.Data[at], e, tol)
 					}
 					worst[dt] = math.Max(worst[dt], e)
 				}
@@ -202,10 +153,10 @@ func float32Tolerance(c *goldenCase) float64 {
 
 // maxAbsScore returns max |scale · q_h·k_hᵀ| over the case, computed in float64.
 func maxAbsScore(c *goldenCase) float64 {
-	x := c.arrays["x"].data
+	x := c.arrays["x"].Data
 	y := x
 	if c.Cross {
-		y = c.arrays["y"].data
+		y = c.arrays["y"].Data
 	}
 	proj := func(in []float64, rows int, w []float64) []float64 {
 		out := make([]float64, rows*c.DModel)
@@ -218,8 +169,8 @@ func maxAbsScore(c *goldenCase) float64 {
 		}
 		return out
 	}
-	q := proj(x, c.Batch*c.SeqQ, c.arrays["wq"].data)
-	k := proj(y, c.Batch*c.SeqK, c.arrays["wk"].data)
+	q := proj(x, c.Batch*c.SeqQ, c.arrays["wq"].Data)
+	k := proj(y, c.Batch*c.SeqK, c.arrays["wk"].Data)
 	hw := c.DModel / c.Heads
 	worst := 0.0
 	for b := 0; b < c.Batch; b++ {
@@ -238,38 +189,6 @@ func maxAbsScore(c *goldenCase) float64 {
 	return worst
 }
 
-// maxErr returns the largest min(absolute, relative) error and where it is; NaN counts
-// as infinite.
-func maxErr(got, want []float64) (float64, int) {
-	if len(got) != len(want) {
-		return math.Inf(1), 0
-	}
-	worst, at := 0.0, 0
-	for i := range got {
-		d := math.Abs(got[i] - want[i])
-		e := math.Min(d, d/math.Abs(want[i]))
-		if math.IsNaN(d) {
-			e = math.Inf(1)
-		}
-		if e > worst {
-			worst, at = e, i
-		}
-	}
-	return worst, at
-}
-
-func goldenTensor(a goldenArray, dt tensor.Dtype) *tensor.Dense {
-	if dt == tensor.Float64 {
-		return tensor.New(tensor.WithShape(a.shape...), tensor.WithBacking(append([]float64(nil), a.data...)))
-	}
-	f := make([]float32, len(a.data))
-	for i, x := range a.data {
-		f[i] = float32(x)
-	}
-	return tensor.New(tensor.WithShape(a.shape...), tensor.WithBacking(f))
-}
-
-// runGolden builds the case's graph and returns every computed field.
 func runGolden(c *goldenCase, dt tensor.Dtype) (map[string][]float64, error) {
 	g := G.NewGraph()
 	_, hasWo := c.arrays["wo"]
@@ -281,7 +200,7 @@ func runGolden(c *goldenCase, dt tensor.Dtype) (map[string][]float64, error) {
 		return nil, err
 	}
 	input := func(name string) *G.Node {
-		v := goldenTensor(c.arrays[name], dt)
+		v := c.arrays[name].Dense(dt)
 		return G.NewTensor(g, dt, v.Dims(), G.WithShape(v.Shape()...), G.WithName(name), G.WithValue(v))
 	}
 	x, r := input("x"), input("r")
@@ -293,14 +212,7 @@ func runGolden(c *goldenCase, dt tensor.Dtype) (map[string][]float64, error) {
 		wrt, names = append(wrt, in.Context), append(names, "grad_y")
 	}
 	if m, ok := c.arrays["mask"]; ok {
-		if in.Mask, err = graph.NewMask(g, dt, tensor.Shape(m.shape), "mask"); err != nil {
-			return nil, err
-		}
-		blocked := make([]bool, len(m.data))
-		for i, b := range m.data {
-			blocked[i] = b != 0
-		}
-		if err := graph.SetMask(in.Mask, blocked); err != nil {
+		if in.Mask, err = graphtest.MaskOf(g, dt, "mask", m); err != nil {
 			return nil, err
 		}
 	}
@@ -311,7 +223,7 @@ func runGolden(c *goldenCase, dt tensor.Dtype) (map[string][]float64, error) {
 		if p.n == nil {
 			continue
 		}
-		if err := G.Let(p.n, goldenTensor(c.arrays[p.name], dt)); err != nil {
+		if err := G.Let(p.n, c.arrays[p.name].Dense(dt)); err != nil {
 			return nil, err
 		}
 		wrt, names = append(wrt, p.n), append(names, "grad_"+p.name)
@@ -320,21 +232,11 @@ func runGolden(c *goldenCase, dt tensor.Dtype) (map[string][]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	prod, err := G.HadamardProd(out, r)
+	grads, err := graphtest.WeightedGrads(out, r, wrt)
 	if err != nil {
 		return nil, err
 	}
-	loss, err := G.Sum(prod)
-	if err != nil {
-		return nil, err
-	}
-	grads, err := G.Grad(loss, wrt...)
-	if err != nil {
-		return nil, err
-	}
-	m := G.NewTapeMachine(g)
-	defer m.Close()
-	if err := m.RunAll(); err != nil {
+	if err := graphtest.RunAll(g); err != nil {
 		return nil, err
 	}
 	got := map[string][]float64{}

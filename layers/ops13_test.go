@@ -2,7 +2,6 @@ package layers_test
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -66,8 +65,7 @@ func buildOps13Layer(t *testing.T, g *G.ExprGraph, c *graphtest.Case, dt tensor.
 // and shape. A missing or empty directory fails.
 func TestOps13Golden(t *testing.T) {
 	cases := graphtest.LoadCases(t, graphtest.CaseDir("OPS13_LAYERS_DIR", filepath.Join("testdata", "ops13")))
-	worst := map[tensor.Dtype]float64{}
-	where := map[tensor.Dtype]string{}
+	worst := graphtest.NewWorst()
 	kinds := map[string]bool{}
 	for _, c := range cases {
 		var kind string
@@ -78,74 +76,49 @@ func TestOps13Golden(t *testing.T) {
 			kind += "/" + act
 		}
 		kinds[kind] = true
-		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
-			tol := 1e-12
-			if dt == tensor.Float32 {
-				tol = 1e-5
+		graphtest.RunCase(t, c, func(t *testing.T, dt tensor.Dtype, tol float64) {
+			g := G.NewGraph()
+			l, params := buildOps13Layer(t, g, c, dt)
+			if len(params)+1 != len(c.Inputs) {
+				t.Fatalf("layer learnables %v; the case has inputs %v", graphtest.SortedKeys(params), graphtest.SortedKeys(c.Inputs))
 			}
-			t.Run(fmt.Sprintf("%s/%v", c.Name, dt), func(t *testing.T) {
-				g := G.NewGraph()
-				l, params := buildOps13Layer(t, g, c, dt)
-				if len(params)+1 != len(c.Inputs) {
-					t.Fatalf("layer learnables %v; the case has inputs %v", mapKeys(params), mapKeys(c.Inputs))
+			wrt := G.Nodes{}
+			names := []string{"x"}
+			x := graphtest.Input(g, dt, "x", c.Inputs["x"].TensorShape(), c.Inputs["x"].Data)
+			wrt = append(wrt, x)
+			for _, n := range l.Learnables() {
+				k := strings.TrimPrefix(n.Name(), "l.")
+				a, ok := c.Inputs[k]
+				if !ok || !n.Shape().Eq(a.TensorShape()) {
+					t.Fatalf("learnable %q is %v; the case has %v", n.Name(), n.Shape(), a.Shape)
 				}
-				wrt := G.Nodes{}
-				names := []string{"x"}
-				x := graphtest.Input(g, dt, "x", c.Inputs["x"].TensorShape(), c.Inputs["x"].Data)
-				wrt = append(wrt, x)
-				for _, n := range l.Learnables() {
-					k := strings.TrimPrefix(n.Name(), "l.")
-					a, ok := c.Inputs[k]
-					if !ok || !n.Shape().Eq(a.TensorShape()) {
-						t.Fatalf("learnable %q is %v; the case has %v", n.Name(), n.Shape(), a.Shape)
-					}
-					if err := G.Let(n, graphtest.DenseOf(dt, a.TensorShape(), a.Data)); err != nil {
-						t.Fatal(err)
-					}
-					wrt, names = append(wrt, n), append(names, k)
-				}
-				out := graphtest.Must(t)(l.Forward(x))
-				if !out.Shape().Eq(c.Out.TensorShape()) {
-					t.Fatalf("out is %v; want %v", out.Shape(), c.Out.Shape)
-				}
-				r := graphtest.Input(g, dt, "r", c.R.TensorShape(), c.R.Data)
-				grads, err := G.Grad(graphtest.WeightedSum(t, out, r), wrt...)
-				if err != nil {
+				if err := G.Let(n, graphtest.DenseOf(dt, a.TensorShape(), a.Data)); err != nil {
 					t.Fatal(err)
 				}
-				graphtest.RunGraph(t, g)
-				check := func(what string, got *G.Node, want graphtest.Array) {
-					d, at := graphtest.GoldenErr(graphtest.Values(t, got.Value()), want.Data)
-					if d > tol {
-						t.Errorf("%s: error %.3g at %d > %g", what, d, at, tol)
-					}
-					if d > worst[dt] {
-						worst[dt], where[dt] = d, c.Name+" "+what
-					}
-				}
-				check("out", out, c.Out)
-				for i, k := range names {
-					check("grad "+k, grads[i], c.Grads[k])
-				}
-			})
-		}
+				wrt, names = append(wrt, n), append(names, k)
+			}
+			out := graphtest.Must(t)(l.Forward(x))
+			if !out.Shape().Eq(c.Out.TensorShape()) {
+				t.Fatalf("out is %v; want %v", out.Shape(), c.Out.Shape)
+			}
+			r := graphtest.Input(g, dt, "r", c.R.TensorShape(), c.R.Data)
+			grads, err := G.Grad(graphtest.WeightedSum(t, out, r), wrt...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			graphtest.RunGraph(t, g)
+			worst.Check(t, dt, c, "out", out, c.Out, tol)
+			for i, k := range names {
+				worst.Check(t, dt, c, "grad "+k, grads[i], c.Grads[k], tol)
+			}
+		})
 	}
 	for _, k := range []string{"rmsnorm", "mlp/gelu", "mlp/swiglu", "mlp/relu2"} {
 		if !kinds[k] {
 			t.Errorf("no golden case of %s", k)
 		}
 	}
-	t.Logf("worst error over %d cases: float64 %.3g (%s), float32 %.3g (%s)", len(cases),
-		worst[tensor.Float64], where[tensor.Float64], worst[tensor.Float32], where[tensor.Float32])
-}
-
-func mapKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
+	worst.Log(t, len(cases))
 }
 
 // LlamaHidden against the FFN widths of Meta's released Llama models (intermediate_size

@@ -359,11 +359,7 @@ func TestWriteAtomic(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, "model.safetensors")
-			if err := os.WriteFile(path, []byte("previous"), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			dir, path := filetest.Previous(t, "model.safetensors", 0o600)
 			err := safetensors.Write(path, tc.ts, tc.meta)
 			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want it to name %s and contain %q", err, path, tc.want)
@@ -402,11 +398,7 @@ func TestWriteAtomic(t *testing.T) {
 	})
 
 	t.Run("read-only directory", func(t *testing.T) {
-		dir := t.TempDir()
-		path := filepath.Join(dir, "model.safetensors")
-		if err := os.WriteFile(path, []byte("previous"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		dir, path := filetest.Previous(t, "model.safetensors", 0o644)
 		if err := os.Chmod(dir, 0o555); err != nil {
 			t.Fatal(err)
 		}
@@ -425,11 +417,7 @@ func TestWriteAtomic(t *testing.T) {
 	})
 
 	t.Run("overwrite", func(t *testing.T) {
-		dir := t.TempDir()
-		path := filepath.Join(dir, "model.safetensors")
-		if err := os.WriteFile(path, []byte("previous"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		dir, path := filetest.Previous(t, "model.safetensors", 0o600)
 		if err := safetensors.Write(path, tinyTensors(), map[string]string{"format": "pt"}); err != nil {
 			t.Fatal(err)
 		}

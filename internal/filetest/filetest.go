@@ -5,8 +5,10 @@ package filetest
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Names lists dir's entries by name, sorted (os.ReadDir's order).
@@ -34,4 +36,32 @@ func TempFiles(t testing.TB, dir string) []string {
 		}
 	}
 	return out
+}
+
+// NoBlock returns the error of f, which it runs on another goroutine, and fails the
+// test as "what blocks" when f has not returned within 5 s.
+func NoBlock(t testing.TB, what string, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s blocks", what)
+		return nil
+	}
+}
+
+// Previous makes a fresh temporary directory holding the file name with the content
+// "previous" and mode perm, for tests that an overwrite replaces it or leaves it
+// alone; it returns the directory and the file's path.
+func Previous(t testing.TB, name string, perm os.FileMode) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte("previous"), perm); err != nil {
+		t.Fatal(err)
+	}
+	return dir, path
 }

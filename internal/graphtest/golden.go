@@ -2,12 +2,15 @@ package graphtest
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
 
+	"github.com/attend-go/attend/graph"
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -19,6 +22,79 @@ type Array struct {
 
 // TensorShape is a's shape as a tensor.Shape.
 func (a Array) TensorShape() tensor.Shape { return tensor.Shape(append([]int(nil), a.Shape...)) }
+
+// Dense is a copy of a as a tensor of dtype dt (float64 or float32).
+func (a Array) Dense(dt tensor.Dtype) *tensor.Dense { return DenseOf(dt, a.TensorShape(), a.Data) }
+
+// ReadFields reads the JSON object in the file path, its fields undecoded.
+func ReadFields(path string) (map[string]json.RawMessage, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return fields, nil
+}
+
+// DecodeArray decodes a nested JSON array of numbers (booleans as 0/1), checking that
+// it is rectangular; a bare number is a 0-dim array.
+func DecodeArray(raw json.RawMessage) (Array, error) {
+	var x any
+	if err := json.Unmarshal(raw, &x); err != nil {
+		return Array{}, err
+	}
+	var a Array
+	return a, flattenJSON(x, 0, &a)
+}
+
+func flattenJSON(x any, depth int, a *Array) error {
+	switch v := x.(type) {
+	case []any:
+		if depth == len(a.Shape) {
+			a.Shape = append(a.Shape, len(v))
+		} else if depth > len(a.Shape) || a.Shape[depth] != len(v) {
+			return fmt.Errorf("ragged array at depth %d", depth)
+		}
+		for _, e := range v {
+			if err := flattenJSON(e, depth+1, a); err != nil {
+				return err
+			}
+		}
+	case float64:
+		if depth != len(a.Shape) {
+			return fmt.Errorf("number at depth %d", depth)
+		}
+		a.Data = append(a.Data, v)
+	case bool:
+		if depth != len(a.Shape) {
+			return fmt.Errorf("boolean at depth %d", depth)
+		}
+		b := 0.0
+		if v {
+			b = 1
+		}
+		a.Data = append(a.Data, b)
+	default:
+		return fmt.Errorf("unexpected %T", x)
+	}
+	return nil
+}
+
+// CaseFiles returns the *.json files of dir in name order: an error when there is none.
+func CaseFiles(dir string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no golden case (*.json) in %s", dir)
+	}
+	sort.Strings(files)
+	return files, nil
+}
 
 // Case is one PyTorch reference computation written by scripts/golden/gen_ops13.py:
 // inputs, the weights r of the cost Σ out ⊙ r, the output, and the gradient of that
@@ -59,26 +135,18 @@ func CaseDir(env, def string) string {
 // or its gradients do not match its inputs one for one.
 func LoadCases(t *testing.T, dir string) []*Case {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("golden directory: %v", err)
 	}
-	if len(paths) == 0 {
-		t.Fatalf("no golden cases in %s", dir)
+	paths, err := CaseFiles(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	sort.Strings(paths)
 	cases := make([]*Case, 0, len(paths))
 	for _, p := range paths {
-		raw, err := os.ReadFile(p)
+		fields, err := ReadFields(p)
 		if err != nil {
 			t.Fatal(err)
-		}
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &fields); err != nil {
-			t.Fatalf("%s: %v", p, err)
 		}
 		c := &Case{Settings: map[string]json.RawMessage{}}
 		dst := map[string]any{"name": &c.Name, "inputs": &c.Inputs, "r": &c.R, "out": &c.Out, "grads": &c.Grads}
@@ -131,18 +199,123 @@ func LoadCases(t *testing.T, dir string) []*Case {
 // GoldenErr returns the worst error of got against want, |got − want| / max(1, |want|)
 // (absolute below 1, relative above), and its index; a NaN or a length mismatch is +Inf.
 func GoldenErr(got, want []float64) (float64, int) {
+	return worstOf(got, want, func(g, w float64) float64 {
+		d := math.Abs(g-w) / math.Max(1, math.Abs(w))
+		if math.IsNaN(d) {
+			d = math.Inf(1)
+		}
+		return d
+	})
+}
+
+// RelAbsErr returns the largest min(absolute, relative) error of got against want and
+// its index; a NaN difference or a length mismatch (index 0) is +Inf.
+func RelAbsErr(got, want []float64) (float64, int) {
+	if len(got) != len(want) {
+		return math.Inf(1), 0
+	}
+	return worstOf(got, want, func(g, w float64) float64 {
+		d := math.Abs(g - w)
+		if math.IsNaN(d) {
+			return math.Inf(1)
+		}
+		return math.Min(d, d/math.Abs(w))
+	})
+}
+
+// worstOf returns the largest err(got[i], want[i]) (0 at the least) and its index, or
+// (+Inf, −1) for slices of different lengths.
+func worstOf(got, want []float64, err func(g, w float64) float64) (float64, int) {
 	if len(got) != len(want) {
 		return math.Inf(1), -1
 	}
 	worst, at := 0.0, 0
 	for i := range got {
-		d := math.Abs(got[i]-want[i]) / math.Max(1, math.Abs(want[i]))
-		if math.IsNaN(d) {
-			d = math.Inf(1)
-		}
-		if d > worst {
-			worst, at = d, i
+		if e := err(got[i], want[i]); e > worst {
+			worst, at = e, i
 		}
 	}
 	return worst, at
+}
+
+// Worst keeps a golden test's largest error per dtype and where it was.
+type Worst struct {
+	err   map[tensor.Dtype]float64
+	where map[tensor.Dtype]string
+}
+
+// NewWorst returns an empty Worst.
+func NewWorst() *Worst {
+	return &Worst{err: map[tensor.Dtype]float64{}, where: map[tensor.Dtype]string{}}
+}
+
+// Check fails the test when got's value is further than tol from want (GoldenErr), and
+// keeps the error as the worst of dtype dt when it is, with c and what as its place.
+func (w *Worst) Check(t *testing.T, dt tensor.Dtype, c *Case, what string, got *G.Node, want Array, tol float64) {
+	t.Helper()
+	d, at := GoldenErr(Values(t, got.Value()), want.Data)
+	if d > tol {
+		t.Errorf("%s: error %.3g at %d > %g", what, d, at, tol)
+	}
+	if d > w.err[dt] {
+		w.err[dt], w.where[dt] = d, c.Name+" "+what
+	}
+}
+
+// Log logs the worst errors over n cases.
+func (w *Worst) Log(t *testing.T, n int) {
+	t.Helper()
+	t.Logf("worst error over %d cases: float64 %.3g (%s), float32 %.3g (%s)", n,
+		w.err[tensor.Float64], w.where[tensor.Float64], w.err[tensor.Float32], w.where[tensor.Float32])
+}
+
+// SortedKeys returns the keys of m in order.
+func SortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// WeightedGrads returns the gradients of the cost Σ out ⊙ r with respect to wrt: the
+// cost whose gradients the golden cases hold.
+func WeightedGrads(out, r *G.Node, wrt G.Nodes) (G.Nodes, error) {
+	prod, err := G.HadamardProd(out, r)
+	if err != nil {
+		return nil, err
+	}
+	loss, err := G.Sum(prod)
+	if err != nil {
+		return nil, err
+	}
+	return G.Grad(loss, wrt...)
+}
+
+// RunCase runs f as a subtest of case c for float64 and for float32, with the golden
+// tolerances of that dtype: 1e-12 and 1e-5 (GoldenErr).
+func RunCase(t *testing.T, c *Case, f func(t *testing.T, dt tensor.Dtype, tol float64)) {
+	t.Helper()
+	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+		tol := 1e-12
+		if dt == tensor.Float32 {
+			tol = 1e-5
+		}
+		t.Run(fmt.Sprintf("%s/%v", c.Name, dt), func(t *testing.T) { f(t, dt, tol) })
+	}
+}
+
+// MaskOf adds a graph.NewMask input node called name to g holding the golden mask a,
+// in which a nonzero entry is blocked.
+func MaskOf(g *G.ExprGraph, dt tensor.Dtype, name string, a Array) (*G.Node, error) {
+	m, err := graph.NewMask(g, dt, a.TensorShape(), name)
+	if err != nil {
+		return nil, err
+	}
+	blocked := make([]bool, len(a.Data))
+	for i, b := range a.Data {
+		blocked[i] = b != 0
+	}
+	return m, graph.SetMask(m, blocked)
 }

@@ -140,23 +140,16 @@ func Floats(n *G.Node) []float64 {
 // where want is finite or of the other sign, counts as +Inf. Slices of different
 // lengths give (+Inf, −1).
 func WorstDiff(got, want []float64) (float64, int) {
-	if len(got) != len(want) {
-		return math.Inf(1), -1
-	}
-	worst, at := 0.0, 0
-	for i := range got {
-		d := math.Abs(got[i] - want[i])
-		if got[i] == want[i] { // equal infinities
+	return worstOf(got, want, func(g, w float64) float64 {
+		d := math.Abs(g - w)
+		if g == w { // equal infinities
 			d = 0
 		}
 		if math.IsNaN(d) {
 			d = math.Inf(1)
 		}
-		if d > worst {
-			worst, at = d, i
-		}
-	}
-	return worst, at
+		return d
+	})
 }
 
 // ExpectClose fails when got and want differ by more than tol anywhere (see WorstDiff).

@@ -236,10 +236,7 @@ func TestAttentionPNG(t *testing.T) {
 	}
 	onlyFile(t, dir, "attention.png")
 	img := decode(t, path)
-	f, err := layoutAttention("attention: synthetic", w, toks)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustLayout(t, "attention: synthetic", w, toks, -1)
 	if b := img.Bounds(); b.Dx() != f.w || b.Dy() != f.h || f.w < 600 || f.h < 600 {
 		t.Fatalf("size %v, want %d×%d (at least 600×600)", b.Size(), f.w, f.h)
 	}
@@ -285,13 +282,7 @@ func TestAttentionPNGNilBlockAndLongTokens(t *testing.T) {
 	w[1] = nil // no attention in block 1
 	toks := tokensN(n)
 	toks[5] = "a-very-long-token"
-	f, err := layoutAttention("long", w, toks)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(f.panels) != 4 {
-		t.Fatalf("%d panels, want 4 (block 1 skipped)", len(f.panels))
-	}
+	f := mustLayout(t, "long", w, toks, 4) // block 1 skipped
 	if _, ok := f.cellRect(1, 0, 0, 0); ok {
 		t.Error("nil block 1 has a panel")
 	}
@@ -383,13 +374,7 @@ func TestDemo(t *testing.T) {
 func TestAttentionPNGSmallAndUneven(t *testing.T) {
 	// One token; block 0 with one head, block 1 with three.
 	w := [][][][]float64{{{{1}}}, {{{1}}, {{1}}, {{0.9999999}}}}
-	f, err := layoutAttention("", w, []string{"\n"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(f.panels) != 4 {
-		t.Fatalf("%d panels, want 4", len(f.panels))
-	}
+	f := mustLayout(t, "", w, []string{"\n"}, 4)
 	if _, ok := f.cellRect(0, 1, 0, 0); ok {
 		t.Error("block 0 has no head 1 but cellRect finds it")
 	}
@@ -422,4 +407,18 @@ func TestPrintableAndTicks(t *testing.T) {
 	if got := strings.Join(labels, " "); got != "0 1 2 3" {
 		t.Errorf("step ticks %q", got)
 	}
+}
+
+// mustLayout is layoutAttention failing the test on an error or, when panels ≥ 0, on
+// a layout of another number of panels.
+func mustLayout(t *testing.T, title string, w [][][][]float64, toks []string, panels int) *attnFigure {
+	t.Helper()
+	f, err := layoutAttention(title, w, toks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if panels >= 0 && len(f.panels) != panels {
+		t.Fatalf("%d panels, want %d", len(f.panels), panels)
+	}
+	return f
 }

@@ -4,13 +4,13 @@ package safefile_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/attend-go/attend/internal/filetest"
 	"github.com/attend-go/attend/internal/safefile"
 )
 
@@ -18,23 +18,7 @@ import (
 // blocking (a FIFO with no writer) or reading (a device, a 20 GiB sparse file).
 func TestReadFileRefuses(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	zero := filepath.Join(dir, "zero")
-	if err := os.Symlink("/dev/zero", zero); err != nil {
-		t.Fatal(err)
-	}
-	sparse := filepath.Join(dir, "sparse")
-	f, err := os.Create(sparse)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(20 << 30); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	fifo, zero, sparse := filetest.Specials(t, dir, "", 20<<30)
 	tests := []struct {
 		path string
 		want string
@@ -49,18 +33,12 @@ func TestReadFileRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.path), func(t *testing.T) {
-			done := make(chan error, 1)
-			go func() {
+			err := filetest.NoBlock(t, fmt.Sprintf("ReadFile(%s)", tt.path), func() error {
 				_, err := safefile.ReadFile(tt.path, 1<<20)
-				done <- err
-			}()
-			select {
-			case err := <-done:
-				if err == nil || !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.want) {
-					t.Errorf("ReadFile(%s) = %v; want an error saying %q", tt.path, err, tt.want)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatalf("ReadFile(%s) blocks", tt.path)
+				return err
+			})
+			if err == nil || !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ReadFile(%s) = %v; want an error saying %q", tt.path, err, tt.want)
 			}
 		})
 	}

@@ -46,11 +46,7 @@ func TestWriteAtomicFailures(t *testing.T) {
 		}
 	})
 	t.Run("write fails", func(t *testing.T) {
-		dir := t.TempDir()
-		path := filepath.Join(dir, "config.json")
-		if err := os.WriteFile(path, []byte("previous"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		dir, path := filetest.Previous(t, "config.json", 0o644)
 		boom := errors.New("boom")
 		err := safefile.WriteAtomic(path, 0o644, func(w io.Writer) error {
 			_, _ = w.Write([]byte("partial"))

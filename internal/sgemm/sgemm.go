@@ -60,12 +60,7 @@ import (
 // many goroutines; when its helper goroutines are busy the calling goroutine
 // does the work itself.
 func Gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	checkArgs(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
+	if gemmDone(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
 	kr := activeKernel.Load()
@@ -81,17 +76,27 @@ func Gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 // GemmSerial is Gemm on the calling goroutine only, for callers that parallelise
 // themselves (e.g. over attention heads).
 func GemmSerial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	checkArgs(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
+	if gemmDone(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
 	ws := getWorkspace()
 	gemmBlocked(activeKernel.Load(), ws, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	workspacePool.Put(ws)
+}
+
+// gemmDone checks Gemm's arguments (panicking as Gemm documents) and does the calls
+// with nothing to multiply: none for m or n zero, C = beta·C for k or alpha zero. It
+// reports whether the call is done.
+func gemmDone(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	checkArgs(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return true
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return true
+	}
+	return false
 }
 
 // Kernel names the micro-kernel in use: "avx512", "avx2", "neon" or "generic".

@@ -18,6 +18,27 @@ type benchShape struct {
 	serial  bool // the per-head shapes: callers parallelise over heads
 }
 
+// gemm is the function the shape's callers use: GemmSerial for the per-head shapes,
+// else Gemm.
+func (s benchShape) gemm() func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if s.serial {
+		return GemmSerial
+	}
+	return Gemm
+}
+
+// trans is the shape's tA and tB as BLAS transposes.
+func (s benchShape) trans() (ta, tb blas.Transpose) {
+	ta, tb = blas.NoTrans, blas.NoTrans
+	if s.tA {
+		ta = blas.Trans
+	}
+	if s.tB {
+		tb = blas.Trans
+	}
+	return ta, tb
+}
+
 // Shapes of one GPT training step (width 128, MLP 512, 12×64 tokens, vocab 65).
 var benchShapes = []benchShape{
 	{name: "qkv_768x128x128", m: 768, n: 128, k: 128},
@@ -134,23 +155,14 @@ func BenchmarkGemmPureGo(b *testing.B) {
 		a, bb, c, lda, ldb, ldc := benchData(s)
 		b.Run("attend/"+s.name, func(b *testing.B) {
 			defer useKernel(useKernel(genericKernel))
-			f := Gemm
-			if s.serial {
-				f = GemmSerial
-			}
+			f := s.gemm()
 			for b.Loop() {
 				f(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, ldc)
 			}
 			reportGFLOPS(b, s)
 		})
 		b.Run("gonum/"+s.name, func(b *testing.B) {
-			ta, tb := blas.NoTrans, blas.NoTrans
-			if s.tA {
-				ta = blas.Trans
-			}
-			if s.tB {
-				tb = blas.Trans
-			}
+			ta, tb := s.trans()
 			var impl gonum.Implementation
 			for b.Loop() {
 				impl.Sgemm(ta, tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, ldc)

@@ -19,7 +19,6 @@ import (
 	"time"
 	"unsafe"
 
-	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
@@ -227,17 +226,8 @@ func TestTuneGeneric(t *testing.T) {
 	fmt.Fprintf(&sb, "%-26s %10s %10s %10s   GFLOP/s (best of 25), GOMAXPROCS=%d\n", "shape", "4x4-old", "2x4", "gonum", runtime.GOMAXPROCS(0))
 	for _, s := range benchShapes {
 		a, bb, c, lda, ldb, ldc := benchData(s)
-		f := Gemm
-		if s.serial {
-			f = GemmSerial
-		}
-		ta, tb := blas.NoTrans, blas.NoTrans
-		if s.tA {
-			ta = blas.Trans
-		}
-		if s.tB {
-			tb = blas.Trans
-		}
+		f := s.gemm()
+		ta, tb := s.trans()
 		var impl gonum.Implementation
 		ours := func(kr *kernel) func() {
 			return func() {

@@ -14,8 +14,7 @@ import "math"
 func LayerNormF32(y, x, g, b []float32, c int, eps float64) {
 	var mean, rstd [8]float64
 	for r0 := 0; r0 < len(x)/c; r0 += 8 {
-		k := min(8, len(x)/c-r0)
-		rowStats(mean[:k], rstd[:k], x[r0*c:], c, eps)
+		k := rowBlock(&mean, &rstd, x, r0, c, eps)
 		for i := range k {
 			r := r0 + i
 			layerNormRow(y[r*c:(r+1)*c], x[r*c:(r+1)*c], g[:c], b, mean[i], rstd[i])
@@ -28,8 +27,7 @@ func LayerNormF32(y, x, g, b []float32, c int, eps float64) {
 func LayerNormGradXF32(dx, x, g, dy []float32, c int, eps float64) {
 	var mean, rstd, m1, m2 [8]float64
 	for r0 := 0; r0 < len(x)/c; r0 += 8 {
-		k := min(8, len(x)/c-r0)
-		rowStats(mean[:k], rstd[:k], x[r0*c:], c, eps)
+		k := rowBlock(&mean, &rstd, x, r0, c, eps)
 		if k < 8 || !gradMeans8(m1[:], m2[:], x[r0*c:], g, dy[r0*c:], c, mean[:], rstd[:]) {
 			for i := 0; i < k; i += 4 {
 				h := min(i+4, k)
@@ -48,13 +46,20 @@ func LayerNormGradXF32(dx, x, g, dy []float32, c int, eps float64) {
 func LayerNormGradGainF32(acc []float64, x, dy []float32, c int, eps float64) {
 	var mean, rstd [8]float64
 	for r0 := 0; r0 < len(x)/c; r0 += 8 {
-		k := min(8, len(x)/c-r0)
-		rowStats(mean[:k], rstd[:k], x[r0*c:], c, eps)
+		k := rowBlock(&mean, &rstd, x, r0, c, eps)
 		for i := range k {
 			r := r0 + i
 			gainAcc(acc[:c], x[r*c:(r+1)*c], dy[r*c:(r+1)*c], mean[i], rstd[i])
 		}
 	}
+}
+
+// rowBlock sets mean and rstd (rowStats) of the block of rows of x (rows of c) that
+// starts at row r0: 8 rows, or the fewer that are left. It returns how many.
+func rowBlock(mean, rstd *[8]float64, x []float32, r0, c int, eps float64) int {
+	k := min(8, len(x)/c-r0)
+	rowStats(mean[:k], rstd[:k], x[r0*c:], c, eps)
+	return k
 }
 
 // rowStats sets mean[i] and rstd[i] of row i of x (rows of c, len(mean) ≤ 8 of them):

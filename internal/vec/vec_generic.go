@@ -74,13 +74,7 @@ func ExpNegHalfSq32(v float32) float32 {
 	}
 	n++
 	r := float32(x-float32(n*expC1)) + float32(n*expC2)
-	p := float32(expE0)
-	p = float32(p*r) + expE1
-	p = float32(p*r) + expE2
-	p = float32(p*r) + expE3
-	p = float32(p*r) + expE4
-	p = float32(p*r) + expE5
-	return (float32(float32(p*r)*r) + r + 1) * math.Float32frombits(uint32(int32(n)+127)<<23)
+	return expPoly(r) * math.Float32frombits(uint32(int32(n)+127)<<23)
 }
 
 // geluOne is GeluF32 of one element.
@@ -97,6 +91,18 @@ func geluGradOne(v, y, dy float32) float32 {
 		cdf = 0.5 * (1 + Erf32(v*math.Sqrt2/2))
 	}
 	return dy * (cdf + float32(float32(v*ExpNegHalfSq32(v))*invSqrt2Pi))
+}
+
+// expPoly is Cephes' expf polynomial: e^r for the reduced argument r, |r| ≤ ln2/2,
+// each step rounded to float32 (so never fused).
+func expPoly(r float32) float32 {
+	p := float32(expE0)
+	p = float32(p*r) + expE1
+	p = float32(p*r) + expE2
+	p = float32(p*r) + expE3
+	p = float32(p*r) + expE4
+	p = float32(p*r) + expE5
+	return float32(float32(p*r)*r) + r + 1
 }
 
 // expMax is the argument above which exp is larger than the largest float32.
@@ -116,13 +122,7 @@ func Exp32(x float32) float32 {
 	}
 	n := float32(math.Floor(float64(float32(x*log2e) + 0.5)))
 	r := float32(x-float32(n*expC1)) + float32(n*expC2)
-	p := float32(expE0)
-	p = float32(p*r) + expE1
-	p = float32(p*r) + expE2
-	p = float32(p*r) + expE3
-	p = float32(p*r) + expE4
-	p = float32(p*r) + expE5
-	y := float32(float32(p*r)*r) + r + 1
+	y := expPoly(r)
 	if n > 127 { // 2^128 is not a float32; scale in two steps
 		y, n = y*2, n-1
 	}

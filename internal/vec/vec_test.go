@@ -211,20 +211,25 @@ func benchInput(n int) []float32 {
 	return xs
 }
 
-func BenchmarkGeluF32(b *testing.B) {
-	xs := benchInput(4096)
-	y := make([]float32, len(xs))
+// geluBench is the GELU benchmarks' setup: 4096 inputs xs, y = GELU(xs), a buffer dx
+// for the gradient, and the bytes of xs as what one loop processes.
+func geluBench(b *testing.B) (xs, y, dx []float32) {
+	xs = benchInput(4096)
+	y, dx = make([]float32, len(xs)), make([]float32, len(xs))
+	GeluF32(y, xs)
 	b.SetBytes(int64(4 * len(xs)))
+	return xs, y, dx
+}
+
+func BenchmarkGeluF32(b *testing.B) {
+	xs, y, _ := geluBench(b)
 	for b.Loop() {
 		GeluF32(y, xs)
 	}
 }
 
 func BenchmarkGeluGradF32(b *testing.B) {
-	xs := benchInput(4096)
-	y, dx := make([]float32, len(xs)), make([]float32, len(xs))
-	GeluF32(y, xs)
-	b.SetBytes(int64(4 * len(xs)))
+	xs, y, dx := geluBench(b)
 	for b.Loop() {
 		GeluGradF32(dx, xs, y, xs)
 	}
@@ -232,9 +237,7 @@ func BenchmarkGeluGradF32(b *testing.B) {
 
 // The Go loops, for comparison with the assembly.
 func BenchmarkGeluF32Go(b *testing.B) {
-	xs := benchInput(4096)
-	y := make([]float32, len(xs))
-	b.SetBytes(int64(4 * len(xs)))
+	xs, y, _ := geluBench(b)
 	for b.Loop() {
 		for i, x := range xs {
 			y[i] = geluOne(x)
@@ -243,10 +246,7 @@ func BenchmarkGeluF32Go(b *testing.B) {
 }
 
 func BenchmarkGeluGradF32Go(b *testing.B) {
-	xs := benchInput(4096)
-	y, dx := make([]float32, len(xs)), make([]float32, len(xs))
-	GeluF32(y, xs)
-	b.SetBytes(int64(4 * len(xs)))
+	xs, y, dx := geluBench(b)
 	for b.Loop() {
 		for i, x := range xs {
 			dx[i] = geluGradOne(x, y[i], xs[i])

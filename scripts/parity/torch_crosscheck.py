@@ -31,6 +31,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch
 import torch.nn.functional as F
 
+from nanogpt_ref import cosine_lr
+
 torch.set_num_threads(2)
 torch.use_deterministic_algorithms(True)
 
@@ -122,12 +124,7 @@ def forward(P, idx, targets):
 
 
 def get_lr(it):
-    if it < WARMUP:
-        return LR * (it + 1) / (WARMUP + 1)
-    if it > DECAY:
-        return MIN_LR
-    ratio = (it - WARMUP) / (DECAY - WARMUP)
-    return MIN_LR + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (LR - MIN_LR)
+    return cosine_lr(it, LR, MIN_LR, WARMUP, DECAY)
 
 
 def run_torch(init_go, dtype, xs, ys):

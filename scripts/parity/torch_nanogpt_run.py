@@ -34,6 +34,8 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
+from nanogpt_ref import cosine_lr, init_gpt_weights
+
 # ---- model: nanoGPT model.py (bias=False, dropout 0) ----
 
 N_LAYER, N_HEAD, N_EMBD, BLOCK_SIZE, DROPOUT, BIAS = 4, 4, 128, 64, 0.0, False
@@ -118,18 +120,7 @@ class GPT(nn.Module):
         ))
         self.lm_head = nn.Linear(N_EMBD, vocab_size, bias=False)
         self.transformer.wte.weight = self.lm_head.weight  # weight tying
-        self.apply(self._init_weights)
-        for pn, p in self.named_parameters():
-            if pn.endswith("c_proj.weight"):
-                torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * N_LAYER))
-
-    def _init_weights(self, module):
-        if isinstance(module, nn.Linear):
-            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
-            if module.bias is not None:
-                torch.nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        init_gpt_weights(self, N_LAYER)
 
     def forward(self, idx, targets):
         b, t = idx.size()
@@ -154,13 +145,7 @@ class GPT(nn.Module):
 
 
 def get_lr(it):
-    if it < WARMUP_ITERS:
-        return LEARNING_RATE * (it + 1) / (WARMUP_ITERS + 1)
-    if it > LR_DECAY_ITERS:
-        return MIN_LR
-    decay_ratio = (it - WARMUP_ITERS) / (LR_DECAY_ITERS - WARMUP_ITERS)
-    coeff = 0.5 * (1.0 + math.cos(math.pi * decay_ratio))
-    return MIN_LR + coeff * (LEARNING_RATE - MIN_LR)
+    return cosine_lr(it, LEARNING_RATE, MIN_LR, WARMUP_ITERS, LR_DECAY_ITERS)
 
 
 def main():

@@ -15,6 +15,9 @@ import json, math, os, sys
 import torch
 import torch.nn as nn
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "parity"))
+from nanogpt_ref import init_gpt_weights  # noqa: E402
+
 OUT = "torchrand/testdata/torch_streams.json"
 
 
@@ -67,18 +70,7 @@ class GPT(nn.Module):
         self.lm_head = nn.Linear(c["n_embd"], c["vocab"], bias=False)
         if c["tied"]:
             self.transformer.wte.weight = self.lm_head.weight
-        self.apply(self._init_weights)
-        for pn, p in self.named_parameters():
-            if pn.endswith("c_proj.weight"):
-                torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * c["n_layer"]))
-
-    def _init_weights(self, module):
-        if isinstance(module, nn.Linear):
-            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
-            if module.bias is not None:
-                torch.nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        init_gpt_weights(self, c["n_layer"])
 
 
 def go_params(m, c):

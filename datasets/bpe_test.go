@@ -292,3 +292,45 @@ func BenchmarkTrainBPEShakespeare4096(b *testing.B) {
 		}
 	}
 }
+
+// TestTrainBPEShakespeare4096 learns 4,096 tokens from the whole of Tiny Shakespeare
+// and compares the 3,840 merges with those of minbpe's own RegexTokenizer.train (50
+// minutes of it; scripts/tokenizers/minbpe_golden.py --full repeats it with the
+// vendored copy).
+func TestTrainBPEShakespeare4096(t *testing.T) {
+	text := shakespeareText(t)
+	raw, err := os.ReadFile("testdata/tokenizers/minbpe_shakespeare_4096.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		VocabSize int `json:"vocab_size"`
+		Merges    [][2]int
+	}
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	if g.VocabSize != 4096 || len(g.Merges) != 3840 {
+		t.Fatalf("golden: vocabulary %d, %d merges", g.VocabSize, len(g.Merges))
+	}
+	tok, err := datasets.TrainBPE(text, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tok.Merges()
+	for i := range g.Merges {
+		if got[i] != g.Merges[i] {
+			t.Fatalf("merge %d = %v, want %v", i, got[i], g.Merges[i])
+		}
+	}
+	train, val := splitLikePrepare(text)
+	for _, s := range []string{train, val} {
+		ids, err := tok.Encode(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back, _ := tok.Decode(ids); back != s {
+			t.Fatal("Decode(Encode(s)) differs from s")
+		}
+	}
+}

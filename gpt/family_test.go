@@ -9,6 +9,7 @@ import (
 
 	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/graphtest"
 	"github.com/attend-go/attend/internal/num"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/safetensors"
@@ -65,16 +66,9 @@ func TestFamiliesMatchPyTorch(t *testing.T) {
 				}
 				return f
 			}
-			x := G.NewTensor(g, tensor.Int, 2, G.WithShape(b, tt), G.WithName("x"), G.WithValue(tensor.New(tensor.WithShape(b, tt), tensor.WithBacking(flat(c.X)))))
-			y := G.NewTensor(g, tensor.Int, 2, G.WithShape(b, tt), G.WithName("y"), G.WithValue(tensor.New(tensor.WithShape(b, tt), tensor.WithBacking(flat(c.Y)))))
-			logits, err := m.Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			loss, err := graph.CrossEntropy(logits, y)
-			if err != nil {
-				t.Fatal(err)
-			}
+			x := graphtest.IntInput(g, "x", tensor.Shape{b, tt}, flat(c.X))
+			y := graphtest.IntInput(g, "y", tensor.Shape{b, tt}, flat(c.Y))
+			_, loss := graphtest.LMLoss(t, m, x, y)
 			dw, err := G.Grad(loss, params...)
 			if err != nil {
 				t.Fatal(err)

@@ -29,49 +29,20 @@ func TestProgramMatchesTapeMachine(t *testing.T) {
 		for i := range ids {
 			ids[i], tg[i] = rng.IntN(7), rng.IntN(7)
 		}
-		x := G.NewTensor(g, tensor.Int, 2, G.WithShape(3, 6), G.WithName("ids"), G.WithValue(tensor.New(tensor.WithShape(3, 6), tensor.WithBacking(ids))))
-		y := G.NewTensor(g, tensor.Int, 2, G.WithShape(3, 6), G.WithName("targets"), G.WithValue(tensor.New(tensor.WithShape(3, 6), tensor.WithBacking(tg))))
-		logits, err := m.Forward(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		loss, err := graph.CrossEntropy(logits, y)
-		if err != nil {
-			t.Fatal(err)
-		}
+		x := graphtest.IntInput(g, "ids", tensor.Shape{3, 6}, ids)
+		y := graphtest.IntInput(g, "targets", tensor.Shape{3, 6}, tg)
+		_, loss := graphtest.LMLoss(t, m, x, y)
 		grads, err := G.Grad(loss, m.Learnables()...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		vm := G.NewTapeMachine(g)
-		if err := vm.RunAll(); err != nil {
-			t.Fatal(err)
-		}
-		want := [][]float64{graphtest.Values(t, loss.Value())}
-		for _, gn := range grads {
-			want = append(want, graphtest.Values(t, gn.Value()))
-		}
-		vm.Close()
-		p, err := graph.NewProgram(append(G.Nodes{loss}, grads...)...)
+		outs := append(G.Nodes{loss}, grads...)
+		want := graphtest.TapeValues(t, g, outs)
+		p, err := graph.NewProgram(outs...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for run := 0; run < 3; run++ {
-			if err := p.Run(); err != nil {
-				t.Fatal(err)
-			}
-			got := [][]float64{graphtest.Values(t, p.Value(loss))}
-			for _, gn := range grads {
-				got = append(got, graphtest.Values(t, p.Value(gn)))
-			}
-			for i := range want {
-				for j := range want[i] {
-					if got[i][j] != want[i][j] {
-						t.Fatalf("%v run %d: value %d[%d] = %v, TapeMachine %v", dt, run, i, j, got[i][j], want[i][j])
-					}
-				}
-			}
-		}
+		graphtest.ExpectRunsMatch(t, dt.String(), p, outs, want, 3)
 		if race.Enabled {
 			continue // the race detector's own allocations would be counted
 		}

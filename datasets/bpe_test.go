@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/internal/filetest"
 )
 
 type minbpeCase struct {
@@ -24,14 +25,8 @@ type minbpeCase struct {
 }
 
 func minbpeGolden(t *testing.T) []minbpeCase {
-	raw, err := os.ReadFile("testdata/tokenizers/minbpe_golden.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var g struct{ Cases []minbpeCase }
-	if err := json.Unmarshal(raw, &g); err != nil {
-		t.Fatal(err)
-	}
+	filetest.ReadJSON(t, "testdata/tokenizers/minbpe_golden.json", &g)
 	return g.Cases
 }
 

@@ -1,13 +1,13 @@
 package datasets_test
 
 import (
-	"encoding/json"
 	"os"
 	"reflect"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/internal/filetest"
 )
 
 func gpt2(tb testing.TB) *datasets.GPT2Tokenizer {
@@ -46,19 +46,13 @@ func TestGPT2MinGPT(t *testing.T) {
 // TestGPT2Golden compares with tiktoken's own ids (scripts/tokenizers/gpt2_golden.mjs:
 // hand-picked strings and 300 pseudo-random ones).
 func TestGPT2Golden(t *testing.T) {
-	raw, err := os.ReadFile("testdata/tokenizers/gpt2_golden.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var golden struct {
 		Cases []struct {
 			Text string
 			IDs  []int
 		}
 	}
-	if err := json.Unmarshal(raw, &golden); err != nil {
-		t.Fatal(err)
-	}
+	filetest.ReadJSON(t, "testdata/tokenizers/gpt2_golden.json", &golden)
 	if len(golden.Cases) < 300 {
 		t.Fatalf("%d golden cases, want at least 300", len(golden.Cases))
 	}

@@ -1,14 +1,13 @@
 package gpt_test
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/filetest"
 	"github.com/attend-go/attend/internal/graphtest"
 	"github.com/attend-go/attend/internal/num"
 	"github.com/attend-go/attend/layers"
@@ -34,9 +33,9 @@ func TestFamiliesMatchPyTorch(t *testing.T) {
 				Config gpt.Config `json:"config"`
 				X, Y   [][]int
 			}
-			readJSONFile(t, path, &c)
+			filetest.ReadJSON(t, path, &c)
 			var want struct{ Loss float64 }
-			readJSONFile(t, filepath.Join(dir, "torch.json"), &want)
+			filetest.ReadJSON(t, filepath.Join(dir, "torch.json"), &want)
 			weights := readTensors(t, filepath.Join(dir, "model.safetensors"))
 			grads := readTensors(t, filepath.Join(dir, "torch_grads.safetensors"))
 
@@ -101,17 +100,6 @@ func TestFamiliesMatchPyTorch(t *testing.T) {
 			}
 			t.Logf("%s: loss %.12f (PyTorch %.12f), %d gradients, worst error %.2g", c.Config.Norm, l[0], want.Loss, len(params), worst)
 		})
-	}
-}
-
-func readJSONFile(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"container/heap"
 	"encoding/json"
 	"math"
-	"strings"
 
 	"github.com/pkg/errors"
 )
@@ -135,12 +134,24 @@ func (t *BPETokenizer) Encode(text string) ([]int, error) {
 
 // encodeChunk is minbpe's _encode_chunk.
 func (t *BPETokenizer) encodeChunk(chunk string, ids []int32) []int32 {
-	for i := 0; i < len(chunk); i++ {
-		ids = append(ids, int32(chunk[i]))
-	}
+	ids = byteIDs(chunk, ids)
 	if len(ids) >= mergeHeapFrom {
 		return t.encodeHeap(ids)
 	}
+	return t.encodeScan(ids)
+}
+
+// byteIDs appends the bytes of chunk to ids, each as its own id.
+func byteIDs(chunk string, ids []int32) []int32 {
+	for i := 0; i < len(chunk); i++ {
+		ids = append(ids, int32(chunk[i]))
+	}
+	return ids
+}
+
+// encodeScan is minbpe's loop over the ids of a chunk: join every occurrence of the pair
+// with the lowest merge, left to right, until no pair has a merge.
+func (t *BPETokenizer) encodeScan(ids []int32) []int32 {
 	for len(ids) >= 2 {
 		best, at := int32(-1), -1
 		for i := 0; i+1 < len(ids); i++ {
@@ -233,14 +244,7 @@ func mergeIDs(ids, offs []int32, a, b, id int32) []int32 {
 
 // Decode concatenates the bytes of the tokens of ids.
 func (t *BPETokenizer) Decode(ids []int) (string, error) {
-	var b strings.Builder
-	for i, id := range ids {
-		if id < 0 || id >= len(t.vocab) {
-			return "", errors.Wrapf(ErrIDOutOfRange, "datasets: bpe tokenizer: id %d at position %d, vocabulary size %d", id, i, len(t.vocab))
-		}
-		b.WriteString(t.vocab[id])
-	}
-	return b.String(), nil
+	return joinTokens("bpe tokenizer", t.vocab, ids)
 }
 
 // VocabSize returns 256 plus the number of merges.

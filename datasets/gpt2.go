@@ -3,7 +3,6 @@ package datasets
 import (
 	"container/heap"
 	"math"
-	"strings"
 	"sync"
 
 	"github.com/pkg/errors"
@@ -235,14 +234,7 @@ func (h *candHeap) Pop() any {
 // Decode concatenates the bytes of the tokens of ids; 50256 is "<|endoftext|>". The
 // result is not valid UTF-8 when ids cut a character.
 func (t *GPT2Tokenizer) Decode(ids []int) (string, error) {
-	var b strings.Builder
-	for i, id := range ids {
-		if id < 0 || id >= len(t.vocab) {
-			return "", errors.Wrapf(ErrIDOutOfRange, "datasets: gpt2 tokenizer: id %d at position %d, vocabulary size %d", id, i, len(t.vocab))
-		}
-		b.WriteString(t.vocab[id])
-	}
-	return b.String(), nil
+	return joinTokens("gpt2 tokenizer", t.vocab, ids)
 }
 
 // VocabSize returns 50257.

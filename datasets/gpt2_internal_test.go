@@ -48,27 +48,9 @@ func TestBPEEncodeHeap(t *testing.T) {
 	}
 	for k := 0; k < 200; k++ {
 		chunk := gen(20 + rng.IntN(100))
-		var scan []int32
-		for i := 0; i < len(chunk); i++ {
-			scan = append(scan, int32(chunk[i]))
-		}
 		// minbpe's loop, as encodeChunk runs it below mergeHeapFrom.
-		for len(scan) >= 2 {
-			best, at := int32(-1), -1
-			for i := 0; i+1 < len(scan); i++ {
-				if id, ok := tok.ranks[pairKey(scan[i], scan[i+1])]; ok && (at < 0 || id < best) {
-					best, at = id, i
-				}
-			}
-			if at < 0 {
-				break
-			}
-			scan = mergeIDs(scan, nil, scan[at], scan[at+1], best)
-		}
-		heapIDs := []int32{}
-		for i := 0; i < len(chunk); i++ {
-			heapIDs = append(heapIDs, int32(chunk[i]))
-		}
+		scan := tok.encodeScan(byteIDs(chunk, nil))
+		heapIDs := byteIDs(chunk, nil)
 		if got := tok.encodeHeap(heapIDs); !reflect.DeepEqual(got, scan) {
 			t.Fatalf("chunk %q:\nheap %v\nscan %v", chunk, got, scan)
 		}

@@ -102,12 +102,18 @@ func (t *CharTokenizer) Encode(text string) ([]int, error) {
 
 // Decode concatenates the symbols of ids.
 func (t *CharTokenizer) Decode(ids []int) (string, error) {
+	return joinTokens("char tokenizer", t.vocab, ids)
+}
+
+// joinTokens concatenates vocab[id] for the ids; an id outside vocab is an error wrapping
+// ErrIDOutOfRange, named with the tokenizer what.
+func joinTokens(what string, vocab []string, ids []int) (string, error) {
 	var b strings.Builder
 	for i, id := range ids {
-		if id < 0 || id >= len(t.vocab) {
-			return "", errors.Wrapf(ErrIDOutOfRange, "datasets: char tokenizer: id %d at position %d, vocabulary size %d", id, i, len(t.vocab))
+		if id < 0 || id >= len(vocab) {
+			return "", errors.Wrapf(ErrIDOutOfRange, "datasets: %s: id %d at position %d, vocabulary size %d", what, id, i, len(vocab))
 		}
-		b.WriteString(t.vocab[id])
+		b.WriteString(vocab[id])
 	}
 	return b.String(), nil
 }

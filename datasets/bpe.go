@@ -2,7 +2,6 @@ package datasets
 
 import (
 	"bytes"
-	"container/heap"
 	"encoding/json"
 	"math"
 
@@ -112,8 +111,8 @@ func (t *BPETokenizer) UnmarshalJSON(data []byte) error {
 // occurrence (left to right) of the pair with the lowest merge is joined. Invalid UTF-8
 // wraps ErrInvalidUTF8 and gives the byte offset.
 func (t *BPETokenizer) Encode(text string) ([]int, error) {
-	if off := invalidUTF8Offset(text); off >= 0 {
-		return nil, errors.Wrapf(ErrInvalidUTF8, "datasets: bpe tokenizer: byte 0x%02x at byte offset %d", text[off], off)
+	if err := checkUTF8("bpe tokenizer", text); err != nil {
+		return nil, err
 	}
 	out := make([]int, 0, len(text)/3+1)
 	cache := make(map[string][]int32)
@@ -172,14 +171,8 @@ func (t *BPETokenizer) encodeScan(ids []int32) []int32 {
 // pairs one at a time, leftmost first, is minbpe's joining of all of them left to right:
 // a pair with the new id has a later merge, so it never comes between.
 func (t *BPETokenizer) encodeHeap(ids []int32) []int32 {
-	n := int32(len(ids))
-	next := make([]int32, n)
-	prev := make([]int32, n)
-	rank := make([]int32, n) // the merged id of the token at i and the next, or MaxInt32
-	for i := range next {
-		next[i], prev[i], rank[i] = int32(i+1), int32(i-1), math.MaxInt32
-	}
-	next[n-1] = -1
+	js := newJoins(len(ids)) // rank: the merged id of the token at i and the next
+	next := js.next
 	rankOf := func(i int32) int32 {
 		if j := next[i]; j >= 0 {
 			if id, ok := t.ranks[pairKey(ids[i], ids[j])]; ok {
@@ -188,34 +181,7 @@ func (t *BPETokenizer) encodeHeap(ids []int32) []int32 {
 		}
 		return math.MaxInt32
 	}
-	h := make(candHeap, 0, n)
-	for i := int32(0); i+1 < n; i++ {
-		if rank[i] = rankOf(i); rank[i] != math.MaxInt32 {
-			h = append(h, cand{rank[i], i})
-		}
-	}
-	heap.Init(&h)
-	for h.Len() > 0 {
-		c := heap.Pop(&h).(cand)
-		i := c.at
-		if rank[i] != c.rank {
-			continue
-		}
-		j := next[i]
-		ids[i], rank[j] = c.rank, math.MaxInt32
-		next[i] = next[j]
-		if next[j] >= 0 {
-			prev[next[j]] = i
-		}
-		for _, b := range [2]int32{i, prev[i]} {
-			if b < 0 {
-				continue
-			}
-			if rank[b] = rankOf(b); rank[b] != math.MaxInt32 {
-				heap.Push(&h, cand{rank[b], b})
-			}
-		}
-	}
+	js.run(rankOf, func(i, id int32) { ids[i] = id })
 	out := ids[:0]
 	for i := int32(0); i >= 0; i = next[i] {
 		out = append(out, ids[i])

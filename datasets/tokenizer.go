@@ -42,8 +42,8 @@ func NewCharTokenizer(text string) (*CharTokenizer, error) {
 	if text == "" {
 		return nil, errors.Wrap(ErrEmpty, "datasets: char tokenizer from text")
 	}
-	if off := invalidUTF8Offset(text); off >= 0 {
-		return nil, errors.Wrapf(ErrInvalidUTF8, "datasets: char tokenizer from text: byte 0x%02x at byte offset %d", text[off], off)
+	if err := checkUTF8("char tokenizer from text", text); err != nil {
+		return nil, err
 	}
 	seen := make(map[rune]bool)
 	var runes []rune
@@ -206,6 +206,15 @@ func (t *WordTokenizer) VocabSize() int { return len(t.vocab) }
 
 // Vocab returns a copy of the id → word table.
 func (t *WordTokenizer) Vocab() []string { return append([]string(nil), t.vocab...) }
+
+// checkUTF8 returns nil for valid UTF-8 text, else an error wrapping ErrInvalidUTF8 that
+// names what and gives the first invalid byte and its offset.
+func checkUTF8(what, text string) error {
+	if off := invalidUTF8Offset(text); off >= 0 {
+		return errors.Wrapf(ErrInvalidUTF8, "datasets: %s: byte 0x%02x at byte offset %d", what, text[off], off)
+	}
+	return nil
+}
 
 // invalidUTF8Offset returns the byte offset of the first invalid UTF-8 sequence in s,
 // or -1 when s is valid.

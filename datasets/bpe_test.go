@@ -141,11 +141,7 @@ func TestTrainBPERandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	pieces := []string{"a", "a", "b", "ab", "aa", " ", " ", "\n", "'s", "1", "é", "🙂", "x", ".", "  "}
 	for k := 0; k < 60; k++ {
-		var b strings.Builder
-		for n := 1 + rng.IntN(120); n > 0; n-- {
-			b.WriteString(pieces[rng.IntN(len(pieces))])
-		}
-		text := b.String()
+		text := datasets.RandomText(rng, pieces, 1+rng.IntN(120))
 		chunks := gpt4Chunks(t, text)
 		want := naiveMinbpe(chunks, 40)
 		tok, err := datasets.TrainBPE(text, 256+len(want))

@@ -16,11 +16,7 @@ func TestGPT2MergeHeap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	pieces := []string{"a", "b", "ab", "the", "ing", "ation", "x", "é", "中", "🤗", "0", "00", "!", "==", "-"}
 	for k := 0; k < 200; k++ {
-		var b strings.Builder
-		for n := 1 + rng.IntN(100); n > 0; n-- {
-			b.WriteString(pieces[rng.IntN(len(pieces))])
-		}
-		chunk := b.String()
+		chunk := RandomText(rng, pieces, 1+rng.IntN(100))
 		if got, want := tok.mergeHeap(chunk, nil), tok.mergeScan(chunk, nil); !reflect.DeepEqual(got, want) {
 			t.Fatalf("chunk %q:\nheap %v\nscan %v", chunk, got, want)
 		}
@@ -31,13 +27,7 @@ func TestGPT2MergeHeap(t *testing.T) {
 func TestBPEEncodeHeap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	pieces := []string{"a", "a", "aa", "b", "ab", "the", "x", "é", "🤗", "-", "--"}
-	gen := func(n int) string {
-		var b strings.Builder
-		for ; n > 0; n-- {
-			b.WriteString(pieces[rng.IntN(len(pieces))])
-		}
-		return b.String()
-	}
+	gen := func(n int) string { return RandomText(rng, pieces, n) }
 	var corpus []string
 	for k := 0; k < 50; k++ {
 		corpus = append(corpus, gen(1+rng.IntN(30)))

@@ -31,9 +31,7 @@ func LMLoss(t testing.TB, m Forwarder, x, y *G.Node) (logits, loss *G.Node) {
 // TapeValues runs g once on Gorgonia's TapeMachine and returns the values of outs.
 func TapeValues(t testing.TB, g *G.ExprGraph, outs G.Nodes) [][]float64 {
 	t.Helper()
-	m := G.NewTapeMachine(g)
-	defer m.Close()
-	if err := m.RunAll(); err != nil {
+	if err := RunAll(g); err != nil {
 		t.Fatal(err)
 	}
 	want := make([][]float64, len(outs))

@@ -2,10 +2,8 @@ package datasets
 
 import (
 	"bytes"
-	"container/heap"
 	"encoding/json"
 	"math"
-	"strings"
 
 	"github.com/pkg/errors"
 )
@@ -113,8 +111,8 @@ func (t *BPETokenizer) UnmarshalJSON(data []byte) error {
 // occurrence (left to right) of the pair with the lowest merge is joined. Invalid UTF-8
 // wraps ErrInvalidUTF8 and gives the byte offset.
 func (t *BPETokenizer) Encode(text string) ([]int, error) {
-	if off := invalidUTF8Offset(text); off >= 0 {
-		return nil, errors.Wrapf(ErrInvalidUTF8, "datasets: bpe tokenizer: byte 0x%02x at byte offset %d", text[off], off)
+	if err := checkUTF8("bpe tokenizer", text); err != nil {
+		return nil, err
 	}
 	out := make([]int, 0, len(text)/3+1)
 	cache := make(map[string][]int32)
@@ -135,12 +133,24 @@ func (t *BPETokenizer) Encode(text string) ([]int, error) {
 
 // encodeChunk is minbpe's _encode_chunk.
 func (t *BPETokenizer) encodeChunk(chunk string, ids []int32) []int32 {
-	for i := 0; i < len(chunk); i++ {
-		ids = append(ids, int32(chunk[i]))
-	}
+	ids = byteIDs(chunk, ids)
 	if len(ids) >= mergeHeapFrom {
 		return t.encodeHeap(ids)
 	}
+	return t.encodeScan(ids)
+}
+
+// byteIDs appends the bytes of chunk to ids, each as its own id.
+func byteIDs(chunk string, ids []int32) []int32 {
+	for i := 0; i < len(chunk); i++ {
+		ids = append(ids, int32(chunk[i]))
+	}
+	return ids
+}
+
+// encodeScan is minbpe's loop over the ids of a chunk: join every occurrence of the pair
+// with the lowest merge, left to right, until no pair has a merge.
+func (t *BPETokenizer) encodeScan(ids []int32) []int32 {
 	for len(ids) >= 2 {
 		best, at := int32(-1), -1
 		for i := 0; i+1 < len(ids); i++ {
@@ -161,14 +171,8 @@ func (t *BPETokenizer) encodeChunk(chunk string, ids []int32) []int32 {
 // pairs one at a time, leftmost first, is minbpe's joining of all of them left to right:
 // a pair with the new id has a later merge, so it never comes between.
 func (t *BPETokenizer) encodeHeap(ids []int32) []int32 {
-	n := int32(len(ids))
-	next := make([]int32, n)
-	prev := make([]int32, n)
-	rank := make([]int32, n) // the merged id of the token at i and the next, or MaxInt32
-	for i := range next {
-		next[i], prev[i], rank[i] = int32(i+1), int32(i-1), math.MaxInt32
-	}
-	next[n-1] = -1
+	js := newJoins(len(ids)) // rank: the merged id of the token at i and the next
+	next := js.next
 	rankOf := func(i int32) int32 {
 		if j := next[i]; j >= 0 {
 			if id, ok := t.ranks[pairKey(ids[i], ids[j])]; ok {
@@ -177,34 +181,7 @@ func (t *BPETokenizer) encodeHeap(ids []int32) []int32 {
 		}
 		return math.MaxInt32
 	}
-	h := make(candHeap, 0, n)
-	for i := int32(0); i+1 < n; i++ {
-		if rank[i] = rankOf(i); rank[i] != math.MaxInt32 {
-			h = append(h, cand{rank[i], i})
-		}
-	}
-	heap.Init(&h)
-	for h.Len() > 0 {
-		c := heap.Pop(&h).(cand)
-		i := c.at
-		if rank[i] != c.rank {
-			continue
-		}
-		j := next[i]
-		ids[i], rank[j] = c.rank, math.MaxInt32
-		next[i] = next[j]
-		if next[j] >= 0 {
-			prev[next[j]] = i
-		}
-		for _, b := range [2]int32{i, prev[i]} {
-			if b < 0 {
-				continue
-			}
-			if rank[b] = rankOf(b); rank[b] != math.MaxInt32 {
-				heap.Push(&h, cand{rank[b], b})
-			}
-		}
-	}
+	js.run(rankOf, func(i, id int32) { ids[i] = id })
 	out := ids[:0]
 	for i := int32(0); i >= 0; i = next[i] {
 		out = append(out, ids[i])
@@ -233,14 +210,7 @@ func mergeIDs(ids, offs []int32, a, b, id int32) []int32 {
 
 // Decode concatenates the bytes of the tokens of ids.
 func (t *BPETokenizer) Decode(ids []int) (string, error) {
-	var b strings.Builder
-	for i, id := range ids {
-		if id < 0 || id >= len(t.vocab) {
-			return "", errors.Wrapf(ErrIDOutOfRange, "datasets: bpe tokenizer: id %d at position %d, vocabulary size %d", id, i, len(t.vocab))
-		}
-		b.WriteString(t.vocab[id])
-	}
-	return b.String(), nil
+	return joinTokens("bpe tokenizer", t.vocab, ids)
 }
 
 // VocabSize returns 256 plus the number of merges.

@@ -8,9 +8,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/internal/filetest"
 )
 
 type minbpeCase struct {
@@ -24,14 +24,8 @@ type minbpeCase struct {
 }
 
 func minbpeGolden(t *testing.T) []minbpeCase {
-	raw, err := os.ReadFile("testdata/tokenizers/minbpe_golden.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var g struct{ Cases []minbpeCase }
-	if err := json.Unmarshal(raw, &g); err != nil {
-		t.Fatal(err)
-	}
+	filetest.ReadJSON(t, "testdata/tokenizers/minbpe_golden.json", &g)
 	return g.Cases
 }
 
@@ -147,11 +141,7 @@ func TestTrainBPERandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	pieces := []string{"a", "a", "b", "ab", "aa", " ", " ", "\n", "'s", "1", "é", "🙂", "x", ".", "  "}
 	for k := 0; k < 60; k++ {
-		var b strings.Builder
-		for n := 1 + rng.IntN(120); n > 0; n-- {
-			b.WriteString(pieces[rng.IntN(len(pieces))])
-		}
-		text := b.String()
+		text := datasets.RandomText(rng, pieces, 1+rng.IntN(120))
 		chunks := gpt4Chunks(t, text)
 		want := naiveMinbpe(chunks, 40)
 		tok, err := datasets.TrainBPE(text, 256+len(want))
@@ -262,24 +252,7 @@ func FuzzBPERoundTrip(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, s := range []string{"", "the of and", "  \n\n\t x's 12345 🤗👍🏽", "e\u0301\u00a0\u3000中文"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		ids, err := tok.Encode(s)
-		if !utf8.ValidString(s) {
-			if err == nil {
-				t.Fatalf("Encode(%q): no error for invalid UTF-8", s)
-			}
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if back, err := tok.Decode(ids); err != nil || back != s {
-			t.Fatalf("Decode(Encode(%q)) = %q, %v", s, back, err)
-		}
-	})
+	fuzzRoundTrip(f, tok, tok.VocabSize(), "the of and")
 }
 
 // BenchmarkTrainBPEShakespeare4096 learns a 4,096-token vocabulary from the whole of

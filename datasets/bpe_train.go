@@ -28,8 +28,8 @@ func TrainBPE(text string, vocabSize int) (*BPETokenizer, error) {
 	if text == "" {
 		return nil, errors.Wrap(ErrEmpty, "datasets: bpe: training text")
 	}
-	if off := invalidUTF8Offset(text); off >= 0 {
-		return nil, errors.Wrapf(ErrInvalidUTF8, "datasets: bpe: training text: byte 0x%02x at byte offset %d", text[off], off)
+	if err := checkUTF8("bpe: training text", text); err != nil {
+		return nil, err
 	}
 	tr := newBPETrainer(text)
 	merges := make([][2]int, 0, min(vocabSize-256, len(text)))

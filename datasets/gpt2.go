@@ -1,9 +1,7 @@
 package datasets
 
 import (
-	"container/heap"
 	"math"
-	"strings"
 	"sync"
 
 	"github.com/pkg/errors"
@@ -75,8 +73,8 @@ func buildGPT2() (*GPT2Tokenizer, error) {
 // Encode returns the GPT-2 ids of text, as tiktoken's encode_ordinary. Invalid UTF-8
 // wraps ErrInvalidUTF8 and gives the byte offset.
 func (t *GPT2Tokenizer) Encode(text string) ([]int, error) {
-	if off := invalidUTF8Offset(text); off >= 0 {
-		return nil, errors.Wrapf(ErrInvalidUTF8, "datasets: gpt2 tokenizer: byte 0x%02x at byte offset %d", text[off], off)
+	if err := checkUTF8("gpt2 tokenizer", text); err != nil {
+		return nil, err
 	}
 	ids := make([]int, 0, len(text)/4+1)
 	cache := make(map[string][]int32)
@@ -161,14 +159,8 @@ func (t *GPT2Tokenizer) mergeScan(chunk string, p []part) []part {
 // joins a heap ordered by rank, then position; an entry whose rank is no longer its
 // boundary's is stale and skipped.
 func (t *GPT2Tokenizer) mergeHeap(chunk string, p []part) []part {
-	n := len(chunk)
-	next := make([]int32, n+1)
-	prev := make([]int32, n+1)
-	rank := make([]int32, n+1)
-	for i := range next {
-		next[i], prev[i], rank[i] = int32(i+1), int32(i-1), math.MaxInt32
-	}
-	next[n] = -1
+	js := newJoins(len(chunk) + 1)
+	next := js.next
 	rankOf := func(i int32) int32 { // the token of the part at i and the next one
 		j := next[i]
 		if j < 0 || next[j] < 0 {
@@ -179,70 +171,17 @@ func (t *GPT2Tokenizer) mergeHeap(chunk string, p []part) []part {
 		}
 		return math.MaxInt32
 	}
-	h := make(candHeap, 0, n)
-	for i := int32(0); int(i)+2 <= n; i++ {
-		if rank[i] = rankOf(i); rank[i] != math.MaxInt32 {
-			h = append(h, cand{rank[i], i})
-		}
-	}
-	heap.Init(&h)
-	for h.Len() > 0 {
-		c := heap.Pop(&h).(cand)
-		i := c.at
-		if rank[i] != c.rank {
-			continue // stale: the boundary was removed or its join changed
-		}
-		j := next[i]
-		rank[j] = math.MaxInt32
-		next[i] = next[j]
-		if next[j] >= 0 {
-			prev[next[j]] = i
-		}
-		for _, b := range [2]int32{i, prev[i]} {
-			if b < 0 {
-				continue
-			}
-			if rank[b] = rankOf(b); rank[b] != math.MaxInt32 {
-				heap.Push(&h, cand{rank[b], b})
-			}
-		}
-	}
+	js.run(rankOf, nil)
 	for i := int32(0); i >= 0; i = next[i] {
-		p = append(p, part{int(i), rank[i]})
+		p = append(p, part{int(i), js.rank[i]})
 	}
 	return p
-}
-
-// cand is a join in mergeHeap: the part at boundary at with the next one.
-type cand struct{ rank, at int32 }
-
-// candHeap pops the lowest rank, the leftmost first.
-type candHeap []cand
-
-func (h candHeap) Len() int { return len(h) }
-func (h candHeap) Less(i, j int) bool {
-	return h[i].rank < h[j].rank || h[i].rank == h[j].rank && h[i].at < h[j].at
-}
-func (h candHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *candHeap) Push(x any)   { *h = append(*h, x.(cand)) }
-func (h *candHeap) Pop() any {
-	old := *h
-	c := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return c
 }
 
 // Decode concatenates the bytes of the tokens of ids; 50256 is "<|endoftext|>". The
 // result is not valid UTF-8 when ids cut a character.
 func (t *GPT2Tokenizer) Decode(ids []int) (string, error) {
-	var b strings.Builder
-	for i, id := range ids {
-		if id < 0 || id >= len(t.vocab) {
-			return "", errors.Wrapf(ErrIDOutOfRange, "datasets: gpt2 tokenizer: id %d at position %d, vocabulary size %d", id, i, len(t.vocab))
-		}
-		b.WriteString(t.vocab[id])
-	}
-	return b.String(), nil
+	return joinTokens("gpt2 tokenizer", t.vocab, ids)
 }
 
 // VocabSize returns 50257.

@@ -16,11 +16,7 @@ func TestGPT2MergeHeap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	pieces := []string{"a", "b", "ab", "the", "ing", "ation", "x", "é", "中", "🤗", "0", "00", "!", "==", "-"}
 	for k := 0; k < 200; k++ {
-		var b strings.Builder
-		for n := 1 + rng.IntN(100); n > 0; n-- {
-			b.WriteString(pieces[rng.IntN(len(pieces))])
-		}
-		chunk := b.String()
+		chunk := RandomText(rng, pieces, 1+rng.IntN(100))
 		if got, want := tok.mergeHeap(chunk, nil), tok.mergeScan(chunk, nil); !reflect.DeepEqual(got, want) {
 			t.Fatalf("chunk %q:\nheap %v\nscan %v", chunk, got, want)
 		}
@@ -31,13 +27,7 @@ func TestGPT2MergeHeap(t *testing.T) {
 func TestBPEEncodeHeap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	pieces := []string{"a", "a", "aa", "b", "ab", "the", "x", "é", "🤗", "-", "--"}
-	gen := func(n int) string {
-		var b strings.Builder
-		for ; n > 0; n-- {
-			b.WriteString(pieces[rng.IntN(len(pieces))])
-		}
-		return b.String()
-	}
+	gen := func(n int) string { return RandomText(rng, pieces, n) }
 	var corpus []string
 	for k := 0; k < 50; k++ {
 		corpus = append(corpus, gen(1+rng.IntN(30)))
@@ -48,27 +38,9 @@ func TestBPEEncodeHeap(t *testing.T) {
 	}
 	for k := 0; k < 200; k++ {
 		chunk := gen(20 + rng.IntN(100))
-		var scan []int32
-		for i := 0; i < len(chunk); i++ {
-			scan = append(scan, int32(chunk[i]))
-		}
 		// minbpe's loop, as encodeChunk runs it below mergeHeapFrom.
-		for len(scan) >= 2 {
-			best, at := int32(-1), -1
-			for i := 0; i+1 < len(scan); i++ {
-				if id, ok := tok.ranks[pairKey(scan[i], scan[i+1])]; ok && (at < 0 || id < best) {
-					best, at = id, i
-				}
-			}
-			if at < 0 {
-				break
-			}
-			scan = mergeIDs(scan, nil, scan[at], scan[at+1], best)
-		}
-		heapIDs := []int32{}
-		for i := 0; i < len(chunk); i++ {
-			heapIDs = append(heapIDs, int32(chunk[i]))
-		}
+		scan := tok.encodeScan(byteIDs(chunk, nil))
+		heapIDs := byteIDs(chunk, nil)
 		if got := tok.encodeHeap(heapIDs); !reflect.DeepEqual(got, scan) {
 			t.Fatalf("chunk %q:\nheap %v\nscan %v", chunk, got, scan)
 		}

@@ -1,13 +1,13 @@
 package datasets_test
 
 import (
-	"encoding/json"
 	"os"
 	"reflect"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/attend-go/attend/datasets"
+	"github.com/attend-go/attend/internal/filetest"
 )
 
 func gpt2(tb testing.TB) *datasets.GPT2Tokenizer {
@@ -46,19 +46,13 @@ func TestGPT2MinGPT(t *testing.T) {
 // TestGPT2Golden compares with tiktoken's own ids (scripts/tokenizers/gpt2_golden.mjs:
 // hand-picked strings and 300 pseudo-random ones).
 func TestGPT2Golden(t *testing.T) {
-	raw, err := os.ReadFile("testdata/tokenizers/gpt2_golden.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var golden struct {
 		Cases []struct {
 			Text string
 			IDs  []int
 		}
 	}
-	if err := json.Unmarshal(raw, &golden); err != nil {
-		t.Fatal(err)
-	}
+	filetest.ReadJSON(t, "testdata/tokenizers/gpt2_golden.json", &golden)
 	if len(golden.Cases) < 300 {
 		t.Fatalf("%d golden cases, want at least 300", len(golden.Cases))
 	}
@@ -138,12 +132,18 @@ func TestGPT2Errors(t *testing.T) {
 	}
 }
 
-// FuzzGPT2RoundTrip: Decode(Encode(s)) == s for valid UTF-8, and every id is in range.
+// FuzzGPT2RoundTrip: Decode(Encode(s)) == s for valid UTF-8, and every id is ordinary
+// text (below 50256, "<|endoftext|>").
 func FuzzGPT2RoundTrip(f *testing.F) {
-	for _, s := range []string{"", "Hello!! I'm Andrej", "  \n\n\t x's 12345 🤗👍🏽", "e\u0301\u00a0\u3000中文"} {
+	fuzzRoundTrip(f, gpt2(f), datasets.GPT2EndOfText, "Hello!! I'm Andrej")
+}
+
+// fuzzRoundTrip fuzzes tok with the seeds and a few of Unicode's corners: Encode refuses
+// invalid UTF-8; otherwise every id is in [0, maxID) and Decode(Encode(s)) == s.
+func fuzzRoundTrip(f *testing.F, tok datasets.Tokenizer, maxID int, seeds ...string) {
+	for _, s := range append(seeds, "", "  \n\n\t x's 12345 🤗👍🏽", "e\u0301\u00a0\u3000中文") {
 		f.Add(s)
 	}
-	tok := gpt2(f)
 	f.Fuzz(func(t *testing.T, s string) {
 		ids, err := tok.Encode(s)
 		if !utf8.ValidString(s) {
@@ -156,7 +156,7 @@ func FuzzGPT2RoundTrip(f *testing.F) {
 			t.Fatal(err)
 		}
 		for _, id := range ids {
-			if id < 0 || id >= datasets.GPT2EndOfText {
+			if id < 0 || id >= maxID {
 				t.Fatalf("Encode(%q): id %d", s, id)
 			}
 		}

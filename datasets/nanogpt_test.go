@@ -1,21 +1,16 @@
 package datasets
 
 import (
-	"encoding/json"
 	"errors"
-	"os"
 	"testing"
 
+	"github.com/attend-go/attend/internal/filetest"
 	"github.com/attend-go/attend/torchrand"
 )
 
 // The offsets PyTorch's torch.randint draws right after nanoGPT's model construction
 // (scripts/torchrand/gen_golden.py): the stream's first training batch must start there.
 func TestNanoGPTStreamFirstBatchIsPyTorchs(t *testing.T) {
-	b, err := os.ReadFile("../torchrand/testdata/torch_streams.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var f struct {
 		Streams []struct {
 			Seed    uint64
@@ -23,9 +18,7 @@ func TestNanoGPTStreamFirstBatchIsPyTorchs(t *testing.T) {
 			Raw32   []uint64
 		}
 	}
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
-	}
+	filetest.ReadJSON(t, "../torchrand/testdata/torch_streams.json", &f)
 	s0 := f.Streams[0]
 	gen := torchrand.New(s0.Seed)
 	for range s0.Raw32 {

@@ -1,28 +1,22 @@
 package datasets
 
 import (
-	"encoding/json"
-	"os"
 	"reflect"
 	"testing"
+
+	"github.com/attend-go/attend/internal/filetest"
 )
 
 // TestSplitGolden compares the hand-written split matchers with Python regex's findall
 // of the two patterns (scripts/tokenizers/split_golden.py).
 func TestSplitGolden(t *testing.T) {
-	raw, err := os.ReadFile("testdata/tokenizers/split_golden.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var golden struct {
 		Cases []struct {
 			Text       string
 			GPT2, GPT4 []string
 		}
 	}
-	if err := json.Unmarshal(raw, &golden); err != nil {
-		t.Fatal(err)
-	}
+	filetest.ReadJSON(t, "testdata/tokenizers/split_golden.json", &golden)
 	if len(golden.Cases) < 300 {
 		t.Fatalf("%d golden cases, want at least 300", len(golden.Cases))
 	}

@@ -42,8 +42,8 @@ func NewCharTokenizer(text string) (*CharTokenizer, error) {
 	if text == "" {
 		return nil, errors.Wrap(ErrEmpty, "datasets: char tokenizer from text")
 	}
-	if off := invalidUTF8Offset(text); off >= 0 {
-		return nil, errors.Wrapf(ErrInvalidUTF8, "datasets: char tokenizer from text: byte 0x%02x at byte offset %d", text[off], off)
+	if err := checkUTF8("char tokenizer from text", text); err != nil {
+		return nil, err
 	}
 	seen := make(map[rune]bool)
 	var runes []rune
@@ -102,12 +102,18 @@ func (t *CharTokenizer) Encode(text string) ([]int, error) {
 
 // Decode concatenates the symbols of ids.
 func (t *CharTokenizer) Decode(ids []int) (string, error) {
+	return joinTokens("char tokenizer", t.vocab, ids)
+}
+
+// joinTokens concatenates vocab[id] for the ids; an id outside vocab is an error wrapping
+// ErrIDOutOfRange, named with the tokenizer what.
+func joinTokens(what string, vocab []string, ids []int) (string, error) {
 	var b strings.Builder
 	for i, id := range ids {
-		if id < 0 || id >= len(t.vocab) {
-			return "", errors.Wrapf(ErrIDOutOfRange, "datasets: char tokenizer: id %d at position %d, vocabulary size %d", id, i, len(t.vocab))
+		if id < 0 || id >= len(vocab) {
+			return "", errors.Wrapf(ErrIDOutOfRange, "datasets: %s: id %d at position %d, vocabulary size %d", what, id, i, len(vocab))
 		}
-		b.WriteString(t.vocab[id])
+		b.WriteString(vocab[id])
 	}
 	return b.String(), nil
 }
@@ -200,6 +206,15 @@ func (t *WordTokenizer) VocabSize() int { return len(t.vocab) }
 
 // Vocab returns a copy of the id → word table.
 func (t *WordTokenizer) Vocab() []string { return append([]string(nil), t.vocab...) }
+
+// checkUTF8 returns nil for valid UTF-8 text, else an error wrapping ErrInvalidUTF8 that
+// names what and gives the first invalid byte and its offset.
+func checkUTF8(what, text string) error {
+	if off := invalidUTF8Offset(text); off >= 0 {
+		return errors.Wrapf(ErrInvalidUTF8, "datasets: %s: byte 0x%02x at byte offset %d", what, text[off], off)
+	}
+	return nil
+}
 
 // invalidUTF8Offset returns the byte offset of the first invalid UTF-8 sequence in s,
 // or -1 when s is valid.

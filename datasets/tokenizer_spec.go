@@ -83,8 +83,8 @@ func (s TokenizerSpec) New(text string) (Tokenizer, error) {
 }
 
 func newWordTokenizerFromText(text string) (*WordTokenizer, error) {
-	if off := invalidUTF8Offset(text); off >= 0 {
-		return nil, errors.Wrapf(ErrInvalidUTF8, "datasets: word tokenizer from text: byte 0x%02x at byte offset %d", text[off], off)
+	if err := checkUTF8("word tokenizer from text", text); err != nil {
+		return nil, err
 	}
 	seen := make(map[string]bool)
 	var words []string

@@ -1,7 +1,6 @@
 package datasets_test
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -183,13 +182,7 @@ const shakespearePath = "../../shared/data/tinyshakespeare.txt"
 // data/shakespeare_char/prepare.py: 65 symbols, 1,003,854 training and 111,540
 // validation tokens.
 func TestTinyShakespeare(t *testing.T) {
-	if _, err := os.Stat(shakespearePath); err != nil {
-		t.Skipf("Tiny Shakespeare not found at %s (relative to datasets/): %v", shakespearePath, err)
-	}
-	text, err := datasets.LoadTextFile(shakespearePath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	text := shakespeareText(t)
 	tok, err := datasets.NewCharTokenizer(text)
 	if err != nil {
 		t.Fatal(err)

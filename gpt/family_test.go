@@ -1,14 +1,14 @@
 package gpt_test
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/filetest"
+	"github.com/attend-go/attend/internal/graphtest"
 	"github.com/attend-go/attend/internal/num"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/safetensors"
@@ -33,9 +33,9 @@ func TestFamiliesMatchPyTorch(t *testing.T) {
 				Config gpt.Config `json:"config"`
 				X, Y   [][]int
 			}
-			readJSONFile(t, path, &c)
+			filetest.ReadJSON(t, path, &c)
 			var want struct{ Loss float64 }
-			readJSONFile(t, filepath.Join(dir, "torch.json"), &want)
+			filetest.ReadJSON(t, filepath.Join(dir, "torch.json"), &want)
 			weights := readTensors(t, filepath.Join(dir, "model.safetensors"))
 			grads := readTensors(t, filepath.Join(dir, "torch_grads.safetensors"))
 
@@ -65,16 +65,9 @@ func TestFamiliesMatchPyTorch(t *testing.T) {
 				}
 				return f
 			}
-			x := G.NewTensor(g, tensor.Int, 2, G.WithShape(b, tt), G.WithName("x"), G.WithValue(tensor.New(tensor.WithShape(b, tt), tensor.WithBacking(flat(c.X)))))
-			y := G.NewTensor(g, tensor.Int, 2, G.WithShape(b, tt), G.WithName("y"), G.WithValue(tensor.New(tensor.WithShape(b, tt), tensor.WithBacking(flat(c.Y)))))
-			logits, err := m.Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			loss, err := graph.CrossEntropy(logits, y)
-			if err != nil {
-				t.Fatal(err)
-			}
+			x := graphtest.IntInput(g, "x", tensor.Shape{b, tt}, flat(c.X))
+			y := graphtest.IntInput(g, "y", tensor.Shape{b, tt}, flat(c.Y))
+			_, loss := graphtest.LMLoss(t, m, x, y)
 			dw, err := G.Grad(loss, params...)
 			if err != nil {
 				t.Fatal(err)
@@ -107,17 +100,6 @@ func TestFamiliesMatchPyTorch(t *testing.T) {
 			}
 			t.Logf("%s: loss %.12f (PyTorch %.12f), %d gradients, worst error %.2g", c.Config.Norm, l[0], want.Loss, len(params), worst)
 		})
-	}
-}
-
-func readJSONFile(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 }
 

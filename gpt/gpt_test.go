@@ -8,6 +8,7 @@ import (
 	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/gpt"
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/graphtest"
 	"github.com/attend-go/attend/layers"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -53,18 +54,9 @@ func TestGPTGradCheck(t *testing.T) {
 				ids[i], tg[i] = rng.IntN(cfg.Vocab), rng.IntN(cfg.Vocab)
 			}
 			tg[1] = -1 // an unscored position
-			x := G.NewTensor(g, tensor.Int, 2, G.WithShape(B, T), G.WithName("ids"),
-				G.WithValue(tensor.New(tensor.WithShape(B, T), tensor.WithBacking(ids))))
-			y := G.NewTensor(g, tensor.Int, 2, G.WithShape(B, T), G.WithName("targets"),
-				G.WithValue(tensor.New(tensor.WithShape(B, T), tensor.WithBacking(tg))))
-			logits, err := m.Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			loss, err := graph.CrossEntropy(logits, y)
-			if err != nil {
-				t.Fatal(err)
-			}
+			x := graphtest.IntInput(g, "ids", tensor.Shape{B, T}, ids)
+			y := graphtest.IntInput(g, "targets", tensor.Shape{B, T}, tg)
+			_, loss := graphtest.LMLoss(t, m, x, y)
 			res, err := graph.GradCheck(loss, m.Learnables(), graph.GradCheckOpts{})
 			if err != nil {
 				t.Fatal(err)

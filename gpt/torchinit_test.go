@@ -1,12 +1,11 @@
 package gpt
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"testing"
 
+	"github.com/attend-go/attend/internal/filetest"
 	"github.com/attend-go/attend/internal/graphtest"
 	"github.com/attend-go/attend/layers"
 	"github.com/attend-go/attend/torchrand"
@@ -38,14 +37,8 @@ type torchModel struct {
 // multiples of 16). The 12 batch offsets drawn afterwards check that the generator is
 // left exactly where PyTorch's is.
 func TestInitLikeNanoGPTMatchesPyTorch(t *testing.T) {
-	b, err := os.ReadFile("../torchrand/testdata/torch_streams.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var f struct{ Models []torchModel }
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
-	}
+	filetest.ReadJSON(t, "../torchrand/testdata/torch_streams.json", &f)
 	if len(f.Models) != 3 {
 		t.Fatalf("%d models in the golden file, want 3", len(f.Models))
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/graph"
+	"github.com/attend-go/attend/internal/filetest"
 	"github.com/attend-go/attend/internal/graphtest"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -487,16 +488,10 @@ func TestGoldenVariantsMutation(t *testing.T) {
 	}
 	// A field the test does not know is an error, not ignored.
 	dir := t.TempDir()
-	raw, err := os.ReadFile(c.path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
+	filetest.ReadJSON(t, c.path, &m)
 	m["rel_pos_buckets"] = []any{1.0, 2.0}
-	raw, _ = json.Marshal(m)
+	raw, _ := json.Marshal(m)
 	if err := os.WriteFile(filepath.Join(dir, "x.json"), raw, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -1181,11 +1181,7 @@ func geluRun(t *testing.T, dt tensor.Dtype, xs, rs []float64) (y, dx []float64) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := G.NewTapeMachine(g)
-	defer m.Close()
-	if err := m.RunAll(); err != nil {
-		t.Fatal(err)
-	}
+	graphtest.RunGraph(t, g)
 	return graphtest.Values(t, out.Value()), graphtest.Values(t, grads[0].Value())
 }
 

@@ -91,16 +91,9 @@ func trainProgram(t *testing.T, cfg gpt.Config, batch int) (train, eval *graph.P
 		t.Fatal(err)
 	}
 	sh := tensor.Shape{batch, cfg.BlockSize}
-	x := G.NewTensor(g, tensor.Int, 2, G.WithShape(sh...), G.WithName("ids"), G.WithValue(tensor.New(tensor.WithShape(sh...), tensor.Of(tensor.Int))))
-	y := G.NewTensor(g, tensor.Int, 2, G.WithShape(sh...), G.WithName("targets"), G.WithValue(tensor.New(tensor.WithShape(sh...), tensor.Of(tensor.Int))))
-	logits, err := m.Forward(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	loss, err := graph.CrossEntropy(logits, y)
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := graphtest.IntInput(g, "ids", sh, make([]int, sh.TotalSize()))
+	y := graphtest.IntInput(g, "targets", sh, make([]int, sh.TotalSize()))
+	logits, loss := graphtest.LMLoss(t, m, x, y)
 	grads, err := G.Grad(loss, m.Learnables()...)
 	if err != nil {
 		t.Fatal(err)
@@ -186,36 +179,14 @@ func TestProgramPoisonedMatchesTapeMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := G.NewTapeMachine(g)
-		if err := m.RunAll(); err != nil {
-			t.Fatal(err)
-		}
-		want := [][]float64{graphtest.Values(t, cost.Value())}
-		for _, gn := range grads {
-			want = append(want, graphtest.Values(t, gn.Value()))
-		}
-		m.Close()
+		outs := append(G.Nodes{cost}, grads...)
+		want := graphtest.TapeValues(t, g, outs)
 		restore := graph.SetSharing(true, true)
-		p, err := graph.NewProgram(append(G.Nodes{cost}, grads...)...)
+		p, err := graph.NewProgram(outs...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for run := 0; run < 2; run++ {
-			if err := p.Run(); err != nil {
-				t.Fatal(err)
-			}
-			got := [][]float64{graphtest.Values(t, p.Value(cost))}
-			for _, gn := range grads {
-				got = append(got, graphtest.Values(t, p.Value(gn)))
-			}
-			for i := range want {
-				for j := range want[i] {
-					if math.Float64bits(got[i][j]) != math.Float64bits(want[i][j]) {
-						t.Fatalf("%v run %d: value %d[%d] = %v, TapeMachine %v", dt, run, i, j, got[i][j], want[i][j])
-					}
-				}
-			}
-		}
+		graphtest.ExpectRunsMatch(t, dt.String(), p, outs, want, 2)
 		restore()
 		if a, u := p.BufferBytes(); !(a > 0 && a < u) {
 			t.Errorf("%v: arena %d bytes, unshared %d: nothing shared", dt, a, u)

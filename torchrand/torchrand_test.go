@@ -1,11 +1,11 @@
 package torchrand
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"testing"
+
+	"github.com/attend-go/attend/internal/filetest"
 )
 
 type stream struct {
@@ -28,14 +28,8 @@ type stream struct {
 
 func loadStreams(t *testing.T) []stream {
 	t.Helper()
-	b, err := os.ReadFile("testdata/torch_streams.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var f struct{ Streams []stream }
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
-	}
+	filetest.ReadJSON(t, "testdata/torch_streams.json", &f)
 	if len(f.Streams) == 0 {
 		t.Fatal("no streams in testdata/torch_streams.json")
 	}

@@ -53,6 +53,24 @@ func crashAt(t *testing.T, k int, save func() error) string {
 	return op
 }
 
+// crashCopies crashes save before each of its operations in turn, every time on a fresh
+// copy of the directory base, and calls check with the copy and the operation it
+// crashed before; it returns once save runs through.
+func crashCopies(t *testing.T, base string, save func(dir string) error, check func(dir, op string)) {
+	t.Helper()
+	for k := 0; ; k++ {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
+			t.Fatal(err)
+		}
+		op := crashAt(t, k, func() error { return save(dir) })
+		if op == "" {
+			return
+		}
+		check(dir, op)
+	}
+}
+
 // TestCheckpointIsOneUnit stops saves of checkpoint B over checkpoint A (the next
 // evaluation's; and a second save at A's step, as Ctrl-C just after an evaluation
 // makes) at every step that changes the disk, as a crash would. Every time, the run
@@ -85,15 +103,10 @@ func TestCheckpointIsOneUnit(t *testing.T) {
 			}
 			stateB := stateOf(t, rig)
 			var ops []string
-			for k := 0; ; k++ {
-				dir := t.TempDir()
-				if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-					t.Fatal(err)
-				}
-				op := crashAt(t, k, func() error { return train.SaveCheckpoint(dir, cfg, rig.tr, cfg.State(train.RunState{BestStep: 2})) })
-				if op == "" {
-					break
-				}
+			save := func(dir string) error {
+				return train.SaveCheckpoint(dir, cfg, rig.tr, cfg.State(train.RunState{BestStep: 2}))
+			}
+			crashCopies(t, base, save, func(dir, op string) {
 				ops = append(ops, op)
 				fresh := rigFromConfig(t, cfg)
 				st, err := train.LoadCheckpoint(dir, fresh.tr)
@@ -123,7 +136,7 @@ func TestCheckpointIsOneUnit(t *testing.T) {
 				if got := filetest.Names(t, dir); len(got) != 1 || !strings.HasPrefix(got[0], train.CheckpointPrefix) || strings.Contains(got[0], "tmp") {
 					t.Errorf("crash before %q: after the next save the directory holds %v; want one checkpoint", op, got)
 				}
-			}
+			})
 			for _, want := range []string{"mkdir", "write model.safetensors", "write optimizer.safetensors", "write config.json",
 				"write state.json", "sync directory", "rename", "sync slot", "clean"} {
 				if !slices.Contains(ops, want) {
@@ -149,15 +162,8 @@ func TestBestModelIsOneUnit(t *testing.T) {
 	}
 	after := weightBits(rig.lm)
 	renamed := false
-	for k := 0; ; k++ {
-		dir := t.TempDir()
-		if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-			t.Fatal(err)
-		}
-		op := crashAt(t, k, func() error { return train.SaveModel(dir, cfg, rig.lm, cfg.State(train.RunState{Step: 1})) })
-		if op == "" {
-			break
-		}
+	save := func(dir string) error { return train.SaveModel(dir, cfg, rig.lm, cfg.State(train.RunState{Step: 1})) }
+	crashCopies(t, base, save, func(dir, op string) {
 		m := rigFromConfig(t, cfg)
 		if err := train.LoadModel(dir, m.lm); err != nil {
 			t.Fatalf("crash before %q: %v", op, err)
@@ -173,7 +179,7 @@ func TestBestModelIsOneUnit(t *testing.T) {
 			t.Errorf("crash before %q: config: %v", op, err)
 		}
 		renamed = renamed || op == "rename"
-	}
+	})
 	if !renamed {
 		t.Error("no save crashed at the rename")
 	}

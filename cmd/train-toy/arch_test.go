@@ -9,6 +9,7 @@ import (
 
 	"github.com/attend-go/attend/cmd/train-toy/rundir"
 	"github.com/attend-go/attend/gpt"
+	"github.com/attend-go/attend/internal/filetest"
 	"github.com/attend-go/attend/train"
 )
 
@@ -26,7 +27,7 @@ func TestArchFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cfg rundir.Config
-	readJSON(t, filepath.Join(set, "config.json"), &cfg)
+	filetest.ReadJSON(t, filepath.Join(set, "config.json"), &cfg)
 	m := cfg.Model
 	want := gpt.Config{Vocab: m.Vocab, BlockSize: m.BlockSize, Layers: 2, Heads: 4, Width: 32,
 		Norm: gpt.NormRMSNoGain, Pos: gpt.PosRoPE, RoPETheta: 100000, RoPEStyle: "half", MLP: "relu2",
@@ -74,7 +75,7 @@ func TestTokenizerFlag(t *testing.T) {
 		t.Fatalf("run: %d %s %s", code, out, e)
 	}
 	var sum map[string]any
-	readJSON(t, filepath.Join(run, "summary.json"), &sum)
+	filetest.ReadJSON(t, filepath.Join(run, "summary.json"), &sum)
 	if sum["tokenizer"] != "bpe:300" || sum["vocab_size"] != 300.0 || sum["model"].(map[string]any)["vocab"] != 300.0 {
 		t.Errorf("summary: tokenizer %v, vocab_size %v, model vocab %v; want bpe:300, 300, 300", sum["tokenizer"], sum["vocab_size"], sum["model"].(map[string]any)["vocab"])
 	}

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/attend-go/attend/internal/filetest"
 )
 
 var (
@@ -262,7 +264,7 @@ func TestSizesCheckedBeforeAllocating(t *testing.T) {
 			t.Fatal(err)
 		}
 		var cfg map[string]any
-		readJSON(t, filepath.Join(ckptDir(t, dir), "config.json"), &cfg)
+		filetest.ReadJSON(t, filepath.Join(ckptDir(t, dir), "config.json"), &cfg)
 		cfg["model"].(map[string]any)[c.field] = c.value
 		if c.field == "n_embd" {
 			cfg["model"].(map[string]any)["n_head"] = 1
@@ -465,7 +467,7 @@ func TestInterruptBeforeFirstEvaluation(t *testing.T) {
 	var st struct {
 		Step int `json:"step"`
 	}
-	readJSON(t, filepath.Join(ckptDir(t, dir), "state.json"), &st)
+	filetest.ReadJSON(t, filepath.Join(ckptDir(t, dir), "state.json"), &st)
 	if code, out, e := runCLI(t, "--resume", dir, "--steps", itoa(st.Step+2), "--quiet", "--samples", "0"); code != 0 {
 		t.Errorf("resume: exit %d\n%s\n%s", code, out, e)
 	}

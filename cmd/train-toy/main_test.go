@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attend-go/attend/internal/filetest"
 	"github.com/attend-go/attend/train"
 )
 
@@ -136,7 +137,7 @@ func TestStatquestEndToEnd(t *testing.T) {
 	}
 	assertNoTemp(t, dir)
 	var sum map[string]any
-	readJSON(t, filepath.Join(dir, "summary.json"), &sum)
+	filetest.ReadJSON(t, filepath.Join(dir, "summary.json"), &sum)
 	for _, k := range []string{"task", "config", "steps", "train_loss", "val_loss", "val_acc", "wall_s", "params"} {
 		if _, ok := sum[k]; !ok {
 			t.Errorf("summary.json lacks %q", k)
@@ -173,17 +174,6 @@ func TestStatquestEndToEnd(t *testing.T) {
 	code, _, stderr = runCLI(t, "sample", "--from", dir, "--prompt", "what is banana")
 	if code == 0 || !strings.Contains(stderr, "banana") {
 		t.Errorf("unknown word: exit %d, %q", code, stderr)
-	}
-}
-
-func readJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 }
 
@@ -339,7 +329,7 @@ func testInterrupt(t *testing.T, sig syscall.Signal, status int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	readJSON(t, filepath.Join(set, "state.json"), &st)
+	filetest.ReadJSON(t, filepath.Join(set, "state.json"), &st)
 	if st.Step < 10 {
 		t.Errorf("checkpoint at step %d; want ≥ 10", st.Step)
 	}
@@ -418,6 +408,6 @@ func TestNanoGPTPresetRepeatsPyTorch(t *testing.T) {
 func readSummary(t *testing.T, dir string) map[string]any {
 	t.Helper()
 	var m map[string]any
-	readJSON(t, filepath.Join(dir, "summary.json"), &m)
+	filetest.ReadJSON(t, filepath.Join(dir, "summary.json"), &m)
 	return m
 }

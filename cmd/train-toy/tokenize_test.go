@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/attend-go/attend/internal/filetest"
 )
 
 // tokenize runs `train-toy tokenize args…` with stdin as its standard input.
@@ -60,10 +62,6 @@ func TestTokenizeBPEGolden(t *testing.T) {
 	if err := os.WriteFile(train, []byte(string([]rune(string(text))[:100000])), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join("..", "..", "datasets", "testdata", "tokenizers", "minbpe_golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var g struct {
 		Cases []struct {
 			Corpus    string
@@ -74,9 +72,7 @@ func TestTokenizeBPEGolden(t *testing.T) {
 			}
 		}
 	}
-	if err := json.Unmarshal(raw, &g); err != nil {
-		t.Fatal(err)
-	}
+	filetest.ReadJSON(t, filepath.Join("..", "..", "datasets", "testdata", "tokenizers", "minbpe_golden.json"), &g)
 	n := 0
 	for _, c := range g.Cases {
 		if c.Corpus != "tinyshakespeare.txt[:100000]" || c.VocabSize != 512 {

@@ -1,9 +1,10 @@
 // Package filetest holds the helpers that tests of files on disk share (safefile,
 // safetensors, train's checkpoints, plots): what a directory holds, and which of its
-// entries are temporary files left behind. It is for tests only.
+// entries are temporary files left behind, and reading a JSON file. It is for tests only.
 package filetest
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,4 +65,17 @@ func Previous(t testing.TB, name string, perm os.FileMode) (dir, path string) {
 		t.Fatal(err)
 	}
 	return dir, path
+}
+
+// ReadJSON decodes the JSON file at path into v, failing the test if it cannot be read
+// or decoded.
+func ReadJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
 }

@@ -1,6 +1,8 @@
 package gpt
 
 import (
+	"fmt"
+
 	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/layers"
@@ -36,6 +38,12 @@ type Decoder struct {
 	whole  decodePass // (1, BlockSize) tokens from position 0
 	step   decodePass // (1, 1) token at position Len
 	window []int      // the tokens in the cache
+	// g and model build, on first use, the passes Attention runs: one of exactly
+	// len(ids) positions, so that its weights are (1, H, len(ids), BlockSize), not
+	// (1, H, BlockSize, BlockSize) (a GiB at a 4096-token block).
+	g      *G.ExprGraph
+	model  *Model
+	attn   map[int]*decodePass
 	one    [1]int
 	logits []float64
 	read   func(dst []float64, d *tensor.Dense, off int) // dtype chosen at build
@@ -68,7 +76,7 @@ func (m *Model) NewDecoder() (*Decoder, error) {
 	if err != nil {
 		return nil, wrap(err)
 	}
-	d := &Decoder{src: src, params: dm.Learnables(), cfg: cfg, logits: make([]float64, cfg.Vocab)}
+	d := &Decoder{src: src, params: dm.Learnables(), cfg: cfg, logits: make([]float64, cfg.Vocab), g: g, model: dm, attn: map[int]*decodePass{}}
 	if d.cache, err = graph.NewKVCache(1, cfg.BlockSize); err != nil {
 		return nil, wrap(err)
 	}
@@ -268,20 +276,37 @@ func (d *Decoder) Attention(ids []int) ([][][][]float64, error) {
 			return nil, errors.Wrapf(attend.ErrData, "token %d outside the vocabulary of %d", tok, d.cfg.Vocab)
 		}
 	}
-	prog, err := d.whole.weightsProgram()
+	wrap := func(err error) error { return attend.Wrap(err, "gpt: Decoder") }
+	n := len(ids)
+	p := d.attn[n]
+	if p == nil {
+		np, err := newDecodePass(d.g, d.model, d.cache, fmt.Sprintf("decode.attention%d", n), n)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		p, d.attn[n] = &np, &np
+	}
+	prog, err := p.weightsProgram()
 	if err != nil {
-		return nil, attend.Wrap(err, "gpt: Decoder")
+		return nil, wrap(err)
 	}
-	if _, err := d.encodeWith(prog, ids); err != nil {
-		return nil, err
+	if err := d.sync(); err != nil {
+		return nil, wrap(err)
 	}
-	t, n := d.cfg.BlockSize, len(ids)
+	d.cache.Reset()
+	copy(p.ids, ids)
+	d.window = append(d.window[:0], ids...)
+	if err := d.runProg(*p, prog, n); err != nil {
+		d.window = d.window[:0]
+		return nil, wrap(err)
+	}
+	t := d.cfg.BlockSize // the weights' keys: the cache's capacity
 	out := make([][][][]float64, len(d.whole.weights))
-	for b, w := range d.whole.weights {
+	for b, w := range p.weights {
 		if w == nil {
 			continue
 		}
-		v, err := denseOf(prog.Value(w)) // (1, H, T, T)
+		v, err := denseOf(prog.Value(w)) // (1, H, n, T)
 		if err != nil {
 			return nil, attend.Wrap(err, "gpt: Decoder")
 		}
@@ -290,7 +315,7 @@ func (d *Decoder) Attention(ids []int) ([][][][]float64, error) {
 			out[b][h] = make([][]float64, n)
 			for i := range out[b][h] {
 				out[b][h][i] = make([]float64, n)
-				d.read(out[b][h][i], v, (h*t+i)*t)
+				d.read(out[b][h][i], v, (h*n+i)*t)
 			}
 		}
 	}

@@ -389,28 +389,28 @@ func (p *Program) realize() error {
 
 // view is a tensor of the given shape over the first elements of d.
 func view(d *tensor.Dense, shape tensor.Shape) (*tensor.Dense, error) {
-	n := shape.TotalSize()
-	switch d.Dtype() {
-	case tensor.Float64:
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data[float64](d)[:n])), nil
-	case tensor.Float32:
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data[float32](d)[:n])), nil
+	f, err := byDtype(d.Dtype(), viewOf[float64], viewOf[float32])
+	if err != nil {
+		return nil, err
 	}
-	return nil, errors.Wrapf(ErrDtype, "dtype %v", d.Dtype())
+	return f(d, shape), nil
+}
+
+func viewOf[T num.Float](d *tensor.Dense, shape tensor.Shape) *tensor.Dense {
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data[T](d)[:shape.TotalSize()]))
 }
 
 // poison fills d with NaN (poisonBuffers).
 func poison(d *tensor.Dense) {
-	switch d.Dtype() {
-	case tensor.Float64:
-		for i := range data[float64](d) {
-			data[float64](d)[i] = math.NaN()
-		}
-	case tensor.Float32:
-		x := data[float32](d)
-		for i := range x {
-			x[i] = float32(math.NaN())
-		}
+	if f, err := byDtype(d.Dtype(), poisonOf[float64], poisonOf[float32]); err == nil {
+		f(d)
+	}
+}
+
+func poisonOf[T num.Float](d *tensor.Dense) {
+	x := data[T](d)
+	for i := range x {
+		x[i] = T(math.NaN())
 	}
 }
 

@@ -3,8 +3,14 @@
 // and a GELU MLP, a final LayerNorm and a head tied to the embedding or not), made of
 // package layers' layers, with nanoGPT's initialisation (New; InitLikeNanoGPT draws it
 // from PyTorch's generator in nanoGPT's order), a memory estimate (Config.Memory,
-// CheckMemory), and LM, which wires a Model for training (an LM is a train.Model),
-// evaluation and generation.
+// CheckMemory), the FLOPs of a training step (Config.TrainFLOPs), and LM, which wires a
+// Model for training (an LM is a train.Model), evaluation and generation.
+//
+// Config's other fields build the decoders people train now from the same code: RMSNorm
+// with or without a gain, rotary or ALiBi positions (or none), SwiGLU or ReLU² MLPs,
+// grouped-query attention, QK-norm, per-layer sliding windows and logit soft-capping;
+// Family sets Llama's or nanochat's choice of them. TestFamiliesMatchPyTorch checks each
+// family's loss and gradients against an independent PyTorch model.
 //
 // # One forward pass
 //

@@ -5,6 +5,7 @@ import (
 	"runtime"
 
 	"github.com/attend-go/attend/internal/num"
+	"github.com/attend-go/attend/internal/vec"
 	"gorgonia.org/tensor"
 )
 
@@ -416,30 +417,13 @@ func expShift[T num.Float](row []T, m T) float64 {
 	return sum
 }
 
-// expShift32 is expShift in float32: exp32's Cody–Waite reduction and polynomial,
-// inlined for arguments ≤ 0 (below −87.33654, where exp32 flushes to 0, it gives 0),
-// eight at a time in AVX2 where the machine has it (exp_amd64.s).
+// expShift32 is expShift in float32: internal/vec's exponential (Cephes' expf, within
+// 1 ulp of math.Exp, 0 below −87.33654; eight at a time in AVX2), the sum in float64.
 func expShift32(row []float32, m float32) float64 {
-	sum, done := expShift32Fast(row, m)
-	for c, x := range row[done:] {
-		c += done
-		x -= m
-		if !(x >= -87.33654) { // also −Inf and NaN (a NaN score is not finite input)
-			row[c] = 0
-			continue
-		}
-		// n = round(x·log2 e) for x ≤ 0: truncation of a value ≤ 0 shifted by −½.
-		n := float32(int32(x*1.44269504088896341 - 0.5))
-		r := x - n*0.693359375 - n*-2.12194440e-4
-		p := float32(1.9875691500e-4)
-		p = p*r + 1.3981999507e-3
-		p = p*r + 8.3334519073e-3
-		p = p*r + 4.1665795894e-2
-		p = p*r + 1.6666665459e-1
-		p = p*r + 5.0000001201e-1
-		y := (p*r*r + r + 1) * math.Float32frombits(uint32(int32(n)+127)<<23)
-		row[c] = y
-		sum += y
+	vec.ExpShiftF32(row, row, m)
+	var sum float64
+	for _, y := range row {
+		sum += float64(y)
 	}
-	return float64(sum)
+	return sum
 }

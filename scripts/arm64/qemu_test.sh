@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Cross-compiles the tests of the GEMM and the packages built on it for arm64 and
-# runs them under qemu-aarch64-static (user-mode emulation: Go's static binaries
-# need no arm64 sysroot), so the NEON kernels (internal/sgemm/kernel_arm64.s) and
-# the pure-Go fallback are tested on an amd64 machine. internal/sgemm runs twice:
-# as built (NEON) and with -tags purego (the portable Go kernel).
+# Cross-compiles the tests of the GEMM, the vector kernels and the packages built on
+# them for arm64 and runs them under qemu-aarch64-static (user-mode emulation: Go's
+# static binaries need no arm64 sysroot), so the NEON kernels
+# (internal/sgemm/kernel_arm64.s, internal/vec/vec_arm64.s) and the pure-Go fallback
+# are tested on an amd64 machine. internal/sgemm and internal/vec run twice: as built
+# (NEON) and with -tags purego (the portable Go code).
 #
 #   scripts/arm64/qemu_test.sh [-short] [package ...]
 #
-# Packages default to ./internal/sgemm ./graph ./layers, and ./gpt where it exists
-# (the GPT's own tests); -short passes -test.short.
+# Packages default to ./internal/sgemm ./internal/vec ./graph ./layers, and ./gpt
+# where it exists (the GPT's own tests); -short passes -test.short.
 # Installs qemu-user-static with apt-get when qemu-aarch64-static is missing.
 # Prints each package's wall time; exits non-zero if a build or a test fails.
 set -euo pipefail
@@ -21,7 +22,7 @@ if [ "${1:-}" = "-short" ]; then
 fi
 pkgs=("$@")
 if [ ${#pkgs[@]} -eq 0 ]; then
-  pkgs=(./internal/sgemm ./graph ./layers)
+  pkgs=(./internal/sgemm ./internal/vec ./graph ./layers)
   [ -d gpt ] && pkgs+=(./gpt)
 fi
 
@@ -49,7 +50,7 @@ start=$(date +%s)
 for p in "${pkgs[@]}"; do
   name=$(echo "${p#./}" | tr / _)
   run "$name" "$p" ""
-  if [ "$p" = ./internal/sgemm ]; then
+  if [ "$p" = ./internal/sgemm ] || [ "$p" = ./internal/vec ]; then
     run "${name}_purego" "$p" purego
   fi
 done

@@ -572,6 +572,249 @@ func (g *gen) geluGrad() {
 	g.w.WriteString("\n")
 }
 
+// The LayerNorm row passes, 4 elements a step in two halves of 2 float64 lanes.
+
+// cvt is the conversion of half h (0: lanes 0–1, 1: lanes 2–3) of a float32 vector.
+func cvt(h int) string { return [2]string{"fcvtl", "fcvtl2"}[h] }
+
+// layerNormRow: y = float32(((x − mean)·rstd)·g [+ b]); bias may be nil.
+func (g *gen) layerNormRow() {
+	g.text("layerNormRowNEON(y, x, gain, bias *float32, n int, mean, rstd float64)", "layerNormRowNEON", "$0-56")
+	g.p("MOVD y+0(FP), R0")
+	g.p("MOVD x+8(FP), R1")
+	g.p("MOVD gain+16(FP), R2")
+	g.p("MOVD bias+24(FP), R5")
+	g.p("MOVD n+32(FP), R3")
+	g.p("FMOVD mean+40(FP), F30")
+	g.p("VDUP V30.D[0], V30.D2")
+	g.p("FMOVD rstd+48(FP), F31")
+	g.p("VDUP V31.D[0], V31.D2")
+	g.p("LSR $2, R3, R3")
+	g.p("CBZ R5, nobias_loop")
+	for _, bias := range []bool{true, false} {
+		l := "bias_loop"
+		if !bias {
+			l = "nobias_loop"
+		}
+		g.label(l)
+		g.p("VLD1.P 16(R1), [V0.S4]")
+		g.p("VLD1.P 16(R2), [V1.S4]")
+		if bias {
+			g.p("VLD1.P 16(R5), [V2.S4]")
+		}
+		for h, b := range []int{3, 6} {
+			x, gn, bi := b, b+1, b+2
+			g.op2(cvt(h), x, 0)
+			g.op3("fsub.2d", x, x, 30) // x − mean
+			g.op3("fmul.2d", x, x, 31) // ·rstd
+			g.op2(cvt(h), gn, 1)
+			g.op3("fmul.2d", x, x, gn) // ·g
+			if bias {
+				g.op2(cvt(h), bi, 2)
+				g.op3("fadd.2d", x, x, bi) // + b
+			}
+		}
+		g.op2("fcvtn", 0, 3)
+		g.op2("fcvtn2", 0, 6)
+		g.p("VST1.P [V0.S4], 16(R0)")
+		g.p("SUBS $1, R3, R3")
+		g.p("BNE %s", l)
+		g.p("RET")
+	}
+	g.w.WriteString("\n")
+}
+
+// layerNormGradRow: dx = float32(rstd·(dy·g − m1 − x̂·m2)), x̂ = (x − mean)·rstd.
+func (g *gen) layerNormGradRow() {
+	g.text("layerNormGradRowNEON(dx, x, gain, dy *float32, n int, mean, rstd, m1, m2 float64)", "layerNormGradRowNEON", "$0-72")
+	g.p("MOVD dx+0(FP), R0")
+	g.p("MOVD x+8(FP), R1")
+	g.p("MOVD gain+16(FP), R2")
+	g.p("MOVD dy+24(FP), R4")
+	g.p("MOVD n+32(FP), R3")
+	for i, a := range []string{"mean", "rstd", "m1", "m2"} {
+		g.p("FMOVD %s+%d(FP), F%d", a, 40+8*i, 28+i)
+		g.p("VDUP V%d.D[0], V%d.D2", 28+i, 28+i)
+	}
+	const mean, rstd, m1, m2 = 28, 29, 30, 31
+	g.p("LSR $2, R3, R3")
+	g.label("loop")
+	g.p("VLD1.P 16(R1), [V0.S4]")
+	g.p("VLD1.P 16(R2), [V1.S4]")
+	g.p("VLD1.P 16(R4), [V2.S4]")
+	for h, b := range []int{3, 6} {
+		x, gn, d := b, b+1, b+2
+		g.op2(cvt(h), x, 0)
+		g.op3("fsub.2d", x, x, mean) // x − mean
+		g.op3("fmul.2d", x, x, rstd) // x̂ = (x − mean)·rstd
+		g.op3("fmul.2d", x, x, m2)   // x̂·m2
+		g.op2(cvt(h), d, 2)
+		g.op2(cvt(h), gn, 1)
+		g.op3("fmul.2d", d, d, gn)   // dŷ = dy·g
+		g.op3("fsub.2d", d, d, m1)   // dŷ − m1
+		g.op3("fsub.2d", d, d, x)    // − x̂·m2
+		g.op3("fmul.2d", d, rstd, d) // rstd·(…)
+	}
+	g.op2("fcvtn", 0, 5)
+	g.op2("fcvtn2", 0, 8)
+	g.p("VST1.P [V0.S4], 16(R0)")
+	g.p("SUBS $1, R3, R3")
+	g.p("BNE loop")
+	g.p("RET")
+	g.w.WriteString("\n")
+}
+
+// gainAcc: acc += (dy·(x − mean))·rstd, acc in float64.
+func (g *gen) gainAcc() {
+	g.text("gainAccNEON(acc *float64, x, dy *float32, n int, mean, rstd float64)", "gainAccNEON", "$0-48")
+	g.p("MOVD acc+0(FP), R0")
+	g.p("MOVD x+8(FP), R1")
+	g.p("MOVD dy+16(FP), R2")
+	g.p("MOVD n+24(FP), R3")
+	g.p("FMOVD mean+32(FP), F30")
+	g.p("VDUP V30.D[0], V30.D2")
+	g.p("FMOVD rstd+40(FP), F31")
+	g.p("VDUP V31.D[0], V31.D2")
+	g.p("LSR $2, R3, R3")
+	g.label("loop")
+	g.p("VLD1.P 16(R1), [V0.S4]")
+	g.p("VLD1.P 16(R2), [V1.S4]")
+	g.p("VLD1 (R0), [V2.D2, V3.D2]")
+	for h, b := range []int{4, 6} {
+		x, d := b, b+1
+		g.op2(cvt(h), x, 0)
+		g.op3("fsub.2d", x, x, 30) // x − mean
+		g.op2(cvt(h), d, 1)
+		g.op3("fmul.2d", d, d, x)     // dy·(x − mean)
+		g.op3("fmul.2d", d, d, 31)    // ·rstd
+		g.op3("fadd.2d", 2+h, 2+h, d) // acc + …
+	}
+	g.p("VST1.P [V2.D2, V3.D2], 32(R0)")
+	g.p("SUBS $1, R3, R3")
+	g.p("BNE loop")
+	g.p("RET")
+	g.w.WriteString("\n")
+}
+
+// columns loads 4 columns of the rows at pointers ra and rb (advancing them) and
+// leaves column j of the two rows in Vout+j (row ra in lane 0), V0–V3 scratch.
+func (g *gen) columns(ra, rb, out int) {
+	g.p("VLD1.P 16(R%d), [V0.S4]", ra)
+	g.p("VLD1.P 16(R%d), [V1.S4]", rb)
+	g.op3("zip1.4s", 2, 0, 1) // a0 b0 a1 b1
+	g.op3("zip2.4s", 3, 0, 1) // a2 b2 a3 b3
+	g.op2("fcvtl", out, 2)
+	g.op2("fcvtl2", out+1, 2)
+	g.op2("fcvtl", out+2, 3)
+	g.op2("fcvtl2", out+3, 3)
+}
+
+// rowPointers sets R(first+i) to row i of the 8 rows from R(base), R(stride) the
+// length of a row in bytes.
+func (g *gen) rowPointers(base, first, stride int) {
+	g.p("MOVD R%d, R%d", base, first)
+	for i := 1; i < 8; i++ {
+		g.p("ADD R%d, R%d, R%d", stride, first+i-1, first+i)
+	}
+}
+
+// rowStats8: mean[i] = Σ_j x[i][j] / c, then vr[i] = Σ_j (x[i][j] − mean[i])², each
+// sum in column order, for 8 rows: rows 2k and 2k+1 in the lanes of V16+k (sums) and
+// V24+k (means).
+func (g *gen) rowStats8() {
+	g.text("rowStats8NEON(x *float32, c int, mean, vr *[8]float64)", "rowStats8NEON", "$0-32")
+	g.p("MOVD x+0(FP), R10")
+	g.p("MOVD c+8(FP), R8")
+	g.p("MOVD mean+16(FP), R11")
+	g.p("MOVD vr+24(FP), R12")
+	g.p("LSL $2, R8, R9") // a row in bytes
+	g.p("SCVTFD R8, F20")
+	g.p("VDUP V20.D[0], V20.D2") // float64(c)
+	for pass := range 2 {
+		g.rowPointers(10, 0, 9)
+		g.p("LSR $2, R8, R13") // steps of 4 columns
+		for k := range 4 {
+			g.p("VEOR V%d.B16, V%d.B16, V%d.B16", 16+k, 16+k, 16+k)
+		}
+		l := [2]string{"sum", "sq"}[pass]
+		g.label(l)
+		for k := range 4 {
+			g.columns(2*k, 2*k+1, 4)
+			for j := 4; j < 8; j++ {
+				if pass == 1 {
+					g.op3("fsub.2d", j, j, 24+k) // x − mean
+					g.op3("fmul.2d", j, j, j)    // (x − mean)²
+				}
+			}
+			for j := 4; j < 8; j++ {
+				g.op3("fadd.2d", 16+k, 16+k, j)
+			}
+		}
+		g.p("SUBS $1, R13, R13")
+		g.p("BNE %s", l)
+		if pass == 0 {
+			for k := range 4 {
+				g.op3("fdiv.2d", 24+k, 16+k, 20)
+			}
+			g.p("VST1 [V24.D2, V25.D2, V26.D2, V27.D2], (R11)")
+		}
+	}
+	g.p("VST1 [V16.D2, V17.D2, V18.D2, V19.D2], (R12)")
+	g.p("RET")
+	g.w.WriteString("\n")
+}
+
+// gradMeans8: m1[i] = Σ_j dy·g and m2[i] = Σ_j ((dy·g)·(x − mean[i]))·rstd[i] over
+// row i's columns in order, for 8 rows: x rows from R0–R7, dy rows from R8–R15, rows
+// 2k and 2k+1 in the lanes of V12+k (mean), V16+k (rstd), V20+k (m1) and V24+k (m2);
+// V28–V31 are g[j]…g[j+3] in both lanes.
+func (g *gen) gradMeans8() {
+	g.text("gradMeans8NEON(x, dy, gain *float32, c int, mean, rstd, m1, m2 *[8]float64)", "gradMeans8NEON", "$0-64")
+	g.p("MOVD x+0(FP), R20")
+	g.p("MOVD dy+8(FP), R21")
+	g.p("MOVD gain+16(FP), R19")
+	g.p("MOVD c+24(FP), R24")
+	g.p("MOVD mean+32(FP), R22")
+	g.p("MOVD rstd+40(FP), R23")
+	g.p("VLD1 (R22), [V12.D2, V13.D2, V14.D2, V15.D2]")
+	g.p("VLD1 (R23), [V16.D2, V17.D2, V18.D2, V19.D2]")
+	g.p("LSL $2, R24, R25") // a row in bytes
+	g.p("LSR $2, R24, R22") // steps of 4 columns
+	g.rowPointers(20, 0, 25)
+	g.rowPointers(21, 8, 25)
+	for k := range 8 {
+		g.p("VEOR V%d.B16, V%d.B16, V%d.B16", 20+k, 20+k, 20+k)
+	}
+	g.label("loop")
+	g.p("VLD1.P 16(R19), [V0.S4]")
+	g.op2("fcvtl", 1, 0)
+	g.op2("fcvtl2", 2, 0)
+	for j := range 4 {
+		g.p("VDUP V%d.D[%d], V%d.D2", 1+j/2, j%2, 28+j)
+	}
+	for k := range 4 {
+		g.columns(2*k, 2*k+1, 4)   // x
+		g.columns(8+2*k, 9+2*k, 8) // dy
+		for j := range 4 {
+			x, d, gn := 4+j, 8+j, 28+j
+			g.op3("fmul.2d", d, d, gn)      // dh = dy·g
+			g.op3("fadd.2d", 20+k, 20+k, d) // m1 += dh
+			g.op3("fsub.2d", x, x, 12+k)    // x − mean
+			g.op3("fmul.2d", x, d, x)       // dh·(x − mean)
+			g.op3("fmul.2d", x, x, 16+k)    // ·rstd
+			g.op3("fadd.2d", 24+k, 24+k, x) // m2 += …
+		}
+	}
+	g.p("SUBS $1, R22, R22")
+	g.p("BNE loop")
+	g.p("MOVD m1+48(FP), R22")
+	g.p("MOVD m2+56(FP), R23")
+	g.p("VST1 [V20.D2, V21.D2, V22.D2, V23.D2], (R22)")
+	g.p("VST1 [V24.D2, V25.D2, V26.D2, V27.D2], (R23)")
+	g.p("RET")
+	g.w.WriteString("\n")
+}
+
 func main() {
 	check := flag.Bool("check", false, "assemble the WORDs' comments with aarch64-linux-gnu-as and compare")
 	flag.Parse()
@@ -585,6 +828,11 @@ func main() {
 	g.adamw()
 	g.gelu()
 	g.geluGrad()
+	g.layerNormRow()
+	g.layerNormGradRow()
+	g.gainAcc()
+	g.rowStats8()
+	g.gradMeans8()
 	if err := os.WriteFile("vec_arm64.s", g.w.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -139,16 +139,97 @@ var neonConsts = [...][4]float32{
 	splat4(expMax), splat4(127), splat4(float32(math.Inf(1))), splat4(float32(math.Inf(-1))),
 }
 
-// The LayerNorm family runs in Go on arm64.
-
-func layerNormRowBlocks(y, x, g, b []float32, mean, rstd float64) int { return 0 }
-
-func layerNormGradRowBlocks(dx, x, g, dy []float32, mean, rstd, m1, m2 float64) int { return 0 }
-
-func gainAccBlocks(acc []float64, x, dy []float32, mean, rstd float64) int { return 0 }
-
-func rowStats8(mean, rstd []float64, x []float32, c int, eps float64) bool { return false }
-
-func gradMeans8(m1, m2 []float64, x, g, dy []float32, c int, mean, rstd []float64) bool {
-	return false
+// layerNormRowBlocks is geluBlocks for layerNormRow.
+func layerNormRowBlocks(y, x, g, b []float32, mean, rstd float64) int {
+	n := len(x) &^ 3
+	if !useNEON || n == 0 {
+		return 0
+	}
+	var bias *float32
+	if b != nil {
+		bias = &b[:len(x)][0]
+	}
+	layerNormRowNEON(&y[0], &x[0], &g[0], bias, n, mean, rstd)
+	return n
 }
+
+// layerNormGradRowBlocks is geluBlocks for layerNormGradRow.
+func layerNormGradRowBlocks(dx, x, g, dy []float32, mean, rstd, m1, m2 float64) int {
+	n := len(x) &^ 3
+	if !useNEON || n == 0 {
+		return 0
+	}
+	layerNormGradRowNEON(&dx[0], &x[0], &g[0], &dy[0], n, mean, rstd, m1, m2)
+	return n
+}
+
+// gainAccBlocks is geluBlocks for gainAcc.
+func gainAccBlocks(acc []float64, x, dy []float32, mean, rstd float64) int {
+	n := len(x) &^ 3
+	if !useNEON || n == 0 {
+		return 0
+	}
+	gainAccNEON(&acc[0], &x[0], &dy[0], n, mean, rstd)
+	return n
+}
+
+// rowStats8 is rowStats for 8 rows in the assembly (two rows per vector of float64
+// lanes, 4 columns a step), when c is a multiple of 4; it reports whether it ran.
+func rowStats8(mean, rstd []float64, x []float32, c int, eps float64) bool {
+	if !useNEON || c%4 != 0 || c == 0 {
+		return false
+	}
+	x = x[:8*c]
+	var m, vr [8]float64
+	rowStats8NEON(&x[0], c, &m, &vr)
+	n := float64(c)
+	for i := range 8 {
+		mean[i], rstd[i] = m[i], 1/math.Sqrt(vr[i]/n+eps)
+	}
+	return true
+}
+
+// gradMeans8 is gradMeans for 8 rows in the assembly (two rows per vector of float64
+// lanes), when c is a multiple of 4; it reports whether it ran.
+func gradMeans8(m1, m2 []float64, x, g, dy []float32, c int, mean, rstd []float64) bool {
+	if !useNEON || c%4 != 0 || c == 0 {
+		return false
+	}
+	x, dy, g = x[:8*c], dy[:8*c], g[:c]
+	var mn, rs, a, b [8]float64
+	copy(mn[:], mean[:8])
+	copy(rs[:], rstd[:8])
+	gradMeans8NEON(&x[0], &dy[0], &g[0], c, &mn, &rs, &a, &b)
+	n := float64(c)
+	for i := range 8 {
+		m1[i], m2[i] = a[i]/n, b[i]/n
+	}
+	return true
+}
+
+// layerNormRowNEON is layerNormRow for n a positive multiple of 4; bias may be nil.
+//
+//go:noescape
+func layerNormRowNEON(y, x, gain, bias *float32, n int, mean, rstd float64)
+
+// layerNormGradRowNEON is layerNormGradRow for n a positive multiple of 4.
+//
+//go:noescape
+func layerNormGradRowNEON(dx, x, gain, dy *float32, n int, mean, rstd, m1, m2 float64)
+
+// gainAccNEON is gainAcc for n a positive multiple of 4.
+//
+//go:noescape
+func gainAccNEON(acc *float64, x, dy *float32, n int, mean, rstd float64)
+
+// rowStats8NEON sets mean[i] = Σ_j x[i·c+j] / c and vr[i] = Σ_j (x[i·c+j] − mean[i])²
+// for 8 rows, each sum in column order; c is a positive multiple of 4.
+//
+//go:noescape
+func rowStats8NEON(x *float32, c int, mean, vr *[8]float64)
+
+// gradMeans8NEON sets m1[i] = Σ_j dy·g and m2[i] = Σ_j dy·g·(x − mean[i])·rstd[i]
+// over row i's columns in order, for 8 rows; c is a positive multiple of 4.
+//
+//go:noescape
+func gradMeans8NEON(x, dy, gain *float32, c int, mean, rstd, m1, m2 *[8]float64)

@@ -448,3 +448,528 @@ loop:
 	BNE loop
 	RET
 
+// func layerNormRowNEON(y, x, gain, bias *float32, n int, mean, rstd float64)
+TEXT ·layerNormRowNEON(SB), NOSPLIT, $0-56
+	MOVD y+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD gain+16(FP), R2
+	MOVD bias+24(FP), R5
+	MOVD n+32(FP), R3
+	FMOVD mean+40(FP), F30
+	VDUP V30.D[0], V30.D2
+	FMOVD rstd+48(FP), F31
+	VDUP V31.D[0], V31.D2
+	LSR $2, R3, R3
+	CBZ R5, nobias_loop
+bias_loop:
+	VLD1.P 16(R1), [V0.S4]
+	VLD1.P 16(R2), [V1.S4]
+	VLD1.P 16(R5), [V2.S4]
+	WORD $0x0e617803 // fcvtl v3.2d, v0.2s
+	WORD $0x4efed463 // fsub v3.2d, v3.2d, v30.2d
+	WORD $0x6e7fdc63 // fmul v3.2d, v3.2d, v31.2d
+	WORD $0x0e617824 // fcvtl v4.2d, v1.2s
+	WORD $0x6e64dc63 // fmul v3.2d, v3.2d, v4.2d
+	WORD $0x0e617845 // fcvtl v5.2d, v2.2s
+	WORD $0x4e65d463 // fadd v3.2d, v3.2d, v5.2d
+	WORD $0x4e617806 // fcvtl2 v6.2d, v0.4s
+	WORD $0x4efed4c6 // fsub v6.2d, v6.2d, v30.2d
+	WORD $0x6e7fdcc6 // fmul v6.2d, v6.2d, v31.2d
+	WORD $0x4e617827 // fcvtl2 v7.2d, v1.4s
+	WORD $0x6e67dcc6 // fmul v6.2d, v6.2d, v7.2d
+	WORD $0x4e617848 // fcvtl2 v8.2d, v2.4s
+	WORD $0x4e68d4c6 // fadd v6.2d, v6.2d, v8.2d
+	WORD $0x0e616860 // fcvtn v0.2s, v3.2d
+	WORD $0x4e6168c0 // fcvtn2 v0.4s, v6.2d
+	VST1.P [V0.S4], 16(R0)
+	SUBS $1, R3, R3
+	BNE bias_loop
+	RET
+nobias_loop:
+	VLD1.P 16(R1), [V0.S4]
+	VLD1.P 16(R2), [V1.S4]
+	WORD $0x0e617803 // fcvtl v3.2d, v0.2s
+	WORD $0x4efed463 // fsub v3.2d, v3.2d, v30.2d
+	WORD $0x6e7fdc63 // fmul v3.2d, v3.2d, v31.2d
+	WORD $0x0e617824 // fcvtl v4.2d, v1.2s
+	WORD $0x6e64dc63 // fmul v3.2d, v3.2d, v4.2d
+	WORD $0x4e617806 // fcvtl2 v6.2d, v0.4s
+	WORD $0x4efed4c6 // fsub v6.2d, v6.2d, v30.2d
+	WORD $0x6e7fdcc6 // fmul v6.2d, v6.2d, v31.2d
+	WORD $0x4e617827 // fcvtl2 v7.2d, v1.4s
+	WORD $0x6e67dcc6 // fmul v6.2d, v6.2d, v7.2d
+	WORD $0x0e616860 // fcvtn v0.2s, v3.2d
+	WORD $0x4e6168c0 // fcvtn2 v0.4s, v6.2d
+	VST1.P [V0.S4], 16(R0)
+	SUBS $1, R3, R3
+	BNE nobias_loop
+	RET
+
+// func layerNormGradRowNEON(dx, x, gain, dy *float32, n int, mean, rstd, m1, m2 float64)
+TEXT ·layerNormGradRowNEON(SB), NOSPLIT, $0-72
+	MOVD dx+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD gain+16(FP), R2
+	MOVD dy+24(FP), R4
+	MOVD n+32(FP), R3
+	FMOVD mean+40(FP), F28
+	VDUP V28.D[0], V28.D2
+	FMOVD rstd+48(FP), F29
+	VDUP V29.D[0], V29.D2
+	FMOVD m1+56(FP), F30
+	VDUP V30.D[0], V30.D2
+	FMOVD m2+64(FP), F31
+	VDUP V31.D[0], V31.D2
+	LSR $2, R3, R3
+loop:
+	VLD1.P 16(R1), [V0.S4]
+	VLD1.P 16(R2), [V1.S4]
+	VLD1.P 16(R4), [V2.S4]
+	WORD $0x0e617803 // fcvtl v3.2d, v0.2s
+	WORD $0x4efcd463 // fsub v3.2d, v3.2d, v28.2d
+	WORD $0x6e7ddc63 // fmul v3.2d, v3.2d, v29.2d
+	WORD $0x6e7fdc63 // fmul v3.2d, v3.2d, v31.2d
+	WORD $0x0e617845 // fcvtl v5.2d, v2.2s
+	WORD $0x0e617824 // fcvtl v4.2d, v1.2s
+	WORD $0x6e64dca5 // fmul v5.2d, v5.2d, v4.2d
+	WORD $0x4efed4a5 // fsub v5.2d, v5.2d, v30.2d
+	WORD $0x4ee3d4a5 // fsub v5.2d, v5.2d, v3.2d
+	WORD $0x6e65dfa5 // fmul v5.2d, v29.2d, v5.2d
+	WORD $0x4e617806 // fcvtl2 v6.2d, v0.4s
+	WORD $0x4efcd4c6 // fsub v6.2d, v6.2d, v28.2d
+	WORD $0x6e7ddcc6 // fmul v6.2d, v6.2d, v29.2d
+	WORD $0x6e7fdcc6 // fmul v6.2d, v6.2d, v31.2d
+	WORD $0x4e617848 // fcvtl2 v8.2d, v2.4s
+	WORD $0x4e617827 // fcvtl2 v7.2d, v1.4s
+	WORD $0x6e67dd08 // fmul v8.2d, v8.2d, v7.2d
+	WORD $0x4efed508 // fsub v8.2d, v8.2d, v30.2d
+	WORD $0x4ee6d508 // fsub v8.2d, v8.2d, v6.2d
+	WORD $0x6e68dfa8 // fmul v8.2d, v29.2d, v8.2d
+	WORD $0x0e6168a0 // fcvtn v0.2s, v5.2d
+	WORD $0x4e616900 // fcvtn2 v0.4s, v8.2d
+	VST1.P [V0.S4], 16(R0)
+	SUBS $1, R3, R3
+	BNE loop
+	RET
+
+// func gainAccNEON(acc *float64, x, dy *float32, n int, mean, rstd float64)
+TEXT ·gainAccNEON(SB), NOSPLIT, $0-48
+	MOVD acc+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD dy+16(FP), R2
+	MOVD n+24(FP), R3
+	FMOVD mean+32(FP), F30
+	VDUP V30.D[0], V30.D2
+	FMOVD rstd+40(FP), F31
+	VDUP V31.D[0], V31.D2
+	LSR $2, R3, R3
+loop:
+	VLD1.P 16(R1), [V0.S4]
+	VLD1.P 16(R2), [V1.S4]
+	VLD1 (R0), [V2.D2, V3.D2]
+	WORD $0x0e617804 // fcvtl v4.2d, v0.2s
+	WORD $0x4efed484 // fsub v4.2d, v4.2d, v30.2d
+	WORD $0x0e617825 // fcvtl v5.2d, v1.2s
+	WORD $0x6e64dca5 // fmul v5.2d, v5.2d, v4.2d
+	WORD $0x6e7fdca5 // fmul v5.2d, v5.2d, v31.2d
+	WORD $0x4e65d442 // fadd v2.2d, v2.2d, v5.2d
+	WORD $0x4e617806 // fcvtl2 v6.2d, v0.4s
+	WORD $0x4efed4c6 // fsub v6.2d, v6.2d, v30.2d
+	WORD $0x4e617827 // fcvtl2 v7.2d, v1.4s
+	WORD $0x6e66dce7 // fmul v7.2d, v7.2d, v6.2d
+	WORD $0x6e7fdce7 // fmul v7.2d, v7.2d, v31.2d
+	WORD $0x4e67d463 // fadd v3.2d, v3.2d, v7.2d
+	VST1.P [V2.D2, V3.D2], 32(R0)
+	SUBS $1, R3, R3
+	BNE loop
+	RET
+
+// func rowStats8NEON(x *float32, c int, mean, vr *[8]float64)
+TEXT ·rowStats8NEON(SB), NOSPLIT, $0-32
+	MOVD x+0(FP), R10
+	MOVD c+8(FP), R8
+	MOVD mean+16(FP), R11
+	MOVD vr+24(FP), R12
+	LSL $2, R8, R9
+	SCVTFD R8, F20
+	VDUP V20.D[0], V20.D2
+	MOVD R10, R0
+	ADD R9, R0, R1
+	ADD R9, R1, R2
+	ADD R9, R2, R3
+	ADD R9, R3, R4
+	ADD R9, R4, R5
+	ADD R9, R5, R6
+	ADD R9, R6, R7
+	LSR $2, R8, R13
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+sum:
+	VLD1.P 16(R0), [V0.S4]
+	VLD1.P 16(R1), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617844 // fcvtl v4.2d, v2.2s
+	WORD $0x4e617845 // fcvtl2 v5.2d, v2.4s
+	WORD $0x0e617866 // fcvtl v6.2d, v3.2s
+	WORD $0x4e617867 // fcvtl2 v7.2d, v3.4s
+	WORD $0x4e64d610 // fadd v16.2d, v16.2d, v4.2d
+	WORD $0x4e65d610 // fadd v16.2d, v16.2d, v5.2d
+	WORD $0x4e66d610 // fadd v16.2d, v16.2d, v6.2d
+	WORD $0x4e67d610 // fadd v16.2d, v16.2d, v7.2d
+	VLD1.P 16(R2), [V0.S4]
+	VLD1.P 16(R3), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617844 // fcvtl v4.2d, v2.2s
+	WORD $0x4e617845 // fcvtl2 v5.2d, v2.4s
+	WORD $0x0e617866 // fcvtl v6.2d, v3.2s
+	WORD $0x4e617867 // fcvtl2 v7.2d, v3.4s
+	WORD $0x4e64d631 // fadd v17.2d, v17.2d, v4.2d
+	WORD $0x4e65d631 // fadd v17.2d, v17.2d, v5.2d
+	WORD $0x4e66d631 // fadd v17.2d, v17.2d, v6.2d
+	WORD $0x4e67d631 // fadd v17.2d, v17.2d, v7.2d
+	VLD1.P 16(R4), [V0.S4]
+	VLD1.P 16(R5), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617844 // fcvtl v4.2d, v2.2s
+	WORD $0x4e617845 // fcvtl2 v5.2d, v2.4s
+	WORD $0x0e617866 // fcvtl v6.2d, v3.2s
+	WORD $0x4e617867 // fcvtl2 v7.2d, v3.4s
+	WORD $0x4e64d652 // fadd v18.2d, v18.2d, v4.2d
+	WORD $0x4e65d652 // fadd v18.2d, v18.2d, v5.2d
+	WORD $0x4e66d652 // fadd v18.2d, v18.2d, v6.2d
+	WORD $0x4e67d652 // fadd v18.2d, v18.2d, v7.2d
+	VLD1.P 16(R6), [V0.S4]
+	VLD1.P 16(R7), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617844 // fcvtl v4.2d, v2.2s
+	WORD $0x4e617845 // fcvtl2 v5.2d, v2.4s
+	WORD $0x0e617866 // fcvtl v6.2d, v3.2s
+	WORD $0x4e617867 // fcvtl2 v7.2d, v3.4s
+	WORD $0x4e64d673 // fadd v19.2d, v19.2d, v4.2d
+	WORD $0x4e65d673 // fadd v19.2d, v19.2d, v5.2d
+	WORD $0x4e66d673 // fadd v19.2d, v19.2d, v6.2d
+	WORD $0x4e67d673 // fadd v19.2d, v19.2d, v7.2d
+	SUBS $1, R13, R13
+	BNE sum
+	WORD $0x6e74fe18 // fdiv v24.2d, v16.2d, v20.2d
+	WORD $0x6e74fe39 // fdiv v25.2d, v17.2d, v20.2d
+	WORD $0x6e74fe5a // fdiv v26.2d, v18.2d, v20.2d
+	WORD $0x6e74fe7b // fdiv v27.2d, v19.2d, v20.2d
+	VST1 [V24.D2, V25.D2, V26.D2, V27.D2], (R11)
+	MOVD R10, R0
+	ADD R9, R0, R1
+	ADD R9, R1, R2
+	ADD R9, R2, R3
+	ADD R9, R3, R4
+	ADD R9, R4, R5
+	ADD R9, R5, R6
+	ADD R9, R6, R7
+	LSR $2, R8, R13
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+sq:
+	VLD1.P 16(R0), [V0.S4]
+	VLD1.P 16(R1), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617844 // fcvtl v4.2d, v2.2s
+	WORD $0x4e617845 // fcvtl2 v5.2d, v2.4s
+	WORD $0x0e617866 // fcvtl v6.2d, v3.2s
+	WORD $0x4e617867 // fcvtl2 v7.2d, v3.4s
+	WORD $0x4ef8d484 // fsub v4.2d, v4.2d, v24.2d
+	WORD $0x6e64dc84 // fmul v4.2d, v4.2d, v4.2d
+	WORD $0x4ef8d4a5 // fsub v5.2d, v5.2d, v24.2d
+	WORD $0x6e65dca5 // fmul v5.2d, v5.2d, v5.2d
+	WORD $0x4ef8d4c6 // fsub v6.2d, v6.2d, v24.2d
+	WORD $0x6e66dcc6 // fmul v6.2d, v6.2d, v6.2d
+	WORD $0x4ef8d4e7 // fsub v7.2d, v7.2d, v24.2d
+	WORD $0x6e67dce7 // fmul v7.2d, v7.2d, v7.2d
+	WORD $0x4e64d610 // fadd v16.2d, v16.2d, v4.2d
+	WORD $0x4e65d610 // fadd v16.2d, v16.2d, v5.2d
+	WORD $0x4e66d610 // fadd v16.2d, v16.2d, v6.2d
+	WORD $0x4e67d610 // fadd v16.2d, v16.2d, v7.2d
+	VLD1.P 16(R2), [V0.S4]
+	VLD1.P 16(R3), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617844 // fcvtl v4.2d, v2.2s
+	WORD $0x4e617845 // fcvtl2 v5.2d, v2.4s
+	WORD $0x0e617866 // fcvtl v6.2d, v3.2s
+	WORD $0x4e617867 // fcvtl2 v7.2d, v3.4s
+	WORD $0x4ef9d484 // fsub v4.2d, v4.2d, v25.2d
+	WORD $0x6e64dc84 // fmul v4.2d, v4.2d, v4.2d
+	WORD $0x4ef9d4a5 // fsub v5.2d, v5.2d, v25.2d
+	WORD $0x6e65dca5 // fmul v5.2d, v5.2d, v5.2d
+	WORD $0x4ef9d4c6 // fsub v6.2d, v6.2d, v25.2d
+	WORD $0x6e66dcc6 // fmul v6.2d, v6.2d, v6.2d
+	WORD $0x4ef9d4e7 // fsub v7.2d, v7.2d, v25.2d
+	WORD $0x6e67dce7 // fmul v7.2d, v7.2d, v7.2d
+	WORD $0x4e64d631 // fadd v17.2d, v17.2d, v4.2d
+	WORD $0x4e65d631 // fadd v17.2d, v17.2d, v5.2d
+	WORD $0x4e66d631 // fadd v17.2d, v17.2d, v6.2d
+	WORD $0x4e67d631 // fadd v17.2d, v17.2d, v7.2d
+	VLD1.P 16(R4), [V0.S4]
+	VLD1.P 16(R5), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617844 // fcvtl v4.2d, v2.2s
+	WORD $0x4e617845 // fcvtl2 v5.2d, v2.4s
+	WORD $0x0e617866 // fcvtl v6.2d, v3.2s
+	WORD $0x4e617867 // fcvtl2 v7.2d, v3.4s
+	WORD $0x4efad484 // fsub v4.2d, v4.2d, v26.2d
+	WORD $0x6e64dc84 // fmul v4.2d, v4.2d, v4.2d
+	WORD $0x4efad4a5 // fsub v5.2d, v5.2d, v26.2d
+	WORD $0x6e65dca5 // fmul v5.2d, v5.2d, v5.2d
+	WORD $0x4efad4c6 // fsub v6.2d, v6.2d, v26.2d
+	WORD $0x6e66dcc6 // fmul v6.2d, v6.2d, v6.2d
+	WORD $0x4efad4e7 // fsub v7.2d, v7.2d, v26.2d
+	WORD $0x6e67dce7 // fmul v7.2d, v7.2d, v7.2d
+	WORD $0x4e64d652 // fadd v18.2d, v18.2d, v4.2d
+	WORD $0x4e65d652 // fadd v18.2d, v18.2d, v5.2d
+	WORD $0x4e66d652 // fadd v18.2d, v18.2d, v6.2d
+	WORD $0x4e67d652 // fadd v18.2d, v18.2d, v7.2d
+	VLD1.P 16(R6), [V0.S4]
+	VLD1.P 16(R7), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617844 // fcvtl v4.2d, v2.2s
+	WORD $0x4e617845 // fcvtl2 v5.2d, v2.4s
+	WORD $0x0e617866 // fcvtl v6.2d, v3.2s
+	WORD $0x4e617867 // fcvtl2 v7.2d, v3.4s
+	WORD $0x4efbd484 // fsub v4.2d, v4.2d, v27.2d
+	WORD $0x6e64dc84 // fmul v4.2d, v4.2d, v4.2d
+	WORD $0x4efbd4a5 // fsub v5.2d, v5.2d, v27.2d
+	WORD $0x6e65dca5 // fmul v5.2d, v5.2d, v5.2d
+	WORD $0x4efbd4c6 // fsub v6.2d, v6.2d, v27.2d
+	WORD $0x6e66dcc6 // fmul v6.2d, v6.2d, v6.2d
+	WORD $0x4efbd4e7 // fsub v7.2d, v7.2d, v27.2d
+	WORD $0x6e67dce7 // fmul v7.2d, v7.2d, v7.2d
+	WORD $0x4e64d673 // fadd v19.2d, v19.2d, v4.2d
+	WORD $0x4e65d673 // fadd v19.2d, v19.2d, v5.2d
+	WORD $0x4e66d673 // fadd v19.2d, v19.2d, v6.2d
+	WORD $0x4e67d673 // fadd v19.2d, v19.2d, v7.2d
+	SUBS $1, R13, R13
+	BNE sq
+	VST1 [V16.D2, V17.D2, V18.D2, V19.D2], (R12)
+	RET
+
+// func gradMeans8NEON(x, dy, gain *float32, c int, mean, rstd, m1, m2 *[8]float64)
+TEXT ·gradMeans8NEON(SB), NOSPLIT, $0-64
+	MOVD x+0(FP), R20
+	MOVD dy+8(FP), R21
+	MOVD gain+16(FP), R19
+	MOVD c+24(FP), R24
+	MOVD mean+32(FP), R22
+	MOVD rstd+40(FP), R23
+	VLD1 (R22), [V12.D2, V13.D2, V14.D2, V15.D2]
+	VLD1 (R23), [V16.D2, V17.D2, V18.D2, V19.D2]
+	LSL $2, R24, R25
+	LSR $2, R24, R22
+	MOVD R20, R0
+	ADD R25, R0, R1
+	ADD R25, R1, R2
+	ADD R25, R2, R3
+	ADD R25, R3, R4
+	ADD R25, R4, R5
+	ADD R25, R5, R6
+	ADD R25, R6, R7
+	MOVD R21, R8
+	ADD R25, R8, R9
+	ADD R25, R9, R10
+	ADD R25, R10, R11
+	ADD R25, R11, R12
+	ADD R25, R12, R13
+	ADD R25, R13, R14
+	ADD R25, R14, R15
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+loop:
+	VLD1.P 16(R19), [V0.S4]
+	WORD $0x0e617801 // fcvtl v1.2d, v0.2s
+	WORD $0x4e617802 // fcvtl2 v2.2d, v0.4s
+	VDUP V1.D[0], V28.D2
+	VDUP V1.D[1], V29.D2
+	VDUP V2.D[0], V30.D2
+	VDUP V2.D[1], V31.D2
+	VLD1.P 16(R0), [V0.S4]
+	VLD1.P 16(R1), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617844 // fcvtl v4.2d, v2.2s
+	WORD $0x4e617845 // fcvtl2 v5.2d, v2.4s
+	WORD $0x0e617866 // fcvtl v6.2d, v3.2s
+	WORD $0x4e617867 // fcvtl2 v7.2d, v3.4s
+	VLD1.P 16(R8), [V0.S4]
+	VLD1.P 16(R9), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617848 // fcvtl v8.2d, v2.2s
+	WORD $0x4e617849 // fcvtl2 v9.2d, v2.4s
+	WORD $0x0e61786a // fcvtl v10.2d, v3.2s
+	WORD $0x4e61786b // fcvtl2 v11.2d, v3.4s
+	WORD $0x6e7cdd08 // fmul v8.2d, v8.2d, v28.2d
+	WORD $0x4e68d694 // fadd v20.2d, v20.2d, v8.2d
+	WORD $0x4eecd484 // fsub v4.2d, v4.2d, v12.2d
+	WORD $0x6e64dd04 // fmul v4.2d, v8.2d, v4.2d
+	WORD $0x6e70dc84 // fmul v4.2d, v4.2d, v16.2d
+	WORD $0x4e64d718 // fadd v24.2d, v24.2d, v4.2d
+	WORD $0x6e7ddd29 // fmul v9.2d, v9.2d, v29.2d
+	WORD $0x4e69d694 // fadd v20.2d, v20.2d, v9.2d
+	WORD $0x4eecd4a5 // fsub v5.2d, v5.2d, v12.2d
+	WORD $0x6e65dd25 // fmul v5.2d, v9.2d, v5.2d
+	WORD $0x6e70dca5 // fmul v5.2d, v5.2d, v16.2d
+	WORD $0x4e65d718 // fadd v24.2d, v24.2d, v5.2d
+	WORD $0x6e7edd4a // fmul v10.2d, v10.2d, v30.2d
+	WORD $0x4e6ad694 // fadd v20.2d, v20.2d, v10.2d
+	WORD $0x4eecd4c6 // fsub v6.2d, v6.2d, v12.2d
+	WORD $0x6e66dd46 // fmul v6.2d, v10.2d, v6.2d
+	WORD $0x6e70dcc6 // fmul v6.2d, v6.2d, v16.2d
+	WORD $0x4e66d718 // fadd v24.2d, v24.2d, v6.2d
+	WORD $0x6e7fdd6b // fmul v11.2d, v11.2d, v31.2d
+	WORD $0x4e6bd694 // fadd v20.2d, v20.2d, v11.2d
+	WORD $0x4eecd4e7 // fsub v7.2d, v7.2d, v12.2d
+	WORD $0x6e67dd67 // fmul v7.2d, v11.2d, v7.2d
+	WORD $0x6e70dce7 // fmul v7.2d, v7.2d, v16.2d
+	WORD $0x4e67d718 // fadd v24.2d, v24.2d, v7.2d
+	VLD1.P 16(R2), [V0.S4]
+	VLD1.P 16(R3), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617844 // fcvtl v4.2d, v2.2s
+	WORD $0x4e617845 // fcvtl2 v5.2d, v2.4s
+	WORD $0x0e617866 // fcvtl v6.2d, v3.2s
+	WORD $0x4e617867 // fcvtl2 v7.2d, v3.4s
+	VLD1.P 16(R10), [V0.S4]
+	VLD1.P 16(R11), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617848 // fcvtl v8.2d, v2.2s
+	WORD $0x4e617849 // fcvtl2 v9.2d, v2.4s
+	WORD $0x0e61786a // fcvtl v10.2d, v3.2s
+	WORD $0x4e61786b // fcvtl2 v11.2d, v3.4s
+	WORD $0x6e7cdd08 // fmul v8.2d, v8.2d, v28.2d
+	WORD $0x4e68d6b5 // fadd v21.2d, v21.2d, v8.2d
+	WORD $0x4eedd484 // fsub v4.2d, v4.2d, v13.2d
+	WORD $0x6e64dd04 // fmul v4.2d, v8.2d, v4.2d
+	WORD $0x6e71dc84 // fmul v4.2d, v4.2d, v17.2d
+	WORD $0x4e64d739 // fadd v25.2d, v25.2d, v4.2d
+	WORD $0x6e7ddd29 // fmul v9.2d, v9.2d, v29.2d
+	WORD $0x4e69d6b5 // fadd v21.2d, v21.2d, v9.2d
+	WORD $0x4eedd4a5 // fsub v5.2d, v5.2d, v13.2d
+	WORD $0x6e65dd25 // fmul v5.2d, v9.2d, v5.2d
+	WORD $0x6e71dca5 // fmul v5.2d, v5.2d, v17.2d
+	WORD $0x4e65d739 // fadd v25.2d, v25.2d, v5.2d
+	WORD $0x6e7edd4a // fmul v10.2d, v10.2d, v30.2d
+	WORD $0x4e6ad6b5 // fadd v21.2d, v21.2d, v10.2d
+	WORD $0x4eedd4c6 // fsub v6.2d, v6.2d, v13.2d
+	WORD $0x6e66dd46 // fmul v6.2d, v10.2d, v6.2d
+	WORD $0x6e71dcc6 // fmul v6.2d, v6.2d, v17.2d
+	WORD $0x4e66d739 // fadd v25.2d, v25.2d, v6.2d
+	WORD $0x6e7fdd6b // fmul v11.2d, v11.2d, v31.2d
+	WORD $0x4e6bd6b5 // fadd v21.2d, v21.2d, v11.2d
+	WORD $0x4eedd4e7 // fsub v7.2d, v7.2d, v13.2d
+	WORD $0x6e67dd67 // fmul v7.2d, v11.2d, v7.2d
+	WORD $0x6e71dce7 // fmul v7.2d, v7.2d, v17.2d
+	WORD $0x4e67d739 // fadd v25.2d, v25.2d, v7.2d
+	VLD1.P 16(R4), [V0.S4]
+	VLD1.P 16(R5), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617844 // fcvtl v4.2d, v2.2s
+	WORD $0x4e617845 // fcvtl2 v5.2d, v2.4s
+	WORD $0x0e617866 // fcvtl v6.2d, v3.2s
+	WORD $0x4e617867 // fcvtl2 v7.2d, v3.4s
+	VLD1.P 16(R12), [V0.S4]
+	VLD1.P 16(R13), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617848 // fcvtl v8.2d, v2.2s
+	WORD $0x4e617849 // fcvtl2 v9.2d, v2.4s
+	WORD $0x0e61786a // fcvtl v10.2d, v3.2s
+	WORD $0x4e61786b // fcvtl2 v11.2d, v3.4s
+	WORD $0x6e7cdd08 // fmul v8.2d, v8.2d, v28.2d
+	WORD $0x4e68d6d6 // fadd v22.2d, v22.2d, v8.2d
+	WORD $0x4eeed484 // fsub v4.2d, v4.2d, v14.2d
+	WORD $0x6e64dd04 // fmul v4.2d, v8.2d, v4.2d
+	WORD $0x6e72dc84 // fmul v4.2d, v4.2d, v18.2d
+	WORD $0x4e64d75a // fadd v26.2d, v26.2d, v4.2d
+	WORD $0x6e7ddd29 // fmul v9.2d, v9.2d, v29.2d
+	WORD $0x4e69d6d6 // fadd v22.2d, v22.2d, v9.2d
+	WORD $0x4eeed4a5 // fsub v5.2d, v5.2d, v14.2d
+	WORD $0x6e65dd25 // fmul v5.2d, v9.2d, v5.2d
+	WORD $0x6e72dca5 // fmul v5.2d, v5.2d, v18.2d
+	WORD $0x4e65d75a // fadd v26.2d, v26.2d, v5.2d
+	WORD $0x6e7edd4a // fmul v10.2d, v10.2d, v30.2d
+	WORD $0x4e6ad6d6 // fadd v22.2d, v22.2d, v10.2d
+	WORD $0x4eeed4c6 // fsub v6.2d, v6.2d, v14.2d
+	WORD $0x6e66dd46 // fmul v6.2d, v10.2d, v6.2d
+	WORD $0x6e72dcc6 // fmul v6.2d, v6.2d, v18.2d
+	WORD $0x4e66d75a // fadd v26.2d, v26.2d, v6.2d
+	WORD $0x6e7fdd6b // fmul v11.2d, v11.2d, v31.2d
+	WORD $0x4e6bd6d6 // fadd v22.2d, v22.2d, v11.2d
+	WORD $0x4eeed4e7 // fsub v7.2d, v7.2d, v14.2d
+	WORD $0x6e67dd67 // fmul v7.2d, v11.2d, v7.2d
+	WORD $0x6e72dce7 // fmul v7.2d, v7.2d, v18.2d
+	WORD $0x4e67d75a // fadd v26.2d, v26.2d, v7.2d
+	VLD1.P 16(R6), [V0.S4]
+	VLD1.P 16(R7), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617844 // fcvtl v4.2d, v2.2s
+	WORD $0x4e617845 // fcvtl2 v5.2d, v2.4s
+	WORD $0x0e617866 // fcvtl v6.2d, v3.2s
+	WORD $0x4e617867 // fcvtl2 v7.2d, v3.4s
+	VLD1.P 16(R14), [V0.S4]
+	VLD1.P 16(R15), [V1.S4]
+	WORD $0x4e813802 // zip1 v2.4s, v0.4s, v1.4s
+	WORD $0x4e817803 // zip2 v3.4s, v0.4s, v1.4s
+	WORD $0x0e617848 // fcvtl v8.2d, v2.2s
+	WORD $0x4e617849 // fcvtl2 v9.2d, v2.4s
+	WORD $0x0e61786a // fcvtl v10.2d, v3.2s
+	WORD $0x4e61786b // fcvtl2 v11.2d, v3.4s
+	WORD $0x6e7cdd08 // fmul v8.2d, v8.2d, v28.2d
+	WORD $0x4e68d6f7 // fadd v23.2d, v23.2d, v8.2d
+	WORD $0x4eefd484 // fsub v4.2d, v4.2d, v15.2d
+	WORD $0x6e64dd04 // fmul v4.2d, v8.2d, v4.2d
+	WORD $0x6e73dc84 // fmul v4.2d, v4.2d, v19.2d
+	WORD $0x4e64d77b // fadd v27.2d, v27.2d, v4.2d
+	WORD $0x6e7ddd29 // fmul v9.2d, v9.2d, v29.2d
+	WORD $0x4e69d6f7 // fadd v23.2d, v23.2d, v9.2d
+	WORD $0x4eefd4a5 // fsub v5.2d, v5.2d, v15.2d
+	WORD $0x6e65dd25 // fmul v5.2d, v9.2d, v5.2d
+	WORD $0x6e73dca5 // fmul v5.2d, v5.2d, v19.2d
+	WORD $0x4e65d77b // fadd v27.2d, v27.2d, v5.2d
+	WORD $0x6e7edd4a // fmul v10.2d, v10.2d, v30.2d
+	WORD $0x4e6ad6f7 // fadd v23.2d, v23.2d, v10.2d
+	WORD $0x4eefd4c6 // fsub v6.2d, v6.2d, v15.2d
+	WORD $0x6e66dd46 // fmul v6.2d, v10.2d, v6.2d
+	WORD $0x6e73dcc6 // fmul v6.2d, v6.2d, v19.2d
+	WORD $0x4e66d77b // fadd v27.2d, v27.2d, v6.2d
+	WORD $0x6e7fdd6b // fmul v11.2d, v11.2d, v31.2d
+	WORD $0x4e6bd6f7 // fadd v23.2d, v23.2d, v11.2d
+	WORD $0x4eefd4e7 // fsub v7.2d, v7.2d, v15.2d
+	WORD $0x6e67dd67 // fmul v7.2d, v11.2d, v7.2d
+	WORD $0x6e73dce7 // fmul v7.2d, v7.2d, v19.2d
+	WORD $0x4e67d77b // fadd v27.2d, v27.2d, v7.2d
+	SUBS $1, R22, R22
+	BNE loop
+	MOVD m1+48(FP), R22
+	MOVD m2+56(FP), R23
+	VST1 [V20.D2, V21.D2, V22.D2, V23.D2], (R22)
+	VST1 [V24.D2, V25.D2, V26.D2, V27.D2], (R23)
+	RET
+

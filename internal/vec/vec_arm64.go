@@ -36,7 +36,9 @@ func geluGradBlocks(dx, x, y, dy []float32) int {
 }
 
 // maxBlocks returns the largest element of the longest prefix of x that is whole
-// blocks of 4 lanes (NaNs skipped; −Inf if none) and the prefix's length.
+// blocks of 4 lanes (NaNs skipped; −Inf if none) and the prefix's length. A zero
+// maximum may come out as +0 where the Go loop keeps the −0 it met first (as in the
+// AVX2 form); the value is the same.
 func maxBlocks(x []float32) (float32, int) {
 	n := len(x) &^ 3
 	if !useNEON || n == 0 {

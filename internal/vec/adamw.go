@@ -40,7 +40,7 @@ type adamwConsts [8]float64
 // adamwOne is AdamWF32 on one element (products rounded explicitly, so never fused).
 func adamwOne(c *adamwConsts, lerp bool, p, g, m, v float32) (float32, float32, float32) {
 	gi := float64(g)
-	pi := float64(p) * c[0]
+	pi := float64(float64(p) * c[0])
 	mi := float64(m)
 	if lerp {
 		mi += float64(c[1] * (gi - mi))

@@ -62,7 +62,6 @@ const (
 	cF127
 	cInf
 	cNegInf
-	cRows
 )
 
 // The lanes of the packed rows.
@@ -71,18 +70,22 @@ const (
 	lMHalf, lLog2e, lExpC1, lExpC2      = 0, 1, 2, 3
 )
 
+// gen collects the assembly text and, for -check, every WORD it emitted.
 type gen struct {
 	w     bytes.Buffer
 	words []word
 }
 
+// word is one encoded instruction and its GNU text.
 type word struct {
 	enc  uint32
 	text string
 }
 
+// p writes one line of assembly.
 func (g *gen) p(format string, args ...any) { fmt.Fprintf(&g.w, "\t"+format+"\n", args...) }
 
+// label writes a branch target.
 func (g *gen) label(l string) { fmt.Fprintf(&g.w, "%s:\n", l) }
 
 // emit writes one encoded instruction as a WORD with its GNU form as the comment.
@@ -132,6 +135,7 @@ var two = map[string]struct {
 	"fcvtn2": {0x4e616800, "4s", "2d"},
 }
 
+// op2 emits "op Vd.T, Vn.T'".
 func (g *gen) op2(op string, d, n int) {
 	f, ok := two[op]
 	if !ok {
@@ -164,8 +168,8 @@ func (g *gen) fmulElem(d, n, m, idx int) {
 		"fmul v%d.4s, v%d.4s, v%d.s[%d]", d, n, m, idx)
 }
 
-// consts loads rows [first, first+len(regs)) of neonConsts into the vector registers
-// regs (which must be consecutive in groups the loads take), R9 as scratch.
+// consts loads rows first, first+1, … of neonConsts into regs[0], regs[1], …: one
+// VLD1 for each run of up to 4 consecutive registers, R9 as scratch.
 func (g *gen) consts(first int, regs ...int) {
 	g.p("MOVD $·neonConsts+%d(SB), R9", 16*first)
 	for len(regs) > 0 {
@@ -185,6 +189,7 @@ func (g *gen) consts(first int, regs ...int) {
 	}
 }
 
+// text starts the function name with its Go signature as a comment.
 func (g *gen) text(sig, name, frame string) {
 	fmt.Fprintf(&g.w, "// func %s\nTEXT ·%s(SB), NOSPLIT, %s\n", sig, name, frame)
 }

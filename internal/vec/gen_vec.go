@@ -1,0 +1,763 @@
+//go:build ignore
+
+// gen_vec writes vec_avx512_amd64.s: the AVX-512 forms of the kernels of
+// vec_generic.go.
+//
+//	go run gen_vec.go   (or: go generate ./internal/vec/)
+//
+// Each kernel is described once, as the instructions for one vector of lanes (w32
+// float32 or w64 float64 lanes of a target's registers), and the target decides the
+// few things that differ between widths: the register names, how a comparison makes a
+// mask (a vector of all-ones lanes, or a K register) and how a mask is used (blends
+// and ands, or masked instructions), and whether the last partial vector is done with
+// masked loads and stores. The instructions are those of the Go form, in its order,
+// with a separate multiply and add where Go has x*y + z (never an FMA), so every form
+// is bit-identical to the Go code.
+//
+// Go assembler operand order is the reverse of Intel's: "VSUBPS B, A, D" is D = A − B,
+// "VCMPPS $imm, B, A, D" is D = (A op B), and "VMAXPS A, B, D" returns its first
+// operand A in a lane where either is NaN — which is how Go's max(x, c) treats a NaN
+// x, so the clamps put x first. Only the first operand may be in memory.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// target is an instruction set the kernels are written for.
+type target struct {
+	name string // the kernels' name suffix
+	v    string // vector registers: "Y" or "Z"
+	h    string // registers of half a vector: "X" or "Y"
+	w32  int    // float32 lanes of a vector
+	w64  int    // float64 lanes of a vector
+	evex bool   // AVX-512: 32 registers, K masks, masked tails, broadcast operands
+}
+
+var (
+	avx2   = target{name: "AVX2", v: "Y", h: "X", w32: 8, w64: 4}
+	avx512 = target{name: "AVX512", v: "Z", h: "Y", w32: 16, w64: 8, evex: true}
+)
+
+// The constants of splat (vec_amd64.go), one row of 8 float32 each, in row order.
+var constNames = []string{
+	"HALF", "ONE", "SQRT2", "M4", "P4",
+	"ERFP0", "ERFP1", "ERFP2", "ERFP3", "ERFP4", "ERFP5", "ERFP6",
+	"ERFQ0", "ERFQ1", "ERFQ2", "ERFQ3", "ERFQ4",
+	"ABS", "QUARTER", "MHALF", "LOG2E",
+	"EXPC1", "EXPC2",
+	"EXPE0", "EXPE1", "EXPE2", "EXPE3", "EXPE4", "EXPE5",
+	"I127", "EXPMIN", "INVSQRT2PI",
+	"F127", "EXPMAX", "INF", "NEGINF",
+}
+
+func isConst(s string) bool {
+	for _, c := range constNames {
+		if c == s {
+			return true
+		}
+	}
+	return false
+}
+
+// gen writes the kernels of one target.
+type gen struct {
+	target
+	w      *bytes.Buffer
+	kern   string            // the kernel being written, for its labels
+	reg    map[string]string // constants held in registers
+	tail   bool              // writing a masked last vector
+	tailY  string            // AVX2: the register holding the lanes' mask of a masked tail
+	nlabel int
+}
+
+func (g *gen) p(format string, args ...any) { fmt.Fprintf(g.w, "\t"+format+"\n", args...) }
+
+func (g *gen) comment(s string) { fmt.Fprintf(g.w, "\t// %s\n", s) }
+
+func (g *gen) label(l string) { fmt.Fprintf(g.w, "%s_%s:\n", g.kern, l) }
+
+func (g *gen) lab(l string) string { return g.kern + "_" + l }
+
+// r is vector register i; x is the register of its lower half.
+func (g *gen) r(i int) string { return fmt.Sprintf("%s%d", g.v, i) }
+func (g *gen) x(i int) string { return fmt.Sprintf("%s%d", g.h, i) }
+
+// m is a mask: vector register y for AVX2, K register k for AVX-512.
+func (g *gen) m(y, k int) string {
+	if g.evex {
+		return fmt.Sprintf("K%d", k)
+	}
+	return g.r(y)
+}
+
+// text starts kernel name (the target's suffix added) with its Go signature.
+func (g *gen) text(name, sig, frame string) {
+	g.kern = name + g.name
+	g.reg = map[string]string{}
+	fmt.Fprintf(g.w, "\n// func %s%s\nTEXT ·%s(SB), NOSPLIT, %s\n", g.kern, sig, g.kern, frame)
+}
+
+// preload holds constant c in vector register i for the rest of the kernel.
+func (g *gen) preload(c string, i int) {
+	if g.evex {
+		g.p("VBROADCASTSS %s, %s", c, g.r(i))
+	} else {
+		g.p("VMOVUPS %s, %s", c, g.r(i))
+	}
+	g.reg[c] = g.r(i)
+}
+
+// preloadEVEX holds the first constants of cs in Z16… for an AVX-512 kernel (the
+// others are broadcast operands); an AVX2 kernel reads them from memory.
+func (g *gen) preloadEVEX(cs ...string) {
+	if !g.evex {
+		return
+	}
+	for i, c := range cs {
+		if i == 16 {
+			break
+		}
+		g.preload(c, 16+i)
+	}
+}
+
+// op writes "mn a, rest…" where the first operand that is not an immediate may name a
+// constant: a register holding it, else its row of splat (AVX2) or its first element
+// broadcast (AVX-512). The other operands are registers (or constants held in them).
+func (g *gen) op(mn, a string, rest ...string) {
+	ops := append([]string{a}, rest...)
+	first := 0
+	if strings.HasPrefix(a, "$") {
+		first = 1
+	}
+	for i, o := range ops {
+		if !isConst(o) {
+			continue
+		}
+		if r, ok := g.reg[o]; ok {
+			ops[i] = r
+		} else if i != first {
+			panic(fmt.Sprintf("%s: constant %s in a register operand of %s is not preloaded", g.kern, o, mn))
+		} else if g.evex {
+			mn += ".BCST"
+		}
+	}
+	g.p("%s %s", mn, strings.Join(ops, ", "))
+}
+
+// The logic of float32 lanes: AVX-512 has no VANDPS/VXORPS without DQ, so it uses the
+// integer forms, which give the same bits.
+func (g *gen) andps(a, b, d string) {
+	if g.evex {
+		g.op("VPANDD", a, b, d)
+	} else {
+		g.op("VANDPS", a, b, d)
+	}
+}
+
+func (g *gen) zero(i int) {
+	if g.evex {
+		g.p("VPXORD %s, %s, %s", g.r(i), g.r(i), g.r(i))
+	} else {
+		g.p("VXORPS %s, %s, %s", g.r(i), g.r(i), g.r(i))
+	}
+}
+
+// blend sets d = a where mask m is set.
+func (g *gen) blend(m, a, d string) {
+	if g.evex {
+		g.op("VBLENDMPS", a, d, m, d)
+	} else {
+		g.op("VBLENDVPS", m, a, d, d)
+	}
+}
+
+// zeroWhere sets d = 0 where mask m is set.
+func (g *gen) zeroWhere(m, d string) {
+	if g.evex {
+		g.p("VPXORD %s, %s, %s, %s", d, d, m, d)
+	} else {
+		g.p("VANDNPS %s, %s, %s", d, m, d)
+	}
+}
+
+// subWhere sets d = d − c where mask m is set (AVX2: d − 0 elsewhere, using s).
+func (g *gen) subWhere(m, c, d, s string) {
+	if g.evex {
+		g.op("VSUBPS", c, d, m, d)
+		return
+	}
+	g.op("VANDPS", c, m, s)
+	g.p("VSUBPS %s, %s, %s", s, d, d)
+}
+
+// addWhere sets d = d + a where mask m is set (AVX2: d + 0 elsewhere, using s).
+func (g *gen) addWhere(m, a, d, s string) {
+	if g.evex {
+		g.op("VADDPS", a, d, m, d)
+		return
+	}
+	g.p("VANDPS %s, %s, %s", m, a, s)
+	g.p("VADDPS %s, %s, %s", s, d, d)
+}
+
+// A pointer that a loop walks: its register and the size of its elements.
+type ptr struct {
+	reg  string
+	size int
+}
+
+// loop is the element loop of a kernel: n elements (CX, n > 0; R11 and R12 are
+// scratch), lanes a vector, the
+// body for vector u of a step of unroll vectors writing through g.at. AVX-512 does the
+// n mod lanes last elements with masked loads and stores; AVX2 only if maskedTail
+// (then in register tailY), else n must be a multiple of lanes·unroll… or of lanes with
+// the single-vector loop.
+type loop struct {
+	name       string // the labels' prefix
+	lanes      int
+	unroll     int
+	ptrs       []ptr
+	maskedTail bool
+	tailY      int
+	body       func(u int, at func(p int) string)
+}
+
+// emit writes l; it ends by falling through to (or jumping to) the kernel's done label.
+func (g *gen) emit(l loop) {
+	pre := l.name
+	if pre != "" {
+		pre += "_"
+	}
+	step := l.lanes * l.unroll
+	sh := log2(step)
+	advance := func(k int) {
+		for _, q := range l.ptrs {
+			g.p("ADDQ $%d, %s", k*q.size, q.reg)
+		}
+	}
+	addr := func(u int) func(int) string {
+		return func(p int) string {
+			q := l.ptrs[p]
+			if off := u * l.lanes * q.size; off != 0 {
+				return fmt.Sprintf("%d(%s)", off, q.reg)
+			}
+			return fmt.Sprintf("(%s)", q.reg)
+		}
+	}
+	tail := g.evex || l.maskedTail
+	g.p("MOVQ CX, R12")
+	g.p("SHRQ $%d, CX", sh)
+	next := pre + "single"
+	if l.unroll == 1 {
+		next = pre + "tail"
+	}
+	if l.unroll == 1 && !tail {
+		next = "done"
+	}
+	g.p("JZ %s", g.lab(next))
+	g.label(pre + "loop")
+	for u := range l.unroll {
+		l.body(u, addr(u))
+	}
+	advance(step)
+	g.p("DECQ CX")
+	g.p("JNZ %s", g.lab(pre+"loop"))
+	if l.unroll > 1 {
+		g.label(pre + "single")
+		g.p("MOVQ R12, CX")
+		g.p("ANDQ $%d, CX", step-1)
+		g.p("SHRQ $%d, CX", log2(l.lanes))
+		if tail {
+			g.p("JZ %s", g.lab(pre+"tail"))
+		} else {
+			g.p("JZ %s", g.lab("done"))
+		}
+		g.label(pre + "single_loop")
+		l.body(0, addr(0))
+		advance(l.lanes)
+		g.p("DECQ CX")
+		g.p("JNZ %s", g.lab(pre+"single_loop"))
+	}
+	if tail {
+		g.label(pre + "tail")
+		g.p("ANDQ $%d, R12", l.lanes-1)
+		g.p("JZ %s", g.lab("done"))
+		if g.evex {
+			g.comment("K1: the first n mod lanes lanes")
+			g.p("MOVL $1, R11")
+			g.p("MOVQ R12, CX")
+			g.p("SHLL CX, R11")
+			g.p("DECL R11")
+			g.p("KMOVW R11, K1")
+		} else {
+			g.comment("the mask of the first n mod 8 lanes: &tailMask[8 − n mod 8]")
+			g.p("LEAQ ·tailMask+32(SB), R11")
+			g.p("SHLQ $2, R12")
+			g.p("SUBQ R12, R11")
+			g.p("VMOVDQU (R11), %s", g.r(l.tailY))
+			g.tailY = g.r(l.tailY)
+		}
+		g.tail = true
+		l.body(0, addr(0))
+		g.tail = false
+	}
+	g.p("JMP %s", g.lab("done"))
+}
+
+// ld loads float32 lanes from a into register d (masked in a tail).
+func (g *gen) ld(a, d string) {
+	switch {
+	case !g.tail:
+		g.p("VMOVUPS %s, %s", a, d)
+	case g.evex:
+		g.p("VMOVUPS.Z %s, K1, %s", a, d)
+	default:
+		g.p("VMASKMOVPS %s, %s, %s", a, g.tailY, d)
+	}
+}
+
+// st stores float32 register s at a (masked in a tail).
+func (g *gen) st(s, a string) {
+	switch {
+	case !g.tail:
+		g.p("VMOVUPS %s, %s", s, a)
+	case g.evex:
+		g.p("VMOVUPS %s, K1, %s", s, a)
+	default:
+		g.p("VMASKMOVPS %s, %s, %s", s, g.tailY, a)
+	}
+}
+
+// mem is a float32 operand at a: a itself, or in a tail loaded into register s.
+func (g *gen) mem(a, s string) string {
+	if !g.tail {
+		return a
+	}
+	g.ld(a, s)
+	return s
+}
+
+// ldcvt loads float32 elements at a into the float64 lanes of vector register i.
+func (g *gen) ldcvt(a string, i int) {
+	if g.tail {
+		g.p("VCVTPS2PD.Z %s, K1, %s", a, g.r(i))
+		return
+	}
+	g.p("VCVTPS2PD %s, %s", a, g.r(i))
+}
+
+// stcvt rounds the float64 lanes of vector register i to float32 and stores them at a.
+func (g *gen) stcvt(i int, a string) {
+	if g.evex {
+		g.p("VCVTPD2PS %s, %s", g.r(i), g.x(i))
+	} else {
+		g.p("VCVTPD2PSY %s, %s", g.r(i), g.x(i))
+	}
+	g.sthalf(i, a)
+}
+
+// sthalf stores the lower half of vector register i (float32 lanes) at a.
+func (g *gen) sthalf(i int, a string) {
+	if g.tail {
+		g.p("VMOVUPS %s, K1, %s", g.x(i), a)
+		return
+	}
+	g.p("VMOVUPS %s, %s", g.x(i), a)
+}
+
+// mempd is a float64 operand at a: a itself, or in a tail loaded into register s.
+func (g *gen) mempd(a, s string) string {
+	if !g.tail {
+		return a
+	}
+	g.p("VMOVUPD.Z %s, K1, %s", a, s)
+	return s
+}
+
+// stpd stores float64 register s at a.
+func (g *gen) stpd(s, a string) {
+	if g.tail {
+		g.p("VMOVUPD %s, K1, %s", s, a)
+		return
+	}
+	g.p("VMOVUPD %s, %s", s, a)
+}
+
+func (g *gen) done() {
+	g.label("done")
+	g.p("VZEROUPPER")
+	g.p("RET")
+}
+
+func log2(n int) int {
+	k := 0
+	for 1<<k < n {
+		k++
+	}
+	if 1<<k != n {
+		panic(fmt.Sprint(n, " is not a power of 2"))
+	}
+	return k
+}
+
+// erf sets register x = Erf32(x) in every lane, using x2, p and q as scratch; M4 and P4
+// must be held in registers.
+func (g *gen) erf(x, x2, p, q string) {
+	g.op("VMAXPS", x, "M4", x) // x = max(x, −4)
+	g.op("VMINPS", x, "P4", x) // x = min(x, 4)
+	g.op("VMULPS", x, x, x2)
+	g.op("VMULPS", "ERFP0", x2, p)
+	g.op("VADDPS", "ERFP1", p, p)
+	for i := 2; i <= 6; i++ {
+		g.op("VMULPS", x2, p, p)
+		g.op("VADDPS", fmt.Sprintf("ERFP%d", i), p, p)
+	}
+	g.op("VMULPS", "ERFQ0", x2, q)
+	g.op("VADDPS", "ERFQ1", q, q)
+	for i := 2; i <= 4; i++ {
+		g.op("VMULPS", x2, q, q)
+		g.op("VADDPS", fmt.Sprintf("ERFQ%d", i), q, q)
+	}
+	g.op("VMULPS", p, x, x)
+	g.op("VDIVPS", q, x, x)
+}
+
+// erfConsts are the constants of erf after M4 and P4, in the order of their use.
+var erfConsts = []string{"ERFP0", "ERFP1", "ERFP2", "ERFP3", "ERFP4", "ERFP5", "ERFP6", "ERFQ0", "ERFQ1", "ERFQ2", "ERFQ3", "ERFQ4"}
+
+func (g *gen) gelu() {
+	g.text("gelu", "(dst, src *float32, n int)", "$0-24")
+	g.p("MOVQ dst+0(FP), DI")
+	g.p("MOVQ src+8(FP), SI")
+	g.p("MOVQ n+16(FP), CX")
+	g.preload("M4", 14)
+	g.preload("P4", 15)
+	g.preloadEVEX(append([]string{"SQRT2", "HALF", "ONE"}, erfConsts...)...)
+	g.emit(loop{lanes: g.w32, unroll: 1, ptrs: []ptr{{"DI", 4}, {"SI", 4}},
+		body: func(u int, at func(int) string) {
+			g.ld(at(1), g.r(0))                     // v
+			g.op("VMULPS", "SQRT2", g.r(0), g.r(1)) // u = v·√2
+			g.op("VMULPS", "HALF", g.r(1), g.r(1))  // u/2
+			g.erf(g.r(1), g.r(2), g.r(3), g.r(4))
+			g.op("VADDPS", "ONE", g.r(1), g.r(1))  // 1 + erf(u)
+			g.op("VMULPS", "HALF", g.r(0), g.r(0)) // v·0.5
+			g.op("VMULPS", g.r(1), g.r(0), g.r(0)) // v·0.5·(1 + erf(u))
+			g.st(g.r(0), at(0))
+		}})
+	g.done()
+}
+
+func (g *gen) geluGrad() {
+	g.text("geluGrad", "(dx, x, y, dy *float32, n int)", "$0-40")
+	g.p("MOVQ dx+0(FP), DI")
+	g.p("MOVQ x+8(FP), SI")
+	g.p("MOVQ y+16(FP), BX")
+	g.p("MOVQ dy+24(FP), DX")
+	g.p("MOVQ n+32(FP), CX")
+	g.preload("M4", 14)
+	g.preload("P4", 15)
+	g.preloadEVEX(append([]string{"SQRT2", "HALF", "ONE", "MHALF"}, erfConsts...)...)
+	r := g.r
+	g.emit(loop{lanes: g.w32, unroll: 1, ptrs: []ptr{{"DI", 4}, {"SI", 4}, {"BX", 4}, {"DX", 4}},
+		body: func(u int, at func(int) string) {
+			g.ld(at(1), r(0)) // v
+			g.comment("cdf from erf: 0.5·(1 + erf(v·√2/2))")
+			g.op("VMULPS", "SQRT2", r(0), r(1))
+			g.op("VMULPS", "HALF", r(1), r(1))
+			g.erf(r(1), r(2), r(3), r(4))
+			g.op("VADDPS", "ONE", r(1), r(1))
+			g.op("VMULPS", "HALF", r(1), r(1))
+			g.comment("cdf from the forward output, y/v, where |v| > 0.25")
+			g.ld(at(2), r(5))
+			g.op("VDIVPS", r(0), r(5), r(5)) // y/v
+			g.andps("ABS", r(0), r(6))       // |v|
+			m := g.m(6, 2)
+			g.op("VCMPPS", "$0x0e", "QUARTER", r(6), m) // |v| > 0.25 (GT_OS: false for NaN, as in Go)
+			g.blend(m, r(5), r(1))                      // cdf
+			g.comment("e = ExpNegHalfSq32(v)")
+			g.op("VMULPS", "MHALF", r(0), r(7))
+			g.op("VMULPS", r(0), r(7), r(7)) // x = −0.5·v·v
+			g.op("VMULPS", "LOG2E", r(7), r(8))
+			g.op("VSUBPS", "HALF", r(8), r(8)) // t = x·log2 e − 0.5
+			g.p("VCVTTPS2DQ %s, %s", r(8), r(9))
+			g.p("VCVTDQ2PS %s, %s", r(9), r(9)) // n = float32(int32(t))
+			m = g.m(10, 3)
+			g.op("VCMPPS", "$0x01", r(9), r(8), m) // t < n (LT_OS)
+			g.subWhere(m, "ONE", r(9), r(10))      // n-- there
+			g.op("VADDPS", "ONE", r(9), r(9))      // n++
+			g.op("VMULPS", "EXPC1", r(9), r(10))
+			g.op("VSUBPS", r(10), r(7), r(10)) // x − n·C1
+			g.op("VMULPS", "EXPC2", r(9), r(11))
+			g.op("VADDPS", r(11), r(10), r(10)) // r = x − n·C1 + n·C2
+			g.expPoly(r(10), r(11))
+			g.p("VCVTTPS2DQ %s, %s", r(9), r(9)) // int32(n)
+			g.op("VPADDD", "I127", r(9), r(9))
+			g.p("VPSLLD $23, %s, %s", r(9), r(9)) // 2^n
+			g.op("VMULPS", r(9), r(11), r(11))
+			m = g.m(10, 4)
+			g.op("VCMPPS", "$0x01", "EXPMIN", r(7), m) // x < expMin (LT_OS)
+			g.zeroWhere(m, r(11))                      // e = 0 there
+			g.comment("dx = dy·(cdf + v·e·(1/√(2π)))")
+			g.op("VMULPS", r(11), r(0), r(11))
+			g.op("VMULPS", "INVSQRT2PI", r(11), r(11))
+			g.op("VADDPS", r(11), r(1), r(1))
+			g.op("VMULPS", g.mem(at(3), r(12)), r(1), r(1))
+			g.st(r(1), at(0))
+		}})
+	g.done()
+}
+
+// expPoly sets p = expPoly(rr) (Cephes' polynomial, each step rounded).
+func (g *gen) expPoly(rr, p string) {
+	g.op("VMULPS", "EXPE0", rr, p) // p = E0·r + E1
+	g.op("VADDPS", "EXPE1", p, p)
+	for i := 2; i <= 5; i++ {
+		g.op("VMULPS", rr, p, p) // p = p·r + E2 … E5
+		g.op("VADDPS", fmt.Sprintf("EXPE%d", i), p, p)
+	}
+	g.op("VMULPS", rr, p, p)    // p·r
+	g.op("VMULPS", rr, p, p)    // p·r·r
+	g.op("VADDPS", rr, p, p)    // + r
+	g.op("VADDPS", "ONE", p, p) // + 1
+}
+
+// exp sets register 3 = Exp32(register 0) in every lane, using registers 1, 2, 4
+// and 5 as scratch.
+func (g *gen) exp() {
+	r := g.r
+	g.op("VMULPS", "LOG2E", r(0), r(1))
+	g.op("VADDPS", "HALF", r(1), r(1)) // t = x·log2 e + 0.5
+	if g.evex {
+		g.p("VRNDSCALEPS $1, %s, %s", r(1), r(1)) // n = floor(t)
+	} else {
+		g.p("VROUNDPS $1, %s, %s", r(1), r(1)) // n = floor(t)
+	}
+	g.op("VMULPS", "EXPC1", r(1), r(2))
+	g.op("VSUBPS", r(2), r(0), r(2)) // x − n·C1
+	g.op("VMULPS", "EXPC2", r(1), r(3))
+	g.op("VADDPS", r(3), r(2), r(2)) // r = x − n·C1 + n·C2
+	g.expPoly(r(2), r(3))
+	m := g.m(4, 2)
+	g.op("VCMPPS", "$0x0e", "F127", r(1), m) // n > 127: y = y·2, n = n − 1
+	g.addWhere(m, r(3), r(3), r(5))
+	g.subWhere(m, "ONE", r(1), r(5))
+	g.p("VCVTTPS2DQ %s, %s", r(1), r(1)) // int32(n)
+	g.op("VPADDD", "I127", r(1), r(1))
+	g.p("VPSLLD $23, %s, %s", r(1), r(1)) // 2^n
+	g.op("VMULPS", r(1), r(3), r(3))
+	m = g.m(4, 3)
+	g.op("VCMPPS", "$0x01", "EXPMIN", r(0), m) // x < expMin: 0
+	g.zeroWhere(m, r(3))
+	m = g.m(4, 4)
+	g.op("VCMPPS", "$0x0e", "EXPMAX", r(0), m) // x > expMax: +Inf
+	g.blend(m, "INF", r(3))
+	m = g.m(4, 5)
+	g.op("VCMPPS", "$0x03", r(0), r(0), m) // x is NaN: x
+	g.blend(m, r(0), r(3))
+}
+
+var expConsts = []string{"LOG2E", "HALF", "EXPC1", "EXPC2", "EXPE0", "EXPE1", "EXPE2", "EXPE3", "EXPE4", "EXPE5", "ONE", "F127", "I127", "EXPMIN", "EXPMAX", "INF"}
+
+func (g *gen) expShift() {
+	g.text("expShift", "(dst, src *float32, n int, shift float32)", "$0-28")
+	g.p("MOVQ dst+0(FP), DI")
+	g.p("MOVQ src+8(FP), SI")
+	g.p("MOVQ n+16(FP), CX")
+	g.p("VBROADCASTSS shift+24(FP), %s", g.r(13))
+	g.preloadEVEX(expConsts...)
+	g.emit(loop{lanes: g.w32, unroll: 1, ptrs: []ptr{{"DI", 4}, {"SI", 4}}, maskedTail: true, tailY: 6,
+		body: func(u int, at func(int) string) {
+			g.ld(at(1), g.r(0))
+			g.op("VSUBPS", g.r(13), g.r(0), g.r(0)) // x = src − shift
+			g.exp()
+			g.st(g.r(3), at(0))
+		}})
+	g.done()
+}
+
+// max returns, not stores, so it is not an emit loop of its own: the lanes' running
+// maximum in register 0, then the reduction.
+func (g *gen) max() {
+	g.text("max", "(x *float32, n int) float32", "$0-20")
+	g.p("MOVQ x+0(FP), SI")
+	g.p("MOVQ n+8(FP), CX")
+	if g.evex {
+		g.p("VBROADCASTSS NEGINF, Z0")
+	} else {
+		g.p("VMOVUPS NEGINF, Y0")
+	}
+	g.emit(loop{lanes: g.w32, unroll: 1, ptrs: []ptr{{"SI", 4}},
+		body: func(u int, at func(int) string) {
+			g.ld(at(0), g.r(2))
+			if g.tail {
+				g.p("VMAXPS %s, %s, K1, %s", g.r(0), g.r(2), g.r(0)) // the lanes past n keep m
+			} else {
+				g.p("VMAXPS %s, %s, %s", g.r(0), g.r(2), g.r(0)) // m = max(x, m), m where x is NaN
+			}
+		}})
+	g.label("done")
+	if g.evex {
+		g.p("VEXTRACTF64X4 $1, Z0, Y1")
+		g.p("VMAXPS Y1, Y0, Y0") // 8 lanes
+	}
+	g.p("VEXTRACTF128 $1, Y0, X1")
+	g.p("VMAXPS X1, X0, X0") // 4 lanes
+	g.p("VMOVHLPS X0, X0, X1")
+	g.p("VMAXPS X1, X0, X0") // 2 lanes
+	g.p("VPSHUFD $1, X0, X1")
+	g.p("VMAXSS X1, X0, X0") // 1 lane
+	g.p("VZEROUPPER")
+	g.p("MOVSS X0, ret+16(FP)")
+	g.p("RET")
+}
+
+func (g *gen) scale() {
+	g.text("scale", "(x *float32, n int, s float64)", "$0-24")
+	g.p("MOVQ x+0(FP), SI")
+	g.p("MOVQ n+8(FP), CX")
+	g.p("VBROADCASTSD s+16(FP), %s", g.r(2))
+	g.emit(loop{lanes: g.w64, unroll: 2, ptrs: []ptr{{"SI", 4}},
+		body: func(u int, at func(int) string) {
+			g.ldcvt(at(0), u)
+			g.p("VMULPD %s, %s, %s", g.r(2), g.r(u), g.r(u))
+			g.stcvt(u, at(0)) // rounded once to float32
+		}})
+	g.done()
+}
+
+func (g *gen) add() {
+	g.text("add", "(dst, a, b *float32, n int)", "$0-32")
+	g.p("MOVQ dst+0(FP), DI")
+	g.p("MOVQ a+8(FP), SI")
+	g.p("MOVQ b+16(FP), BX")
+	g.p("MOVQ n+24(FP), CX")
+	g.emit(loop{lanes: g.w32, unroll: 4, ptrs: []ptr{{"DI", 4}, {"SI", 4}, {"BX", 4}},
+		body: func(u int, at func(int) string) {
+			g.ld(at(1), g.r(u))
+			g.p("VADDPS %s, %s, %s", g.mem(at(2), g.r(4+u)), g.r(u), g.r(u))
+			g.st(g.r(u), at(0))
+		}})
+	g.done()
+}
+
+func (g *gen) softmaxGrad() {
+	g.text("softmaxGrad", "(dx, p, grad *float32, n int, d float32)", "$0-36")
+	g.p("MOVQ dx+0(FP), DI")
+	g.p("MOVQ p+8(FP), SI")
+	g.p("MOVQ grad+16(FP), BX")
+	g.p("MOVQ n+24(FP), CX")
+	g.p("VBROADCASTSS d+32(FP), %s", g.r(15))
+	g.zero(14)
+	r := g.r
+	g.emit(loop{lanes: g.w32, unroll: 1, ptrs: []ptr{{"DI", 4}, {"SI", 4}, {"BX", 4}},
+		body: func(u int, at func(int) string) {
+			g.ld(at(1), r(0))                           // p
+			g.ld(at(2), r(1))                           // g
+			g.p("VSUBPS %s, %s, %s", r(15), r(1), r(1)) // g − d
+			g.p("VMULPS %s, %s, %s", r(1), r(0), r(1))  // p·(g − d)
+			m := g.m(2, 2)
+			g.p("VCMPPS $0x00, %s, %s, %s", r(14), r(0), m) // p == 0 (EQ_OQ)
+			g.zeroWhere(m, r(1))                            // exactly 0 there
+			g.st(r(1), at(0))
+		}})
+	g.done()
+}
+
+// adamw does AdamW in float64 lanes; registers 8–15 hold the constants (decay, w,
+// 1−w, β2, 1−β2, bc2Sqrt, eps, stepSize) and the lower half of register 7 is zero.
+func (g *gen) adamw() {
+	g.text("adamw", "(p, grad, m, v *float32, n int, c *adamwConsts, lerp bool)", "$0-49")
+	g.p("MOVQ p+0(FP), SI")
+	g.p("MOVQ grad+8(FP), BX")
+	g.p("MOVQ m+16(FP), DX")
+	g.p("MOVQ v+24(FP), R8")
+	g.p("MOVQ n+32(FP), CX")
+	g.p("MOVQ c+40(FP), AX")
+	for i := range 8 {
+		g.p("VBROADCASTSD %d(AX), %s", 8*i, g.r(8+i))
+	}
+	g.p("VXORPS X7, X7, X7")
+	g.p("MOVBLZX lerp+48(FP), AX")
+	g.p("TESTQ AX, AX")
+	g.p("JZ %s", g.lab("flip_start"))
+	r := g.r
+	ptrs := []ptr{{"SI", 4}, {"BX", 4}, {"DX", 4}, {"R8", 4}}
+	body := func(lerp bool) func(int, func(int) string) {
+		return func(u int, at func(int) string) {
+			g.ldcvt(at(1), 0)                          // g
+			g.ldcvt(at(0), 1)                          // p
+			g.p("VMULPD %s, %s, %s", r(8), r(1), r(1)) // p·decay
+			g.ldcvt(at(2), 2)                          // m
+			g.p("VSUBPD %s, %s, %s", r(2), r(0), r(3)) // g − m
+			if lerp {
+				g.p("VMULPD %s, %s, %s", r(9), r(3), r(3)) // w·(g − m)
+				g.p("VADDPD %s, %s, %s", r(3), r(2), r(2)) // m + w·(g − m)
+			} else {
+				g.p("VMULPD %s, %s, %s", r(10), r(3), r(3)) // (g − m)·(1 − w)
+				g.p("VSUBPD %s, %s, %s", r(3), r(0), r(2))  // g − (g − m)·(1 − w)
+			}
+			g.ldcvt(at(3), 4)                           // v
+			g.p("VMULPD %s, %s, %s", r(11), r(4), r(4)) // v·β2
+			g.p("VMULPD %s, %s, %s", r(0), r(0), r(5))  // g·g
+			g.p("VMULPD %s, %s, %s", r(12), r(5), r(5)) // (1 − β2)·g²
+			g.p("VADDPD %s, %s, %s", r(5), r(4), r(4))  // v
+			g.p("VSQRTPD %s, %s", r(4), r(5))
+			g.p("VDIVPD %s, %s, %s", r(13), r(5), r(5)) // √v / bc2Sqrt
+			g.p("VADDPD %s, %s, %s", r(14), r(5), r(5)) // + eps
+			g.p("VDIVPD %s, %s, %s", r(5), r(2), r(6))  // m / denom
+			g.p("VMULPD %s, %s, %s", r(15), r(6), r(6)) // stepSize·(m / denom)
+			g.p("VSUBPD %s, %s, %s", r(6), r(1), r(1))  // p
+			g.stcvt(1, at(0))
+			g.stcvt(2, at(2))
+			g.stcvt(4, at(3))
+			g.sthalf(7, at(1)) // g = 0
+		}
+	}
+	g.emit(loop{name: "lerp", lanes: g.w64, unroll: 2, ptrs: ptrs, body: body(true)})
+	g.label("flip_start")
+	g.emit(loop{name: "flip", lanes: g.w64, unroll: 2, ptrs: ptrs, body: body(false)})
+	g.done()
+}
+
+// header is the start of the generated file, the splat rows' names included.
+func header(w *bytes.Buffer, what string) {
+	fmt.Fprintf(w, `// Code generated by gen_vec.go; DO NOT EDIT.
+
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// %s
+//
+// Each follows its Go form operation by operation — the same constants, the same order,
+// a multiply and an add where Go has x*y + z (never an FMA, which rounds once instead
+// of twice) — so the results are bit-identical to the Go code's.
+
+// The rows of splat (vec_amd64.go): each constant in 8 lanes, 32 bytes a row.
+`, what)
+	for i, c := range constNames {
+		fmt.Fprintf(w, "#define %-10s ·splat+%d(SB)\n", c, 32*i)
+	}
+}
+
+func main() {
+	var w bytes.Buffer
+	header(&w, "AVX-512 forms of the kernels of vec_generic.go, 16 float32 or 8 float64 lanes per ZMM\n// register; the last n mod 16 (or 8) elements with masked loads and stores (K1).")
+	g := &gen{target: avx512, w: &w}
+	g.gelu()
+	g.geluGrad()
+	g.max()
+	g.expShift()
+	g.scale()
+	g.adamw()
+	g.add()
+	g.softmaxGrad()
+	if err := os.WriteFile("vec_avx512_amd64.s", w.Bytes(), 0o644); err != nil {
+		panic(err)
+	}
+}

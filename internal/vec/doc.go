@@ -7,8 +7,7 @@
 // on other architectures and under the purego build tag, and two forms in Go assembly
 // for amd64: AVX2 (vec_amd64.s), 8 float32 or 4 float64 lanes at a time, and AVX-512
 // (vec_avx512_amd64.s, written by gen_vec.go), 16 float32 or 8 float64 lanes with
-// masked loads and stores for the last partial vector (the LayerNorm kernels have only
-// the AVX2 form). The best form the CPU has is
+// masked loads and stores for the last partial vector. The best form the CPU has is
 // chosen at start-up (golang.org/x/sys/cpu: AVX-512F and VL, else AVX2, else Go). The
 // assembly evaluates the same formulas in the same order with separate multiplies and
 // adds (no FMA, which rounds once instead of twice), and the Go form rounds every

@@ -724,6 +724,304 @@ func (g *gen) adamw() {
 	g.done()
 }
 
+// The LayerNorm row passes, in float64 lanes.
+
+func (g *gen) layerNormRow() {
+	g.text("layerNormRow", "(y, x, gain, bias *float32, n int, mean, rstd float64)", "$0-56")
+	g.p("MOVQ y+0(FP), DI")
+	g.p("MOVQ x+8(FP), SI")
+	g.p("MOVQ gain+16(FP), DX")
+	g.p("MOVQ bias+24(FP), R9")
+	g.p("MOVQ n+32(FP), CX")
+	g.p("VBROADCASTSD mean+40(FP), %s", g.r(14))
+	g.p("VBROADCASTSD rstd+48(FP), %s", g.r(15))
+	g.p("TESTQ R9, R9")
+	g.p("JZ %s", g.lab("nobias_start"))
+	r := g.r
+	body := func(bias bool) func(int, func(int) string) {
+		return func(u int, at func(int) string) {
+			g.ldcvt(at(1), 0)
+			g.p("VSUBPD %s, %s, %s", r(14), r(0), r(0)) // x − mean
+			g.p("VMULPD %s, %s, %s", r(15), r(0), r(0)) // ·rstd
+			g.ldcvt(at(2), 1)
+			g.p("VMULPD %s, %s, %s", r(1), r(0), r(0)) // ·g
+			if bias {
+				g.ldcvt(at(3), 1)
+				g.p("VADDPD %s, %s, %s", r(1), r(0), r(0)) // + b
+			}
+			g.stcvt(0, at(0))
+		}
+	}
+	g.emit(loop{name: "bias", lanes: g.w64, unroll: 1, ptrs: []ptr{{"DI", 4}, {"SI", 4}, {"DX", 4}, {"R9", 4}}, body: body(true)})
+	g.label("nobias_start")
+	g.emit(loop{name: "nobias", lanes: g.w64, unroll: 1, ptrs: []ptr{{"DI", 4}, {"SI", 4}, {"DX", 4}}, body: body(false)})
+	g.done()
+}
+
+func (g *gen) layerNormGradRow() {
+	g.text("layerNormGradRow", "(dx, x, gain, dy *float32, n int, mean, rstd, m1, m2 float64)", "$0-72")
+	g.p("MOVQ dx+0(FP), DI")
+	g.p("MOVQ x+8(FP), SI")
+	g.p("MOVQ gain+16(FP), DX")
+	g.p("MOVQ dy+24(FP), BX")
+	g.p("MOVQ n+32(FP), CX")
+	for i, a := range []string{"mean+40", "rstd+48", "m1+56", "m2+64"} {
+		g.p("VBROADCASTSD %s(FP), %s", a, g.r(12+i))
+	}
+	r := g.r
+	g.emit(loop{lanes: g.w64, unroll: 1, ptrs: []ptr{{"DI", 4}, {"SI", 4}, {"DX", 4}, {"BX", 4}},
+		body: func(u int, at func(int) string) {
+			g.ldcvt(at(1), 0)
+			g.p("VSUBPD %s, %s, %s", r(12), r(0), r(0)) // x − mean
+			g.p("VMULPD %s, %s, %s", r(13), r(0), r(0)) // x̂ = (x − mean)·rstd
+			g.p("VMULPD %s, %s, %s", r(15), r(0), r(0)) // x̂·m2
+			g.ldcvt(at(3), 1)
+			g.ldcvt(at(2), 2)
+			g.p("VMULPD %s, %s, %s", r(2), r(1), r(1))  // dŷ = dy·g
+			g.p("VSUBPD %s, %s, %s", r(14), r(1), r(1)) // dŷ − m1
+			g.p("VSUBPD %s, %s, %s", r(0), r(1), r(1))  // − x̂·m2
+			g.p("VMULPD %s, %s, %s", r(13), r(1), r(1)) // rstd·(…)
+			g.stcvt(1, at(0))
+		}})
+	g.done()
+}
+
+func (g *gen) gainAcc() {
+	g.text("gainAcc", "(acc *float64, x, dy *float32, n int, mean, rstd float64)", "$0-48")
+	g.p("MOVQ acc+0(FP), DI")
+	g.p("MOVQ x+8(FP), SI")
+	g.p("MOVQ dy+16(FP), BX")
+	g.p("MOVQ n+24(FP), CX")
+	g.p("VBROADCASTSD mean+32(FP), %s", g.r(14))
+	g.p("VBROADCASTSD rstd+40(FP), %s", g.r(15))
+	r := g.r
+	g.emit(loop{lanes: g.w64, unroll: 1, ptrs: []ptr{{"DI", 8}, {"SI", 4}, {"BX", 4}},
+		body: func(u int, at func(int) string) {
+			g.ldcvt(at(1), 0)
+			g.p("VSUBPD %s, %s, %s", r(14), r(0), r(0)) // x − mean
+			g.ldcvt(at(2), 1)
+			g.p("VMULPD %s, %s, %s", r(0), r(1), r(1))                 // dy·(x − mean)
+			g.p("VMULPD %s, %s, %s", r(15), r(1), r(1))                // ·rstd
+			g.p("VADDPD %s, %s, %s", g.mempd(at(0), r(2)), r(1), r(1)) // acc + …
+			g.stpd(r(1), at(0))
+		}})
+	g.done()
+}
+
+// The row sums of 8 rows, one row per float64 lane (AVX2: rows 0–3 and 4–7 in two
+// vectors), 4 columns a step: the rows start at B, B+R8, B+2·R8, B+R9 (R8 a row in
+// bytes, R9 three rows) for the first 4 and the same from B4 for the others.
+
+// tr4 loads 4 columns of the 4 rows at b and leaves column j of the rows in the
+// float32 lanes of X register a[j], using X4–X7 as scratch.
+func (g *gen) tr4(b string, a [4]int) {
+	x := func(i int) string { return fmt.Sprintf("X%d", i) }
+	g.p("VMOVUPS (%s), %s", b, x(a[0]))
+	g.p("VMOVUPS (%s)(R8*1), %s", b, x(a[1]))
+	g.p("VMOVUPS (%s)(R8*2), %s", b, x(a[2]))
+	g.p("VMOVUPS (%s)(R9*1), %s", b, x(a[3]))
+	g.p("VUNPCKLPS %s, %s, X4", x(a[1]), x(a[0])) // r0j0 r1j0 r0j1 r1j1
+	g.p("VUNPCKHPS %s, %s, X5", x(a[1]), x(a[0])) // r0j2 r1j2 r0j3 r1j3
+	g.p("VUNPCKLPS %s, %s, X6", x(a[3]), x(a[2])) // r2j0 r3j0 r2j1 r3j1
+	g.p("VUNPCKHPS %s, %s, X7", x(a[3]), x(a[2])) // r2j2 r3j2 r2j3 r3j3
+	g.p("VMOVLHPS X6, X4, %s", x(a[0]))           // column 0
+	g.p("VMOVHLPS X4, X6, %s", x(a[1]))           // column 1
+	g.p("VMOVLHPS X7, X5, %s", x(a[2]))           // column 2
+	g.p("VMOVHLPS X5, X7, %s", x(a[3]))           // column 3
+}
+
+// cols8 loads 4 columns of the 8 rows at b (rows 0–3) and b4 (rows 4–7) as float64
+// and calls f with each group of rows in a vector (AVX2: rows 0–3, then rows 4–7;
+// AVX-512: all 8) and its columns' registers, a[j] for column j; X8–X11 are scratch
+// for AVX-512.
+func (g *gen) cols8(b, b4 string, a [4]int, f func(grp int, col [4]string)) {
+	var col [4]string
+	for j := range col {
+		col[j] = g.r(a[j])
+	}
+	if !g.evex {
+		for grp, base := range []string{b, b4} {
+			g.tr4(base, a)
+			for j := range 4 {
+				g.p("VCVTPS2PD X%d, %s", a[j], col[j])
+			}
+			f(grp, col)
+		}
+		return
+	}
+	g.tr4(b, a)
+	g.tr4(b4, [4]int{8, 9, 10, 11})
+	for j := range 4 {
+		g.p("VINSERTF128 $1, X%d, Y%d, Y%d", 8+j, a[j], a[j]) // rows 4–7 above rows 0–3
+		g.p("VCVTPS2PD Y%d, %s", a[j], col[j])
+	}
+	f(0, col)
+}
+
+// groups is how many vectors hold the 8 rows' float64 lanes.
+func (g *gen) groups() int { return 8 / g.w64 }
+
+func (g *gen) rowStats8() {
+	g.text("rowStats8", "(x *float32, c int, mean, vr *[8]float64)", "$0-32")
+	g.p("MOVQ x+0(FP), SI")
+	g.p("MOVQ c+8(FP), CX")
+	g.p("MOVQ mean+16(FP), AX")
+	g.p("MOVQ vr+24(FP), DX")
+	g.p("MOVQ CX, R8")
+	g.p("SHLQ $2, R8")         // a row in bytes
+	g.p("LEAQ (R8)(R8*2), R9") // three rows
+	g.p("LEAQ (SI)(R8*4), DI") // rows 4–7
+	g.p("CVTSQ2SD CX, X12")
+	g.p("VBROADCASTSD X12, %s", g.r(12)) // float64(c)
+	g.p("SHRQ $2, CX")                   // steps of 4 columns
+	g.p("MOVQ CX, R10")
+	n := g.groups()
+	acc := func(grp int) string { return g.r(13 + grp) }  // the sums
+	mean := func(grp int) string { return g.r(16 + grp) } // AVX-512: Z16; AVX2: 16 is out of range
+	if !g.evex {
+		mean = func(grp int) string { return g.r(10 + grp) }
+	}
+	for grp := range n {
+		g.zeropd(acc(grp))
+	}
+	g.label("sum")
+	g.cols8("SI", "DI", [4]int{0, 1, 2, 3}, func(grp int, col [4]string) {
+		for _, c := range col {
+			g.p("VADDPD %s, %s, %s", c, acc(grp), acc(grp))
+		}
+	})
+	g.p("ADDQ $16, SI")
+	g.p("ADDQ $16, DI")
+	g.p("DECQ CX")
+	g.p("JNZ %s", g.lab("sum"))
+	for grp := range n {
+		g.p("VDIVPD %s, %s, %s", g.r(12), acc(grp), mean(grp)) // the means
+		g.p("VMOVUPD %s, %d(AX)", mean(grp), 8*g.w64*grp)
+		g.zeropd(acc(grp))
+	}
+	g.p("MOVQ R10, CX")
+	g.p("MOVQ R10, BX")
+	g.p("SHLQ $4, BX")
+	g.p("SUBQ BX, SI") // back to column 0
+	g.p("SUBQ BX, DI")
+	g.label("sq")
+	g.cols8("SI", "DI", [4]int{0, 1, 2, 3}, func(grp int, col [4]string) {
+		for _, c := range col { // (column − mean)²
+			g.p("VSUBPD %s, %s, %s", mean(grp), c, c)
+			g.p("VMULPD %s, %s, %s", c, c, c)
+		}
+		for _, c := range col {
+			g.p("VADDPD %s, %s, %s", c, acc(grp), acc(grp))
+		}
+	})
+	g.p("ADDQ $16, SI")
+	g.p("ADDQ $16, DI")
+	g.p("DECQ CX")
+	g.p("JNZ %s", g.lab("sq"))
+	for grp := range n {
+		g.p("VMOVUPD %s, %d(DX)", acc(grp), 8*g.w64*grp)
+	}
+	g.p("VZEROUPPER")
+	g.p("RET")
+}
+
+func (g *gen) zeropd(r string) {
+	if g.evex {
+		g.p("VPXORQ %s, %s, %s", r, r, r)
+	} else {
+		g.p("VXORPD %s, %s, %s", r, r, r)
+	}
+}
+
+// gradMeans8 sums dh = dy·g and dh·(x − mean)·rstd over each of 8 rows' columns.
+func (g *gen) gradMeans8() {
+	g.text("gradMeans8", "(x, dy, gain *float32, c int, mean, rstd, m1, m2 *[8]float64)", "$0-64")
+	g.p("MOVQ x+0(FP), SI")
+	g.p("MOVQ dy+8(FP), R11")
+	g.p("MOVQ gain+16(FP), R13")
+	g.p("MOVQ c+24(FP), CX")
+	g.p("MOVQ mean+32(FP), AX")
+	g.p("MOVQ rstd+40(FP), BX")
+	g.p("MOVQ CX, R8")
+	g.p("SHLQ $2, R8")           // a row in bytes
+	g.p("LEAQ (R8)(R8*2), R9")   // three rows
+	g.p("LEAQ (SI)(R8*4), DI")   // x rows 4–7
+	g.p("LEAQ (R11)(R8*4), R12") // dy rows 4–7
+	g.p("SHRQ $2, CX")
+	n := g.groups()
+	// m1 and m2 of each group, and the group's mean and rstd (memory operands for
+	// AVX2, registers for AVX-512).
+	m1 := func(grp int) string { return g.r(8 + 2*grp) }
+	m2 := func(grp int) string { return g.r(9 + 2*grp) }
+	mean := func(grp int) string { return fmt.Sprintf("%d(AX)", 32*grp) }
+	rstd := func(grp int) string { return fmt.Sprintf("%d(BX)", 32*grp) }
+	if g.evex { // clear of the scratch registers 8–11 of cols8 and gm
+		g.p("VMOVUPD (AX), Z16")
+		g.p("VMOVUPD (BX), Z17")
+		mean = func(int) string { return "Z16" }
+		rstd = func(int) string { return "Z17" }
+		m1 = func(int) string { return "Z24" }
+		m2 = func(int) string { return "Z25" }
+	}
+	for grp := range n {
+		g.zeropd(m1(grp))
+		g.zeropd(m2(grp))
+	}
+	g.label("loop")
+	// The columns of x in registers 0–3, then (gm) those of dy in 12–15 and the gains
+	// in 4–7, group by group (AVX2) or all rows at once (AVX-512).
+	g.cols8("SI", "DI", [4]int{0, 1, 2, 3}, func(grp int, col [4]string) {
+		g.gm(grp, col, m1(grp), m2(grp), mean(grp), rstd(grp))
+	})
+	g.p("ADDQ $16, SI")
+	g.p("ADDQ $16, DI")
+	g.p("ADDQ $16, R11")
+	g.p("ADDQ $16, R12")
+	g.p("ADDQ $16, R13")
+	g.p("DECQ CX")
+	g.p("JNZ %s", g.lab("loop"))
+	g.p("MOVQ m1+48(FP), AX")
+	g.p("MOVQ m2+56(FP), BX")
+	for grp := range n {
+		g.p("VMOVUPD %s, %d(AX)", m1(grp), 8*g.w64*grp)
+		g.p("VMOVUPD %s, %d(BX)", m2(grp), 8*g.w64*grp)
+	}
+	g.p("VZEROUPPER")
+	g.p("RET")
+}
+
+// gm loads group grp's dy columns (registers 12–15) and the 4 gains (4–7) and adds
+// column j of x (xc[j]) into m1 and m2.
+func (g *gen) gm(grp int, xc [4]string, m1, m2, mean, rstd string) {
+	dy := [4]int{12, 13, 14, 15}
+	if g.evex {
+		g.tr4("R11", dy)
+		g.tr4("R12", [4]int{8, 9, 10, 11})
+		for j := range 4 {
+			g.p("VINSERTF128 $1, X%d, Y%d, Y%d", 8+j, dy[j], dy[j])
+			g.p("VCVTPS2PD Y%d, Z%d", dy[j], dy[j])
+		}
+	} else {
+		g.tr4([]string{"R11", "R12"}[grp], dy)
+		for j := range 4 {
+			g.p("VCVTPS2PD X%d, Y%d", dy[j], dy[j])
+		}
+	}
+	for j := range 4 { // the gains g[j…j+3] in every lane
+		g.p("VBROADCASTSS %d(R13), %s", 4*j, g.x(4+j))
+		g.p("VCVTPS2PD %s, %s", g.x(4+j), g.r(4+j))
+	}
+	for j := range 4 {
+		d, gn, x := g.r(dy[j]), g.r(4+j), xc[j]
+		g.p("VMULPD %s, %s, %s", gn, d, d) // dh = dy·g
+		g.p("VADDPD %s, %s, %s", d, m1, m1)
+		g.p("VSUBPD %s, %s, %s", mean, x, x) // x − mean
+		g.p("VMULPD %s, %s, %s", x, d, x)    // dh·(x − mean)
+		g.p("VMULPD %s, %s, %s", rstd, x, x) // ·rstd
+		g.p("VADDPD %s, %s, %s", x, m2, m2)
+	}
+}
+
 // header is the start of the generated file, the splat rows' names included.
 func header(w *bytes.Buffer, what string) {
 	fmt.Fprintf(w, `// Code generated by gen_vec.go; DO NOT EDIT.
@@ -757,6 +1055,11 @@ func main() {
 	g.adamw()
 	g.add()
 	g.softmaxGrad()
+	g.layerNormRow()
+	g.layerNormGradRow()
+	g.gainAcc()
+	g.rowStats8()
+	g.gradMeans8()
 	if err := os.WriteFile("vec_avx512_amd64.s", w.Bytes(), 0o644); err != nil {
 		panic(err)
 	}

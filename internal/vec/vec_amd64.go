@@ -123,38 +123,52 @@ func adamwBlocks(p, g, m, v []float32, c *adamwConsts, lerp bool) int {
 //go:noescape
 func adamwAVX2(p, grad, m, v *float32, n int, c *adamwConsts, lerp bool)
 
-// layerNormRowBlocks is geluBlocks for layerNormRow (blocks of 4 elements).
+// layerNormRowBlocks is geluBlocks for layerNormRow (AVX2: blocks of 4 elements).
 func layerNormRowBlocks(y, x, g, b []float32, mean, rstd float64) int {
-	n := len(x) &^ 3
-	if level < levelAVX2 || n == 0 {
-		return 0
-	}
+	n := len(x)
 	var bias *float32
-	if b != nil {
-		bias = &b[:len(x)][0]
+	if b != nil && n > 0 {
+		bias = &b[:n][0]
 	}
-	layerNormRowAVX2(&y[0], &x[0], &g[0], bias, n, mean, rstd)
-	return n
+	switch {
+	case n == 0:
+	case level >= levelAVX512:
+		layerNormRowAVX512(&y[0], &x[0], &g[0], bias, n, mean, rstd)
+		return n
+	case level >= levelAVX2 && n >= 4:
+		layerNormRowAVX2(&y[0], &x[0], &g[0], bias, n&^3, mean, rstd)
+		return n &^ 3
+	}
+	return 0
 }
 
-// layerNormGradRowBlocks is geluBlocks for layerNormGradRow (blocks of 4 elements).
+// layerNormGradRowBlocks is geluBlocks for layerNormGradRow (AVX2: blocks of 4
+// elements).
 func layerNormGradRowBlocks(dx, x, g, dy []float32, mean, rstd, m1, m2 float64) int {
-	n := len(x) &^ 3
-	if level < levelAVX2 || n == 0 {
-		return 0
+	switch n := len(x); {
+	case n == 0:
+	case level >= levelAVX512:
+		layerNormGradRowAVX512(&dx[0], &x[0], &g[0], &dy[0], n, mean, rstd, m1, m2)
+		return n
+	case level >= levelAVX2 && n >= 4:
+		layerNormGradRowAVX2(&dx[0], &x[0], &g[0], &dy[0], n&^3, mean, rstd, m1, m2)
+		return n &^ 3
 	}
-	layerNormGradRowAVX2(&dx[0], &x[0], &g[0], &dy[0], n, mean, rstd, m1, m2)
-	return n
+	return 0
 }
 
-// gainAccBlocks is geluBlocks for gainAcc (blocks of 4 elements).
+// gainAccBlocks is geluBlocks for gainAcc (AVX2: blocks of 4 elements).
 func gainAccBlocks(acc []float64, x, dy []float32, mean, rstd float64) int {
-	n := len(x) &^ 3
-	if level < levelAVX2 || n == 0 {
-		return 0
+	switch n := len(x); {
+	case n == 0:
+	case level >= levelAVX512:
+		gainAccAVX512(&acc[0], &x[0], &dy[0], n, mean, rstd)
+		return n
+	case level >= levelAVX2 && n >= 4:
+		gainAccAVX2(&acc[0], &x[0], &dy[0], n&^3, mean, rstd)
+		return n &^ 3
 	}
-	gainAccAVX2(&acc[0], &x[0], &dy[0], n, mean, rstd)
-	return n
+	return 0
 }
 
 // layerNormRowAVX2 is layerNormRow for n a positive multiple of 4; bias may be nil.
@@ -211,15 +225,19 @@ func softmaxGradBlocks(dx, p, g []float32, d float32) int {
 func softmaxGradAVX2(dx, p, grad *float32, n int, d float32)
 
 // rowStats8 is rowStats for 8 rows in the assembly (one row per float64 lane, 4
-// columns a step), when the CPU has AVX2 and c is a multiple of 4; it reports whether
-// it ran.
+// columns a step; AVX2 in two vectors of 4 rows, AVX-512 in one), when the CPU has
+// AVX2 and c is a multiple of 4; it reports whether it ran.
 func rowStats8(mean, rstd []float64, x []float32, c int, eps float64) bool {
 	if level < levelAVX2 || c%4 != 0 || c == 0 {
 		return false
 	}
 	x = x[:8*c]
 	var m, vr [8]float64
-	rowStats8AVX2(&x[0], c, &m, &vr)
+	if level >= levelAVX512 {
+		rowStats8AVX512(&x[0], c, &m, &vr)
+	} else {
+		rowStats8AVX2(&x[0], c, &m, &vr)
+	}
 	n := float64(c)
 	for i := range 8 {
 		mean[i], rstd[i] = m[i], 1/math.Sqrt(vr[i]/n+eps)
@@ -243,7 +261,11 @@ func gradMeans8(m1, m2 []float64, x, g, dy []float32, c int, mean, rstd []float6
 	var mn, rs, a, b [8]float64
 	copy(mn[:], mean[:8])
 	copy(rs[:], rstd[:8])
-	gradMeans8AVX2(&x[0], &dy[0], &g[0], c, &mn, &rs, &a, &b)
+	if level >= levelAVX512 {
+		gradMeans8AVX512(&x[0], &dy[0], &g[0], c, &mn, &rs, &a, &b)
+	} else {
+		gradMeans8AVX2(&x[0], &dy[0], &g[0], c, &mn, &rs, &a, &b)
+	}
 	n := float64(c)
 	for i := range 8 {
 		m1[i], m2[i] = a[i]/n, b[i]/n
@@ -330,3 +352,21 @@ func addAVX512(dst, a, b *float32, n int)
 
 //go:noescape
 func softmaxGradAVX512(dx, p, grad *float32, n int, d float32)
+
+//go:noescape
+func layerNormRowAVX512(y, x, gain, bias *float32, n int, mean, rstd float64)
+
+//go:noescape
+func layerNormGradRowAVX512(dx, x, gain, dy *float32, n int, mean, rstd, m1, m2 float64)
+
+//go:noescape
+func gainAccAVX512(acc *float64, x, dy *float32, n int, mean, rstd float64)
+
+// rowStats8AVX512 and gradMeans8AVX512 are their AVX2 namesakes with the 8 rows in
+// one vector.
+
+//go:noescape
+func rowStats8AVX512(x *float32, c int, mean, vr *[8]float64)
+
+//go:noescape
+func gradMeans8AVX512(x, dy, gain *float32, c int, mean, rstd, m1, m2 *[8]float64)

@@ -5,17 +5,17 @@
 //
 // Each kernel has a pure-Go form, which is the reference and what runs without SIMD,
 // on other architectures and under the purego build tag, and two forms in Go assembly
-// for amd64: AVX2 (vec_amd64.s), 8 float32 or 4 float64 lanes at a time, and AVX-512
-// (vec_avx512_amd64.s, written by gen_vec.go), 16 float32 or 8 float64 lanes with
-// masked loads and stores for the last partial vector. The best form the CPU has is
-// chosen at start-up (golang.org/x/sys/cpu: AVX-512F and VL, else AVX2, else Go). The
-// assembly evaluates the same formulas in the same order with separate multiplies and
-// adds (no FMA, which rounds once instead of twice), and the Go form rounds every
-// product to its type explicitly so the compiler cannot fuse it either: the forms give
-// bit-identical results on every input, at every GOAMD64 level and on every
-// architecture. Sums that the Go form takes in order (float64 row sums and dot products)
-// stay in that order; the assembly puts rows, not columns, in its lanes, or leaves the
-// sum to Go.
+// for amd64, both written into vec_amd64.s by gen_vec.go from one description of the
+// kernel: AVX2, 8 float32 or 4 float64 lanes at a time, and AVX-512, 16 float32 or 8
+// float64 lanes with masked loads and stores for the last partial vector. The best
+// form the CPU has is chosen at start-up (golang.org/x/sys/cpu: AVX-512F and VL, else
+// AVX2, else Go). The assembly evaluates the same formulas in the same order with
+// separate multiplies and adds (no FMA, which rounds once instead of twice), and the
+// Go form rounds every product to its type explicitly so the compiler cannot fuse it
+// either: the forms give bit-identical results on every input, at every GOAMD64 level
+// and on every architecture. Sums that the Go form takes in order (float64 row sums
+// and dot products) stay in that order; the assembly puts rows, not columns, in its
+// lanes, or leaves the sum to Go.
 //
 // The functions write into dst and require the other slices to be at least as long as
 // the source; they panic (an index out of range) otherwise, as a copy would.

@@ -1,6 +1,6 @@
 //go:build ignore
 
-// gen_vec writes vec_avx512_amd64.s: the AVX-512 forms of the kernels of
+// gen_vec writes vec_amd64.s: the AVX2 and AVX-512 forms of the kernels of
 // vec_generic.go.
 //
 //	go run gen_vec.go   (or: go generate ./internal/vec/)
@@ -172,7 +172,10 @@ func (g *gen) blend(m, a, d string) {
 	if g.evex {
 		g.op("VBLENDMPS", a, d, m, d)
 	} else {
-		g.op("VBLENDVPS", m, a, d, d)
+		if r, ok := g.reg[a]; ok {
+			a = r
+		}
+		g.p("VBLENDVPS %s, %s, %s, %s", m, a, d, d) // a is the operand that may be in memory
 	}
 }
 
@@ -1045,22 +1048,27 @@ func header(w *bytes.Buffer, what string) {
 
 func main() {
 	var w bytes.Buffer
-	header(&w, "AVX-512 forms of the kernels of vec_generic.go, 16 float32 or 8 float64 lanes per ZMM\n// register; the last n mod 16 (or 8) elements with masked loads and stores (K1).")
-	g := &gen{target: avx512, w: &w}
-	g.gelu()
-	g.geluGrad()
-	g.max()
-	g.expShift()
-	g.scale()
-	g.adamw()
-	g.add()
-	g.softmaxGrad()
-	g.layerNormRow()
-	g.layerNormGradRow()
-	g.gainAcc()
-	g.rowStats8()
-	g.gradMeans8()
-	if err := os.WriteFile("vec_avx512_amd64.s", w.Bytes(), 0o644); err != nil {
+	header(&w, `The AVX2 and AVX-512 forms of the kernels of vec_generic.go: AVX2 with 8 float32 or 4
+// float64 lanes per YMM register, on whole vectors (the Go code does the rest, except
+// in expShift, which masks its last vector); AVX-512 with 16 float32 or 8 float64
+// lanes per ZMM register, the last partial vector with masked loads and stores (K1).`)
+	for _, t := range []target{avx2, avx512} {
+		g := &gen{target: t, w: &w}
+		g.gelu()
+		g.geluGrad()
+		g.max()
+		g.expShift()
+		g.scale()
+		g.adamw()
+		g.add()
+		g.softmaxGrad()
+		g.layerNormRow()
+		g.layerNormGradRow()
+		g.gainAcc()
+		g.rowStats8()
+		g.gradMeans8()
+	}
+	if err := os.WriteFile("vec_amd64.s", w.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
 }

@@ -14,7 +14,7 @@ import (
 const (
 	levelGo     = iota // the Go loops only
 	levelAVX2          // the AVX2 kernels of vec_amd64.s
-	levelAVX512        // the AVX-512 kernels of vec_avx512_amd64.s (AVX-512F and VL)
+	levelAVX512        // its AVX-512 kernels (AVX-512F and VL)
 )
 
 // level is the best form the CPU runs (x/sys/cpu also checks that the OS saves the
@@ -304,9 +304,10 @@ func geluAVX2(dst, src *float32, n int)
 //go:noescape
 func geluGradAVX2(dx, x, y, dy *float32, n int)
 
-// splat holds the kernels' constants, each in 8 lanes so an instruction can take it as
-// a memory operand; vec_amd64.s names the rows by offset (32 bytes a row), in this
-// order. They are the Go constants of vec_generic.go, rounded to float32 the same way.
+// splat holds the kernels' constants, each in 8 lanes so an AVX2 instruction can take
+// it as a memory operand (AVX-512 broadcasts the first); vec_amd64.s names the rows by
+// offset (32 bytes a row), in this order, gen_vec.go's constNames. They are the Go
+// constants of vec_generic.go, rounded to float32 the same way.
 var splat = func() (s [36][8]float32) {
 	for i, c := range [...]float32{
 		0.5, 1, math.Sqrt2, -4, 4, // 0–4: HALF ONE SQRT2 M4 P4
@@ -325,7 +326,7 @@ var splat = func() (s [36][8]float32) {
 	return s
 }()
 
-// The AVX-512 kernels of vec_avx512_amd64.s: each is its AVX2 namesake for any n > 0,
+// The AVX-512 kernels of vec_amd64.s: each is its AVX2 namesake for any n > 0,
 // the last n mod 16 (or mod 8 for the float64 ones) elements done with masked loads
 // and stores.
 

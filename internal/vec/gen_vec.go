@@ -15,9 +15,11 @@
 // is bit-identical to the Go code.
 //
 // Go assembler operand order is the reverse of Intel's: "VSUBPS B, A, D" is D = A − B,
-// "VCMPPS $imm, B, A, D" is D = (A op B), and "VMAXPS A, B, D" returns its first
+// "VCMPPS $imm, B, A, D" is D = (A op B), "VBLENDVPS M, A, B, D" is D = M ? A : B,
+// "VBLENDMPS A, B, K, D" is D = K ? A : B, and "VMAXPS A, B, D" returns its first
 // operand A in a lane where either is NaN — which is how Go's max(x, c) treats a NaN
-// x, so the clamps put x first. Only the first operand may be in memory.
+// x, so the clamps put x first. Only the first operand (after an immediate; the second
+// of VBLENDVPS) may be in memory.
 package main
 
 import (
@@ -66,12 +68,11 @@ func isConst(s string) bool {
 // gen writes the kernels of one target.
 type gen struct {
 	target
-	w      *bytes.Buffer
-	kern   string            // the kernel being written, for its labels
-	reg    map[string]string // constants held in registers
-	tail   bool              // writing a masked last vector
-	tailY  string            // AVX2: the register holding the lanes' mask of a masked tail
-	nlabel int
+	w     *bytes.Buffer
+	kern  string            // the kernel being written, for its labels
+	reg   map[string]string // constants held in registers
+	tail  bool              // writing a masked last vector
+	tailY string            // AVX2: the register holding the lanes' mask of a masked tail
 }
 
 func (g *gen) p(format string, args ...any) { fmt.Fprintf(g.w, "\t"+format+"\n", args...) }
@@ -214,12 +215,12 @@ type ptr struct {
 	size int
 }
 
-// loop is the element loop of a kernel: n elements (CX, n > 0; R11 and R12 are
-// scratch), lanes a vector, the
-// body for vector u of a step of unroll vectors writing through g.at. AVX-512 does the
-// n mod lanes last elements with masked loads and stores; AVX2 only if maskedTail
-// (then in register tailY), else n must be a multiple of lanes·unroll… or of lanes with
-// the single-vector loop.
+// loop is the element loop of a kernel over n elements (n in CX, n > 0; R11 and R12
+// are scratch): steps of unroll vectors of lanes elements, then single vectors, then
+// (AVX-512, or AVX2 if maskedTail, with the lanes' mask in register tailY) the last
+// n mod lanes elements with masked loads and stores; without it n must be a multiple of
+// lanes. body writes vector u of a step, at(p) being the address of its elements in
+// pointer p.
 type loop struct {
 	name       string // the labels' prefix
 	lanes      int
@@ -433,6 +434,7 @@ func (g *gen) erf(x, x2, p, q string) {
 // erfConsts are the constants of erf after M4 and P4, in the order of their use.
 var erfConsts = []string{"ERFP0", "ERFP1", "ERFP2", "ERFP3", "ERFP4", "ERFP5", "ERFP6", "ERFQ0", "ERFQ1", "ERFQ2", "ERFQ3", "ERFQ4"}
 
+// gelu is GeluF32: v·0.5·(1 + erf(v·√2/2)).
 func (g *gen) gelu() {
 	g.text("gelu", "(dst, src *float32, n int)", "$0-24")
 	g.p("MOVQ dst+0(FP), DI")
@@ -455,6 +457,8 @@ func (g *gen) gelu() {
 	g.done()
 }
 
+// geluGrad is GeluGradF32: dy·(cdf + v·ExpNegHalfSq32(v)·(1/√(2π))), cdf = y/v where
+// |v| > 0.25, else from erf.
 func (g *gen) geluGrad() {
 	g.text("geluGrad", "(dx, x, y, dy *float32, n int)", "$0-40")
 	g.p("MOVQ dx+0(FP), DI")
@@ -566,6 +570,7 @@ func (g *gen) exp() {
 
 var expConsts = []string{"LOG2E", "HALF", "EXPC1", "EXPC2", "EXPE0", "EXPE1", "EXPE2", "EXPE3", "EXPE4", "EXPE5", "ONE", "F127", "I127", "EXPMIN", "EXPMAX", "INF"}
 
+// expShift is ExpShiftF32: Exp32(src − shift); AVX2 masks its last vector too.
 func (g *gen) expShift() {
 	g.text("expShift", "(dst, src *float32, n int, shift float32)", "$0-28")
 	g.p("MOVQ dst+0(FP), DI")
@@ -583,8 +588,8 @@ func (g *gen) expShift() {
 	g.done()
 }
 
-// max returns, not stores, so it is not an emit loop of its own: the lanes' running
-// maximum in register 0, then the reduction.
+// max is MaxF32: the lanes' running maximum in register 0 (NaNs skipped), then the
+// reduction across the lanes.
 func (g *gen) max() {
 	g.text("max", "(x *float32, n int) float32", "$0-20")
 	g.p("MOVQ x+0(FP), SI")
@@ -619,6 +624,7 @@ func (g *gen) max() {
 	g.p("RET")
 }
 
+// scale is ScaleF32: x·s in float64, rounded once.
 func (g *gen) scale() {
 	g.text("scale", "(x *float32, n int, s float64)", "$0-24")
 	g.p("MOVQ x+0(FP), SI")
@@ -633,6 +639,7 @@ func (g *gen) scale() {
 	g.done()
 }
 
+// add is AddF32, 4 vectors a step.
 func (g *gen) add() {
 	g.text("add", "(dst, a, b *float32, n int)", "$0-32")
 	g.p("MOVQ dst+0(FP), DI")
@@ -648,6 +655,7 @@ func (g *gen) add() {
 	g.done()
 }
 
+// softmaxGrad is softmaxGradRow: p·(g − d), exactly 0 where p is 0.
 func (g *gen) softmaxGrad() {
 	g.text("softmaxGrad", "(dx, p, grad *float32, n int, d float32)", "$0-36")
 	g.p("MOVQ dx+0(FP), DI")
@@ -729,6 +737,8 @@ func (g *gen) adamw() {
 
 // The LayerNorm row passes, in float64 lanes.
 
+// layerNormRow is layerNormRow: (x − mean)·rstd·g (+ b), a loop for each of with and
+// without bias.
 func (g *gen) layerNormRow() {
 	g.text("layerNormRow", "(y, x, gain, bias *float32, n int, mean, rstd float64)", "$0-56")
 	g.p("MOVQ y+0(FP), DI")
@@ -761,6 +771,7 @@ func (g *gen) layerNormRow() {
 	g.done()
 }
 
+// layerNormGradRow is layerNormGradRow: rstd·(dy·g − m1 − x̂·m2).
 func (g *gen) layerNormGradRow() {
 	g.text("layerNormGradRow", "(dx, x, gain, dy *float32, n int, mean, rstd, m1, m2 float64)", "$0-72")
 	g.p("MOVQ dx+0(FP), DI")
@@ -789,6 +800,7 @@ func (g *gen) layerNormGradRow() {
 	g.done()
 }
 
+// gainAcc is gainAcc: acc += dy·(x − mean)·rstd, in float64.
 func (g *gen) gainAcc() {
 	g.text("gainAcc", "(acc *float64, x, dy *float32, n int, mean, rstd float64)", "$0-48")
 	g.p("MOVQ acc+0(FP), DI")
@@ -864,6 +876,8 @@ func (g *gen) cols8(b, b4 string, a [4]int, f func(grp int, col [4]string)) {
 // groups is how many vectors hold the 8 rows' float64 lanes.
 func (g *gen) groups() int { return 8 / g.w64 }
 
+// rowStats8 sums 8 rows and then their squared deviations from the means, each row in
+// column order.
 func (g *gen) rowStats8() {
 	g.text("rowStats8", "(x *float32, c int, mean, vr *[8]float64)", "$0-32")
 	g.p("MOVQ x+0(FP), SI")

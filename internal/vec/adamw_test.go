@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// AdamWF32 (the assembly where it runs) gives exactly adamwOne's results at every
+// AdamWF32 (at each form that runs here) gives exactly adamwOne's results at every
 // length, for both forms of the first-moment update, zeroes the gradient, and agrees
 // with the textbook formulas in float64.
 func TestAdamWF32(t *testing.T) {

@@ -37,7 +37,7 @@ func TestExp32Accuracy(t *testing.T) {
 	}
 }
 
-// ExpShiftF32, MaxF32 and ScaleF32 (the assembly where it runs) give exactly the Go
+// ExpShiftF32, MaxF32 and ScaleF32 (at each form that runs here) give exactly the Go
 // code's results, at every length.
 func TestSoftmaxPartsBitIdentical(t *testing.T) {
 	eachLevel(t, func(t *testing.T) {

@@ -37,7 +37,7 @@ func same(a, b float32) bool {
 	return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b)
 }
 
-// The vector kernels (the assembly where it runs) give exactly the Go code's results.
+// The vector kernels (at each form that runs here) give exactly the Go code's results.
 func TestGeluBitIdentical(t *testing.T) {
 	eachLevel(t, func(t *testing.T) {
 		xs := sweep()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
+	"github.com/attend-go/attend/internal/vec"
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -429,8 +430,14 @@ func sumRowsOp[T num.Float](x *G.Node) (*G.Node, error) {
 	})
 }
 
-// sumRows writes the column sums of x (rows of c) into dst, accumulating in acc (len c).
+// sumRows writes the column sums of x (rows of c) into dst, accumulating in acc (len c),
+// in row order: for float32 in internal/vec's kernel, which keeps the columns in float64
+// lanes and gives the same bits.
 func sumRows[T num.Float](dst, x []T, c int, acc []float64) {
+	if d, ok := any(dst).([]float32); ok {
+		vec.SumRowsF32(d, any(x).([]float32), c, acc)
+		return
+	}
 	clear(acc)
 	for r := 0; r < len(x)/c; r++ {
 		for j, v := range x[r*c : (r+1)*c] {
@@ -789,7 +796,12 @@ func crossEntropy[T num.Float](logits []T, targets []int, v int) (float64, error
 	return sum / float64(n), nil
 }
 
+// logSumExp is log Σ exp(row[j]) in float64: for float32 from internal/vec's float32
+// exponentials (within 1e-7 of the float64 ones' result), otherwise from math.Exp.
 func logSumExp[T num.Float](row []T) float64 {
+	if r, ok := any(row).([]float32); ok {
+		return vec.LogSumExpF32(r)
+	}
 	mx := math.Inf(-1)
 	for _, x := range row {
 		mx = math.Max(mx, float64(x))
@@ -858,9 +870,13 @@ func crossEntropyBackward[T num.Float](dx, logits []T, targets []int, v int, g f
 			return
 		}
 		row, d := logits[r*v:(r+1)*v], dx[r*v:(r+1)*v]
-		softmaxRow(d, row, rowMask[T]{limit: v})
-		for j := range d {
-			d[j] = T(float64(d[j]) * scale)
+		if d32, ok := any(d).([]float32); ok {
+			vec.SoftmaxScaleF32(d32, any(row).([]float32), v, scale) // the two roundings below, in one pass
+		} else {
+			softmaxRow(d, row, rowMask[T]{limit: v})
+			for j := range d {
+				d[j] = T(float64(d[j]) * scale)
+			}
 		}
 		d[t] -= T(scale)
 	})

@@ -18,6 +18,7 @@ const (
 	avx512Kernels
 )
 
+// String names the form as the tests do: go, avx2 or avx512.
 func (k kernels) String() string {
 	return [...]string{"go", "avx2", "avx512"}[k]
 }

@@ -17,6 +17,11 @@
 // and dot products) stay in that order; the assembly puts rows, not columns, in its
 // lanes, or leaves the sum to Go.
 //
+// The row kernels of rows.go (column sums for bias gradients, the cross-entropy's
+// log-sum-exp and its fused softmax-and-scale gradient) have AVX2 and AVX-512F forms in
+// rows_amd64.s, written by gen_rows.go; the column sums put columns, not rows, in their
+// float64 lanes, so each column is still summed in row order.
+//
 // The functions write into dst and require the other slices to be at least as long as
 // the source; they panic (an index out of range) otherwise, as a copy would.
 package vec

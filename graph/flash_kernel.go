@@ -102,6 +102,14 @@ func (f *flashArgs[T]) rowRange(i int) (lo, hi int) {
 	return lo, hi
 }
 
+// blockCols is the range [lo, hi) of the nb keys j0 … j0+nb−1 that query i may attend
+// to under the causal and window rules (0 ≤ lo, hi ≤ nb; empty if lo ≥ hi). blockScores
+// sets every score outside it to −Inf, so its exponential is 0 there.
+func (f *flashArgs[T]) blockCols(i, j0, nb int) (lo, hi int) {
+	lo, hi = f.rowRange(i)
+	return min(max(lo-j0, 0), nb), min(max(hi-j0, 0), nb)
+}
+
 // blockScores fills the n × nb tile st (row stride ld) with the scores of queries
 // i0 … i0+n−1 of batch row b and head h against keys j0 … j0+nb−1, blocked keys −Inf.
 func (f *flashArgs[T]) blockScores(st []T, ld, b, h, i0, n, j0, nb int) {
@@ -120,8 +128,7 @@ func (f *flashArgs[T]) blockScores(st []T, ld, b, h, i0, n, j0, nb int) {
 	for r := 0; r < n; r++ {
 		i := i0 + r
 		row := st[r*ld : r*ld+nb]
-		lo, hi := f.rowRange(i)
-		lo, hi = min(max(lo-j0, 0), nb), min(max(hi-j0, 0), nb)
+		lo, hi := f.blockCols(i, j0, nb)
 		if lo >= hi {
 			for c := range row {
 				row[c] = f.negInf
@@ -221,9 +228,15 @@ func (w flashForward[T]) Do(task int) {
 		st := sc.s
 		f.blockScores(st, s.bk, b, h, i0, n, j0, nb)
 		for r := 0; r < n; r++ {
+			// Only keys cl … ch−1 can be finite; the exponentials of the others are 0.
+			cl, ch := f.blockCols(i0+r, j0, nb)
 			row := st[r*s.bk : r*s.bk+nb]
+			if cl >= ch {
+				clear(row)
+				continue
+			}
 			mb := f.negInf
-			for _, x := range row {
+			for _, x := range row[cl:ch] {
 				if x > mb {
 					mb = x
 				}
@@ -233,7 +246,9 @@ func (w flashForward[T]) Do(task int) {
 				clear(row)
 				continue
 			}
-			sum := expShift(row, mnew)
+			clear(row[:cl])
+			clear(row[ch:])
+			sum := expShift(row[cl:ch], mnew)
 			if mnew != m[r] {
 				alpha := expOf(m[r] - mnew)
 				l[r] *= float64(alpha)
@@ -331,11 +346,14 @@ func (f *flashArgs[T]) backwardBlock(sc *flashScratch[T], b, h, g, qb int) {
 		f.blockScores(p, s.bk, b, h, i0, n, j0, nb)
 		for r := 0; r < n; r++ {
 			row := p[r*s.bk : r*s.bk+nb]
-			if math.IsInf(lse[r], 1) {
+			cl, ch := f.blockCols(i0+r, j0, nb)
+			if math.IsInf(lse[r], 1) || cl >= ch {
 				clear(row)
 				continue
 			}
-			expShift(row, T(lse[r]))
+			clear(row[:cl])
+			clear(row[ch:])
+			expShift(row[cl:ch], T(lse[r]))
 		}
 		// dV_j += Pᵀ·dO_i
 		gemmSerial(true, false, nb, s.Dv, n, 1, p, s.bk, f.dout[oOff:], s.Co, 1, f.dv[vOff:], s.Cv)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
+	"github.com/attend-go/attend/internal/vec"
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -429,8 +430,14 @@ func sumRowsOp[T num.Float](x *G.Node) (*G.Node, error) {
 	})
 }
 
-// sumRows writes the column sums of x (rows of c) into dst, accumulating in acc (len c).
+// sumRows writes the column sums of x (rows of c) into dst, accumulating in acc (len c),
+// in row order: for float32 in internal/vec's kernel, which keeps the columns in float64
+// lanes and gives the same bits.
 func sumRows[T num.Float](dst, x []T, c int, acc []float64) {
+	if d, ok := any(dst).([]float32); ok {
+		vec.SumRowsF32(d, any(x).([]float32), c, acc)
+		return
+	}
 	clear(acc)
 	for r := 0; r < len(x)/c; r++ {
 		for j, v := range x[r*c : (r+1)*c] {
@@ -721,7 +728,9 @@ func dropoutApply[T num.Float](out, in []T, keep []bool, scale float64) {
 // shape of logits minus its last axis. A negative target marks a position that is not
 // scored: it adds nothing to the loss and gets zero gradient, and the mean is over the
 // scored positions only (0, with zero gradient, when none is scored). A target ≥ V is
-// an error when the graph runs.
+// an error when the graph runs. For float32 logits the exponentials are float32 ones
+// (internal/vec's, as the float32 softmax's) summed in float64: each row's log-sum-exp
+// is within 1e-7 absolute of the float64 formula's.
 func CrossEntropy(logits, targets *G.Node) (*G.Node, error) {
 	wrap := func(err error) error { return attend.Wrap(err, "graph: CrossEntropy") }
 	if err := checkFloat(logits, "logits"); err != nil {
@@ -789,7 +798,12 @@ func crossEntropy[T num.Float](logits []T, targets []int, v int) (float64, error
 	return sum / float64(n), nil
 }
 
+// logSumExp is log Σ exp(row[j]) in float64: for float32 from internal/vec's float32
+// exponentials (within 1e-7 absolute of math.Exp's result), otherwise from math.Exp.
 func logSumExp[T num.Float](row []T) float64 {
+	if r, ok := any(row).([]float32); ok {
+		return vec.LogSumExpF32(r)
+	}
 	mx := math.Inf(-1)
 	for _, x := range row {
 		mx = math.Max(mx, float64(x))
@@ -858,9 +872,13 @@ func crossEntropyBackward[T num.Float](dx, logits []T, targets []int, v int, g f
 			return
 		}
 		row, d := logits[r*v:(r+1)*v], dx[r*v:(r+1)*v]
-		softmaxRow(d, row, rowMask[T]{limit: v})
-		for j := range d {
-			d[j] = T(float64(d[j]) * scale)
+		if d32, ok := any(d).([]float32); ok {
+			vec.SoftmaxScaleF32(d32, any(row).([]float32), v, scale) // the two roundings below, in one pass
+		} else {
+			softmaxRow(d, row, rowMask[T]{limit: v})
+			for j := range d {
+				d[j] = T(float64(d[j]) * scale)
+			}
 		}
 		d[t] -= T(scale)
 	})

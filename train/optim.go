@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/attend-go/attend/internal/num"
+	"github.com/attend-go/attend/internal/par"
 	"github.com/attend-go/attend/internal/vec"
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
@@ -72,6 +73,25 @@ type AdamW struct {
 	cfg   AdamWConfig
 	step  int
 	slots []adamwSlot // one per parameter, nil before the first step
+	run   adamwRun    // the parallel update loop's body, kept to allocate nothing
+}
+
+// adamwRun updates parameter i with the step's coefficients (a par.Body: the
+// parameters are updated in parallel, each by one goroutine, so the result does not
+// depend on the split).
+type adamwRun struct {
+	slots       []adamwSlot
+	k           adamwCoef
+	weightDecay float64 // lr × weight decay, for parameters of rank ≥ 2
+}
+
+func (r *adamwRun) Do(i int) {
+	s, k := r.slots[i], r.k
+	k.decay = 1.0
+	if s.rank() >= 2 && r.weightDecay != 0 {
+		k.decay = 1 - r.weightDecay
+	}
+	s.update(k)
 }
 
 // AdamWState is the part of an AdamW that a checkpoint must keep: the number
@@ -160,13 +180,9 @@ func (o *AdamW) Step(params []gorgonia.ValueGrad, lr float64) error {
 		bc2Sqrt:  math.Sqrt(1 - math.Pow(c.Beta2, float64(t))),
 		eps:      c.Eps,
 	}
-	for _, s := range slots {
-		k.decay = 1.0
-		if s.rank() >= 2 && c.WeightDecay != 0 {
-			k.decay = 1 - lr*c.WeightDecay
-		}
-		s.update(k)
-	}
+	o.run = adamwRun{slots: slots, k: k, weightDecay: lr * c.WeightDecay}
+	par.Run(len(slots), len(slots), &o.run)
+	o.run.slots = nil
 	o.step = t
 	return nil
 }

@@ -22,6 +22,12 @@ func transposeAVX(dst, src *float32, kc, ld, w int)
 //go:noescape
 func copyRowsMaskedAVX(dst, src *float32, rows, ld, dstStride int, masks *[32]int32)
 
+// copyPanelAVX sets dst[r*w+c] = src[r*ld+c] for r < rows, c < w, for w one
+// of 4, 6, 8, 12, 16, without masks.
+//
+//go:noescape
+func copyPanelAVX(dst, src *float32, rows, ld, w int)
+
 // gatherColsAVX2 sets, for p < kc and c < 16 with masks[16+c] != 0,
 // dst[p*dstStride+c] = src[idx[c]+p] if masks[c] != 0, else 0.
 //
@@ -61,6 +67,12 @@ func packPanelAN(d, a []float32, lda, rows, kc, mr int) bool {
 func packPanelAT(d, a []float32, lda, rows, kc, mr int) bool {
 	if !useAsmPack || mr > 16 {
 		return false
+	}
+	if rows == mr && (mr == 4 || mr == 6 || mr == 8 || mr == 12 || mr == 16) {
+		_ = a[(kc-1)*lda+rows-1]
+		_ = d[kc*mr-1]
+		copyPanelAVX(&d[0], &a[0], kc, lda, mr)
+		return true
 	}
 	var masks [32]int32
 	for i := 0; i < 16; i++ {

@@ -172,3 +172,73 @@ gather_loop:
 gather_done:
 	VZEROUPPER
 	RET
+
+// func copyPanelAVX(dst, src *float32, rows, ld, w int)
+// dst[r*w+c] = src[r*ld+c] for r < rows, c < w, for w = 4, 6, 8, 12 or 16
+// (a full panel of op(A) = Aᵀ: each k-step's w values are contiguous in
+// src). Unmasked loads and stores: AMD's VMASKMOVPS stores are slow.
+TEXT ·copyPanelAVX(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), CX
+	MOVQ ld+24(FP), R8
+	SHLQ $2, R8
+	MOVQ w+32(FP), R9
+	TESTQ CX, CX
+	JZ panel_done
+	CMPQ R9, $4
+	JEQ panel4
+	CMPQ R9, $6
+	JEQ panel6
+	CMPQ R9, $8
+	JEQ panel8
+	CMPQ R9, $12
+	JEQ panel12
+panel16:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ panel16
+	JMP panel_done
+panel12:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), X1
+	VMOVUPS Y0, (DI)
+	VMOVUPS X1, 32(DI)
+	ADDQ R8, SI
+	ADDQ $48, DI
+	DECQ CX
+	JNZ panel12
+	JMP panel_done
+panel8:
+	VMOVUPS (SI), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ R8, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ panel8
+	JMP panel_done
+panel6:
+	VMOVUPS (SI), X0
+	MOVQ 16(SI), AX
+	VMOVUPS X0, (DI)
+	MOVQ AX, 16(DI)
+	ADDQ R8, SI
+	ADDQ $24, DI
+	DECQ CX
+	JNZ panel6
+	JMP panel_done
+panel4:
+	VMOVUPS (SI), X0
+	VMOVUPS X0, (DI)
+	ADDQ R8, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ panel4
+panel_done:
+	VZEROUPPER
+	RET

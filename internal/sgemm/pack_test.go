@@ -19,7 +19,7 @@ func TestPack(t *testing.T) {
 		for _, kr := range kernels {
 			for _, tr := range []bool{false, true} {
 				for _, kc := range []int{1, 7, 8, 9, 16, 31} {
-					for _, cnt := range []int{1, 3, kr.mr - 1, kr.mr, kr.nr - 1, kr.nr, kr.nr + 5, 2*kr.nr + 3} {
+					for _, cnt := range []int{1, 3, 4, 6, 8, kr.mr - 1, kr.mr, kr.nr - 1, kr.nr, kr.nr + 5, 2*kr.nr + 3} {
 						if cnt < 1 {
 							continue
 						}

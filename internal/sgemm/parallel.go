@@ -29,6 +29,8 @@ type job struct {
 	chunk         int       // rows (splitM) or columns per chunk
 	pre           []float32 // all of op(B), packed once (splitM), or nil
 	preBuf        []float32 // pre's storage, kept with the pooled job
+	preA          []float32 // all of op(A), packed once (!splitM, tA or alwaysPackA), or nil
+	preABuf       []float32 // preA's storage
 }
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}
@@ -43,21 +45,21 @@ func (j *job) Do(i int) {
 		if j.tA {
 			ao = lo
 		}
-		gemmBlockedPre(j.kr, ws, j.tA, j.tB, hi-lo, j.n, j.k, j.alpha, j.a[ao:], j.lda, j.b, j.ldb, j.beta, j.c[lo*j.ldc:], j.ldc, j.pre)
+		gemmBlockedPre(j.kr, ws, j.tA, j.tB, hi-lo, j.n, j.k, j.alpha, j.a[ao:], j.lda, j.b, j.ldb, j.beta, j.c[lo*j.ldc:], j.ldc, j.pre, nil)
 	} else {
 		hi := min(j.n, lo+j.chunk)
 		bo := lo
 		if j.tB {
 			bo = lo * j.ldb
 		}
-		gemmBlocked(j.kr, ws, j.tA, j.tB, j.m, hi-lo, j.k, j.alpha, j.a, j.lda, j.b[bo:], j.ldb, j.beta, j.c[lo:], j.ldc)
+		gemmBlockedPre(j.kr, ws, j.tA, j.tB, j.m, hi-lo, j.k, j.alpha, j.a, j.lda, j.b[bo:], j.ldb, j.beta, j.c[lo:], j.ldc, nil, j.preA)
 	}
 	workspacePool.Put(ws)
 }
 
 // Least rows (columns) of a chunk when splitting the rows (columns): every
 // row chunk reads all of the packed op(B) once, every column chunk reads
-// all of op(A), and packs it again when op(A) = Aᵀ.
+// all of op(A) (packed once for all chunks when op(A) = Aᵀ).
 var (
 	chunkMinRows    = 48
 	chunkMinCols    = 64
@@ -113,7 +115,17 @@ func gemmParallel(kr *kernel, threads int, tA, tB bool, m, n, k int, alpha float
 	j := jobPool.Get().(*job)
 	j.kr, j.tA, j.tB, j.m, j.n, j.k, j.alpha, j.beta = kr, tA, tB, m, n, k, alpha, beta
 	j.a, j.b, j.c, j.lda, j.ldb, j.ldc = a, b, c, lda, ldb, ldc
-	j.splitM, j.chunk, j.pre = splitM, chunk, nil
+	j.splitM, j.chunk, j.pre, j.preA = splitM, chunk, nil, nil
+	if !splitM && (tA || kr.alwaysPackA) {
+		// Every column chunk needs all of op(A), packed: pack it once for all.
+		if need := packedALen(kr, m, k); need > 0 {
+			if len(j.preABuf) < need {
+				j.preABuf = alignedFloats(need)
+			}
+			j.preA = j.preABuf[:need]
+			packWholeA(kr, j.preA, tA, m, k, a, lda)
+		}
+	}
 	if splitM {
 		// Every chunk needs all of op(B): pack it once for all.
 		if need := packedBLen(kr, n, k); need > 0 {
@@ -125,6 +137,6 @@ func gemmParallel(kr *kernel, threads int, tA, tB bool, m, n, k int, alpha float
 		}
 	}
 	par.Run(nchunks, threads, j)
-	j.a, j.b, j.c, j.kr, j.pre = nil, nil, nil, nil, nil
+	j.a, j.b, j.c, j.kr, j.pre, j.preA = nil, nil, nil, nil, nil, nil
 	jobPool.Put(j)
 }

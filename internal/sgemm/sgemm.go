@@ -198,7 +198,7 @@ func blocking(total, max, unit int) int {
 
 // gemmBlocked is the serial Goto/BLIS loop nest. m, n, k ≥ 1.
 func gemmBlocked(kr *kernel, ws *workspace, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmBlockedPre(kr, ws, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
+	gemmBlockedPre(kr, ws, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, nil)
 }
 
 // packedBLen is the length of the buffer packWholeB needs for a k×n op(B),
@@ -227,9 +227,39 @@ func packWholeB(kr *kernel, pre []float32, tB bool, n, k int, b []float32, ldb i
 	}
 }
 
+// packedRows is how many rows packWholeA stores per k-step for an m-row
+// op(A): m rounded up to whole kr.mr-tall panels.
+func packedRows(kr *kernel, m int) int { return (m + kr.mr - 1) / kr.mr * kr.mr }
+
+// packedALen is the length of the buffer packWholeA needs for an m×k op(A),
+// or 0 if it is too big (16 MiB) to be packed in one piece.
+func packedALen(kr *kernel, m, k int) int {
+	if packedRows(kr, m)*k > 1<<22 {
+		return 0
+	}
+	return packedRows(kr, m) * k
+}
+
+// packWholeA packs all of op(A) the way gemmBlockedPre reads it with preA:
+// K blocks one after the other, the block of columns pc..pc+kc (all m rows,
+// in kr.mr-tall panels as packA lays them out) at pre[pc·packedRows(m):].
+func packWholeA(kr *kernel, pre []float32, tA bool, m, k int, a []float32, lda int) {
+	kcStep := blocking(k, kr.kc, 1)
+	mp := packedRows(kr, m)
+	for pc := 0; pc < k; pc += kcStep {
+		kc := min(kcStep, k-pc)
+		ao := pc
+		if tA {
+			ao = pc * lda
+		}
+		packA(kr, pre[pc*mp:], a[ao:], lda, tA, m, kc)
+	}
+}
+
 // gemmBlockedPre is gemmBlocked, with op(B) already packed by packWholeB
-// into pre if pre is not nil.
-func gemmBlockedPre(kr *kernel, ws *workspace, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, pre []float32) {
+// into pre if pre is not nil, and op(A) by packWholeA into preA if preA is
+// not nil (only when macroKernel would pack all of it: tA or alwaysPackA).
+func gemmBlockedPre(kr *kernel, ws *workspace, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, pre, preA []float32) {
 	mr, nr := kr.mr, kr.nr
 	kcStep := blocking(k, kr.kc, 1)
 	mcStep := blocking(m, kr.mc, mr)
@@ -237,11 +267,13 @@ func gemmBlockedPre(kr *kernel, ws *workspace, tA, tB bool, m, n, k int, alpha f
 	mcMax := min(mcStep, (m+mr-1)/mr*mr)
 	ncMax := min(ncStep, (n+nr-1)/nr*nr)
 	kcMax := min(kcStep, k)
-	if tA || kr.alwaysPackA {
+	switch {
+	case preA != nil: // op(A) is packed already
+	case tA || kr.alwaysPackA:
 		if len(ws.a) < mcMax*kcMax {
 			ws.a = alignedFloats(mcMax * kcMax)
 		}
-	} else if len(ws.a) < mr*kcMax {
+	case len(ws.a) < mr*kcMax:
 		ws.a = alignedFloats(mr * kcMax)
 	}
 	if pre == nil && len(ws.b) < ncMax*kcMax {
@@ -273,7 +305,11 @@ func gemmBlockedPre(kr *kernel, ws *workspace, tA, tB bool, m, n, k int, alpha f
 				if tA {
 					ao = pc*lda + ic
 				}
-				macroKernel(kr, ws, pb, tA, a[ao:], lda, mc, nc, kc, alpha, be, c[ic*ldc+jc:], ldc)
+				var pa []float32
+				if preA != nil {
+					pa = preA[pc*packedRows(kr, m)+ic*kc:]
+				}
+				macroKernel(kr, ws, pb, pa, tA, a[ao:], lda, mc, nc, kc, alpha, be, c[ic*ldc+jc:], ldc)
 			}
 		}
 	}
@@ -281,28 +317,32 @@ func gemmBlockedPre(kr *kernel, ws *workspace, tA, tB bool, m, n, k int, alpha f
 
 // macroKernel multiplies the mc×kc block of op(A) whose top-left element is
 // a[0] by the packed kc×nc block of op(B) in pb into C (c[0] is the
-// block's top-left element). With tA (or kr.alwaysPackA) the block of op(A)
+// block's top-left element). If pa is not nil it holds the block of op(A)
+// packed already (as packA would), and a is not read. With tA (or kr.alwaysPackA) the block of op(A)
 // is packed first (for Aᵀ a cheap copy; reading Aᵀ in place was up to 30%
 // slower, its k-steps lda apart collide in the caches when lda is a power
 // of two); otherwise whole mr-row panels of A are read in place (faster
 // than packing them here) and only a partial last panel is packed.
-func macroKernel(kr *kernel, ws *workspace, pb []float32, tA bool, a []float32, lda, mc, nc, kc int, alpha, beta float32, c []float32, ldc int) {
+func macroKernel(kr *kernel, ws *workspace, pb, pa []float32, tA bool, a []float32, lda, mc, nc, kc int, alpha, beta float32, c []float32, ldc int) {
 	mr := kr.mr
 	inPlace := mc / mr * mr // rows read in place
 	if tA || kr.alwaysPackA {
 		inPlace = 0
 	}
-	if inPlace < mc {
-		ao := inPlace * lda
-		if tA {
-			ao = inPlace
+	if pa == nil {
+		pa = ws.a
+		if inPlace < mc {
+			ao := inPlace * lda
+			if tA {
+				ao = inPlace
+			}
+			packA(kr, ws.a, a[ao:], lda, tA, mc-inPlace, kc)
 		}
-		packA(kr, ws.a, a[ao:], lda, tA, mc-inPlace, kc)
 	}
 	for jr := 0; jr < nc; {
 		w := 0
 		for ir := 0; ir < mc; ir += mr {
-			w = microTile(kr, ws, pb, a, lda, inPlace, ir, jr, mc, nc, kc, alpha, beta, c, ldc)
+			w = microTile(kr, ws, pb, pa, a, lda, inPlace, ir, jr, mc, nc, kc, alpha, beta, c, ldc)
 		}
 		jr += w
 	}
@@ -310,7 +350,7 @@ func macroKernel(kr *kernel, ws *workspace, pb []float32, tA bool, a []float32, 
 
 // microTile computes the tile of C at rows ir, columns jr of the block and
 // returns the width of the op(B) panel used.
-func microTile(kr *kernel, ws *workspace, pb []float32, a []float32, lda, inPlace, ir, jr, mc, nc, kc int, alpha, beta float32, c []float32, ldc int) int {
+func microTile(kr *kernel, ws *workspace, pb, pa []float32, a []float32, lda, inPlace, ir, jr, mc, nc, kc int, alpha, beta float32, c []float32, ldc int) int {
 	mr := kr.mr
 	w, wi := kr.panelWidth(nc - jr)
 	cols := min(w, nc-jr)
@@ -321,7 +361,7 @@ func microTile(kr *kernel, ws *workspace, pb []float32, a []float32, lda, inPlac
 	var as int
 	if ir >= inPlace {
 		h, hi := kr.panelHeight(rows)
-		ap, as, f = &ws.a[(ir-inPlace)*kc], h, kr.p[hi][wi]
+		ap, as, f = &pa[(ir-inPlace)*kc], h, kr.p[hi][wi]
 		mr = h
 	} else {
 		ap, as, f = &a[ir*lda], lda, kr.r[wi]

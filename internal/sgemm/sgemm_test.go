@@ -256,6 +256,7 @@ func TestGemmParallel(t *testing.T) {
 		for _, tc := range []gemmCase{
 			{m: 768, n: 128, k: 128, alpha: 1, beta: 0, nanC: true},
 			{tA: true, m: 128, n: 768, k: 200, alpha: 0.5, beta: 0.3, padA: 3, padC: 2, offA: 1, offC: 5},
+			{tA: true, m: 70, n: 700, k: 600, alpha: 1, beta: 0.5, padA: 1, padC: 3, offA: 2},
 			{tB: true, m: 257, n: 65, k: 257, alpha: -2, beta: 1, padB: 4, offB: 3},
 			{tA: true, tB: true, m: 31, n: 200, k: 64, alpha: 1, beta: 0.3},
 			{m: 7, n: 5, k: 3, alpha: 1, beta: 0},
@@ -280,7 +281,15 @@ func TestGemmDeterministic(t *testing.T) {
 	for _, s := range []struct {
 		tA, tB  bool
 		m, n, k int
-	}{{false, false, 768, 65, 130}, {true, false, 128, 512, 300}, {false, true, 131, 97, 257}, {true, true, 300, 40, 520}} {
+	}{{false, false, 768, 65, 130}, {true, false, 128, 512, 300}, {false, true, 131, 97, 257}, {true, true, 300, 40, 520},
+		// Split by columns with op(A) = Aᵀ packed once for all chunks (packWholeA):
+		// a partial last panel of rows, three K blocks, and (m = 150) two M blocks.
+		{true, false, 70, 700, 600}, {true, true, 70, 700, 600}, {true, false, 150, 700, 600}} {
+		if s.k == 600 {
+			if splitM, _, n := splitPlan(activeKernel.Load(), 3, s.tA, s.m, s.n, s.k); splitM || n < 2 {
+				t.Fatalf("%+v: splitPlan gives splitM=%v, %d chunks; the case is meant to split columns", s, splitM, n)
+			}
+		}
 		lda, ldb, ldc := s.k+1, s.n+2, s.n+3
 		if s.tA {
 			lda = s.m + 1

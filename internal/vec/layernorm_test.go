@@ -33,95 +33,99 @@ func newLNRef(x []float32, c int, eps float64) lnRef {
 // loops' results, for row counts around the groups of 4 and 8 and widths around the blocks
 // of 4 lanes, with and without bias.
 func TestLayerNormBitIdentical(t *testing.T) {
-	rng := rand.New(rand.NewPCG(15, 16))
-	const eps = 1e-5
-	for _, c := range []int{1, 3, 4, 5, 8, 12, 13, 128} {
-		for _, rows := range []int{1, 3, 4, 5, 8, 11, 16, 19} {
-			n := rows * c
-			x, dy := make([]float32, n), make([]float32, n)
-			for i := range x {
-				x[i] = float32(rng.NormFloat64()*2 + 0.5)
-				dy[i] = float32(rng.NormFloat64())
-			}
-			g, b := make([]float32, c), make([]float32, c)
-			for j := range g {
-				g[j], b[j] = float32(1+rng.NormFloat64()/4), float32(rng.NormFloat64()/4)
-			}
-			s := newLNRef(x, c, eps)
-			for _, bias := range [][]float32{nil, b} {
-				y := make([]float32, n)
-				LayerNormF32(y, x, g, bias, c, eps)
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(15, 16))
+		const eps = 1e-5
+		for _, c := range []int{1, 3, 4, 5, 8, 12, 13, 128} {
+			for _, rows := range []int{1, 3, 4, 5, 8, 11, 16, 19} {
+				n := rows * c
+				x, dy := make([]float32, n), make([]float32, n)
+				for i := range x {
+					x[i] = float32(rng.NormFloat64()*2 + 0.5)
+					dy[i] = float32(rng.NormFloat64())
+				}
+				g, b := make([]float32, c), make([]float32, c)
+				for j := range g {
+					g[j], b[j] = float32(1+rng.NormFloat64()/4), float32(rng.NormFloat64()/4)
+				}
+				s := newLNRef(x, c, eps)
+				for _, bias := range [][]float32{nil, b} {
+					y := make([]float32, n)
+					LayerNormF32(y, x, g, bias, c, eps)
+					for r := range rows {
+						for j := range c {
+							o := float64(float64((float64(x[r*c+j])-s.mean[r])*s.rstd[r]) * float64(g[j]))
+							if bias != nil {
+								o += float64(bias[j])
+							}
+							if y[r*c+j] != float32(o) {
+								t.Fatalf("c %d, rows %d, bias %v: y[%d][%d] = %v; want %v", c, rows, bias != nil, r, j, y[r*c+j], float32(o))
+							}
+						}
+					}
+				}
+				dx := make([]float32, n)
+				LayerNormGradXF32(dx, x, g, dy, c, eps)
+				acc := make([]float64, c)
+				acc[0] = 0.5 // it adds
+				LayerNormGradGainF32(acc, x, dy, c, eps)
+				wantAcc := make([]float64, c)
+				wantAcc[0] = 0.5
 				for r := range rows {
+					var m1, m2 float64
 					for j := range c {
-						o := float64(float64((float64(x[r*c+j])-s.mean[r])*s.rstd[r]) * float64(g[j]))
-						if bias != nil {
-							o += float64(bias[j])
+						dh := float64(dy[r*c+j]) * float64(g[j])
+						m1 += dh
+						m2 += float64(float64(dh*(float64(x[r*c+j])-s.mean[r])) * s.rstd[r])
+					}
+					m1 /= float64(c)
+					m2 /= float64(c)
+					for j := range c {
+						xh := (float64(x[r*c+j]) - s.mean[r]) * s.rstd[r]
+						want := float32(s.rstd[r] * (float64(float64(dy[r*c+j])*float64(g[j])) - m1 - float64(xh*m2)))
+						if dx[r*c+j] != want {
+							t.Fatalf("c %d, rows %d: dx[%d][%d] = %v; want %v", c, rows, r, j, dx[r*c+j], want)
 						}
-						if y[r*c+j] != float32(o) {
-							t.Fatalf("c %d, rows %d, bias %v: y[%d][%d] = %v; want %v", c, rows, bias != nil, r, j, y[r*c+j], float32(o))
-						}
+						wantAcc[j] += float64(float64(float64(dy[r*c+j])*(float64(x[r*c+j])-s.mean[r])) * s.rstd[r])
 					}
 				}
-			}
-			dx := make([]float32, n)
-			LayerNormGradXF32(dx, x, g, dy, c, eps)
-			acc := make([]float64, c)
-			acc[0] = 0.5 // it adds
-			LayerNormGradGainF32(acc, x, dy, c, eps)
-			wantAcc := make([]float64, c)
-			wantAcc[0] = 0.5
-			for r := range rows {
-				var m1, m2 float64
 				for j := range c {
-					dh := float64(dy[r*c+j]) * float64(g[j])
-					m1 += dh
-					m2 += float64(float64(dh*(float64(x[r*c+j])-s.mean[r])) * s.rstd[r])
-				}
-				m1 /= float64(c)
-				m2 /= float64(c)
-				for j := range c {
-					xh := (float64(x[r*c+j]) - s.mean[r]) * s.rstd[r]
-					want := float32(s.rstd[r] * (float64(float64(dy[r*c+j])*float64(g[j])) - m1 - float64(xh*m2)))
-					if dx[r*c+j] != want {
-						t.Fatalf("c %d, rows %d: dx[%d][%d] = %v; want %v", c, rows, r, j, dx[r*c+j], want)
+					if acc[j] != wantAcc[j] {
+						t.Fatalf("c %d, rows %d: gain gradient [%d] = %v; want %v", c, rows, j, acc[j], wantAcc[j])
 					}
-					wantAcc[j] += float64(float64(float64(dy[r*c+j])*(float64(x[r*c+j])-s.mean[r])) * s.rstd[r])
-				}
-			}
-			for j := range c {
-				if acc[j] != wantAcc[j] {
-					t.Fatalf("c %d, rows %d: gain gradient [%d] = %v; want %v", c, rows, j, acc[j], wantAcc[j])
 				}
 			}
 		}
-	}
+	})
 }
 
 // LayerNormF32's rows have mean ≈ 0 and variance ≈ 1 (unit gain, no bias): the
 // kernels compute a LayerNorm, not just the reference's arithmetic.
 func TestLayerNormNormalises(t *testing.T) {
-	rng := rand.New(rand.NewPCG(17, 18))
-	const c, rows = 64, 6
-	x, y, g := make([]float32, c*rows), make([]float32, c*rows), make([]float32, c)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64()*5 + 3)
-	}
-	for j := range g {
-		g[j] = 1
-	}
-	LayerNormF32(y, x, g, nil, c, 1e-5)
-	for r := range rows {
-		var m, v float64
-		for _, e := range y[r*c : (r+1)*c] {
-			m += float64(e) / c
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(17, 18))
+		const c, rows = 64, 6
+		x, y, g := make([]float32, c*rows), make([]float32, c*rows), make([]float32, c)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64()*5 + 3)
 		}
-		for _, e := range y[r*c : (r+1)*c] {
-			v += (float64(e) - m) * (float64(e) - m) / c
+		for j := range g {
+			g[j] = 1
 		}
-		if math.Abs(m) > 1e-6 || math.Abs(v-1) > 1e-5 {
-			t.Fatalf("row %d: mean %v, variance %v; want 0 and 1", r, m, v)
+		LayerNormF32(y, x, g, nil, c, 1e-5)
+		for r := range rows {
+			var m, v float64
+			for _, e := range y[r*c : (r+1)*c] {
+				m += float64(e) / c
+			}
+			for _, e := range y[r*c : (r+1)*c] {
+				v += (float64(e) - m) * (float64(e) - m) / c
+			}
+			if math.Abs(m) > 1e-6 || math.Abs(v-1) > 1e-5 {
+				t.Fatalf("row %d: mean %v, variance %v; want 0 and 1", r, m, v)
+			}
 		}
-	}
+	})
 }
 
 func BenchmarkLayerNormF32(b *testing.B) {

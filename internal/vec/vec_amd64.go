@@ -2,56 +2,89 @@
 
 package vec
 
+//go:generate go run gen_vec.go
+
 import (
 	"math"
 
 	"golang.org/x/sys/cpu"
 )
 
-// useAVX2 says the AVX2 kernels of vec_amd64.s run (x/sys/cpu also checks that the OS
-// saves the YMM registers).
-var useAVX2 = cpu.X86.HasAVX2
+// The forms of the kernels, in the order the CPU can run them.
+const (
+	levelGo     = iota // the Go loops only
+	levelAVX2          // the AVX2 kernels of vec_amd64.s
+	levelAVX512        // its AVX-512 kernels (AVX-512F and VL)
+)
 
-// geluBlocks runs GeluF32 over the longest prefix of src that is whole blocks of 8
-// lanes, when the CPU has AVX2, and returns its length.
-func geluBlocks(dst, src []float32) int {
-	n := len(src) &^ 7
-	if !useAVX2 || n == 0 {
-		return 0
+// level is the best form the CPU runs (x/sys/cpu also checks that the OS saves the
+// YMM and ZMM registers); the tests lower it to run the others.
+var level = func() int {
+	switch {
+	case cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX2:
+		return levelAVX512
+	case cpu.X86.HasAVX2:
+		return levelAVX2
 	}
-	geluAVX2(&dst[0], &src[0], n)
-	return n
+	return levelGo
+}()
+
+// geluBlocks runs GeluF32 in the assembly over as much of src as it does — all of it
+// with AVX-512, whole blocks of 8 lanes with AVX2, none in Go — and returns how many
+// elements that is.
+func geluBlocks(dst, src []float32) int {
+	switch n := len(src); {
+	case n == 0:
+	case level >= levelAVX512:
+		geluAVX512(&dst[0], &src[0], n)
+		return n
+	case level >= levelAVX2 && n >= 8:
+		geluAVX2(&dst[0], &src[0], n&^7)
+		return n &^ 7
+	}
+	return 0
 }
 
 // geluGradBlocks is geluBlocks for GeluGradF32.
 func geluGradBlocks(dx, x, y, dy []float32) int {
-	n := len(x) &^ 7
-	if !useAVX2 || n == 0 {
-		return 0
+	switch n := len(x); {
+	case n == 0:
+	case level >= levelAVX512:
+		geluGradAVX512(&dx[0], &x[0], &y[0], &dy[0], n)
+		return n
+	case level >= levelAVX2 && n >= 8:
+		geluGradAVX2(&dx[0], &x[0], &y[0], &dy[0], n&^7)
+		return n &^ 7
 	}
-	geluGradAVX2(&dx[0], &x[0], &y[0], &dy[0], n)
-	return n
+	return 0
 }
 
-// maxBlocks returns the largest element of the longest prefix of x that is whole
-// blocks of 8 lanes (NaNs skipped; −Inf if none) and the prefix's length, 0 without
-// AVX2.
+// maxBlocks returns the largest element of the prefix of x that the assembly does (as
+// geluBlocks; NaNs skipped, −Inf if none) and the prefix's length.
 func maxBlocks(x []float32) (float32, int) {
-	n := len(x) &^ 7
-	if !useAVX2 || n == 0 {
-		return float32(math.Inf(-1)), 0
+	switch n := len(x); {
+	case n == 0:
+	case level >= levelAVX512:
+		return maxAVX512(&x[0], n), n
+	case level >= levelAVX2 && n >= 8:
+		return maxAVX2(&x[0], n&^7), n &^ 7
 	}
-	return maxAVX2(&x[0], n), n
+	return float32(math.Inf(-1)), 0
 }
 
 // expShiftBlocks does ExpShiftF32 on all of src (the assembly masks the last partial
 // block) when the CPU has AVX2, and returns how many elements it did.
 func expShiftBlocks(dst, src []float32, shift float32) int {
-	if !useAVX2 || len(src) == 0 {
-		return 0
+	switch n := len(src); {
+	case n == 0:
+	case level >= levelAVX512:
+		expShiftAVX512(&dst[0], &src[0], n, shift)
+		return n
+	case level >= levelAVX2:
+		expShiftAVX2(&dst[0], &src[0], n, shift)
+		return n
 	}
-	expShiftAVX2(&dst[0], &src[0], len(src), shift)
-	return len(src)
+	return 0
 }
 
 // tailMask[8−k:16−k] has k lanes of −1 then zeros: the mask of a block's first k lanes.
@@ -59,22 +92,30 @@ var tailMask = [16]int32{-1, -1, -1, -1, -1, -1, -1, -1}
 
 // scaleBlocks is geluBlocks for ScaleF32.
 func scaleBlocks(x []float32, s float64) int {
-	n := len(x) &^ 7
-	if !useAVX2 || n == 0 {
-		return 0
+	switch n := len(x); {
+	case n == 0:
+	case level >= levelAVX512:
+		scaleAVX512(&x[0], n, s)
+		return n
+	case level >= levelAVX2 && n >= 8:
+		scaleAVX2(&x[0], n&^7, s)
+		return n &^ 7
 	}
-	scaleAVX2(&x[0], n, s)
-	return n
+	return 0
 }
 
 // adamwBlocks is geluBlocks for AdamWF32.
 func adamwBlocks(p, g, m, v []float32, c *adamwConsts, lerp bool) int {
-	n := len(p) &^ 7
-	if !useAVX2 || n == 0 {
-		return 0
+	switch n := len(p); {
+	case n == 0:
+	case level >= levelAVX512:
+		adamwAVX512(&p[0], &g[0], &m[0], &v[0], n, c, lerp)
+		return n
+	case level >= levelAVX2 && n >= 8:
+		adamwAVX2(&p[0], &g[0], &m[0], &v[0], n&^7, c, lerp)
+		return n &^ 7
 	}
-	adamwAVX2(&p[0], &g[0], &m[0], &v[0], n, c, lerp)
-	return n
+	return 0
 }
 
 // adamwAVX2 is AdamWF32 for n a positive multiple of 8.
@@ -82,38 +123,52 @@ func adamwBlocks(p, g, m, v []float32, c *adamwConsts, lerp bool) int {
 //go:noescape
 func adamwAVX2(p, grad, m, v *float32, n int, c *adamwConsts, lerp bool)
 
-// layerNormRowBlocks is geluBlocks for layerNormRow (blocks of 4 elements).
+// layerNormRowBlocks is geluBlocks for layerNormRow (AVX2: blocks of 4 elements).
 func layerNormRowBlocks(y, x, g, b []float32, mean, rstd float64) int {
-	n := len(x) &^ 3
-	if !useAVX2 || n == 0 {
-		return 0
-	}
+	n := len(x)
 	var bias *float32
-	if b != nil {
-		bias = &b[:len(x)][0]
+	if b != nil && n > 0 {
+		bias = &b[:n][0]
 	}
-	layerNormRowAVX2(&y[0], &x[0], &g[0], bias, n, mean, rstd)
-	return n
+	switch {
+	case n == 0:
+	case level >= levelAVX512:
+		layerNormRowAVX512(&y[0], &x[0], &g[0], bias, n, mean, rstd)
+		return n
+	case level >= levelAVX2 && n >= 4:
+		layerNormRowAVX2(&y[0], &x[0], &g[0], bias, n&^3, mean, rstd)
+		return n &^ 3
+	}
+	return 0
 }
 
-// layerNormGradRowBlocks is geluBlocks for layerNormGradRow (blocks of 4 elements).
+// layerNormGradRowBlocks is geluBlocks for layerNormGradRow (AVX2: blocks of 4
+// elements).
 func layerNormGradRowBlocks(dx, x, g, dy []float32, mean, rstd, m1, m2 float64) int {
-	n := len(x) &^ 3
-	if !useAVX2 || n == 0 {
-		return 0
+	switch n := len(x); {
+	case n == 0:
+	case level >= levelAVX512:
+		layerNormGradRowAVX512(&dx[0], &x[0], &g[0], &dy[0], n, mean, rstd, m1, m2)
+		return n
+	case level >= levelAVX2 && n >= 4:
+		layerNormGradRowAVX2(&dx[0], &x[0], &g[0], &dy[0], n&^3, mean, rstd, m1, m2)
+		return n &^ 3
 	}
-	layerNormGradRowAVX2(&dx[0], &x[0], &g[0], &dy[0], n, mean, rstd, m1, m2)
-	return n
+	return 0
 }
 
-// gainAccBlocks is geluBlocks for gainAcc (blocks of 4 elements).
+// gainAccBlocks is geluBlocks for gainAcc (AVX2: blocks of 4 elements).
 func gainAccBlocks(acc []float64, x, dy []float32, mean, rstd float64) int {
-	n := len(x) &^ 3
-	if !useAVX2 || n == 0 {
-		return 0
+	switch n := len(x); {
+	case n == 0:
+	case level >= levelAVX512:
+		gainAccAVX512(&acc[0], &x[0], &dy[0], n, mean, rstd)
+		return n
+	case level >= levelAVX2 && n >= 4:
+		gainAccAVX2(&acc[0], &x[0], &dy[0], n&^3, mean, rstd)
+		return n &^ 3
 	}
-	gainAccAVX2(&acc[0], &x[0], &dy[0], n, mean, rstd)
-	return n
+	return 0
 }
 
 // layerNormRowAVX2 is layerNormRow for n a positive multiple of 4; bias may be nil.
@@ -133,12 +188,16 @@ func gainAccAVX2(acc *float64, x, dy *float32, n int, mean, rstd float64)
 
 // addBlocks is geluBlocks for AddF32.
 func addBlocks(dst, a, b []float32) int {
-	n := len(dst) &^ 7
-	if !useAVX2 || n == 0 {
-		return 0
+	switch n := len(dst); {
+	case n == 0:
+	case level >= levelAVX512:
+		addAVX512(&dst[0], &a[0], &b[0], n)
+		return n
+	case level >= levelAVX2 && n >= 8:
+		addAVX2(&dst[0], &a[0], &b[0], n&^7)
+		return n &^ 7
 	}
-	addAVX2(&dst[0], &a[0], &b[0], n)
-	return n
+	return 0
 }
 
 // addAVX2 is AddF32 for n a positive multiple of 8.
@@ -148,12 +207,16 @@ func addAVX2(dst, a, b *float32, n int)
 
 // softmaxGradBlocks is geluBlocks for softmaxGradRow.
 func softmaxGradBlocks(dx, p, g []float32, d float32) int {
-	n := len(p) &^ 7
-	if !useAVX2 || n == 0 {
-		return 0
+	switch n := len(p); {
+	case n == 0:
+	case level >= levelAVX512:
+		softmaxGradAVX512(&dx[0], &p[0], &g[0], n, d)
+		return n
+	case level >= levelAVX2 && n >= 8:
+		softmaxGradAVX2(&dx[0], &p[0], &g[0], n&^7, d)
+		return n &^ 7
 	}
-	softmaxGradAVX2(&dx[0], &p[0], &g[0], n, d)
-	return n
+	return 0
 }
 
 // softmaxGradAVX2 is softmaxGradRow for n a positive multiple of 8.
@@ -162,15 +225,19 @@ func softmaxGradBlocks(dx, p, g []float32, d float32) int {
 func softmaxGradAVX2(dx, p, grad *float32, n int, d float32)
 
 // rowStats8 is rowStats for 8 rows in the assembly (one row per float64 lane, 4
-// columns a step), when the CPU has AVX2 and c is a multiple of 4; it reports whether
-// it ran.
+// columns a step; AVX2 in two vectors of 4 rows, AVX-512 in one), when the CPU has
+// AVX2 and c is a multiple of 4; it reports whether it ran.
 func rowStats8(mean, rstd []float64, x []float32, c int, eps float64) bool {
-	if !useAVX2 || c%4 != 0 || c == 0 {
+	if level < levelAVX2 || c%4 != 0 || c == 0 {
 		return false
 	}
 	x = x[:8*c]
 	var m, vr [8]float64
-	rowStats8AVX2(&x[0], c, &m, &vr)
+	if level >= levelAVX512 {
+		rowStats8AVX512(&x[0], c, &m, &vr)
+	} else {
+		rowStats8AVX2(&x[0], c, &m, &vr)
+	}
 	n := float64(c)
 	for i := range 8 {
 		mean[i], rstd[i] = m[i], 1/math.Sqrt(vr[i]/n+eps)
@@ -187,14 +254,18 @@ func rowStats8AVX2(x *float32, c int, mean, vr *[8]float64)
 // gradMeans8 is gradMeans for 8 rows in the assembly (one row per float64 lane), when
 // the CPU has AVX2 and c is a multiple of 4; it reports whether it ran.
 func gradMeans8(m1, m2 []float64, x, g, dy []float32, c int, mean, rstd []float64) bool {
-	if !useAVX2 || c%4 != 0 || c == 0 {
+	if level < levelAVX2 || c%4 != 0 || c == 0 {
 		return false
 	}
 	x, dy, g = x[:8*c], dy[:8*c], g[:c]
 	var mn, rs, a, b [8]float64
 	copy(mn[:], mean[:8])
 	copy(rs[:], rstd[:8])
-	gradMeans8AVX2(&x[0], &dy[0], &g[0], c, &mn, &rs, &a, &b)
+	if level >= levelAVX512 {
+		gradMeans8AVX512(&x[0], &dy[0], &g[0], c, &mn, &rs, &a, &b)
+	} else {
+		gradMeans8AVX2(&x[0], &dy[0], &g[0], c, &mn, &rs, &a, &b)
+	}
 	n := float64(c)
 	for i := range 8 {
 		m1[i], m2[i] = a[i]/n, b[i]/n
@@ -233,9 +304,10 @@ func geluAVX2(dst, src *float32, n int)
 //go:noescape
 func geluGradAVX2(dx, x, y, dy *float32, n int)
 
-// splat holds the kernels' constants, each in 8 lanes so an instruction can take it as
-// a memory operand; vec_amd64.s names the rows by offset (32 bytes a row), in this
-// order. They are the Go constants of vec_generic.go, rounded to float32 the same way.
+// splat holds the kernels' constants, each in 8 lanes so an AVX2 instruction can take
+// it as a memory operand (AVX-512 broadcasts the first); vec_amd64.s names the rows by
+// offset (32 bytes a row), in this order, gen_vec.go's constNames. They are the Go
+// constants of vec_generic.go, rounded to float32 the same way.
 var splat = func() (s [36][8]float32) {
 	for i, c := range [...]float32{
 		0.5, 1, math.Sqrt2, -4, 4, // 0–4: HALF ONE SQRT2 M4 P4
@@ -253,3 +325,49 @@ var splat = func() (s [36][8]float32) {
 	}
 	return s
 }()
+
+// The AVX-512 kernels of vec_amd64.s: each is its AVX2 namesake for any n > 0,
+// the last n mod 16 (or mod 8 for the float64 ones) elements done with masked loads
+// and stores.
+
+//go:noescape
+func geluAVX512(dst, src *float32, n int)
+
+//go:noescape
+func geluGradAVX512(dx, x, y, dy *float32, n int)
+
+//go:noescape
+func maxAVX512(x *float32, n int) float32
+
+//go:noescape
+func expShiftAVX512(dst, src *float32, n int, shift float32)
+
+//go:noescape
+func scaleAVX512(x *float32, n int, s float64)
+
+//go:noescape
+func adamwAVX512(p, grad, m, v *float32, n int, c *adamwConsts, lerp bool)
+
+//go:noescape
+func addAVX512(dst, a, b *float32, n int)
+
+//go:noescape
+func softmaxGradAVX512(dx, p, grad *float32, n int, d float32)
+
+//go:noescape
+func layerNormRowAVX512(y, x, gain, bias *float32, n int, mean, rstd float64)
+
+//go:noescape
+func layerNormGradRowAVX512(dx, x, gain, dy *float32, n int, mean, rstd, m1, m2 float64)
+
+//go:noescape
+func gainAccAVX512(acc *float64, x, dy *float32, n int, mean, rstd float64)
+
+// rowStats8AVX512 and gradMeans8AVX512 are their AVX2 namesakes with the 8 rows in
+// one vector.
+
+//go:noescape
+func rowStats8AVX512(x *float32, c int, mean, vr *[8]float64)
+
+//go:noescape
+func gradMeans8AVX512(x, dy, gain *float32, c int, mean, rstd, m1, m2 *[8]float64)

@@ -37,63 +37,67 @@ func same(a, b float32) bool {
 	return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b)
 }
 
-// The vector kernels (the assembly where it runs) give exactly the Go code's results.
+// The vector kernels (at each form that runs here) give exactly the Go code's results.
 func TestGeluBitIdentical(t *testing.T) {
-	xs := sweep()
-	y := make([]float32, len(xs))
-	GeluF32(y, xs)
-	for i, x := range xs {
-		if want := geluOne(x); !same(y[i], want) {
-			t.Fatalf("GeluF32(%v) = %v (%#x); the Go code gives %v (%#x)", x, y[i], math.Float32bits(y[i]), want, math.Float32bits(want))
+	eachLevel(t, func(t *testing.T) {
+		xs := sweep()
+		y := make([]float32, len(xs))
+		GeluF32(y, xs)
+		for i, x := range xs {
+			if want := geluOne(x); !same(y[i], want) {
+				t.Fatalf("GeluF32(%v) = %v (%#x); the Go code gives %v (%#x)", x, y[i], math.Float32bits(y[i]), want, math.Float32bits(want))
+			}
 		}
-	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	dy := make([]float32, len(xs))
-	for i := range dy {
-		dy[i] = float32(rng.NormFloat64())
-	}
-	dx := make([]float32, len(xs))
-	GeluGradF32(dx, xs, y, dy)
-	for i, x := range xs {
-		if want := geluGradOne(x, y[i], dy[i]); !same(dx[i], want) {
-			t.Fatalf("GeluGradF32 at x = %v, dy = %v: %v (%#x); the Go code gives %v (%#x)", x, dy[i], dx[i], math.Float32bits(dx[i]), want, math.Float32bits(want))
+		rng := rand.New(rand.NewPCG(3, 4))
+		dy := make([]float32, len(xs))
+		for i := range dy {
+			dy[i] = float32(rng.NormFloat64())
 		}
-	}
+		dx := make([]float32, len(xs))
+		GeluGradF32(dx, xs, y, dy)
+		for i, x := range xs {
+			if want := geluGradOne(x, y[i], dy[i]); !same(dx[i], want) {
+				t.Fatalf("GeluGradF32 at x = %v, dy = %v: %v (%#x); the Go code gives %v (%#x)", x, dy[i], dx[i], math.Float32bits(dx[i]), want, math.Float32bits(want))
+			}
+		}
+	})
 }
 
 // Every length works, the tails after the last block of 8 included, and the kernels
 // read and write nothing outside the slices they are given.
 func TestGeluLengths(t *testing.T) {
-	for n := 0; n <= 40; n++ {
-		buf := make([]float32, n+2)
-		xs := make([]float32, n)
-		for i := range xs {
-			xs[i] = float32(i)/4 - 3
-		}
-		GeluF32(buf[1:n+1], xs)
-		if buf[0] != 0 || buf[n+1] != 0 {
-			t.Fatalf("n = %d: GeluF32 wrote outside dst", n)
-		}
-		for i, x := range xs {
-			if buf[i+1] != geluOne(x) {
-				t.Fatalf("n = %d: GeluF32(%v) = %v; want %v", n, x, buf[i+1], geluOne(x))
+	eachLevel(t, func(t *testing.T) {
+		for n := 0; n <= 40; n++ {
+			buf := make([]float32, n+2)
+			xs := make([]float32, n)
+			for i := range xs {
+				xs[i] = float32(i)/4 - 3
+			}
+			GeluF32(buf[1:n+1], xs)
+			if buf[0] != 0 || buf[n+1] != 0 {
+				t.Fatalf("n = %d: GeluF32 wrote outside dst", n)
+			}
+			for i, x := range xs {
+				if buf[i+1] != geluOne(x) {
+					t.Fatalf("n = %d: GeluF32(%v) = %v; want %v", n, x, buf[i+1], geluOne(x))
+				}
+			}
+			ys, dy := buf[1:n+1], make([]float32, n)
+			for i := range dy {
+				dy[i] = 1
+			}
+			dx := make([]float32, n+2)
+			GeluGradF32(dx[1:n+1], xs, ys, dy)
+			if dx[0] != 0 || dx[n+1] != 0 {
+				t.Fatalf("n = %d: GeluGradF32 wrote outside dx", n)
+			}
+			for i, x := range xs {
+				if want := geluGradOne(x, ys[i], 1); dx[i+1] != want {
+					t.Fatalf("n = %d: GeluGradF32 at %v = %v; want %v", n, x, dx[i+1], want)
+				}
 			}
 		}
-		ys, dy := buf[1:n+1], make([]float32, n)
-		for i := range dy {
-			dy[i] = 1
-		}
-		dx := make([]float32, n+2)
-		GeluGradF32(dx[1:n+1], xs, ys, dy)
-		if dx[0] != 0 || dx[n+1] != 0 {
-			t.Fatalf("n = %d: GeluGradF32 wrote outside dx", n)
-		}
-		for i, x := range xs {
-			if want := geluGradOne(x, ys[i], 1); dx[i+1] != want {
-				t.Fatalf("n = %d: GeluGradF32 at %v = %v; want %v", n, x, dx[i+1], want)
-			}
-		}
-	}
+	})
 }
 
 // ulps is |got − want| in units of the float32 spacing at want (the spacing of the
@@ -256,27 +260,29 @@ func BenchmarkGeluGradF32Go(b *testing.B) {
 
 // AddF32 adds, at every length, in place too.
 func TestAddF32(t *testing.T) {
-	for n := 0; n <= 80; n++ {
-		a, b := benchInput(n), benchInput(n + 1)[1:]
-		dst := make([]float32, n+1)
-		AddF32(dst[:n], a, b)
-		for i := range a {
-			if dst[i] != a[i]+b[i] {
-				t.Fatalf("n %d: AddF32[%d] = %v; want %v", n, i, dst[i], a[i]+b[i])
+	eachLevel(t, func(t *testing.T) {
+		for n := 0; n <= 80; n++ {
+			a, b := benchInput(n), benchInput(n + 1)[1:]
+			dst := make([]float32, n+1)
+			AddF32(dst[:n], a, b)
+			for i := range a {
+				if dst[i] != a[i]+b[i] {
+					t.Fatalf("n %d: AddF32[%d] = %v; want %v", n, i, dst[i], a[i]+b[i])
+				}
+			}
+			if dst[n] != 0 {
+				t.Fatalf("n %d: AddF32 wrote past dst", n)
+			}
+			want := make([]float32, n)
+			for i := range a {
+				want[i] = a[i] + b[i]
+			}
+			AddF32(a, a, b)
+			for i := range a {
+				if a[i] != want[i] {
+					t.Fatalf("n %d: AddF32 in place [%d] = %v; want %v", n, i, a[i], want[i])
+				}
 			}
 		}
-		if dst[n] != 0 {
-			t.Fatalf("n %d: AddF32 wrote past dst", n)
-		}
-		want := make([]float32, n)
-		for i := range a {
-			want[i] = a[i] + b[i]
-		}
-		AddF32(a, a, b)
-		for i := range a {
-			if a[i] != want[i] {
-				t.Fatalf("n %d: AddF32 in place [%d] = %v; want %v", n, i, a[i], want[i])
-			}
-		}
-	}
+	})
 }

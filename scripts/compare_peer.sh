@@ -10,11 +10,17 @@
 #
 #   scripts/compare_peer.sh [ROUNDS]        (default 3)
 #   PRESETS="nanogpt-cpu" scripts/compare_peer.sh 5
+#   AVX2_ONLY=1 scripts/compare_peer.sh   (what an AVX2-only CPU runs, on an AVX-512 one:
+#       attend with GODEBUG=cpu.avx512f=off, the peer with OPENBLAS_CORETYPE=Haswell and
+#       ATEN_CPU_CAPABILITY=avx2, so neither side uses AVX-512)
 #
 # Needs Debian's PyTorch: apt-get install -y python3-torch libopenblas0-pthread
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
+if [ -n "${AVX2_ONLY:-}" ]; then
+  export GODEBUG="${GODEBUG:+$GODEBUG,}cpu.avx512f=off" OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2
+fi
 PY=/usr/bin/python3
 PEER=../shared/peer/gpt_step.py
 DATA=../shared/data/tinyshakespeare.txt
@@ -29,6 +35,7 @@ go test -c -o "$tmp/train.test" ./train
 go build -o "$tmp/train-toy" ./cmd/train-toy
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3), torch $($PY -c 'import torch; print(torch.__version__)')"
+echo "vector extensions: $(grep -m1 -ow 'avx2\|fma\|avx512f\|avx512vl\|asimd' /proc/cpuinfo | sort -u | tr '\n' ' ')${AVX2_ONLY:+(AVX2_ONLY: GODEBUG=$GODEBUG, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, ATEN_CPU_CAPABILITY=$ATEN_CPU_CAPABILITY)}"
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 for preset in ${PRESETS:-seed nanogpt-cpu w256-t256 w384-t128}; do
@@ -56,6 +63,7 @@ done
 if [ -f "$DATA" ]; then
   "$tmp/train-toy" --preset nanogpt-cpu --data "$DATA" --steps 30 --eval-every 30 --eval-batches 1 --samples 0 --quiet --out "$tmp/run" >/dev/null
   rss_go=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["peak_rss_mb"])' "$tmp/run/summary.json")
+  echo "attend's kernels here (summary.json): $($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernels"])' "$tmp/run/summary.json")"
   rss_py=$($PY "$PEER" --preset nanogpt-cpu --data "$DATA" --steps 30 | $PY -c 'import json,sys; print(json.load(sys.stdin)["peak_rss_mb"])')
   printf 'peak RSS, 30-step nanogpt-cpu run on %s: attend %.1f MB   pytorch %.1f MB   ratio %.3f\n' "$(basename "$DATA")" "$rss_go" "$rss_py" "$(awk -v g="$rss_go" -v p="$rss_py" 'BEGIN {print g/p}')"
 else

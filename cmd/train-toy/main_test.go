@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attend-go/attend/graph"
 	"github.com/attend-go/attend/internal/filetest"
 	"github.com/attend-go/attend/train"
 )
@@ -152,6 +153,9 @@ func TestStatquestEndToEnd(t *testing.T) {
 	peak, _ := sum["peak_gflops"].(float64)
 	if !(gf > 0 && peak > 0 && gf < peak) {
 		t.Errorf("gflops = %v, peak_gflops = %v; want 0 < gflops < peak_gflops", sum["gflops"], sum["peak_gflops"])
+	}
+	if k, _ := sum["kernels"].(string); k != graph.Kernels() {
+		t.Errorf("kernels = %q, want graph.Kernels() = %q", k, graph.Kernels())
 	}
 	if !strings.Contains(out, "GEMM peak: ") || !strings.Contains(out, "% of peak)") {
 		t.Errorf("output lacks the GEMM peak or the fraction of it:\n%s", out)

@@ -276,6 +276,9 @@ type summary struct {
 	// (graph.GemmPeak). Their ratio is how close to the machine a step runs.
 	GFLOPs     float64 `json:"gflops"`
 	PeakGFLOPs float64 `json:"peak_gflops"`
+	// Kernels names the SIMD kernels the run's float32 ops ran (graph.Kernels), e.g.
+	// "gemm avx512, vector avx512".
+	Kernels string `json:"kernels"`
 	// StepMS is the mean wall time of a training step alone, the first excluded (sampling the batch, the
 	// forward and backward passes, clipping, the optimiser), evaluations and saves
 	// excluded; MsPerStep is the run's wall time per step, everything included.
@@ -543,7 +546,7 @@ func finish(ctx context.Context, s settings, cfg rundir.Config, d *data, lm *gpt
 	sum := summary{Task: cfg.Data.Task, Data: cfg.Data.File, Config: cfg, Steps: last.Step, TrainLoss: last.TrainLoss,
 		ValLoss: last.ValLoss, BestVal: st.BestValLoss, BestStep: st.BestStep, WallS: st.ElapsedS,
 		MsPerStep: 1000 * wall / float64(max(steps, 1)), Params: lm.Model.NumParams(), Model: cfg.Model,
-		PeakRSSMB: peakRSSMB(), GFLOPs: sp.gflops, PeakGFLOPs: sp.peak, StepMS: sp.stepMS}
+		PeakRSSMB: peakRSSMB(), GFLOPs: sp.gflops, PeakGFLOPs: sp.peak, Kernels: graph.Kernels(), StepMS: sp.stepMS}
 	sum.ValAcc, sum.TrainEvalLoss = finite(last.ValAcc), finite(last.TrainEvalLoss)
 	sum.Tokenizer, sum.VocabSize = cfg.Tokenizer.Kind, d.tok.VocabSize()
 	sum.TrainTokens, sum.ValTokens, sum.ValChars = len(d.trainIDs), len(d.valIDs), d.valChars

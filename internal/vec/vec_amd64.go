@@ -371,3 +371,14 @@ func rowStats8AVX512(x *float32, c int, mean, vr *[8]float64)
 
 //go:noescape
 func gradMeans8AVX512(x, dy, gain *float32, c int, mean, rstd, m1, m2 *[8]float64)
+
+// Form names the form of the kernels that runs: "avx512", "avx2" or "go".
+func Form() string {
+	switch level {
+	case levelAVX512:
+		return "avx512"
+	case levelAVX2:
+		return "avx2"
+	}
+	return "go"
+}

@@ -235,3 +235,11 @@ func rowStats8NEON(x *float32, c int, mean, vr *[8]float64)
 //
 //go:noescape
 func gradMeans8NEON(x, dy, gain *float32, c int, mean, rstd, m1, m2 *[8]float64)
+
+// Form names the form of the kernels that runs: "neon" or "go".
+func Form() string {
+	if useNEON {
+		return "neon"
+	}
+	return "go"
+}

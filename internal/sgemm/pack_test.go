@@ -2,8 +2,11 @@ package sgemm
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/attend-go/attend/internal/par"
 )
 
 // TestPack checks packA and packB (assembly helpers and Go loops) against
@@ -92,5 +95,40 @@ func TestPack(t *testing.T) {
 			}
 		}
 		useAsmPack = old
+	}
+}
+
+// TestPackWholeBParallel checks that packing op(B) in parts on several goroutines lays
+// it out exactly as packing it whole does, for every kernel, both layouts of B, widths
+// that end in partial panels and several K blocks.
+func TestPackWholeBParallel(t *testing.T) {
+	defer par.SetThreads(par.SetThreads(3))
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, kr := range kernels {
+		for _, tB := range []bool{false, true} {
+			for _, nk := range [][2]int{{100, 700}, {512, 768}, {1000, 300}, {65, 600}, {97, 257}} {
+				n, k := nk[0], nk[1]
+				ldb := n + 3
+				if tB {
+					ldb = k + 5
+				}
+				b := make([]float32, max(n, k)*ldb)
+				for i := range b {
+					b[i] = rng.Float32()
+				}
+				need := packedBLen(kr, n, k)
+				want, got := make([]float32, need), make([]float32, need)
+				for i := range got {
+					got[i] = -1
+				}
+				packWholeB(kr, want, tB, n, k, b, ldb)
+				packWholeBParallel(kr, 3, got, tB, n, k, b, ldb)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s tB=%v n=%d k=%d: element %d is %v, want %v", kr.name, tB, n, k, i, got[i], want[i])
+					}
+				}
+			}
+		}
 	}
 }

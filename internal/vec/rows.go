@@ -53,17 +53,11 @@ func SumRowsF32(dst, x []float32, c int, acc []float64) {
 // 1/Σ and the scale are applied together.
 func SoftmaxScaleF32(dst, src []float32, n int, scale float64) {
 	dst = dst[:len(src)]
-	m := MaxF32(src[:n])
-	if math.IsInf(float64(m), -1) {
+	sum, ok := softmaxExps(dst, src, n)
+	if !ok {
 		clear(dst)
 		ScaleF32(dst, scale) // 0·scale, as the two passes give (NaN for an infinite scale)
 		return
-	}
-	ExpShiftF32(dst[:n], src[:n], m)
-	clear(dst[n:])
-	var sum float64
-	for _, e := range dst[:n] {
-		sum += float64(e)
 	}
 	scale2F32(dst, 1/sum, scale)
 }

@@ -60,18 +60,29 @@ func ScaleF32(x []float32, s float64) {
 // zeros. dst may be src.
 func SoftmaxF32(dst, src []float32, n int) {
 	dst = dst[:len(src)]
-	m := MaxF32(src[:n])
-	if math.IsInf(float64(m), -1) {
+	sum, ok := softmaxExps(dst, src, n)
+	if !ok {
 		clear(dst)
 		return
 	}
+	ScaleF32(dst, 1/sum)
+}
+
+// softmaxExps is the part SoftmaxF32 and SoftmaxScaleF32 share: it writes
+// exp(src[j] − m) into dst[:n] (m the largest of src[:n], NaNs skipped) and zeros into
+// dst[n:], and returns the float64 sum of dst[:n], in order. If m is −Inf it writes
+// nothing and returns false.
+func softmaxExps(dst, src []float32, n int) (sum float64, ok bool) {
+	m := MaxF32(src[:n])
+	if math.IsInf(float64(m), -1) {
+		return 0, false
+	}
 	ExpShiftF32(dst[:n], src[:n], m)
 	clear(dst[n:])
-	var sum float64
 	for _, e := range dst[:n] {
 		sum += float64(e)
 	}
-	ScaleF32(dst, 1/sum)
+	return sum, true
 }
 
 // AddF32 writes dst[i] = a[i] + b[i] (dst may be a or b).

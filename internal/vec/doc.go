@@ -20,7 +20,7 @@
 // leaves the sum to Go.
 //
 // The row kernels of rows.go (column sums for bias gradients, the cross-entropy's
-// log-sum-exp and its fused softmax-and-scale gradient) have AVX2 and AVX-512F forms in
+// log-sum-exp and its fused softmax-and-scale gradient) have AVX2 and AVX-512 forms in
 // rows_amd64.s, written by gen_rows.go (on arm64 they run in Go); the column sums put
 // columns, not rows, in their float64 lanes, so each column is still summed in row
 // order.

@@ -5,23 +5,8 @@ import "math"
 // The row kernels of a training step's loss and bias gradients: column sums over rows,
 // the cross-entropy's log-sum-exp, and its softmax gradient with the scale fused in.
 // The Go forms here are the reference; rows_amd64.s (written by gen_rows.go) holds
-// their AVX2 and AVX-512F forms, which keep float64 lanes and give bit-identical
-// results.
-
-// kernels names which forms of the row kernels run: the Go loops only, or with
-// rows_amd64.s's AVX2 or AVX-512F kernels.
-type kernels int
-
-const (
-	goKernels kernels = iota
-	avx2Kernels
-	avx512Kernels
-)
-
-// String names the form as the tests do: go, avx2 or avx512.
-func (k kernels) String() string {
-	return [...]string{"go", "avx2", "avx512"}[k]
-}
+// their AVX2 and AVX-512 forms, which keep float64 lanes and give bit-identical
+// results. They run at the package's one level (vec_amd64.go), as the other kernels do.
 
 // SumRowsF32 writes into dst[:c] the column sums of x read as rows of c elements,
 // dst[j] = float32(Σ_r float64(x[r·c+j])), each sum taken in float64 in row order in

@@ -2,38 +2,20 @@
 
 package vec
 
-import "golang.org/x/sys/cpu"
-
 //go:generate go run gen_rows.go
 
-// bestKernels is the fastest form of the row kernels this CPU runs (x/sys/cpu also
-// checks that the OS saves the YMM and ZMM registers).
-var bestKernels = func() kernels {
-	switch {
-	case cpu.X86.HasAVX512F:
-		return avx512Kernels
-	case cpu.X86.HasAVX2:
-		return avx2Kernels
-	}
-	return goKernels
-}()
-
-// rowKernels is the form of the row kernels that runs; the tests set it to each form
-// up to bestKernels.
-var rowKernels = bestKernels
-
 // sumRowsBlocks does SumRowsF32's sums in acc for the longest prefix of the columns
-// that is whole registers (8 columns with AVX-512F, 4 with AVX2), for rows > 0, and
+// that is whole registers (8 columns with AVX-512, 4 with AVX2), for rows > 0, and
 // returns its length.
 func sumRowsBlocks(acc []float64, x []float32, c, rows int) int {
 	x = x[:rows*c]
-	switch rowKernels {
-	case avx512Kernels:
+	switch level {
+	case levelAVX512:
 		if n := c &^ 7; n > 0 {
 			sumRowsAVX512(&acc[0], &x[0], c, rows, n)
 			return n
 		}
-	case avx2Kernels:
+	case levelAVX2:
 		if n := c &^ 3; n > 0 {
 			sumRowsAVX2(&acc[0], &x[0], c, rows, n)
 			return n
@@ -49,10 +31,10 @@ func scale2Blocks(x []float32, s1, s2 float64) int {
 	if n == 0 {
 		return 0
 	}
-	switch rowKernels {
-	case avx512Kernels:
+	switch level {
+	case levelAVX512:
 		scale2AVX512(&x[0], n, s1, s2)
-	case avx2Kernels:
+	case levelAVX2:
 		scale2AVX2(&x[0], n, s1, s2)
 	default:
 		return 0

@@ -7,17 +7,6 @@ import (
 	"testing"
 )
 
-// eachKernels runs f with each form of the row kernels this machine has (the Go loops,
-// AVX2, AVX-512F), as a subtest named after it.
-func eachKernels(t *testing.T, f func(t *testing.T)) {
-	t.Helper()
-	defer func(k kernels) { rowKernels = k }(rowKernels)
-	for k := goKernels; k <= bestKernels; k++ {
-		rowKernels = k
-		t.Run(k.String(), f)
-	}
-}
-
 // rowsInput returns n float32s, most normal with scale 3, one in five from the sweep
 // (±0, ±Inf, NaN, subnormals, huge and tiny values).
 func rowsInput(rng *rand.Rand, n int) []float32 {
@@ -37,7 +26,7 @@ func rowsInput(rng *rand.Rand, n int) []float32 {
 // bit: widths around every panel and register size, row counts 0 to 33, a partial last
 // row, edge values; and acc holds the float64 sums.
 func TestSumRowsF32(t *testing.T) {
-	eachKernels(t, func(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(3, 4))
 		widths := []int{1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 40, 63, 64, 65, 127, 128, 129, 136, 200, 512}
 		for _, c := range widths {
@@ -82,7 +71,7 @@ func TestSumRowsF32(t *testing.T) {
 // SumRowsF32 adds in row order: a column of 1, 2⁵³ and −2⁵³ sums to 0 (not 1, as another
 // order would give), and one of 2⁵³, 1, 1 to 2⁵³.
 func TestSumRowsOrder(t *testing.T) {
-	eachKernels(t, func(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
 		const c = 72 // a wide AVX-512 panel would be 128: this takes the narrow ones too
 		x := make([]float32, 3*c)
 		for j := range c {
@@ -110,7 +99,7 @@ func TestSumRowsOrder(t *testing.T) {
 // horizons, edge-value inputs, scales that are tiny, negative, zero, infinite and NaN;
 // in place too.
 func TestSoftmaxScaleF32(t *testing.T) {
-	eachKernels(t, func(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
 		var lengths []int
 		for l := 0; l <= 40; l++ {
@@ -284,21 +273,13 @@ func TestLogSumExpF32Accuracy(t *testing.T) {
 	}
 }
 
-func rowsBench(b *testing.B, f func(b *testing.B)) {
-	defer func(k kernels) { rowKernels = k }(rowKernels)
-	for k := goKernels; k <= bestKernels; k++ {
-		rowKernels = k
-		b.Run(k.String(), f)
-	}
-}
-
 // The bias gradients of nanogpt-cpu's step: 768 rows of 128 and of 512 columns.
 func BenchmarkSumRowsF32(b *testing.B) {
 	for _, c := range []int{128, 512} {
 		b.Run(fmt.Sprintf("768x%d", c), func(b *testing.B) {
 			x := benchInput(768 * c)
 			dst, acc := make([]float32, c), make([]float64, c)
-			rowsBench(b, func(b *testing.B) {
+			benchLevels(b, func(b *testing.B) {
 				b.SetBytes(int64(4 * len(x)))
 				for b.Loop() {
 					SumRowsF32(dst, x, c, acc)
@@ -331,7 +312,7 @@ func BenchmarkSoftmaxScaleF32(b *testing.B) {
 			}
 		}
 	})
-	rowsBench(b, func(b *testing.B) {
+	benchLevels(b, func(b *testing.B) {
 		b.SetBytes(int64(4 * len(x)))
 		for b.Loop() {
 			for r := 0; r < len(x); r += v {

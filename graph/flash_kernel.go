@@ -436,12 +436,5 @@ func expShift[T num.Float](row []T, m T) float64 {
 }
 
 // expShift32 is expShift in float32: internal/vec's exponential (Cephes' expf, within
-// 1 ulp of math.Exp, 0 below −87.33654; eight at a time in AVX2), the sum in float64.
-func expShift32(row []float32, m float32) float64 {
-	vec.ExpShiftF32(row, row, m)
-	var sum float64
-	for _, y := range row {
-		sum += float64(y)
-	}
-	return sum
-}
+// 1 ulp of math.Exp, 0 below −87.33654), the sum in float64.
+func expShift32(row []float32, m float32) float64 { return vec.ExpShiftSumF32(row, row, m) }

@@ -45,6 +45,17 @@ func ExpShiftF32(dst, src []float32, shift float32) {
 	}
 }
 
+// ExpShiftSumF32 is ExpShiftF32 that also returns Σ float64(dst[i]), summed in order
+// (the softmax's and attention tiles' normaliser).
+func ExpShiftSumF32(dst, src []float32, shift float32) float64 {
+	ExpShiftF32(dst, src, shift)
+	var sum float64
+	for _, e := range dst[:len(src)] {
+		sum += float64(e)
+	}
+	return sum
+}
+
 // ScaleF32 sets x[i] = float32(float64(x[i])·s): the product in float64, rounded once.
 func ScaleF32(x []float32, s float64) {
 	n := scaleBlocks(x, s)
@@ -77,11 +88,8 @@ func softmaxExps(dst, src []float32, n int) (sum float64, ok bool) {
 	if math.IsInf(float64(m), -1) {
 		return 0, false
 	}
-	ExpShiftF32(dst[:n], src[:n], m)
+	sum = ExpShiftSumF32(dst[:n], src[:n], m)
 	clear(dst[n:])
-	for _, e := range dst[:n] {
-		sum += float64(e)
-	}
 	return sum, true
 }
 

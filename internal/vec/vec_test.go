@@ -286,3 +286,33 @@ func TestAddF32(t *testing.T) {
 		}
 	})
 }
+
+// ExpShiftSumF32 writes ExpShiftF32's exponentials and returns their float64 sum in
+// order, bit for bit, at every form.
+func TestExpShiftSumF32(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(31, 32))
+		for n := 0; n <= 70; n++ {
+			src := make([]float32, n)
+			for i := range src {
+				src[i] = float32(rng.NormFloat64() * 4)
+			}
+			want := make([]float32, n)
+			ExpShiftF32(want, src, 1.5)
+			var wsum float64
+			for _, e := range want {
+				wsum += float64(e)
+			}
+			got := make([]float32, n)
+			sum := ExpShiftSumF32(got, src, 1.5)
+			if math.Float64bits(sum) != math.Float64bits(wsum) {
+				t.Fatalf("n=%d: sum %v, want %v", n, sum, wsum)
+			}
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n=%d: dst[%d] = %v, want %v", n, i, got[i], want[i])
+				}
+			}
+		}
+	})
+}

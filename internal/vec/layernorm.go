@@ -184,3 +184,40 @@ func gainAcc(acc []float64, x, dy []float32, mean, rstd float64) {
 		acc[j] += float64(float64(float64(dy[j])*(float64(x[j])-mean)) * rstd)
 	}
 }
+
+// rowStats8 is rowStats for 8 rows with the sums in the assembly (rowSums8: one row per
+// float64 lane, 4 columns a step), when there is an assembly form and c is a multiple
+// of 4; it reports whether it ran.
+func rowStats8(mean, rstd []float64, x []float32, c int, eps float64) bool {
+	if c%4 != 0 || c == 0 {
+		return false
+	}
+	var m, vr [8]float64
+	if !rowSums8(x[:8*c], c, &m, &vr) {
+		return false
+	}
+	n := float64(c)
+	for i := range 8 {
+		mean[i], rstd[i] = m[i], 1/math.Sqrt(vr[i]/n+eps)
+	}
+	return true
+}
+
+// gradMeans8 is gradMeans for 8 rows with the sums in the assembly (gradSums8), when
+// there is an assembly form and c is a multiple of 4; it reports whether it ran.
+func gradMeans8(m1, m2 []float64, x, g, dy []float32, c int, mean, rstd []float64) bool {
+	if c%4 != 0 || c == 0 {
+		return false
+	}
+	var mn, rs, a, b [8]float64
+	copy(mn[:], mean[:8])
+	copy(rs[:], rstd[:8])
+	if !gradSums8(x[:8*c], dy[:8*c], g[:c], c, &mn, &rs, &a, &b) {
+		return false
+	}
+	n := float64(c)
+	for i := range 8 {
+		m1[i], m2[i] = a[i]/n, b[i]/n
+	}
+	return true
+}

@@ -224,23 +224,16 @@ func softmaxGradBlocks(dx, p, g []float32, d float32) int {
 //go:noescape
 func softmaxGradAVX2(dx, p, grad *float32, n int, d float32)
 
-// rowStats8 is rowStats for 8 rows in the assembly (one row per float64 lane, 4
-// columns a step; AVX2 in two vectors of 4 rows, AVX-512 in one), when the CPU has
-// AVX2 and c is a multiple of 4; it reports whether it ran.
-func rowStats8(mean, rstd []float64, x []float32, c int, eps float64) bool {
-	if level < levelAVX2 || c%4 != 0 || c == 0 {
+// rowSums8 does rowStats8's sums in the assembly when the CPU has AVX2 (see
+// layernorm.go); it reports whether it ran.
+func rowSums8(x []float32, c int, m, vr *[8]float64) bool {
+	switch {
+	case level >= levelAVX512:
+		rowStats8AVX512(&x[0], c, m, vr)
+	case level >= levelAVX2:
+		rowStats8AVX2(&x[0], c, m, vr)
+	default:
 		return false
-	}
-	x = x[:8*c]
-	var m, vr [8]float64
-	if level >= levelAVX512 {
-		rowStats8AVX512(&x[0], c, &m, &vr)
-	} else {
-		rowStats8AVX2(&x[0], c, &m, &vr)
-	}
-	n := float64(c)
-	for i := range 8 {
-		mean[i], rstd[i] = m[i], 1/math.Sqrt(vr[i]/n+eps)
 	}
 	return true
 }
@@ -251,24 +244,16 @@ func rowStats8(mean, rstd []float64, x []float32, c int, eps float64) bool {
 //go:noescape
 func rowStats8AVX2(x *float32, c int, mean, vr *[8]float64)
 
-// gradMeans8 is gradMeans for 8 rows in the assembly (one row per float64 lane), when
-// the CPU has AVX2 and c is a multiple of 4; it reports whether it ran.
-func gradMeans8(m1, m2 []float64, x, g, dy []float32, c int, mean, rstd []float64) bool {
-	if level < levelAVX2 || c%4 != 0 || c == 0 {
+// gradSums8 does gradMeans8's sums in the assembly when the CPU has AVX2 (see
+// layernorm.go); it reports whether it ran.
+func gradSums8(x, dy, g []float32, c int, mean, rstd, a, b *[8]float64) bool {
+	switch {
+	case level >= levelAVX512:
+		gradMeans8AVX512(&x[0], &dy[0], &g[0], c, mean, rstd, a, b)
+	case level >= levelAVX2:
+		gradMeans8AVX2(&x[0], &dy[0], &g[0], c, mean, rstd, a, b)
+	default:
 		return false
-	}
-	x, dy, g = x[:8*c], dy[:8*c], g[:c]
-	var mn, rs, a, b [8]float64
-	copy(mn[:], mean[:8])
-	copy(rs[:], rstd[:8])
-	if level >= levelAVX512 {
-		gradMeans8AVX512(&x[0], &dy[0], &g[0], c, &mn, &rs, &a, &b)
-	} else {
-		gradMeans8AVX2(&x[0], &dy[0], &g[0], c, &mn, &rs, &a, &b)
-	}
-	n := float64(c)
-	for i := range 8 {
-		m1[i], m2[i] = a[i]/n, b[i]/n
 	}
 	return true
 }

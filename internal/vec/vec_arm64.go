@@ -175,37 +175,23 @@ func gainAccBlocks(acc []float64, x, dy []float32, mean, rstd float64) int {
 	return n
 }
 
-// rowStats8 is rowStats for 8 rows in the assembly (two rows per vector of float64
-// lanes, 4 columns a step), when c is a multiple of 4; it reports whether it ran.
-func rowStats8(mean, rstd []float64, x []float32, c int, eps float64) bool {
-	if !useNEON || c%4 != 0 || c == 0 {
+// rowSums8 does rowStats8's sums in the assembly (two rows per vector of float64
+// lanes; see layernorm.go); it reports whether it ran.
+func rowSums8(x []float32, c int, m, vr *[8]float64) bool {
+	if !useNEON {
 		return false
 	}
-	x = x[:8*c]
-	var m, vr [8]float64
-	rowStats8NEON(&x[0], c, &m, &vr)
-	n := float64(c)
-	for i := range 8 {
-		mean[i], rstd[i] = m[i], 1/math.Sqrt(vr[i]/n+eps)
-	}
+	rowStats8NEON(&x[0], c, m, vr)
 	return true
 }
 
-// gradMeans8 is gradMeans for 8 rows in the assembly (two rows per vector of float64
-// lanes), when c is a multiple of 4; it reports whether it ran.
-func gradMeans8(m1, m2 []float64, x, g, dy []float32, c int, mean, rstd []float64) bool {
-	if !useNEON || c%4 != 0 || c == 0 {
+// gradSums8 does gradMeans8's sums in the assembly (two rows per vector of float64
+// lanes; see layernorm.go); it reports whether it ran.
+func gradSums8(x, dy, g []float32, c int, mean, rstd, a, b *[8]float64) bool {
+	if !useNEON {
 		return false
 	}
-	x, dy, g = x[:8*c], dy[:8*c], g[:c]
-	var mn, rs, a, b [8]float64
-	copy(mn[:], mean[:8])
-	copy(rs[:], rstd[:8])
-	gradMeans8NEON(&x[0], &dy[0], &g[0], c, &mn, &rs, &a, &b)
-	n := float64(c)
-	for i := range 8 {
-		m1[i], m2[i] = a[i]/n, b[i]/n
-	}
+	gradMeans8NEON(&x[0], &dy[0], &g[0], c, mean, rstd, a, b)
 	return true
 }
 

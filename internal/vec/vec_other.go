@@ -28,11 +28,9 @@ func addBlocks(dst, a, b []float32) int { return 0 }
 
 func softmaxGradBlocks(dx, p, g []float32, d float32) int { return 0 }
 
-func rowStats8(mean, rstd []float64, x []float32, c int, eps float64) bool { return false }
+func rowSums8(x []float32, c int, m, vr *[8]float64) bool { return false }
 
-func gradMeans8(m1, m2 []float64, x, g, dy []float32, c int, mean, rstd []float64) bool {
-	return false
-}
+func gradSums8(x, dy, g []float32, c int, mean, rstd, a, b *[8]float64) bool { return false }
 
 // Form names the form of the kernels that runs: always "go" here.
 func Form() string { return "go" }

@@ -141,25 +141,7 @@ func gemmParallel(kr *kernel, threads int, tA, tB bool, m, n, k int, alpha float
 	jobPool.Put(j)
 }
 
-// packJob packs K block i of op(B) for packWholeBParallel (par.Body).
-type packJob struct {
-	kr        *kernel
-	pre, b    []float32
-	tB        bool
-	n, k, ldb int
-	kcStep    int
-}
-
-var packJobPool = sync.Pool{New: func() any { return new(packJob) }}
-
-func (p *packJob) Do(i int) {
-	pc := i * p.kcStep
-	bo := pc * p.ldb
-	if p.tB {
-		bo = pc
-	}
-	packB(p.kr, p.pre[pc*p.kr.paddedWidth(p.n):], p.b[bo:], p.ldb, p.tB, min(p.kcStep, p.k-pc), p.n)
-}
+var wholeBPool = sync.Pool{New: func() any { return new(wholeB) }}
 
 // packWholeBParallel is packWholeB with its K blocks packed on up to threads
 // goroutines, when there are several (the same layout: each block is packed by one
@@ -167,15 +149,15 @@ func (p *packJob) Do(i int) {
 // on the step's shapes, splitting one block's panels costs more than it saves, while
 // the weight-gradient products (K = the batch's 768 tokens, three blocks) gain.
 func packWholeBParallel(kr *kernel, threads int, pre []float32, tB bool, n, k int, b []float32, ldb int) {
-	kcStep := blocking(k, kr.kc, 1)
-	kBlocks := (k + kcStep - 1) / kcStep
-	if threads < 2 || kBlocks < 2 {
-		packWholeB(kr, pre, tB, n, k, b, ldb)
-		return
+	w := wholeBPool.Get().(*wholeB)
+	*w = wholeB{kr: kr, pre: pre, b: b, tB: tB, n: n, k: k, ldb: ldb, kcStep: blocking(k, kr.kc, 1)}
+	if nb := w.blocks(); threads < 2 || nb < 2 {
+		for i := range nb {
+			w.Do(i)
+		}
+	} else {
+		par.Run(nb, threads, w)
 	}
-	p := packJobPool.Get().(*packJob)
-	*p = packJob{kr: kr, pre: pre, b: b, tB: tB, n: n, k: k, ldb: ldb, kcStep: kcStep}
-	par.Run(kBlocks, threads, p)
-	*p = packJob{}
-	packJobPool.Put(p)
+	*w = wholeB{}
+	wholeBPool.Put(w)
 }

@@ -215,16 +215,32 @@ func packedBLen(kr *kernel, n, k int) int {
 // it: K blocks one after the other, the block of rows pc..pc+kc at
 // pre[pc·paddedWidth(n):].
 func packWholeB(kr *kernel, pre []float32, tB bool, n, k int, b []float32, ldb int) {
-	kcStep := blocking(k, kr.kc, 1)
-	np := kr.paddedWidth(n)
-	for pc := 0; pc < k; pc += kcStep {
-		kc := min(kcStep, k-pc)
-		bo := pc * ldb
-		if tB {
-			bo = pc
-		}
-		packB(kr, pre[pc*np:], b[bo:], ldb, tB, kc, n)
+	w := wholeB{kr: kr, pre: pre, b: b, tB: tB, n: n, k: k, ldb: ldb, kcStep: blocking(k, kr.kc, 1)}
+	for i := range w.blocks() {
+		w.Do(i)
 	}
+}
+
+// wholeB is op(B) being packed whole by K blocks (packWholeB; packWholeBParallel
+// packs the blocks on several goroutines, as a par.Body).
+type wholeB struct {
+	kr        *kernel
+	pre, b    []float32
+	tB        bool
+	n, k, ldb int
+	kcStep    int
+}
+
+func (w *wholeB) blocks() int { return (w.k + w.kcStep - 1) / w.kcStep }
+
+// Do packs K block i.
+func (w *wholeB) Do(i int) {
+	pc := i * w.kcStep
+	bo := pc * w.ldb
+	if w.tB {
+		bo = pc
+	}
+	packB(w.kr, w.pre[pc*w.kr.paddedWidth(w.n):], w.b[bo:], w.ldb, w.tB, min(w.kcStep, w.k-pc), w.n)
 }
 
 // packedRows is how many rows packWholeA stores per k-step for an m-row

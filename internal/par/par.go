@@ -11,7 +11,9 @@
 //
 // The caller of For or Run always works on its own loop too and never waits for a part
 // that nobody has started: a busy or late helper only costs speed, so nested and
-// concurrent calls cannot deadlock.
+// concurrent calls cannot deadlock. When it has run out of parts to take it polls, for up
+// to the same 200 µs, for the helpers to finish theirs before it parks: parking there at
+// the end of every loop and product cost a nanogpt-cpu training step 11% here.
 //
 // The only tunable is the cap on goroutines per loop, set with SetThreads.
 package par
@@ -46,6 +48,7 @@ type task struct {
 	// goroutine tends to get the same data as last time, still in its core's cache.
 	span atomic.Uint64
 	wg   sync.WaitGroup // one count per part
+	left atomic.Int32   // parts not finished yet: the caller polls it before it waits on wg
 	body Body
 }
 
@@ -89,6 +92,7 @@ func (t *task) work(front bool) {
 			return
 		}
 		t.body.Do(i)
+		t.left.Add(-1)
 		t.wg.Done()
 	}
 }
@@ -180,6 +184,7 @@ func Run(n, threads int, body Body) {
 	t.span.Store(uint64(n))
 	t.refs.Store(int32(1 + h))
 	t.wg.Add(n)
+	t.left.Store(int32(n))
 	for i := 0; i < h; i++ {
 		select {
 		case queue <- t:
@@ -188,6 +193,12 @@ func Run(n, threads int, body Body) {
 		}
 	}
 	t.work(true)
+	// When no part is left to take, helpers may still be running their last ones: poll
+	// for them (for up to spin) rather than park in wg.Wait at once, whose wake-up costs
+	// as much as a part takes.
+	for deadline := time.Now().Add(spin); t.left.Load() > 0 && time.Now().Before(deadline); {
+		runtime.Gosched()
+	}
 	t.wg.Wait()
 	t.release()
 }

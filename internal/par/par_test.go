@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/attend-go/attend/internal/race"
 )
@@ -114,5 +115,53 @@ func TestForDoesNotAllocate(t *testing.T) {
 		if n := ms.Mallocs - before; n >= calls/20 {
 			t.Errorf("%s: %d allocations in %d calls, want 0 per call", c.name, n, calls)
 		}
+	}
+}
+
+// Run returns only when every part has finished, also when a helper's part outlasts the
+// caller's polling for it (then the caller parks until it ends).
+func TestRunWaitsForLongHelperParts(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs 2 Ps for a helper")
+	}
+	helped := 0
+	for r := 0; r < 10; r++ {
+		var started, done atomic.Bool
+		var byHelper bool
+		For(2, func(i int) {
+			if i == 0 { // the caller's: wait (up to 100 ms) for a helper to start part 1
+				for t0 := time.Now(); !started.Load() && time.Since(t0) < 100*time.Millisecond; {
+					time.Sleep(20 * time.Microsecond)
+				}
+				byHelper = started.Load()
+				return
+			}
+			started.Store(true)
+			time.Sleep(5 * spin)
+			done.Store(true)
+		})
+		if !done.Load() {
+			t.Fatalf("round %d: For returned before a helper's part finished", r)
+		}
+		if byHelper {
+			helped++
+		}
+	}
+	if helped == 0 {
+		t.Fatal("no helper took part 1 in 10 rounds")
+	}
+}
+
+// BenchmarkRunShortParts is a loop of two parts of about 20 µs each, back to back: what
+// the split products and loops of a training step look like to the pool.
+func BenchmarkRunShortParts(b *testing.B) {
+	var sink atomic.Int64
+	spinFor := func(d time.Duration) {
+		for t0 := time.Now(); time.Since(t0) < d; {
+			sink.Add(1)
+		}
+	}
+	for b.Loop() {
+		For(2, func(int) { spinFor(20 * time.Microsecond) })
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
+	"github.com/attend-go/attend/internal/par"
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 )
@@ -31,7 +32,8 @@ func ClipGradNorm(params []gorgonia.ValueGrad, maxNorm float64) (norm float64, e
 	if math.IsNaN(maxNorm) {
 		return 0, errors.New("train: ClipGradNorm: maxNorm is NaN")
 	}
-	grads := make([]gradient, len(params))
+	c := &clipRun{grads: make([]gradient, len(params)), sums: make([]float64, len(params))}
+	grads := c.grads
 	for i, p := range params {
 		k, err := kindOfParam(p)
 		if err == nil {
@@ -42,9 +44,12 @@ func ClipGradNorm(params []gorgonia.ValueGrad, maxNorm float64) (norm float64, e
 		}
 	}
 
+	// Each gradient's sum of squares on its own (over the cores), added in order: the
+	// same float64 sum as one loop over the gradients.
+	par.Run(len(grads), len(grads), c)
 	var sum float64
-	for _, g := range grads {
-		sum += g.sumSquares()
+	for _, s := range c.sums {
+		sum += s
 	}
 	norm = math.Sqrt(sum)
 	if !isFinite(norm) {
@@ -71,11 +76,27 @@ func ClipGradNorm(params []gorgonia.ValueGrad, maxNorm float64) (norm float64, e
 		return norm, nil
 	}
 	if coef := maxNorm / (norm + clipEps); coef < 1 {
-		for _, g := range grads {
-			g.scale(coef)
-		}
+		c.scaling, c.coef = true, coef
+		par.Run(len(grads), len(grads), c)
 	}
 	return norm, nil
+}
+
+// clipRun is ClipGradNorm's parallel loop over the gradients (a par.Body): it sets
+// sums[i] to gradient i's sum of squares, or with scaling multiplies gradient i by coef.
+type clipRun struct {
+	grads   []gradient
+	sums    []float64
+	scaling bool
+	coef    float64
+}
+
+func (c *clipRun) Do(i int) {
+	if !c.scaling {
+		c.sums[i] = c.grads[i].sumSquares()
+		return
+	}
+	c.grads[i].scale(c.coef)
 }
 
 // gradient is one parameter's gradient with the clipping kernels of its element type

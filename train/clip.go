@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"sync"
 
 	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
@@ -32,7 +33,9 @@ func ClipGradNorm(params []gorgonia.ValueGrad, maxNorm float64) (norm float64, e
 	if math.IsNaN(maxNorm) {
 		return 0, errors.New("train: ClipGradNorm: maxNorm is NaN")
 	}
-	c := &clipRun{grads: make([]gradient, len(params)), sums: make([]float64, len(params))}
+	c := clipRuns.Get().(*clipRun)
+	defer c.release()
+	c.reset(len(params))
 	grads := c.grads
 	for i, p := range params {
 		k, err := kindOfParam(p)
@@ -89,6 +92,25 @@ type clipRun struct {
 	sums    []float64
 	scaling bool
 	coef    float64
+}
+
+// clipRuns keeps clipRun records between calls, so that a training step's clipping
+// allocates nothing for them.
+var clipRuns = sync.Pool{New: func() any { return new(clipRun) }}
+
+// reset makes c ready for n gradients.
+func (c *clipRun) reset(n int) {
+	if cap(c.grads) < n {
+		c.grads, c.sums = make([]gradient, n), make([]float64, n)
+	}
+	c.grads, c.sums = c.grads[:n], c.sums[:n]
+	c.scaling, c.coef = false, 0
+}
+
+// release drops c's references to the gradients and puts it back in clipRuns.
+func (c *clipRun) release() {
+	clear(c.grads)
+	clipRuns.Put(c)
 }
 
 func (c *clipRun) Do(i int) {

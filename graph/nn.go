@@ -623,22 +623,12 @@ func addPositionsOp[T num.Float](x, pos *G.Node) (*G.Node, error) {
 	return G.ApplyOp(o, x, pos)
 }
 
-// addPositions sets out = x + pos for each batch row of tc elements of x, the rows over
-// the cores.
+// addPositions sets out = x + pos for each batch row of tc elements of x (the vector
+// add, row by row).
 func addPositions[T num.Float](out, x, pos []T, tc int) {
-	parallelDo(len(x)/tc, len(x), positionRows[T]{out, x, pos[:tc], tc})
-}
-
-// positionRows is addPositions' loop body (a value, so a loop that stays on the caller
-// allocates nothing): batch row r.
-type positionRows[T num.Float] struct {
-	out, x, pos []T
-	tc          int
-}
-
-func (p positionRows[T]) Do(r int) {
-	lo, hi := r*p.tc, (r+1)*p.tc
-	addInto(p.out[lo:hi], p.x[lo:hi], p.pos)
+	for lo := 0; lo+tc <= len(x); lo += tc {
+		addInto(out[lo:lo+tc], x[lo:lo+tc], pos[:tc])
+	}
 }
 
 // DropoutMode switches the Dropout ops that share it between training (on) and

@@ -10,38 +10,62 @@ import "github.com/attend-go/attend/internal/vec"
 const lnRows = 8
 
 // layerNormForward32 is layerNormForward for float32.
-func layerNormForward32(y, x, g, b []float32, c int, eps float64) {
+func layerNormForward32(y, x, g, b []float32, c int, eps float64, mean, rstd []float64) {
 	rows := len(x) / c
-	parallelDo((rows+lnRows-1)/lnRows, len(x)*8, layerNormParts32{y, x, g, b, c, eps})
+	parallelDo((rows+lnRows-1)/lnRows, len(x)*8, layerNormParts32{y, x, g, b, mean, rstd, c, eps})
 }
 
 // layerNormParts32 is layerNormForward32's loop body (a value, so a loop that stays on
 // the caller allocates nothing): rows [p·lnRows, (p+1)·lnRows).
 type layerNormParts32 struct {
 	y, x, g, b []float32
+	mean, rstd []float64
 	c          int
 	eps        float64
 }
 
 func (l layerNormParts32) Do(p int) {
-	lo, hi := p*lnRows*l.c, min((p+1)*lnRows*l.c, len(l.x)/l.c*l.c)
-	vec.LayerNormF32(l.y[lo:hi], l.x[lo:hi], l.g, l.b, l.c, l.eps)
+	lo, hi := p*lnRows, min((p+1)*lnRows, len(l.x)/l.c)
+	vec.LayerNormF32(l.y[lo*l.c:hi*l.c], l.x[lo*l.c:hi*l.c], l.g, l.b, l.c, l.eps, l.mean[lo:hi], l.rstd[lo:hi])
 }
 
 // layerNormGradX32 is layerNormGradX for float32.
-func layerNormGradX32(dx, x, g, dy []float32, c int, eps float64) {
+func layerNormGradX32(dx, x, g, dy []float32, c int, mean, rstd []float64) {
 	rows := len(x) / c
-	parallelFor((rows+lnRows-1)/lnRows, len(x)*12, func(p int) {
-		lo, hi := p*lnRows*c, min((p+1)*lnRows*c, rows*c)
-		vec.LayerNormGradXF32(dx[lo:hi], x[lo:hi], g, dy[lo:hi], c, eps)
-	})
+	parallelDo((rows+lnRows-1)/lnRows, len(x)*12, layerNormGradParts32{dx, x, g, dy, mean, rstd, c})
 }
 
-// layerNormGradGain32 is layerNormGradGain for float32.
-func layerNormGradGain32(dg, x, dy []float32, c int, eps float64, acc []float64) {
+// layerNormGradParts32 is layerNormGradX32's loop body: rows [p·lnRows, (p+1)·lnRows).
+type layerNormGradParts32 struct {
+	dx, x, g, dy []float32
+	mean, rstd   []float64
+	c            int
+}
+
+func (l layerNormGradParts32) Do(p int) {
+	lo, hi := p*lnRows, min((p+1)*lnRows, len(l.x)/l.c)
+	vec.LayerNormGradXF32(l.dx[lo*l.c:hi*l.c], l.x[lo*l.c:hi*l.c], l.g, l.dy[lo*l.c:hi*l.c], l.c, l.mean[lo:hi], l.rstd[lo:hi])
+}
+
+// layerNormGradGain32 is layerNormGradGain for float32: the same parts of lnCols columns.
+func layerNormGradGain32(dg, x, dy []float32, c int, mean, rstd, acc []float64) {
+	parallelDo((c+lnCols-1)/lnCols, len(x)*4, layerNormGainParts32{dg, x, dy, mean, rstd, acc, c})
+}
+
+// layerNormGainParts32 is layerNormGradGain32's loop body: columns [p·lnCols, (p+1)·lnCols).
+type layerNormGainParts32 struct {
+	dg, x, dy  []float32
+	mean, rstd []float64
+	acc        []float64
+	c          int
+}
+
+func (l layerNormGainParts32) Do(p int) {
+	lo, hi := p*lnCols, min((p+1)*lnCols, l.c)
+	acc := l.acc[lo:hi]
 	clear(acc)
-	vec.LayerNormGradGainF32(acc, x, dy, c, eps)
-	for j := range dg {
-		dg[j] = float32(acc[j])
+	vec.LayerNormGradGainF32(acc, l.x, l.dy, l.c, lo, l.mean, l.rstd)
+	for j := lo; j < hi; j++ {
+		l.dg[j] = float32(l.acc[j])
 	}
 }

@@ -17,6 +17,7 @@ func TestDecodeLoopsDoNotAllocate(t *testing.T) {
 	for i := range x {
 		x[i], g[i] = float32(i%7)-3, 1
 	}
+	var mean, rstd [1]float64
 	q, k := make([]float32, c), make([]float32, block*c)
 	for i := range k {
 		k[i] = float32(i%5) - 2
@@ -29,7 +30,7 @@ func TestDecodeLoopsDoNotAllocate(t *testing.T) {
 		name string
 		f    func()
 	}{
-		{"layerNorm", func() { layerNormForward(y, x, g, nil, c, 1e-5) }},
+		{"layerNorm", func() { layerNormForward(y, x, g, nil, c, 1e-5, mean[:], rstd[:]) }},
 		{"gelu", func() { geluForward32(y, x) }},
 		{"scores", func() { scoresKernel(scores, q, k, sd, 0.125, scoreMask[float32]{on: true, causal: true}) }},
 		{"apply", func() { applyKernel(out, scores, k, ad, 1) }},

@@ -47,25 +47,53 @@ func LayerNorm(x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 	return y, wrap(err)
 }
 
+// lnState is what the forward op of one LayerNorm leaves for its backward ops: each
+// row's mean and rstd (rowStats), as the forward computed and used them. The backward
+// ops take the forward's output as an input, so in any run (Program or TapeMachine)
+// the forward has run, on the same x, before they read the state.
+type lnState struct {
+	mean, rstd []float64
+}
+
+// rows returns the state sized for rows rows (grown when needed: a node's shape fixes
+// it, so only the first run allocates).
+func (s *lnState) rows(rows int) (mean, rstd []float64) {
+	if len(s.mean) < rows {
+		s.mean, s.rstd = make([]float64, rows), make([]float64, rows)
+	}
+	return s.mean[:rows], s.rstd[:rows]
+}
+
 func layerNormOp[T num.Float](x, gain, bias *G.Node, eps float64) (*G.Node, error) {
 	xs := x.Shape()
 	c := xs[xs.Dims()-1]
 	o, inputs := paramOp(fmt.Sprintf("attend.LayerNorm{eps:%v, bias:%v}", eps, bias != nil), xs.Clone(),
 		G.Nodes{x, gain}, []int{xs.Dims(), 1}, bias)
+	st := &lnState{}
+	if c > 0 {
+		st.rows(xs.TotalSize() / c)
+	}
 	kernel(o, func(in []*tensor.Dense, y []T) error {
-		layerNormForward(y, data[T](in[0]), data[T](in[1]), optData[T](in, 2), c, eps)
+		x := data[T](in[0])
+		mean, rstd := st.rows(len(x) / c)
+		layerNormForward(y, x, data[T](in[1]), optData[T](in, 2), c, eps, mean, rstd)
 		return nil
 	})
 	o.diff = func(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-		dx, err := rowOp("attend.LayerNormGradX", G.Nodes{in[0], in[1], grad}, xs, func(v []*tensor.Dense, dx []T) {
-			layerNormGradX(dx, data[T](v[0]), data[T](v[1]), data[T](v[2]), c, eps)
+		// out is an input of both for the order only: the forward leaves st.
+		dx, err := rowOp("attend.LayerNormGradX", G.Nodes{in[0], in[1], grad, out}, xs, func(v []*tensor.Dense, dx []T) {
+			x := data[T](v[0])
+			mean, rstd := st.rows(len(x) / c)
+			layerNormGradX(dx, x, data[T](v[1]), data[T](v[2]), c, mean, rstd)
 		}, eps)
 		if err != nil {
 			return nil, err
 		}
 		acc := make([]float64, c) // float64 column sums, kept from run to run
-		dg, err := rowOp("attend.LayerNormGradGain", G.Nodes{in[0], grad}, tensor.Shape{c}, func(v []*tensor.Dense, dg []T) {
-			layerNormGradGain(dg, data[T](v[0]), data[T](v[1]), c, eps, acc)
+		dg, err := rowOp("attend.LayerNormGradGain", G.Nodes{in[0], grad, out}, tensor.Shape{c}, func(v []*tensor.Dense, dg []T) {
+			x := data[T](v[0])
+			mean, rstd := st.rows(len(x) / c)
+			layerNormGradGain(dg, x, data[T](v[1]), c, mean, rstd, acc)
 		}, eps)
 		if err != nil {
 			return nil, err
@@ -202,18 +230,21 @@ func rowStats[T num.Float](x []T, eps float64) (mean, rstd float64) {
 	return mean, 1 / math.Sqrt(vr+eps)
 }
 
-func layerNormForward[T num.Float](y, x, g, b []T, c int, eps float64) {
+// layerNormForward writes y = LayerNorm(x) and leaves each row's mean and rstd in mean
+// and rstd (len(x)/c of them).
+func layerNormForward[T num.Float](y, x, g, b []T, c int, eps float64, mean, rstd []float64) {
 	if y, ok := any(y).([]float32); ok {
-		layerNormForward32(y, any(x).([]float32), any(g).([]float32), any(b).([]float32), c, eps)
+		layerNormForward32(y, any(x).([]float32), any(g).([]float32), any(b).([]float32), c, eps, mean, rstd)
 		return
 	}
-	parallelDo(len(x)/c, len(x)*8, layerNormRows[T]{y, x, g, b, c, eps})
+	parallelDo(len(x)/c, len(x)*8, layerNormRows[T]{y, x, g, b, mean, rstd, c, eps})
 }
 
 // layerNormRows is layerNormForward's loop body (a value, so a loop that stays on the
 // caller allocates nothing): y = (x - mean) · rstd · g + b for row r of c columns.
 type layerNormRows[T num.Float] struct {
 	y, x, g, b []T
+	mean, rstd []float64
 	c          int
 	eps        float64
 }
@@ -221,6 +252,7 @@ type layerNormRows[T num.Float] struct {
 func (l layerNormRows[T]) Do(r int) {
 	row, out := l.x[r*l.c:(r+1)*l.c], l.y[r*l.c:(r+1)*l.c]
 	mean, rstd := rowStats(row, l.eps)
+	l.mean[r], l.rstd[r] = mean, rstd
 	for j, v := range row {
 		o := (float64(v) - mean) * rstd * float64(l.g[j])
 		if l.b != nil {
@@ -230,46 +262,78 @@ func (l layerNormRows[T]) Do(r int) {
 	}
 }
 
-// layerNormGradX: dx = rstd · (dŷ − mean(dŷ) − x̂ · mean(dŷ ⊙ x̂)), dŷ = dy ⊙ gain.
-func layerNormGradX[T num.Float](dx, x, g, dy []T, c int, eps float64) {
+// layerNormGradX: dx = rstd · (dŷ − mean(dŷ) − x̂ · mean(dŷ ⊙ x̂)), dŷ = dy ⊙ gain, with
+// the rows' mean and rstd that the forward left.
+func layerNormGradX[T num.Float](dx, x, g, dy []T, c int, mean, rstd []float64) {
 	if dx, ok := any(dx).([]float32); ok {
-		layerNormGradX32(dx, any(x).([]float32), any(g).([]float32), any(dy).([]float32), c, eps)
+		layerNormGradX32(dx, any(x).([]float32), any(g).([]float32), any(dy).([]float32), c, mean, rstd)
 		return
 	}
-	parallelFor(len(x)/c, len(x)*12, func(r int) {
-		row, d, out := x[r*c:(r+1)*c], dy[r*c:(r+1)*c], dx[r*c:(r+1)*c]
-		mean, rstd := rowStats(row, eps)
-		var m1, m2 float64
-		for j, v := range row {
-			dh := float64(d[j]) * float64(g[j])
-			m1 += dh
-			m2 += dh * (float64(v) - mean) * rstd
-		}
-		m1 /= float64(c)
-		m2 /= float64(c)
-		for j, v := range row {
-			xh := (float64(v) - mean) * rstd
-			out[j] = T(rstd * (float64(d[j])*float64(g[j]) - m1 - xh*m2))
-		}
-	})
+	parallelDo(len(x)/c, len(x)*12, layerNormGradRows[T]{dx, x, g, dy, mean, rstd, c})
 }
 
-// layerNormGradGain: dgain = Σ_rows dy ⊙ x̂.
-func layerNormGradGain[T num.Float](dg, x, dy []T, c int, eps float64, acc []float64) {
+// layerNormGradRows is layerNormGradX's loop body: row r.
+type layerNormGradRows[T num.Float] struct {
+	dx, x, g, dy []T
+	mean, rstd   []float64
+	c            int
+}
+
+func (l layerNormGradRows[T]) Do(r int) {
+	c := l.c
+	row, d, out := l.x[r*c:(r+1)*c], l.dy[r*c:(r+1)*c], l.dx[r*c:(r+1)*c]
+	mean, rstd := l.mean[r], l.rstd[r]
+	var m1, m2 float64
+	for j, v := range row {
+		dh := float64(d[j]) * float64(l.g[j])
+		m1 += dh
+		m2 += dh * (float64(v) - mean) * rstd
+	}
+	m1 /= float64(c)
+	m2 /= float64(c)
+	for j, v := range row {
+		xh := (float64(v) - mean) * rstd
+		out[j] = T(rstd * (float64(d[j])*float64(l.g[j]) - m1 - xh*m2))
+	}
+}
+
+// lnCols is how many columns one part of a LayerNorm gain gradient sums.
+const lnCols = 32
+
+// layerNormGradGain: dgain = Σ_rows dy ⊙ x̂, with the rows' mean and rstd that the
+// forward left, summed in float64 into acc (c elements). The columns are split into
+// parts of lnCols run over the cores; each column's sum runs over the rows in order,
+// so the split changes nothing.
+func layerNormGradGain[T num.Float](dg, x, dy []T, c int, mean, rstd, acc []float64) {
 	if dg, ok := any(dg).([]float32); ok {
-		layerNormGradGain32(dg, any(x).([]float32), any(dy).([]float32), c, eps, acc)
+		layerNormGradGain32(dg, any(x).([]float32), any(dy).([]float32), c, mean, rstd, acc)
 		return
 	}
+	parallelDo((c+lnCols-1)/lnCols, len(x)*4, layerNormGainCols[T]{dg, x, dy, mean, rstd, acc, c, lnCols})
+}
+
+// layerNormGainCols is layerNormGradGain's loop body: columns [p·cols, (p+1)·cols).
+type layerNormGainCols[T num.Float] struct {
+	dg, x, dy  []T
+	mean, rstd []float64
+	acc        []float64
+	c, cols    int
+}
+
+func (l layerNormGainCols[T]) Do(p int) {
+	c := l.c
+	lo, hi := p*l.cols, min((p+1)*l.cols, c)
+	acc := l.acc[lo:hi]
 	clear(acc)
-	for r := 0; r < len(x)/c; r++ {
-		row, d := x[r*c:(r+1)*c], dy[r*c:(r+1)*c]
-		mean, rstd := rowStats(row, eps)
+	for r := range len(l.x) / c {
+		row, d := l.x[r*c+lo:r*c+hi], l.dy[r*c+lo:r*c+hi]
+		mean, rstd := l.mean[r], l.rstd[r]
 		for j, v := range row {
 			acc[j] += float64(d[j]) * (float64(v) - mean) * rstd
 		}
 	}
-	for j := range dg {
-		dg[j] = T(acc[j])
+	for j := lo; j < hi; j++ {
+		l.dg[j] = T(l.acc[j])
 	}
 }
 

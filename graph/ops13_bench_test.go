@@ -20,6 +20,7 @@ func BenchmarkOps13Kernels(b *testing.B) {
 		gain[i] = 1 + float32(i%4)/8
 	}
 	acc := make([]float64, width)
+	mean, rstd := make([]float64, rows), make([]float64, rows)
 	for _, c := range []struct {
 		name string
 		f    func()
@@ -38,7 +39,9 @@ func BenchmarkOps13Kernels(b *testing.B) {
 		{"rmsnorm/forward", func() { rmsNormForward(y[:rows*width], x[:rows*width], gain, width, 1e-5) }},
 		{"rmsnorm/backward-x", func() { rmsNormGradX(dx[:rows*width], x[:rows*width], dy[:rows*width], gain, width, 1e-5) }},
 		{"rmsnorm/backward-gain", func() { rmsNormGradGain(gain, x[:rows*width], dy[:rows*width], width, 1e-5, acc) }},
-		{"layernorm/forward", func() { layerNormForward(y[:rows*width], x[:rows*width], gain, nil, width, 1e-5) }},
+		{"layernorm/forward", func() { layerNormForward(y[:rows*width], x[:rows*width], gain, nil, width, 1e-5, mean, rstd) }},
+		{"layernorm/backward-x", func() { layerNormGradX(dx[:rows*width], x[:rows*width], gain, dy[:rows*width], width, mean, rstd) }},
+		{"layernorm/backward-gain", func() { layerNormGradGain(gain, x[:rows*width], dy[:rows*width], width, mean, rstd, acc) }},
 	} {
 		b.Run(fmt.Sprint(c.name), func(b *testing.B) {
 			for b.Loop() {

@@ -9,57 +9,52 @@ import "math"
 // so the chains overlap; the per-element passes run in 4 float64 lanes in the assembly.
 
 // LayerNormF32 writes y = (x − mean)·rstd·g + b for each row of x (len(x)/c rows of c),
-// with the row's mean and rstd = 1/√(var + eps) (var the biased variance). b may be
-// nil (no bias); g and b have c elements.
-func LayerNormF32(y, x, g, b []float32, c int, eps float64) {
-	var mean, rstd [8]float64
-	for r0 := 0; r0 < len(x)/c; r0 += 8 {
-		k := rowBlock(&mean, &rstd, x, r0, c, eps)
-		for i := range k {
-			r := r0 + i
-			layerNormRow(y[r*c:(r+1)*c], x[r*c:(r+1)*c], g[:c], b, mean[i], rstd[i])
+// with the row's mean and rstd = 1/√(var + eps) (var the biased variance), and leaves
+// them in mean[r] and rstd[r] (len(x)/c elements each) for the gradients. b may be nil
+// (no bias); g and b have c elements.
+func LayerNormF32(y, x, g, b []float32, c int, eps float64, mean, rstd []float64) {
+	rows := len(x) / c
+	mean, rstd = mean[:rows], rstd[:rows]
+	for r0 := 0; r0 < rows; r0 += 8 {
+		h := min(r0+8, rows)
+		rowStats(mean[r0:h], rstd[r0:h], x[r0*c:], c, eps)
+		for r := r0; r < h; r++ {
+			layerNormRow(y[r*c:(r+1)*c], x[r*c:(r+1)*c], g[:c], b, mean[r], rstd[r])
 		}
 	}
 }
 
 // LayerNormGradXF32 writes the gradient of LayerNormF32 with respect to x given dy:
-// dx = rstd·(dŷ − mean(dŷ) − x̂·mean(dŷ ⊙ x̂)) with dŷ = dy ⊙ g and x̂ = (x − mean)·rstd.
-func LayerNormGradXF32(dx, x, g, dy []float32, c int, eps float64) {
-	var mean, rstd, m1, m2 [8]float64
-	for r0 := 0; r0 < len(x)/c; r0 += 8 {
-		k := rowBlock(&mean, &rstd, x, r0, c, eps)
-		if k < 8 || !gradMeans8(m1[:], m2[:], x[r0*c:], g, dy[r0*c:], c, mean[:], rstd[:]) {
+// dx = rstd·(dŷ − mean(dŷ) − x̂·mean(dŷ ⊙ x̂)) with dŷ = dy ⊙ g and x̂ = (x − mean)·rstd,
+// mean and rstd being the rows' statistics that LayerNormF32 left.
+func LayerNormGradXF32(dx, x, g, dy []float32, c int, mean, rstd []float64) {
+	rows := len(x) / c
+	mean, rstd = mean[:rows], rstd[:rows]
+	var m1, m2 [8]float64
+	for r0 := 0; r0 < rows; r0 += 8 {
+		k := min(8, rows-r0)
+		if k < 8 || !gradMeans8(m1[:], m2[:], x[r0*c:], g, dy[r0*c:], c, mean[r0:], rstd[r0:]) {
 			for i := 0; i < k; i += 4 {
 				h := min(i+4, k)
-				gradMeans(m1[i:h], m2[i:h], x[(r0+i)*c:], g[:c], dy[(r0+i)*c:], c, mean[i:h], rstd[i:h])
+				gradMeans(m1[i:h], m2[i:h], x[(r0+i)*c:], g[:c], dy[(r0+i)*c:], c, mean[r0+i:r0+h], rstd[r0+i:r0+h])
 			}
 		}
 		for i := range k {
 			r := r0 + i
-			layerNormGradRow(dx[r*c:(r+1)*c], x[r*c:(r+1)*c], g[:c], dy[r*c:(r+1)*c], mean[i], rstd[i], m1[i], m2[i])
+			layerNormGradRow(dx[r*c:(r+1)*c], x[r*c:(r+1)*c], g[:c], dy[r*c:(r+1)*c], mean[r], rstd[r], m1[i], m2[i])
 		}
 	}
 }
 
 // LayerNormGradGainF32 adds Σ_rows dy ⊙ x̂ (the gradient of the gain, before rounding)
-// into acc (c elements), row after row.
-func LayerNormGradGainF32(acc []float64, x, dy []float32, c int, eps float64) {
-	var mean, rstd [8]float64
-	for r0 := 0; r0 < len(x)/c; r0 += 8 {
-		k := rowBlock(&mean, &rstd, x, r0, c, eps)
-		for i := range k {
-			r := r0 + i
-			gainAcc(acc[:c], x[r*c:(r+1)*c], dy[r*c:(r+1)*c], mean[i], rstd[i])
-		}
+// of columns lo … lo+len(acc)−1 into acc, row after row, with the rows' statistics that
+// LayerNormF32 left in mean and rstd. Each column's sum is the same whatever columns
+// one call takes, so callers may split the columns between goroutines.
+func LayerNormGradGainF32(acc []float64, x, dy []float32, c, lo int, mean, rstd []float64) {
+	hi := lo + len(acc)
+	for r := range len(x) / c {
+		gainAcc(acc, x[r*c+lo:r*c+hi], dy[r*c+lo:r*c+hi], mean[r], rstd[r])
 	}
-}
-
-// rowBlock sets mean and rstd (rowStats) of the block of rows of x (rows of c) that
-// starts at row r0: 8 rows, or the fewer that are left. It returns how many.
-func rowBlock(mean, rstd *[8]float64, x []float32, r0, c int, eps float64) int {
-	k := min(8, len(x)/c-r0)
-	rowStats(mean[:k], rstd[:k], x[r0*c:], c, eps)
-	return k
 }
 
 // rowStats sets mean[i] and rstd[i] of row i of x (rows of c, len(mean) ≤ 8 of them):

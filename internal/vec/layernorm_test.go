@@ -49,9 +49,15 @@ func TestLayerNormBitIdentical(t *testing.T) {
 					g[j], b[j] = float32(1+rng.NormFloat64()/4), float32(rng.NormFloat64()/4)
 				}
 				s := newLNRef(x, c, eps)
+				mean, rstd := make([]float64, rows), make([]float64, rows)
 				for _, bias := range [][]float32{nil, b} {
 					y := make([]float32, n)
-					LayerNormF32(y, x, g, bias, c, eps)
+					LayerNormF32(y, x, g, bias, c, eps, mean, rstd)
+					for r := range rows {
+						if math.Float64bits(mean[r]) != math.Float64bits(s.mean[r]) || math.Float64bits(rstd[r]) != math.Float64bits(s.rstd[r]) {
+							t.Fatalf("c %d, rows %d: row %d's statistics %v, %v; want %v, %v", c, rows, r, mean[r], rstd[r], s.mean[r], s.rstd[r])
+						}
+					}
 					for r := range rows {
 						for j := range c {
 							o := float64(float64((float64(x[r*c+j])-s.mean[r])*s.rstd[r]) * float64(g[j]))
@@ -65,10 +71,16 @@ func TestLayerNormBitIdentical(t *testing.T) {
 					}
 				}
 				dx := make([]float32, n)
-				LayerNormGradXF32(dx, x, g, dy, c, eps)
+				LayerNormGradXF32(dx, x, g, dy, c, mean, rstd)
 				acc := make([]float64, c)
 				acc[0] = 0.5 // it adds
-				LayerNormGradGainF32(acc, x, dy, c, eps)
+				LayerNormGradGainF32(acc, x, dy, c, 0, mean, rstd)
+				// The same sums taken in column parts of 3 (the last one shorter).
+				parts := make([]float64, c)
+				parts[0] = 0.5
+				for lo := 0; lo < c; lo += 3 {
+					LayerNormGradGainF32(parts[lo:min(lo+3, c)], x, dy, c, lo, mean, rstd)
+				}
 				wantAcc := make([]float64, c)
 				wantAcc[0] = 0.5
 				for r := range rows {
@@ -90,8 +102,8 @@ func TestLayerNormBitIdentical(t *testing.T) {
 					}
 				}
 				for j := range c {
-					if acc[j] != wantAcc[j] {
-						t.Fatalf("c %d, rows %d: gain gradient [%d] = %v; want %v", c, rows, j, acc[j], wantAcc[j])
+					if acc[j] != wantAcc[j] || parts[j] != wantAcc[j] {
+						t.Fatalf("c %d, rows %d: gain gradient [%d] = %v (in parts %v); want %v", c, rows, j, acc[j], parts[j], wantAcc[j])
 					}
 				}
 			}
@@ -112,7 +124,7 @@ func TestLayerNormNormalises(t *testing.T) {
 		for j := range g {
 			g[j] = 1
 		}
-		LayerNormF32(y, x, g, nil, c, 1e-5)
+		LayerNormF32(y, x, g, nil, c, 1e-5, make([]float64, rows), make([]float64, rows))
 		for r := range rows {
 			var m, v float64
 			for _, e := range y[r*c : (r+1)*c] {
@@ -131,15 +143,18 @@ func TestLayerNormNormalises(t *testing.T) {
 func BenchmarkLayerNormF32(b *testing.B) {
 	const c, rows = 128, 768
 	x, y, g := benchInput(c*rows), make([]float32, c*rows), benchInput(c)
+	mean, rstd := make([]float64, rows), make([]float64, rows)
 	for b.Loop() {
-		LayerNormF32(y, x, g, g, c, 1e-5)
+		LayerNormF32(y, x, g, g, c, 1e-5, mean, rstd)
 	}
 }
 
 func BenchmarkLayerNormGradXF32(b *testing.B) {
 	const c, rows = 128, 768
 	x, dx, dy, g := benchInput(c*rows), make([]float32, c*rows), benchInput(c*rows), benchInput(c)
+	mean, rstd := make([]float64, rows), make([]float64, rows)
+	LayerNormF32(dx, x, g, nil, c, 1e-5, mean, rstd)
 	for b.Loop() {
-		LayerNormGradXF32(dx, x, g, dy, c, 1e-5)
+		LayerNormGradXF32(dx, x, g, dy, c, mean, rstd)
 	}
 }

@@ -267,9 +267,10 @@ func TestLayerNormAllWidths(t *testing.T) {
 				}
 				s := newLNRef(x, c, eps)
 				y := make([]float32, n)
-				LayerNormF32(y, x, g, nil, c, eps)
+				mean, rstd := make([]float64, rows), make([]float64, rows)
+				LayerNormF32(y, x, g, nil, c, eps, mean, rstd)
 				dx := make([]float32, n)
-				LayerNormGradXF32(dx, x, g, dy, c, eps)
+				LayerNormGradXF32(dx, x, g, dy, c, mean, rstd)
 				for r := range rows {
 					var m1, m2 float64
 					for j := range c {

@@ -109,30 +109,35 @@ func BenchmarkAdamWLevels(b *testing.B) {
 
 func BenchmarkLayerNormLevels(b *testing.B) {
 	x, y, g := benchInput(benchRows*benchCols), make([]float32, benchRows*benchCols), benchInput(benchCols)
+	mean, rstd := make([]float64, benchRows), make([]float64, benchRows)
 	benchLevels(b, func(b *testing.B) {
 		b.SetBytes(int64(4 * len(x)))
 		for b.Loop() {
-			LayerNormF32(y, x, g, g, benchCols, 1e-5)
+			LayerNormF32(y, x, g, g, benchCols, 1e-5, mean, rstd)
 		}
 	})
 }
 
 func BenchmarkLayerNormGradXLevels(b *testing.B) {
 	x, dx, dy, g := benchInput(benchRows*benchCols), make([]float32, benchRows*benchCols), benchInput(benchRows*benchCols), benchInput(benchCols)
+	mean, rstd := make([]float64, benchRows), make([]float64, benchRows)
+	LayerNormF32(dx, x, g, nil, benchCols, 1e-5, mean, rstd)
 	benchLevels(b, func(b *testing.B) {
 		b.SetBytes(int64(4 * len(x)))
 		for b.Loop() {
-			LayerNormGradXF32(dx, x, g, dy, benchCols, 1e-5)
+			LayerNormGradXF32(dx, x, g, dy, benchCols, mean, rstd)
 		}
 	})
 }
 
 func BenchmarkLayerNormGradGainLevels(b *testing.B) {
 	x, dy, acc := benchInput(benchRows*benchCols), benchInput(benchRows*benchCols), make([]float64, benchCols)
+	mean, rstd := make([]float64, benchRows), make([]float64, benchRows)
+	LayerNormF32(make([]float32, len(x)), x, benchInput(benchCols), nil, benchCols, 1e-5, mean, rstd)
 	benchLevels(b, func(b *testing.B) {
 		b.SetBytes(int64(4 * len(x)))
 		for b.Loop() {
-			LayerNormGradGainF32(acc, x, dy, benchCols, 1e-5)
+			LayerNormGradGainF32(acc, x, dy, benchCols, 0, mean, rstd)
 		}
 	})
 }

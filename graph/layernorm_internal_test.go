@@ -233,8 +233,8 @@ func TestLayerNormGradGainParallelMatchesSerial(t *testing.T) {
 
 func testGainParts[T num.Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, c := range []int{31, 32, 100, 128, 200} {
-		const rows = 600 // enough work to be split: rows·c·4 ≥ 1<<15
+	for _, c := range []int{31, 32, 100, 128, 200, 300} {
+		const rows = 1200 // enough work to be split: rows·c/4 ≥ 1<<15 from c = 128 on
 		x, dy := make([]T, rows*c), make([]T, rows*c)
 		for i := range x {
 			x[i], dy[i] = T(rng.NormFloat64()*3+1), T(rng.NormFloat64())

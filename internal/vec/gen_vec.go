@@ -809,6 +809,13 @@ func (g *gen) gainAcc() {
 	g.p("MOVQ n+24(FP), CX")
 	g.p("VBROADCASTSD mean+32(FP), %s", g.r(14))
 	g.p("VBROADCASTSD rstd+40(FP), %s", g.r(15))
+	g.gainAccBody()
+	g.done()
+}
+
+// gainAccBody is gainAcc's loop over CX elements of acc (DI), x (SI) and dy (BX), with
+// mean and rstd in every lane of registers 14 and 15; it ends at the done label.
+func (g *gen) gainAccBody() {
 	r := g.r
 	g.emit(loop{lanes: g.w64, unroll: 1, ptrs: []ptr{{"DI", 8}, {"SI", 4}, {"BX", 4}},
 		body: func(u int, at func(int) string) {
@@ -820,7 +827,44 @@ func (g *gen) gainAcc() {
 			g.p("VADDPD %s, %s, %s", g.mempd(at(0), r(2)), r(1), r(1)) // acc + …
 			g.stpd(r(1), at(0))
 		}})
-	g.done()
+}
+
+// gainCols is gainAcc over the same n columns of rows rows, stride elements apart
+// (row r's mean and rstd at mean[r], rstd[r]): the rows loop here, so a narrow strip of
+// columns costs no call per row. The x and dy arguments hold the current row.
+func (g *gen) gainCols() {
+	g.text("gainCols", "(acc *float64, x, dy *float32, n, rows, stride int, mean, rstd *float64)", "$0-64")
+	g.p("MOVQ acc+0(FP), R10")
+	g.p("MOVQ n+24(FP), R13")
+	g.p("MOVQ rows+32(FP), R9")
+	g.p("MOVQ stride+40(FP), R8")
+	g.p("SHLQ $2, R8") // a row in bytes
+	g.p("MOVQ mean+48(FP), AX")
+	g.p("MOVQ rstd+56(FP), DX")
+	g.p("TESTQ R9, R9")
+	g.p("JZ %s", g.lab("end"))
+	g.label("row")
+	g.p("MOVQ R10, DI")
+	g.p("MOVQ x+8(FP), SI")
+	g.p("MOVQ dy+16(FP), BX")
+	g.p("MOVQ R13, CX")
+	g.p("VBROADCASTSD (AX), %s", g.r(14))
+	g.p("VBROADCASTSD (DX), %s", g.r(15))
+	g.gainAccBody()
+	g.label("done") // the row's columns are done
+	g.p("MOVQ x+8(FP), SI")
+	g.p("ADDQ R8, SI")
+	g.p("MOVQ SI, x+8(FP)")
+	g.p("MOVQ dy+16(FP), BX")
+	g.p("ADDQ R8, BX")
+	g.p("MOVQ BX, dy+16(FP)")
+	g.p("ADDQ $8, AX")
+	g.p("ADDQ $8, DX")
+	g.p("DECQ R9")
+	g.p("JNZ %s", g.lab("row"))
+	g.label("end")
+	g.p("VZEROUPPER")
+	g.p("RET")
 }
 
 // The row sums of 8 rows, one row per float64 lane (AVX2: rows 0–3 and 4–7 in two
@@ -1079,6 +1123,7 @@ func main() {
 		g.layerNormRow()
 		g.layerNormGradRow()
 		g.gainAcc()
+		g.gainCols()
 		g.rowStats8()
 		g.gradMeans8()
 	}

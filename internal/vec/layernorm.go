@@ -51,9 +51,16 @@ func LayerNormGradXF32(dx, x, g, dy []float32, c int, mean, rstd []float64) {
 // LayerNormF32 left in mean and rstd. Each column's sum is the same whatever columns
 // one call takes, so callers may split the columns between goroutines.
 func LayerNormGradGainF32(acc []float64, x, dy []float32, c, lo int, mean, rstd []float64) {
-	hi := lo + len(acc)
-	for r := range len(x) / c {
-		gainAcc(acc, x[r*c+lo:r*c+hi], dy[r*c+lo:r*c+hi], mean[r], rstd[r])
+	rows, hi := len(x)/c, lo+len(acc)
+	if rows == 0 {
+		return
+	}
+	k := gainColsBlocks(acc, x[lo:], dy[lo:], c, mean[:rows], rstd[:rows])
+	if k == len(acc) {
+		return
+	}
+	for r := range rows { // the columns left, for every row
+		gainAcc(acc[k:], x[r*c+lo+k:r*c+hi], dy[r*c+lo+k:r*c+hi], mean[r], rstd[r])
 	}
 }
 

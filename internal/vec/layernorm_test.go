@@ -75,11 +75,16 @@ func TestLayerNormBitIdentical(t *testing.T) {
 				acc := make([]float64, c)
 				acc[0] = 0.5 // it adds
 				LayerNormGradGainF32(acc, x, dy, c, 0, mean, rstd)
-				// The same sums taken in column parts of 3 (the last one shorter).
-				parts := make([]float64, c)
-				parts[0] = 0.5
-				for lo := 0; lo < c; lo += 3 {
-					LayerNormGradGainF32(parts[lo:min(lo+3, c)], x, dy, c, lo, mean, rstd)
+				// The same sums taken in column parts of 3, 8 and 37 (the last one
+				// shorter), each at its own offset.
+				parts := map[int][]float64{}
+				for _, w := range []int{3, 8, 37} {
+					p := make([]float64, c)
+					p[0] = 0.5
+					for lo := 0; lo < c; lo += w {
+						LayerNormGradGainF32(p[lo:min(lo+w, c)], x, dy, c, lo, mean, rstd)
+					}
+					parts[w] = p
 				}
 				wantAcc := make([]float64, c)
 				wantAcc[0] = 0.5
@@ -102,8 +107,13 @@ func TestLayerNormBitIdentical(t *testing.T) {
 					}
 				}
 				for j := range c {
-					if acc[j] != wantAcc[j] || parts[j] != wantAcc[j] {
-						t.Fatalf("c %d, rows %d: gain gradient [%d] = %v (in parts %v); want %v", c, rows, j, acc[j], parts[j], wantAcc[j])
+					if acc[j] != wantAcc[j] {
+						t.Fatalf("c %d, rows %d: gain gradient [%d] = %v; want %v", c, rows, j, acc[j], wantAcc[j])
+					}
+					for w, p := range parts {
+						if p[j] != wantAcc[j] {
+							t.Fatalf("c %d, rows %d, parts of %d: gain gradient [%d] = %v; want %v", c, rows, w, j, p[j], wantAcc[j])
+						}
 					}
 				}
 			}

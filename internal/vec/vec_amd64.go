@@ -171,6 +171,32 @@ func gainAccBlocks(acc []float64, x, dy []float32, mean, rstd float64) int {
 	return 0
 }
 
+// gainColsBlocks does columns of LayerNormGradGainF32 for every row in the assembly
+// (see gainCols): acc's len(acc) columns of the len(mean) rows of x and dy, c apart. It
+// returns how many of the columns it did (AVX2: a multiple of 4).
+func gainColsBlocks(acc []float64, x, dy []float32, c int, mean, rstd []float64) int {
+	n, rows := len(acc), len(mean)
+	if n == 0 || rows == 0 {
+		return 0
+	}
+	_, _, _ = x[(rows-1)*c+n-1], dy[(rows-1)*c+n-1], rstd[rows-1]
+	switch {
+	case level >= levelAVX512:
+		gainColsAVX512(&acc[0], &x[0], &dy[0], n, rows, c, &mean[0], &rstd[0])
+		return n
+	case level >= levelAVX2 && n >= 4:
+		gainColsAVX2(&acc[0], &x[0], &dy[0], n&^3, rows, c, &mean[0], &rstd[0])
+		return n &^ 3
+	}
+	return 0
+}
+
+// gainColsAVX2 is gainAccAVX2 over the same n columns (a positive multiple of 4) of
+// rows rows, stride elements apart, with row r's mean[r] and rstd[r].
+//
+//go:noescape
+func gainColsAVX2(acc *float64, x, dy *float32, n, rows, stride int, mean, rstd *float64)
+
 // layerNormRowAVX2 is layerNormRow for n a positive multiple of 4; bias may be nil.
 //
 //go:noescape
@@ -347,6 +373,9 @@ func layerNormGradRowAVX512(dx, x, gain, dy *float32, n int, mean, rstd, m1, m2 
 
 //go:noescape
 func gainAccAVX512(acc *float64, x, dy *float32, n int, mean, rstd float64)
+
+//go:noescape
+func gainColsAVX512(acc *float64, x, dy *float32, n, rows, stride int, mean, rstd *float64)
 
 // rowStats8AVX512 and gradMeans8AVX512 are their AVX2 namesakes with the 8 rows in
 // one vector.

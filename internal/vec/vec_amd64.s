@@ -790,6 +790,56 @@ gainAccAVX2_done:
 	VZEROUPPER
 	RET
 
+// func gainColsAVX2(acc *float64, x, dy *float32, n, rows, stride int, mean, rstd *float64)
+TEXT ·gainColsAVX2(SB), NOSPLIT, $0-64
+	MOVQ acc+0(FP), R10
+	MOVQ n+24(FP), R13
+	MOVQ rows+32(FP), R9
+	MOVQ stride+40(FP), R8
+	SHLQ $2, R8
+	MOVQ mean+48(FP), AX
+	MOVQ rstd+56(FP), DX
+	TESTQ R9, R9
+	JZ gainColsAVX2_end
+gainColsAVX2_row:
+	MOVQ R10, DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), BX
+	MOVQ R13, CX
+	VBROADCASTSD (AX), Y14
+	VBROADCASTSD (DX), Y15
+	MOVQ CX, R12
+	SHRQ $2, CX
+	JZ gainColsAVX2_done
+gainColsAVX2_loop:
+	VCVTPS2PD (SI), Y0
+	VSUBPD Y14, Y0, Y0
+	VCVTPS2PD (BX), Y1
+	VMULPD Y0, Y1, Y1
+	VMULPD Y15, Y1, Y1
+	VADDPD (DI), Y1, Y1
+	VMOVUPD Y1, (DI)
+	ADDQ $32, DI
+	ADDQ $16, SI
+	ADDQ $16, BX
+	DECQ CX
+	JNZ gainColsAVX2_loop
+	JMP gainColsAVX2_done
+gainColsAVX2_done:
+	MOVQ x+8(FP), SI
+	ADDQ R8, SI
+	MOVQ SI, x+8(FP)
+	MOVQ dy+16(FP), BX
+	ADDQ R8, BX
+	MOVQ BX, dy+16(FP)
+	ADDQ $8, AX
+	ADDQ $8, DX
+	DECQ R9
+	JNZ gainColsAVX2_row
+gainColsAVX2_end:
+	VZEROUPPER
+	RET
+
 // func rowStats8AVX2(x *float32, c int, mean, vr *[8]float64)
 TEXT ·rowStats8AVX2(SB), NOSPLIT, $0-32
 	MOVQ x+0(FP), SI
@@ -2193,6 +2243,73 @@ gainAccAVX512_tail:
 	VMOVUPD Z1, K1, (DI)
 	JMP gainAccAVX512_done
 gainAccAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gainColsAVX512(acc *float64, x, dy *float32, n, rows, stride int, mean, rstd *float64)
+TEXT ·gainColsAVX512(SB), NOSPLIT, $0-64
+	MOVQ acc+0(FP), R10
+	MOVQ n+24(FP), R13
+	MOVQ rows+32(FP), R9
+	MOVQ stride+40(FP), R8
+	SHLQ $2, R8
+	MOVQ mean+48(FP), AX
+	MOVQ rstd+56(FP), DX
+	TESTQ R9, R9
+	JZ gainColsAVX512_end
+gainColsAVX512_row:
+	MOVQ R10, DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), BX
+	MOVQ R13, CX
+	VBROADCASTSD (AX), Z14
+	VBROADCASTSD (DX), Z15
+	MOVQ CX, R12
+	SHRQ $3, CX
+	JZ gainColsAVX512_tail
+gainColsAVX512_loop:
+	VCVTPS2PD (SI), Z0
+	VSUBPD Z14, Z0, Z0
+	VCVTPS2PD (BX), Z1
+	VMULPD Z0, Z1, Z1
+	VMULPD Z15, Z1, Z1
+	VADDPD (DI), Z1, Z1
+	VMOVUPD Z1, (DI)
+	ADDQ $64, DI
+	ADDQ $32, SI
+	ADDQ $32, BX
+	DECQ CX
+	JNZ gainColsAVX512_loop
+gainColsAVX512_tail:
+	ANDQ $7, R12
+	JZ gainColsAVX512_done
+	// K1: the first n mod lanes lanes
+	MOVL $1, R11
+	MOVQ R12, CX
+	SHLL CX, R11
+	DECL R11
+	KMOVW R11, K1
+	VCVTPS2PD.Z (SI), K1, Z0
+	VSUBPD Z14, Z0, Z0
+	VCVTPS2PD.Z (BX), K1, Z1
+	VMULPD Z0, Z1, Z1
+	VMULPD Z15, Z1, Z1
+	VMOVUPD.Z (DI), K1, Z2
+	VADDPD Z2, Z1, Z1
+	VMOVUPD Z1, K1, (DI)
+	JMP gainColsAVX512_done
+gainColsAVX512_done:
+	MOVQ x+8(FP), SI
+	ADDQ R8, SI
+	MOVQ SI, x+8(FP)
+	MOVQ dy+16(FP), BX
+	ADDQ R8, BX
+	MOVQ BX, dy+16(FP)
+	ADDQ $8, AX
+	ADDQ $8, DX
+	DECQ R9
+	JNZ gainColsAVX512_row
+gainColsAVX512_end:
 	VZEROUPPER
 	RET
 

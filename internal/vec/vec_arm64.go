@@ -175,6 +175,10 @@ func gainAccBlocks(acc []float64, x, dy []float32, mean, rstd float64) int {
 	return n
 }
 
+// gainColsBlocks does no columns: LayerNormGradGainF32 runs gainAcc (gainAccNEON) row
+// by row.
+func gainColsBlocks(acc []float64, x, dy []float32, c int, mean, rstd []float64) int { return 0 }
+
 // rowSums8 does rowStats8's sums in the assembly (two rows per vector of float64
 // lanes; see layernorm.go); it reports whether it ran.
 func rowSums8(x []float32, c int, m, vr *[8]float64) bool {

@@ -24,6 +24,8 @@ func layerNormGradRowBlocks(dx, x, g, dy []float32, mean, rstd, m1, m2 float64) 
 
 func gainAccBlocks(acc []float64, x, dy []float32, mean, rstd float64) int { return 0 }
 
+func gainColsBlocks(acc []float64, x, dy []float32, c int, mean, rstd []float64) int { return 0 }
+
 func addBlocks(dst, a, b []float32) int { return 0 }
 
 func softmaxGradBlocks(dx, p, g []float32, d float32) int { return 0 }

@@ -47,26 +47,28 @@ func (l layerNormGradParts32) Do(p int) {
 	vec.LayerNormGradXF32(l.dx[lo*l.c:hi*l.c], l.x[lo*l.c:hi*l.c], l.g, l.dy[lo*l.c:hi*l.c], l.c, l.mean[lo:hi], l.rstd[lo:hi])
 }
 
-// layerNormGradGain32 is layerNormGradGain for float32: the same parts of lnCols
-// columns, each a strip of every row in one call of vec's kernel. The strips are cheap
-// (≈ 0.3 ns an element on one core), so the work estimate is a quarter of an op an
-// element: at nanogpt-cpu's 768 × 128 the loop stays on the caller, where two cores
-// measured slower (38 µs against 33 µs serially, AVX2), and from about twice that size
-// it is split (768 × 512: 140 µs against 220 µs).
+// layerNormGradGain32 is layerNormGradGain for float32: the same strips, each of every
+// row in one call of vec's kernel. The strips are cheap (≈ 0.3 ns an element on one
+// core), so the work estimate is a quarter of an op an element: at nanogpt-cpu's
+// 768 × 128 the loop stays on the caller, where two cores measured slower (38 µs
+// against 33 µs serially, AVX2, warm caches), and from about twice that size it is split
+// (768 × 512: 140 µs against 220 µs).
 func layerNormGradGain32(dg, x, dy []float32, c int, mean, rstd, acc []float64) {
-	parallelDo((c+lnCols-1)/lnCols, len(x)/4, layerNormGainParts32{dg, x, dy, mean, rstd, acc, c})
+	work := len(x) / 4
+	n, cols := gainStrips(c, work)
+	parallelDo(n, work, layerNormGainParts32{dg, x, dy, mean, rstd, acc, c, cols})
 }
 
-// layerNormGainParts32 is layerNormGradGain32's loop body: columns [p·lnCols, (p+1)·lnCols).
+// layerNormGainParts32 is layerNormGradGain32's loop body: columns [p·cols, (p+1)·cols).
 type layerNormGainParts32 struct {
 	dg, x, dy  []float32
 	mean, rstd []float64
 	acc        []float64
-	c          int
+	c, cols    int
 }
 
 func (l layerNormGainParts32) Do(p int) {
-	lo, hi := p*lnCols, min((p+1)*lnCols, l.c)
+	lo, hi := p*l.cols, min((p+1)*l.cols, l.c)
 	acc := l.acc[lo:hi]
 	clear(acc)
 	vec.LayerNormGradGainF32(acc, l.x, l.dy, l.c, lo, l.mean, l.rstd)

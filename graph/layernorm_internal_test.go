@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/attend-go/attend/internal/num"
+	"github.com/attend-go/attend/internal/par"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -224,8 +225,9 @@ func testLNBackward[T num.Float](t *testing.T, shape tensor.Shape, bias bool) {
 	}
 }
 
-// The float32 gain gradient split into parts of lnCols columns over the cores gives
-// exactly the one-part serial sums, at widths off the part size; the float64 one too.
+// The float32 gain gradient split into strips over the cores (gainStrips) gives exactly
+// the one-strip serial sums, at widths whose strips are off the 4 and 8 lanes of the
+// kernels; the float64 one too.
 func TestLayerNormGradGainParallelMatchesSerial(t *testing.T) {
 	testGainParts[float32](t)
 	testGainParts[float64](t)
@@ -233,7 +235,7 @@ func TestLayerNormGradGainParallelMatchesSerial(t *testing.T) {
 
 func testGainParts[T num.Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, c := range []int{31, 32, 100, 128, 200, 300} {
+	for _, c := range []int{31, 100, 128, 130, 200, 300} {
 		const rows = 1200 // enough work to be split: rows·c/4 ≥ 1<<15 from c = 128 on
 		x, dy := make([]T, rows*c), make([]T, rows*c)
 		for i := range x {
@@ -247,6 +249,9 @@ func testGainParts[T num.Float](t *testing.T) {
 		acc := make([]float64, c)
 		for i := range acc {
 			acc[i] = 1e9 // the op reuses acc from run to run: each part clears its own
+		}
+		if n, _ := gainStrips(c, rows*c/4); c >= 128 && n < 2 && par.Threads() > 1 {
+			t.Fatalf("c %d: %d strip; want the loop split", c, n)
 		}
 		layerNormGradGain(got, x, dy, c, mean, rstd, acc)
 		layerNormGainCols[T]{want, x, dy, mean, rstd, make([]float64, c), c, c}.Do(0)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/attend-go/attend"
 	"github.com/attend-go/attend/internal/num"
+	"github.com/attend-go/attend/internal/par"
 	"github.com/attend-go/attend/internal/vec"
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
@@ -297,19 +298,30 @@ func (l layerNormGradRows[T]) Do(r int) {
 	}
 }
 
-// lnCols is how many columns one part of a LayerNorm gain gradient sums.
-const lnCols = 32
+// gainStrips splits the c columns of a LayerNorm gain gradient of the given work into
+// strips: one of every column when the loop stays on one core (each row read in one
+// piece, in order), else one per core (par.Threads), multiples of 8 columns wide.
+func gainStrips(c, work int) (strips, cols int) {
+	n := min(par.Threads(), (c+7)/8)
+	if n < 2 || !parallelWorth(work) {
+		return 1, max(c, 1)
+	}
+	cols = ((c+n-1)/n + 7) &^ 7
+	return (c + cols - 1) / cols, cols
+}
 
 // layerNormGradGain: dgain = Σ_rows dy ⊙ x̂, with the rows' mean and rstd that the
 // forward left, summed in float64 into acc (c elements). The columns are split into
-// parts of lnCols run over the cores; each column's sum runs over the rows in order,
-// so the split changes nothing.
+// strips (gainStrips) run over the cores; each column's sum runs over the rows in
+// order, so the split changes nothing.
 func layerNormGradGain[T num.Float](dg, x, dy []T, c int, mean, rstd, acc []float64) {
 	if dg, ok := any(dg).([]float32); ok {
 		layerNormGradGain32(dg, any(x).([]float32), any(dy).([]float32), c, mean, rstd, acc)
 		return
 	}
-	parallelDo((c+lnCols-1)/lnCols, len(x)*4, layerNormGainCols[T]{dg, x, dy, mean, rstd, acc, c, lnCols})
+	work := len(x) * 4
+	n, cols := gainStrips(c, work)
+	parallelDo(n, work, layerNormGainCols[T]{dg, x, dy, mean, rstd, acc, c, cols})
 }
 
 // layerNormGainCols is layerNormGradGain's loop body: columns [p·cols, (p+1)·cols).

@@ -144,7 +144,7 @@ func parallelFor(n int, work int, fn func(i int)) { parallelDo(n, work, par.Func
 // one-token decoding step — allocates nothing, where parallelFor's closure is allocated
 // at every call.
 func parallelDo[B par.Body](n int, work int, b B) {
-	if n < 2 || work < 1<<15 || runtime.GOMAXPROCS(0) < 2 {
+	if n < 2 || !parallelWorth(work) {
 		for i := 0; i < n; i++ {
 			b.Do(i)
 		}
@@ -152,3 +152,7 @@ func parallelDo[B par.Body](n int, work int, b B) {
 	}
 	par.ForBody(n, b)
 }
+
+// parallelWorth reports whether parallelDo splits a loop of that much work (of two
+// parts or more) over the cores.
+func parallelWorth(work int) bool { return work >= 1<<15 && runtime.GOMAXPROCS(0) >= 2 }

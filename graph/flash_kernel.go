@@ -16,6 +16,7 @@ type flashScratch[T num.Float] struct {
 	s, ds, acc []T
 	m          []T
 	l, dd      []float64
+	lo, hi     []int // per row, the keys of the tile whose exponentials add to l
 }
 
 // flashPool hands out scratch tiles: one per goroutine working on an op at a time,
@@ -40,6 +41,7 @@ func (p *flashPool[T]) get() *flashScratch[T] {
 	return &flashScratch[T]{
 		s: make([]T, s.bq*s.bk), ds: make([]T, s.bq*s.bk), acc: make([]T, s.bq*max(s.Dv, 1)),
 		m: make([]T, s.bq), l: make([]float64, s.bq), dd: make([]float64, s.bq),
+		lo: make([]int, s.bq), hi: make([]int, s.bq),
 	}
 }
 
@@ -262,10 +264,12 @@ func (w flashForward[T]) Do(task int) {
 		nb := min(s.bk, hi-j0)
 		st := sc.s
 		f.blockScores(st, s.bk, b, h, i0, n, j0, nb, false)
+		sumLo, sumHi := sc.lo[:n], sc.hi[:n]
 		for r := 0; r < n; r++ {
 			// Only keys cl … ch−1 hold scores; the exponentials of the others are 0.
 			cl, ch := f.blockCols(i0+r, j0, nb)
 			row := st[r*s.bk : r*s.bk+nb]
+			sumLo[r], sumHi[r] = 0, 0
 			if cl >= ch {
 				clear(row)
 				continue
@@ -277,7 +281,8 @@ func (w flashForward[T]) Do(task int) {
 			}
 			clear(row[:cl])
 			clear(row[ch:])
-			sum := expShift(row[cl:ch], mnew)
+			expRow(row[cl:ch], mnew)
+			sumLo[r], sumHi[r] = r*s.bk+cl, r*s.bk+ch
 			if mnew != m[r] {
 				alpha := expOf(m[r] - mnew)
 				l[r] *= float64(alpha)
@@ -287,8 +292,8 @@ func (w flashForward[T]) Do(task int) {
 				}
 				m[r] = mnew
 			}
-			l[r] += sum
 		}
+		addRowSums(l, st, sumLo, sumHi)
 		gemmSerialTri(f.tileTri(sgemm.TriLowerA, i0, j0), false, false, n, s.Dv, nb, 1, st, s.bk, f.v[(b*s.rows+j0)*s.Cv+g*s.Dv:], s.Cv, 1, acc, s.Dv)
 	}
 	for r := 0; r < n; r++ {
@@ -309,9 +314,9 @@ func (w flashForward[T]) Do(task int) {
 	}
 }
 
-// backward fills dq, dk, dv and dbias (cleared by the caller). Each task owns one batch
-// row and one kv head: the dk and dv rows of that head and the dq rows of its query
-// heads. With a bias shared by the batch rows (or the heads), a task takes them all, so
+// backward fills dq, dk, dv and dbias (dbias cleared by the caller; each task clears
+// its parts of the others). Each task owns one batch row and one kv head: the dk and dv
+// rows of that head and the dq rows of its query heads. With a bias shared by the batch rows (or the heads), a task takes them all, so
 // that no two tasks add into one bias gradient.
 func (f *flashArgs[T]) backward() {
 	s := f.s
@@ -338,12 +343,27 @@ func (w flashBackward[T]) Do(task int) {
 	for b := tb * nb; b < (tb+1)*nb; b++ {
 		for g := tg * ng; g < (tg+1)*ng; g++ {
 			grp := s.H / s.KH
+			f.clearGrads(b, g)
 			for h := g * grp; h < (g+1)*grp; h++ {
 				for qb := 0; qb < f.nqb; qb++ {
 					f.backwardBlock(sc, b, h, g, qb)
 				}
 			}
 		}
+	}
+}
+
+// clearGrads clears the dk and dv rows of batch row b and kv head g and the dq rows of
+// its query heads, just before the task that owns them adds into them.
+func (f *flashArgs[T]) clearGrads(b, g int) {
+	s := f.s
+	for j := 0; j < s.Tk; j++ {
+		clear(f.dk[(b*s.Tk+j)*s.Ck+g*s.D : (b*s.Tk+j)*s.Ck+(g+1)*s.D])
+		clear(f.dv[(b*s.Tk+j)*s.Cv+g*s.Dv : (b*s.Tk+j)*s.Cv+(g+1)*s.Dv])
+	}
+	grp := s.H / s.KH
+	for i := 0; i < s.Tq; i++ {
+		clear(f.dq[(b*s.Tq+i)*s.Cq+g*grp*s.D : (b*s.Tq+i)*s.Cq+(g+1)*grp*s.D])
 	}
 }
 
@@ -375,7 +395,7 @@ func (f *flashArgs[T]) backwardBlock(sc *flashScratch[T], b, h, g, qb int) {
 			}
 			clear(row[:cl])
 			clear(row[ch:])
-			expShift(row[cl:ch], T(lse[r]))
+			expRow(row[cl:ch], T(lse[r]))
 		}
 		lowerA, upperA := f.tileTri(sgemm.TriLowerA, i0, j0), f.tileTri(sgemm.TriUpperA, i0, j0)
 		// dV_j += Pᵀ·dO_i
@@ -486,20 +506,66 @@ func (x flashWeightRows[T]) Do(bh int) {
 }
 
 // expShift sets row[c] = exp(row[c] − m) for a row whose entries are all ≤ m (−Inf
-// included, giving 0) and returns their sum.
+// included, giving 0) and returns their sum, in float64 and in order.
 func expShift[T num.Float](row []T, m T) float64 {
-	if r, ok := any(row).([]float32); ok {
-		return expShift32(r, float32(m))
-	}
+	expRow(row, m)
 	var sum float64
-	for c, x := range row {
-		e := T(math.Exp(float64(x - m)))
-		row[c] = e
+	for _, e := range row {
 		sum += float64(e)
 	}
 	return sum
 }
 
-// expShift32 is expShift in float32: internal/vec's exponential (Cephes' expf, within
-// 1 ulp of math.Exp, 0 below −87.33654), the sum in float64.
-func expShift32(row []float32, m float32) float64 { return vec.ExpShiftSumF32(row, row, m) }
+// expRow sets row[c] = exp(row[c] − m), in float32 with internal/vec's exponential
+// (Cephes' expf, within 1 ulp of math.Exp, 0 below −87.33654).
+func expRow[T num.Float](row []T, m T) {
+	if r, ok := any(row).([]float32); ok {
+		vec.ExpShiftF32(r, r, float32(m))
+		return
+	}
+	for c, x := range row {
+		row[c] = T(math.Exp(float64(x - m)))
+	}
+}
+
+// addRowSums adds to l[r] the sum of x[lo[r]:hi[r]], in float64 and in order from 0
+// (expShift's sum), for every r; four rows at a time, so that their chains of additions
+// overlap.
+func addRowSums[T num.Float](l []float64, x []T, lo, hi []int) {
+	r := 0
+	for ; r+4 <= len(l); r += 4 {
+		x0, x1, x2, x3 := x[lo[r]:hi[r]], x[lo[r+1]:hi[r+1]], x[lo[r+2]:hi[r+2]], x[lo[r+3]:hi[r+3]]
+		k := min(len(x0), len(x1), len(x2), len(x3))
+		var s0, s1, s2, s3 float64
+		y0, y1, y2, y3 := x0[:k], x1[:k], x2[:k], x3[:k]
+		for c := range y0 {
+			s0 += float64(y0[c])
+			s1 += float64(y1[c])
+			s2 += float64(y2[c])
+			s3 += float64(y3[c])
+		}
+		for _, e := range x0[k:] {
+			s0 += float64(e)
+		}
+		for _, e := range x1[k:] {
+			s1 += float64(e)
+		}
+		for _, e := range x2[k:] {
+			s2 += float64(e)
+		}
+		for _, e := range x3[k:] {
+			s3 += float64(e)
+		}
+		l[r] += s0
+		l[r+1] += s1
+		l[r+2] += s2
+		l[r+3] += s3
+	}
+	for ; r < len(l); r++ {
+		var sum float64
+		for _, e := range x[lo[r]:hi[r]] {
+			sum += float64(e)
+		}
+		l[r] += sum
+	}
+}

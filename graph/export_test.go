@@ -8,3 +8,12 @@ func SetSharing(share, poison bool) (restore func()) {
 	shareBuffers, poisonBuffers = share, poison
 	return func() { shareBuffers, poisonBuffers = s, p }
 }
+
+// SetFlashTri sets whether FlashAttention's float32 tiles skip the work their causal
+// or window structure allows (see tileTri); it returns the function that restores the
+// previous setting.
+func SetFlashTri(on bool) (restore func()) {
+	old := flashTri
+	flashTri = on
+	return func() { flashTri = old }
+}

@@ -453,7 +453,6 @@ func flashGrad[T num.Float](s *flashSpec, id uint64, st *flashState, pool *flash
 		}
 		res := o.result(vals[0].Dtype())
 		flat := data[T](res)
-		clear(flat)
 		f := flashArgsOf[T](s, append([]*tensor.Dense{vals[0], vals[1], vals[2]}, vals[5:]...), pool)
 		f.out, f.dout, f.lse = data[T](vals[3]), data[T](vals[4]), st.lse
 		f.dq, flat = flat[:sizes[0]], flat[sizes[0]:]
@@ -461,8 +460,9 @@ func flashGrad[T num.Float](s *flashSpec, id uint64, st *flashState, pool *flash
 		f.dv, flat = flat[:sizes[2]], flat[sizes[2]:]
 		if s.bias {
 			f.dbias = flat[:sizes[3]]
+			clear(f.dbias)
 		}
-		f.backward()
+		f.backward() // clears dq, dk and dv
 		return res, nil
 	}
 	g, err := G.ApplyOp(o, inputs...)

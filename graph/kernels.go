@@ -34,6 +34,24 @@ func gemmSerial[T num.Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, 
 	gemmOn(false, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// gemmSerialTri is gemmSerial for a product with the triangular structure tri (see
+// sgemm.Tri), which float32 products of more than two rows use to skip work; float64
+// ones and gemvRows' small ones ignore it and compute everything. The callers must
+// hold to what sgemm.Tri promises: elements of C it leaves out are not read, and the
+// results it allows to change by the sign of a zero may change.
+func gemmSerialTri[T num.Float](tri sgemm.Tri, tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	a32, ok := any(a).([]float32)
+	if !ok || m == 0 || n == 0 || tri.Kind == sgemm.TriNone {
+		gemmOn(false, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	b32, c32 := any(b).([]float32), any(c).([]float32)
+	if gemvRows(tA, tB, m, n, k, float32(alpha), a32, lda, b32, ldb, float32(beta), c32, ldc) {
+		return
+	}
+	sgemm.GemmSerialTri(tri, tA, tB, m, n, k, float32(alpha), a32, lda, b32, ldb, float32(beta), c32, ldc)
+}
+
 func gemmOn[T num.Float](parallel, tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
@@ -139,7 +157,16 @@ func softmaxGradRow[T num.Float](dx, p, g []T) {
 	for j := range p {
 		dot += float64(g[j]) * float64(p[j])
 	}
-	d := T(dot)
+	softmaxGradRowD(dx, p, g, T(dot))
+}
+
+// softmaxGradRowD is softmaxGradRow given the dot product d = T(Σ g⊙p): dx = p ⊙ (g − d),
+// exactly 0 where p is 0 (float32: internal/vec's). dx may be g.
+func softmaxGradRowD[T num.Float](dx, p, g []T, d T) {
+	if x, ok := any(dx).([]float32); ok {
+		vec.SoftmaxGradRowF32(x, any(p).([]float32), any(g).([]float32), float32(d))
+		return
+	}
 	for j := range p {
 		if p[j] == 0 {
 			dx[j] = 0

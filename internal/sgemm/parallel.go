@@ -45,14 +45,14 @@ func (j *job) Do(i int) {
 		if j.tA {
 			ao = lo
 		}
-		gemmBlockedPre(j.kr, ws, j.tA, j.tB, hi-lo, j.n, j.k, j.alpha, j.a[ao:], j.lda, j.b, j.ldb, j.beta, j.c[lo*j.ldc:], j.ldc, j.pre, nil)
+		gemmBlockedPre(j.kr, ws, j.tA, j.tB, hi-lo, j.n, j.k, j.alpha, j.a[ao:], j.lda, j.b, j.ldb, j.beta, j.c[lo*j.ldc:], j.ldc, j.pre, nil, Tri{})
 	} else {
 		hi := min(j.n, lo+j.chunk)
 		bo := lo
 		if j.tB {
 			bo = lo * j.ldb
 		}
-		gemmBlockedPre(j.kr, ws, j.tA, j.tB, j.m, hi-lo, j.k, j.alpha, j.a, j.lda, j.b[bo:], j.ldb, j.beta, j.c[lo:], j.ldc, nil, j.preA)
+		gemmBlockedPre(j.kr, ws, j.tA, j.tB, j.m, hi-lo, j.k, j.alpha, j.a, j.lda, j.b[bo:], j.ldb, j.beta, j.c[lo:], j.ldc, nil, j.preA, Tri{})
 	}
 	workspacePool.Put(ws)
 }

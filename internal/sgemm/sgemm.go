@@ -198,7 +198,7 @@ func blocking(total, max, unit int) int {
 
 // gemmBlocked is the serial Goto/BLIS loop nest. m, n, k ≥ 1.
 func gemmBlocked(kr *kernel, ws *workspace, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmBlockedPre(kr, ws, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, nil)
+	gemmBlockedPre(kr, ws, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, nil, Tri{})
 }
 
 // packedBLen is the length of the buffer packWholeB needs for a k×n op(B),
@@ -274,8 +274,9 @@ func packWholeA(kr *kernel, pre []float32, tA bool, m, k int, a []float32, lda i
 
 // gemmBlockedPre is gemmBlocked, with op(B) already packed by packWholeB
 // into pre if pre is not nil, and op(A) by packWholeA into preA if preA is
-// not nil (only when macroKernel would pack all of it: tA or alwaysPackA).
-func gemmBlockedPre(kr *kernel, ws *workspace, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, pre, preA []float32) {
+// not nil (only when macroKernel would pack all of it: tA or alwaysPackA),
+// skipping the work tri allows (see Tri; Tri{} for none).
+func gemmBlockedPre(kr *kernel, ws *workspace, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, pre, preA []float32, tri Tri) {
 	mr, nr := kr.mr, kr.nr
 	kcStep := blocking(k, kr.kc, 1)
 	mcStep := blocking(m, kr.mc, mr)
@@ -325,7 +326,8 @@ func gemmBlockedPre(kr *kernel, ws *workspace, tA, tB bool, m, n, k int, alpha f
 				if preA != nil {
 					pa = preA[pc*packedRows(kr, m)+ic*kc:]
 				}
-				macroKernel(kr, ws, pb, pa, tA, a[ao:], lda, mc, nc, kc, alpha, be, c[ic*ldc+jc:], ldc)
+				t := triAt{Tri: tri, i0: ic, j0: jc, p0: pc}
+				macroKernel(kr, ws, pb, pa, tA, a[ao:], lda, mc, nc, kc, alpha, be, c[ic*ldc+jc:], ldc, &t)
 			}
 		}
 	}
@@ -338,8 +340,9 @@ func gemmBlockedPre(kr *kernel, ws *workspace, tA, tB bool, m, n, k int, alpha f
 // is packed first (for Aᵀ a cheap copy; reading Aᵀ in place was up to 30%
 // slower, its k-steps lda apart collide in the caches when lda is a power
 // of two); otherwise whole mr-row panels of A are read in place (faster
-// than packing them here) and only a partial last panel is packed.
-func macroKernel(kr *kernel, ws *workspace, pb, pa []float32, tA bool, a []float32, lda, mc, nc, kc int, alpha, beta float32, c []float32, ldc int) {
+// than packing them here) and only a partial last panel is packed. t is
+// the triangular structure and where the block lies in the whole product.
+func macroKernel(kr *kernel, ws *workspace, pb, pa []float32, tA bool, a []float32, lda, mc, nc, kc int, alpha, beta float32, c []float32, ldc int, t *triAt) {
 	mr := kr.mr
 	inPlace := mc / mr * mr // rows read in place
 	if tA || kr.alwaysPackA {
@@ -358,32 +361,44 @@ func macroKernel(kr *kernel, ws *workspace, pb, pa []float32, tA bool, a []float
 	for jr := 0; jr < nc; {
 		w := 0
 		for ir := 0; ir < mc; ir += mr {
-			w = microTile(kr, ws, pb, pa, a, lda, inPlace, ir, jr, mc, nc, kc, alpha, beta, c, ldc)
+			w = microTile(kr, ws, pb, pa, a, lda, inPlace, ir, jr, mc, nc, kc, alpha, beta, c, ldc, t)
 		}
 		jr += w
 	}
 }
 
 // microTile computes the tile of C at rows ir, columns jr of the block and
-// returns the width of the op(B) panel used.
-func microTile(kr *kernel, ws *workspace, pb, pa []float32, a []float32, lda, inPlace, ir, jr, mc, nc, kc int, alpha, beta float32, c []float32, ldc int) int {
+// returns the width of the op(B) panel used. Under t it skips the tile, or
+// runs the kernel over the steps ks … ke−1 of the block only (at least one).
+func microTile(kr *kernel, ws *workspace, pb, pa []float32, a []float32, lda, inPlace, ir, jr, mc, nc, kc int, alpha, beta float32, c []float32, ldc int, t *triAt) int {
 	mr := kr.mr
 	w, wi := kr.panelWidth(nc - jr)
 	cols := min(w, nc-jr)
 	rows := min(mr, mc-ir)
-	bp := &pb[jr*kc]
+	ks, ke := 0, kc
+	switch t.Kind {
+	case TriLowerC: // skip the tile if even its last row wants none of its columns
+		if t.j0+jr > t.i0+ir+rows-1+t.Off {
+			return w
+		}
+	case TriLowerA: // stop after the last step its last row needs
+		ke = min(max(t.i0+ir+rows+t.Off-t.p0, 1), kc)
+	case TriUpperA: // start at the first step its first row needs
+		ks = min(max(t.i0+ir+t.Off-t.p0, 0), kc-1)
+	}
+	bp := &pb[jr*kc+ks*w]
 	var f microKernel
 	var ap *float32
 	var as int
 	if ir >= inPlace {
 		h, hi := kr.panelHeight(rows)
-		ap, as, f = &pa[(ir-inPlace)*kc], h, kr.p[hi][wi]
+		ap, as, f = &pa[(ir-inPlace)*kc+ks*h], h, kr.p[hi][wi]
 		mr = h
 	} else {
-		ap, as, f = &a[ir*lda], lda, kr.r[wi]
+		ap, as, f = &a[ir*lda+ks], lda, kr.r[wi]
 	}
 	if rows == mr && cols == w {
-		f(kc, ap, as, bp, &c[ir*ldc+jr], ldc, alpha, beta)
+		f(ke-ks, ap, as, bp, &c[ir*ldc+jr], ldc, alpha, beta)
 		return w
 	}
 	// Partial tile: run the kernel on a copy in ws.tmp (row stride w), so
@@ -394,7 +409,7 @@ func microTile(kr *kernel, ws *workspace, pb, pa []float32, a []float32, lda, in
 			copy(tmp[i*w:i*w+cols], c[(ir+i)*ldc+jr:(ir+i)*ldc+jr+cols])
 		}
 	}
-	f(kc, ap, as, bp, &tmp[0], w, alpha, beta)
+	f(ke-ks, ap, as, bp, &tmp[0], w, alpha, beta)
 	for i := 0; i < rows; i++ {
 		copy(c[(ir+i)*ldc+jr:(ir+i)*ldc+jr+cols], tmp[i*w:i*w+cols])
 	}

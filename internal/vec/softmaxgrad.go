@@ -45,6 +45,11 @@ func gradDots(d []float32, p, g []float32, k int) {
 	d[0], d[1], d[2], d[3] = float32(s0), float32(s1), float32(s2), float32(s3)
 }
 
+// SoftmaxGradRowF32 writes dx[j] = p[j]·(g[j] − d), exactly 0 where p[j] is 0: one row
+// of SoftmaxGradF32 given its dot product d (FlashAttention's tiles, whose d comes
+// from the output instead). dx may be g.
+func SoftmaxGradRowF32(dx, p, g []float32, d float32) { softmaxGradRow(dx, p, g, d) }
+
 // softmaxGradRow writes one row of SoftmaxGradF32 given its float32 dot product d.
 func softmaxGradRow(dx, p, g []float32, d float32) {
 	dx, g = dx[:len(p)], g[:len(p)]

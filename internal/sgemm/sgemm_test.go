@@ -67,9 +67,8 @@ func (tc gemmCase) String() string {
 
 type gemmFunc func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 
-func runCase(t *testing.T, rng *rand.Rand, f gemmFunc, tc gemmCase) {
-	t.Helper()
-	uni := func() float32 { return rng.Float32()*2 - 1 }
+// operands returns A and B for tc as stored (Aᵀ or Bᵀ when transposed), filled with fill.
+func (tc gemmCase) operands(rng *rand.Rand, fill func() float32) (A, B mat) {
 	ra, ca := tc.m, tc.k
 	if tc.tA {
 		ra, ca = tc.k, tc.m
@@ -78,8 +77,13 @@ func runCase(t *testing.T, rng *rand.Rand, f gemmFunc, tc gemmCase) {
 	if tc.tB {
 		rb, cb = tc.n, tc.k
 	}
-	A := newMat(rng, ra, ca, tc.padA, tc.offA, uni)
-	B := newMat(rng, rb, cb, tc.padB, tc.offB, uni)
+	return newMat(rng, ra, ca, tc.padA, tc.offA, fill), newMat(rng, rb, cb, tc.padB, tc.offB, fill)
+}
+
+func runCase(t *testing.T, rng *rand.Rand, f gemmFunc, tc gemmCase) {
+	t.Helper()
+	uni := func() float32 { return rng.Float32()*2 - 1 }
+	A, B := tc.operands(rng, uni)
 	cfill := uni
 	if tc.nanC {
 		cfill = func() float32 { return float32(math.NaN()) }

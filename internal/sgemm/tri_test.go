@@ -34,16 +34,7 @@ func zeroByTri(tri Tri, i, p int) bool {
 func runTriCase(t *testing.T, rng *rand.Rand, tc triCase) {
 	t.Helper()
 	uni := func() float32 { return rng.Float32()*2 - 1 }
-	ra, ca := tc.m, tc.k
-	if tc.tA {
-		ra, ca = tc.k, tc.m
-	}
-	rb, cb := tc.k, tc.n
-	if tc.tB {
-		rb, cb = tc.n, tc.k
-	}
-	A := newMat(rng, ra, ca, tc.padA, tc.offA, uni)
-	B := newMat(rng, rb, cb, tc.padB, tc.offB, uni)
+	A, B := tc.operands(rng, uni)
 	aIdx := func(i, p int) int {
 		if tc.tA {
 			return A.off + p*A.ld + i

@@ -26,12 +26,12 @@ func trans(t bool) blas.Transpose {
 // large products. float32 goes through attend's own SIMD kernels (internal/sgemm);
 // float64 through gonum's blas64, or whatever BLAS is installed there.
 func gemm[T num.Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	gemmOn(true, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmOn(true, sgemm.Tri{}, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // gemmSerial is gemm on the calling goroutine, for kernels that parallelise over heads.
 func gemmSerial[T num.Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	gemmOn(false, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmOn(false, sgemm.Tri{}, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // gemmSerialTri is gemmSerial for a product with the triangular structure tri (see
@@ -40,19 +40,12 @@ func gemmSerial[T num.Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, 
 // hold to what sgemm.Tri promises: elements of C it leaves out are not read, and the
 // results it allows to change by the sign of a zero may change.
 func gemmSerialTri[T num.Float](tri sgemm.Tri, tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	a32, ok := any(a).([]float32)
-	if !ok || m == 0 || n == 0 || tri.Kind == sgemm.TriNone {
-		gemmOn(false, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	b32, c32 := any(b).([]float32), any(c).([]float32)
-	if gemvRows(tA, tB, m, n, k, float32(alpha), a32, lda, b32, ldb, float32(beta), c32, ldc) {
-		return
-	}
-	sgemm.GemmSerialTri(tri, tA, tB, m, n, k, float32(alpha), a32, lda, b32, ldb, float32(beta), c32, ldc)
+	gemmOn(false, tri, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-func gemmOn[T num.Float](parallel, tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+// gemmOn is gemm (parallel) or gemmSerial; a serial float32 product skips the work tri
+// allows (parallel products take sgemm.Tri{}).
+func gemmOn[T num.Float](parallel bool, tri sgemm.Tri, tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -61,14 +54,14 @@ func gemmOn[T num.Float](parallel, tA, tB bool, m, n, k int, alpha T, a []T, lda
 		blas64.Implementation().Dgemm(trans(tA), trans(tB), m, n, k, float64(alpha), a, lda,
 			any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
 	case []float32:
-		if gemvRows(tA, tB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc) {
-			return
+		b, c := any(b).([]float32), any(c).([]float32)
+		switch {
+		case gemvRows(tA, tB, m, n, k, float32(alpha), a, lda, b, ldb, float32(beta), c, ldc):
+		case parallel:
+			sgemm.Gemm(tA, tB, m, n, k, float32(alpha), a, lda, b, ldb, float32(beta), c, ldc)
+		default:
+			sgemm.GemmSerialTri(tri, tA, tB, m, n, k, float32(alpha), a, lda, b, ldb, float32(beta), c, ldc)
 		}
-		f := sgemm.GemmSerial
-		if parallel {
-			f = sgemm.Gemm
-		}
-		f(tA, tB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 	}
 }
 

@@ -76,12 +76,7 @@ func Gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 // GemmSerial is Gemm on the calling goroutine only, for callers that parallelise
 // themselves (e.g. over attention heads).
 func GemmSerial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if gemmDone(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
-		return
-	}
-	ws := getWorkspace()
-	gemmBlocked(activeKernel.Load(), ws, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	workspacePool.Put(ws)
+	GemmSerialTri(Tri{}, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // gemmDone checks Gemm's arguments (panicking as Gemm documents) and does the calls

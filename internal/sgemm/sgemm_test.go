@@ -80,6 +80,24 @@ func (tc gemmCase) operands(rng *rand.Rand, fill func() float32) (A, B mat) {
 	return newMat(rng, ra, ca, tc.padA, tc.offA, fill), newMat(rng, rb, cb, tc.padB, tc.offB, fill)
 }
 
+// reference is C(i, j) of tc in float64, from op(A) and op(B) and C's old value c0,
+// with the tolerance of a float32 product: 2e-7·(k+4) times the sum of the terms' sizes.
+func (tc gemmCase) reference(i, j int, opA, opB func(int, int) float32, c0 float32) (want, tol float64) {
+	var sum, abs float64
+	for p := 0; p < tc.k; p++ {
+		x := float64(opA(i, p)) * float64(opB(p, j))
+		sum += x
+		abs += math.Abs(x)
+	}
+	want = float64(tc.alpha) * sum
+	bound := math.Abs(float64(tc.alpha)) * abs
+	if tc.beta != 0 {
+		want += float64(tc.beta) * float64(c0)
+		bound += math.Abs(float64(tc.beta) * float64(c0))
+	}
+	return want, 2e-7*float64(tc.k+4)*bound + 1e-30
+}
+
 func runCase(t *testing.T, rng *rand.Rand, f gemmFunc, tc gemmCase) {
 	t.Helper()
 	uni := func() float32 { return rng.Float32()*2 - 1 }
@@ -110,21 +128,8 @@ func runCase(t *testing.T, rng *rand.Rand, f gemmFunc, tc gemmCase) {
 		for j := 0; j < tc.n; j++ {
 			idx := C.off + i*C.ld + j
 			inView[idx] = true
-			var sum, abs float64
-			for p := 0; p < tc.k; p++ {
-				x := float64(opA(i, p)) * float64(opB(p, j))
-				sum += x
-				abs += math.Abs(x)
-			}
-			want := float64(tc.alpha) * sum
-			bound := math.Abs(float64(tc.alpha)) * abs
-			if tc.beta != 0 {
-				c0 := float64(C0[idx])
-				want += float64(tc.beta) * c0
-				bound += math.Abs(float64(tc.beta) * c0)
-			}
+			want, tol := tc.reference(i, j, opA, opB, C0[idx])
 			got := float64(C.data[idx])
-			tol := 2e-7*float64(tc.k+4)*bound + 1e-30
 			if !(math.Abs(got-want) <= tol) {
 				t.Fatalf("%v: C[%d,%d] = %g, want %g (tol %g)", tc, i, j, got, want, tol)
 			}

@@ -122,7 +122,7 @@ func elementwise[T num.Float](f ewFunc[T], work int, p float64, out, a, b, c []T
 	parallelDo((len(out)+ewChunk-1)/ewChunk, len(out)*work, ewChunks[T]{f, p, out, a, b, c})
 }
 
-// ewChunks is elementwise's loop body (a value, so a loop that stays on the caller
+// ewChunks is elementwise's loop body (a value, so that the loop
 // allocates nothing): chunk k of out = f(a, b, c).
 type ewChunks[T num.Float] struct {
 	f            ewFunc[T]

@@ -445,7 +445,7 @@ func scoresKernel[T float](out, a, b []T, d scoreDims, alpha float64, sm scoreMa
 }
 
 // scoresHeads is scoresKernel's loop body, one (batch, head) pair per part (a value, so
-// a loop that stays on the caller allocates nothing).
+// that the loop allocates nothing).
 type scoresHeads[T float] struct {
 	out, a, b []T
 	d         scoreDims

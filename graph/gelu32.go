@@ -14,7 +14,7 @@ func geluForward32(y, x []float32) {
 // geluChunk is how many elements one part of a GELU loop does.
 const geluChunk = 4096
 
-// geluChunks32 is geluForward32's loop body (a value, so a loop that stays on the caller
+// geluChunks32 is geluForward32's loop body (a value, so that the loop
 // allocates nothing): chunk c of y = x·Φ(x).
 type geluChunks32 struct{ y, x []float32 }
 

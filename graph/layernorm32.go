@@ -15,8 +15,8 @@ func layerNormForward32(y, x, g, b []float32, c int, eps float64, mean, rstd []f
 	parallelDo((rows+lnRows-1)/lnRows, len(x)*8, layerNormParts32{y, x, g, b, mean, rstd, c, eps})
 }
 
-// layerNormParts32 is layerNormForward32's loop body (a value, so a loop that stays on
-// the caller allocates nothing): rows [p·lnRows, (p+1)·lnRows).
+// layerNormParts32 is layerNormForward32's loop body (a value, so that the loop
+// allocates nothing): rows [p·lnRows, (p+1)·lnRows).
 type layerNormParts32 struct {
 	y, x, g, b []float32
 	mean, rstd []float64

@@ -241,8 +241,8 @@ func layerNormForward[T num.Float](y, x, g, b []T, c int, eps float64, mean, rst
 	parallelDo(len(x)/c, len(x)*8, layerNormRows[T]{y, x, g, b, mean, rstd, c, eps})
 }
 
-// layerNormRows is layerNormForward's loop body (a value, so a loop that stays on the
-// caller allocates nothing): y = (x - mean) · rstd · g + b for row r of c columns.
+// layerNormRows is layerNormForward's loop body (a value, so that the loop
+// allocates nothing): y = (x - mean) · rstd · g + b for row r of c columns.
 type layerNormRows[T num.Float] struct {
 	y, x, g, b []T
 	mean, rstd []float64
@@ -437,8 +437,8 @@ func rmsNormForward[T num.Float](y, x, g []T, c int, eps float64) {
 	parallelDo(len(x)/c, len(x)*6, rmsNormRows[T]{y, x, g, c, eps})
 }
 
-// rmsNormRows is rmsNormForward's loop body (a value, so a loop that stays on the
-// caller allocates nothing): y = x · r · g for row i of c columns, r = 1/rms.
+// rmsNormRows is rmsNormForward's loop body (a value, so that the loop
+// allocates nothing): y = x · r · g for row i of c columns, r = 1/rms.
 type rmsNormRows[T num.Float] struct {
 	y, x, g []T
 	c       int

@@ -140,9 +140,9 @@ func scalar(v G.Value) (float64, error) {
 func parallelFor(n int, work int, fn func(i int)) { parallelDo(n, work, par.Func(fn)) }
 
 // parallelDo is parallelFor for a loop body that is a value (a struct of the loop's
-// operands with a Do method): a loop that stays on the caller — most loops of a
-// one-token decoding step — allocates nothing, where parallelFor's closure is allocated
-// at every call.
+// operands with a Do method): the loop allocates nothing, split or not (par.ForBody
+// pools the copies it shares with the helpers), where parallelFor's closure is
+// allocated at every call.
 func parallelDo[B par.Body](n int, work int, b B) {
 	if n < 2 || !parallelWorth(work) {
 		for i := 0; i < n; i++ {

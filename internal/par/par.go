@@ -209,9 +209,10 @@ func Run(n, threads int, body Body) {
 func For(n int, fn func(i int)) { Run(n, n, Func(fn)) }
 
 // ForBody calls b.Do(i) for every i in [0, n), like For. b is a value (typically a
-// struct of the loop's operands with a Do method): when the loop runs on the caller
-// alone (n < 2, or one thread) nothing is allocated, where a capturing closure passed to
-// For is allocated at every call; a loop split across helpers copies b to the heap once.
+// struct of the loop's operands with a Do method) and nothing is allocated, where a
+// capturing closure passed to For is allocated at every call: a loop split across
+// helpers copies b into a box that the helpers share, taken from a pool of boxes for
+// b's type.
 func ForBody[B Body](n int, b B) {
 	if n < 2 || Threads() < 2 {
 		for i := 0; i < n; i++ {
@@ -219,10 +220,29 @@ func ForBody[B Body](n int, b B) {
 		}
 		return
 	}
-	Run(n, n, &bodyBox[B]{b})
+	x := boxPool[B]().Get().(*bodyBox[B])
+	x.b = b
+	Run(n, n, x) // every Do has returned: x is no longer used
+	var zero B
+	x.b = zero
+	boxPool[B]().Put(x)
 }
 
 // bodyBox is a Body's heap copy, shared with the helpers.
 type bodyBox[B Body] struct{ b B }
+
+// boxPools holds a sync.Pool of *bodyBox[B] for each body type B that ForBody has split,
+// keyed by the nil *B (an interface holding a pointer: no allocation).
+var boxPools sync.Map
+
+// boxPool is the pool of ForBody's boxes for B.
+func boxPool[B Body]() *sync.Pool {
+	key := (*B)(nil)
+	if p, ok := boxPools.Load(key); ok {
+		return p.(*sync.Pool)
+	}
+	p, _ := boxPools.LoadOrStore(key, &sync.Pool{New: func() any { return new(bodyBox[B]) }})
+	return p.(*sync.Pool)
+}
 
 func (x *bodyBox[B]) Do(i int) { x.b.Do(i) }

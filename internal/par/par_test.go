@@ -53,6 +53,11 @@ type sumBody struct {
 
 func (b *sumBody) Do(i int) { b.out[i] = b.x[i] * 2 }
 
+// valueBody is sumBody as a value: what ForBody takes.
+type valueBody struct{ x, out []float64 }
+
+func (b valueBody) Do(i int) { b.out[i] = b.x[i] * 2 }
+
 func TestRunWithBodyAndThreadCap(t *testing.T) {
 	b := &sumBody{x: make([]float64, 50), out: make([]float64, 50)}
 	for i := range b.x {
@@ -95,6 +100,7 @@ func TestForDoesNotAllocate(t *testing.T) {
 	}{
 		{"For", func() { For(64, addIndex) }},
 		{"Run", func() { Run(64, 64, b) }},
+		{"ForBody", func() { ForBody(64, valueBody{b.x, b.out}) }},
 	} {
 		// Not testing.AllocsPerRun: it sets GOMAXPROCS to 1, where no helper runs.
 		// Warm up: helpers started, and as many task records made as can be in flight
